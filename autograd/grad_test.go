@@ -1,0 +1,136 @@
+package autograd
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/strata-dl/strata/tensor"
+)
+
+func randT(rng *rand.Rand, shape ...int) *tensor.Tensor {
+	return tensor.RandNormal(rng, 0, 1, shape...)
+}
+
+// awayFromZero returns values in ±[0.3, 1.3], avoiding kinks at 0.
+func awayFromZero(rng *rand.Rand, shape ...int) *tensor.Tensor {
+	t := tensor.Zeros(shape...)
+	for i := range t.Data() {
+		v := 0.3 + rng.Float32()
+		if rng.IntN(2) == 0 {
+			v = -v
+		}
+		t.Data()[i] = v
+	}
+	return t
+}
+
+func positive(rng *rand.Rand, shape ...int) *tensor.Tensor {
+	t := tensor.Zeros(shape...)
+	for i := range t.Data() {
+		t.Data()[i] = 0.5 + rng.Float32()
+	}
+	return t
+}
+
+// distinct returns a permutation-like tensor with well separated values, so
+// that max/argmax have no near-ties.
+func distinct(rng *rand.Rand, shape ...int) *tensor.Tensor {
+	t := tensor.Zeros(shape...)
+	p := rng.Perm(t.Len())
+	for i := range t.Data() {
+		t.Data()[i] = float32(p[i])*0.25 - float32(t.Len())*0.1
+	}
+	return t
+}
+
+func TestGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(42, 0))
+	relu := Act(tensor.OpRelu, 0)
+	tanh := Act(tensor.OpTanh, 0)
+	gelu := Act(tensor.OpGelu, 0)
+	labels := tensor.New([]int{4}, []float32{0, 2, 1, 2})
+	soft := tensor.Softmax(randT(rng, 4, 3), 1)
+	bin := tensor.New([]int{2, 3}, []float32{0, 1, 1, 0, 0.5, 1})
+	cond := tensor.New([]int{2, 3}, []float32{1, 0, 1, 0, 0, 1})
+	cases := []struct {
+		name   string
+		f      func(x []*Var) *Var
+		inputs []*tensor.Tensor
+	}{
+		{"add", func(x []*Var) *Var { return Add(x[0], x[1]) }, []*tensor.Tensor{randT(rng, 2, 3), randT(rng, 2, 3)}},
+		{"add/broadcast-row", func(x []*Var) *Var { return Add(x[0], x[1]) }, []*tensor.Tensor{randT(rng, 4, 3), randT(rng, 3)}},
+		{"add/broadcast-col", func(x []*Var) *Var { return Add(x[0], x[1]) }, []*tensor.Tensor{randT(rng, 2, 4, 3), randT(rng, 4, 1)}},
+		{"sub/broadcast", func(x []*Var) *Var { return Sub(x[0], x[1]) }, []*tensor.Tensor{randT(rng, 1, 3), randT(rng, 2, 1)}},
+		{"mul/broadcast", func(x []*Var) *Var { return Mul(x[0], x[1]) }, []*tensor.Tensor{randT(rng, 2, 3), randT(rng, 1, 3)}},
+		{"div", func(x []*Var) *Var { return Div(x[0], x[1]) }, []*tensor.Tensor{randT(rng, 2, 3), positive(rng, 2, 3)}},
+		{"pow", func(x []*Var) *Var { return Pow(x[0], x[1]) }, []*tensor.Tensor{positive(rng, 2, 3), randT(rng, 2, 3)}},
+		{"maximum", func(x []*Var) *Var { return Maximum(x[0], x[1]) }, []*tensor.Tensor{distinct(rng, 2, 3), tensor.Full(0.05, 2, 3)}},
+		{"minimum", func(x []*Var) *Var { return Minimum(x[0], x[1]) }, []*tensor.Tensor{distinct(rng, 2, 3), tensor.Full(0.05, 2, 3)}},
+		{"neg", func(x []*Var) *Var { return Neg(x[0]) }, []*tensor.Tensor{randT(rng, 5)}},
+		{"abs", func(x []*Var) *Var { return Abs(x[0]) }, []*tensor.Tensor{awayFromZero(rng, 5)}},
+		{"exp", func(x []*Var) *Var { return Exp(x[0]) }, []*tensor.Tensor{randT(rng, 5)}},
+		{"log", func(x []*Var) *Var { return Log(x[0]) }, []*tensor.Tensor{positive(rng, 5)}},
+		{"sqrt", func(x []*Var) *Var { return Sqrt(x[0]) }, []*tensor.Tensor{positive(rng, 5)}},
+		{"square", func(x []*Var) *Var { return Square(x[0]) }, []*tensor.Tensor{randT(rng, 5)}},
+		{"tanh", func(x []*Var) *Var { return Tanh(x[0]) }, []*tensor.Tensor{randT(rng, 5)}},
+		{"sigmoid", func(x []*Var) *Var { return Sigmoid(x[0]) }, []*tensor.Tensor{randT(rng, 5)}},
+		{"relu", func(x []*Var) *Var { return Relu(x[0]) }, []*tensor.Tensor{awayFromZero(rng, 6)}},
+		{"leakyrelu", func(x []*Var) *Var { return LeakyRelu(x[0], 0.2) }, []*tensor.Tensor{awayFromZero(rng, 6)}},
+		{"elu", func(x []*Var) *Var { return Elu(x[0], 1) }, []*tensor.Tensor{awayFromZero(rng, 6)}},
+		{"gelu", func(x []*Var) *Var { return Gelu(x[0]) }, []*tensor.Tensor{randT(rng, 6)}},
+		{"softplus", func(x []*Var) *Var { return Softplus(x[0]) }, []*tensor.Tensor{randT(rng, 6)}},
+		{"powscalar", func(x []*Var) *Var { return PowScalar(x[0], 3) }, []*tensor.Tensor{randT(rng, 6)}},
+		{"scale+addscalar", func(x []*Var) *Var { return AddScalar(Scale(x[0], -2), 1) }, []*tensor.Tensor{randT(rng, 6)}},
+		{"clip", func(x []*Var) *Var { return Clip(x[0], -0.5, 0.5) }, []*tensor.Tensor{tensor.New([]int{4}, []float32{-1, -0.2, 0.3, 0.9})}},
+		{"where", func(x []*Var) *Var { return Where(cond, x[0], x[1]) }, []*tensor.Tensor{randT(rng, 2, 3), randT(rng, 2, 3)}},
+		{"matmul", func(x []*Var) *Var { return MatMul(x[0], x[1], false, false) }, []*tensor.Tensor{randT(rng, 3, 4), randT(rng, 4, 5)}},
+		{"matmul/tA", func(x []*Var) *Var { return MatMul(x[0], x[1], true, false) }, []*tensor.Tensor{randT(rng, 4, 3), randT(rng, 4, 5)}},
+		{"matmul/tB", func(x []*Var) *Var { return MatMul(x[0], x[1], false, true) }, []*tensor.Tensor{randT(rng, 3, 4), randT(rng, 5, 4)}},
+		{"matmul/tAtB", func(x []*Var) *Var { return MatMul(x[0], x[1], true, true) }, []*tensor.Tensor{randT(rng, 4, 3), randT(rng, 5, 4)}},
+		{"matmul/batched-shared-b", func(x []*Var) *Var { return MatMul(x[0], x[1], false, false) }, []*tensor.Tensor{randT(rng, 2, 3, 4), randT(rng, 4, 5)}},
+		{"matmul/batched", func(x []*Var) *Var { return MatMul(x[0], x[1], false, true) }, []*tensor.Tensor{randT(rng, 2, 3, 4), randT(rng, 2, 5, 4)}},
+		{"matmul/batched-shared-a", func(x []*Var) *Var { return MatMul(x[0], x[1], true, false) }, []*tensor.Tensor{randT(rng, 4, 3), randT(rng, 2, 4, 5)}},
+		{"dense/linear", func(x []*Var) *Var { return Dense(x[0], x[1], x[2], Activation{}) }, []*tensor.Tensor{randT(rng, 3, 4), randT(rng, 4, 5), randT(rng, 5)}},
+		{"dense/relu", func(x []*Var) *Var { return Dense(x[0], x[1], x[2], relu) }, []*tensor.Tensor{randT(rng, 3, 4), randT(rng, 4, 5), randT(rng, 5)}},
+		{"dense/tanh-3d-nobias", func(x []*Var) *Var { return Dense(x[0], x[1], nil, tanh) }, []*tensor.Tensor{randT(rng, 2, 3, 4), randT(rng, 4, 5)}},
+		{"dense/gelu", func(x []*Var) *Var { return Dense(x[0], x[1], x[2], gelu) }, []*tensor.Tensor{randT(rng, 3, 4), randT(rng, 4, 5), randT(rng, 5)}},
+		{"sum/all", func(x []*Var) *Var { return Sum(x[0], false) }, []*tensor.Tensor{randT(rng, 2, 3, 4)}},
+		{"sum/axis1-keep", func(x []*Var) *Var { return Sum(x[0], true, 1) }, []*tensor.Tensor{randT(rng, 2, 3, 4)}},
+		{"sum/axes0,2", func(x []*Var) *Var { return Sum(x[0], false, 0, 2) }, []*tensor.Tensor{randT(rng, 2, 3, 4)}},
+		{"mean/axis-1", func(x []*Var) *Var { return Mean(x[0], false, -1) }, []*tensor.Tensor{randT(rng, 2, 3, 4)}},
+		{"max/axis1", func(x []*Var) *Var { return Max(x[0], false, 1) }, []*tensor.Tensor{distinct(rng, 2, 3, 4)}},
+		{"min/all", func(x []*Var) *Var { return Min(x[0], true) }, []*tensor.Tensor{distinct(rng, 2, 3)}},
+		{"variance", func(x []*Var) *Var { return Variance(x[0], false, 0) }, []*tensor.Tensor{randT(rng, 5, 3)}},
+		{"logsumexp", func(x []*Var) *Var { return LogSumExp(x[0], 1, false) }, []*tensor.Tensor{randT(rng, 3, 4)}},
+		{"softmax", func(x []*Var) *Var { return Softmax(x[0], -1) }, []*tensor.Tensor{randT(rng, 3, 4)}},
+		{"softmax/axis0", func(x []*Var) *Var { return Softmax(x[0], 0) }, []*tensor.Tensor{randT(rng, 3, 4)}},
+		{"logsoftmax", func(x []*Var) *Var { return LogSoftmax(x[0], 1) }, []*tensor.Tensor{randT(rng, 3, 4)}},
+		{"reshape", func(x []*Var) *Var { return Mul(Reshape(x[0], 3, 2), Reshape(x[0], 3, 2)) }, []*tensor.Tensor{randT(rng, 2, 3)}},
+		{"transpose", func(x []*Var) *Var { return Transpose(x[0], 2, 0, 1) }, []*tensor.Tensor{randT(rng, 2, 3, 4)}},
+		{"concat", func(x []*Var) *Var { return Concat(1, x[0], x[1], x[0]) }, []*tensor.Tensor{randT(rng, 2, 3), randT(rng, 2, 2)}},
+		{"sliceaxis", func(x []*Var) *Var { return SliceAxis(x[0], 1, 1, 3) }, []*tensor.Tensor{randT(rng, 2, 4, 3)}},
+		{"gather", func(x []*Var) *Var { return Gather(x[0], []int{2, 0, 2}) }, []*tensor.Tensor{randT(rng, 3, 4)}},
+		{"reuse", func(x []*Var) *Var { return Mul(Add(x[0], x[0]), Tanh(x[0])) }, []*tensor.Tensor{randT(rng, 5)}},
+		{"conv2d/valid", func(x []*Var) *Var { return Conv2D(x[0], x[1], x[2], tensor.Window{}, Activation{}) }, []*tensor.Tensor{randT(rng, 2, 5, 5, 2), randT(rng, 3, 3, 2, 3), randT(rng, 3)}},
+		{"conv2d/same-stride2-tanh", func(x []*Var) *Var {
+			return Conv2D(x[0], x[1], x[2], tensor.Window{SH: 2, SW: 2, Padding: "same"}, tanh)
+		}, []*tensor.Tensor{randT(rng, 2, 6, 5, 2), randT(rng, 3, 3, 2, 3), randT(rng, 3)}},
+		{"conv2d/dilation-explicit-nobias", func(x []*Var) *Var {
+			return Conv2D(x[0], x[1], nil, tensor.Window{DH: 2, DW: 2, Padding: "explicit", Pads: [4]int{1, 0, 2, 1}}, Activation{})
+		}, []*tensor.Tensor{randT(rng, 1, 6, 6, 2), randT(rng, 2, 2, 2, 2)}},
+		{"maxpool2d", func(x []*Var) *Var { return MaxPool2D(x[0], tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}) }, []*tensor.Tensor{distinct(rng, 2, 4, 4, 2)}},
+		{"maxpool2d/same-stride1", func(x []*Var) *Var { return MaxPool2D(x[0], tensor.Window{KH: 3, KW: 3, Padding: "same"}) }, []*tensor.Tensor{distinct(rng, 1, 4, 5, 2)}},
+		{"avgpool2d", func(x []*Var) *Var { return AvgPool2D(x[0], tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}) }, []*tensor.Tensor{randT(rng, 2, 4, 4, 2)}},
+		{"avgpool2d/same", func(x []*Var) *Var { return AvgPool2D(x[0], tensor.Window{KH: 3, KW: 3, SH: 2, SW: 2, Padding: "same"}) }, []*tensor.Tensor{randT(rng, 1, 5, 5, 2)}},
+		{"softmax-ce/sparse", func(x []*Var) *Var { return SoftmaxCrossEntropy(x[0], labels) }, []*tensor.Tensor{randT(rng, 4, 3)}},
+		{"softmax-ce/dense", func(x []*Var) *Var { return SoftmaxCrossEntropy(x[0], soft) }, []*tensor.Tensor{randT(rng, 4, 3)}},
+		{"sigmoid-bce", func(x []*Var) *Var { return SigmoidBinaryCrossEntropy(x[0], bin) }, []*tensor.Tensor{randT(rng, 2, 3)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := CheckGradients(c.f, c.inputs, CheckOptions{}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}

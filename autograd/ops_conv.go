@@ -1,0 +1,101 @@
+package autograd
+
+import (
+	"github.com/strata-dl/strata/internal/kernels"
+	"github.com/strata-dl/strata/tensor"
+)
+
+// Conv2D returns act(x ∗ k + b) for x [N, H, W, C], kernel k [KH, KW, C, F]
+// and bias b [F] (may be nil), NHWC output [N, OH, OW, F]. It runs as
+// im2col (patches [N·OH·OW, KH·KW·C]) followed by one GEMM with the kernel
+// viewed as [KH·KW·C, F]; bias and activation are fused on the output.
+//
+// Backward, with P the patches and δ = ∂L/∂z: ∂L/∂k = Pᵀ·δ,
+// ∂L/∂b = Σ δ, ∂L/∂x = col2im(δ·kᵀ).
+func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
+	t := tapeOf(x, k, b)
+	ks := k.Value.Shape()
+	if len(ks) != 4 {
+		panic(&tensor.ShapeError{Op: "Conv2D", Got: ks, Msg: "kernel must be [kh, kw, in, out]"})
+	}
+	w.KH, w.KW = ks[0], ks[1]
+	g := tensor.MustConvGeometry(x.Value.Shape(), w)
+	if ks[2] != g.C {
+		panic(&tensor.ShapeError{Op: "Conv2D", Got: x.Value.Shape(), Want: []int{g.N, g.H, g.W, ks[2]}, Msg: "input channels differ from kernel"})
+	}
+	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, ks[3]
+	cols := alloc(t, []int{rows, kk})
+	kernels.Im2Col(cols.Data(), x.Value.Data(), g)
+	y := alloc(t, []int{g.N, g.OH, g.OW, f})
+	beta := float32(0)
+	if b != nil {
+		bd, yd := b.Value.Data(), y.Data()
+		for r := 0; r < rows; r++ {
+			copy(yd[r*f:(r+1)*f], bd)
+		}
+		beta = 1
+	}
+	kernels.Sgemm(false, false, rows, f, kk, 1, cols.Data(), kk, k.Value.Data(), f, beta, y.Data(), f)
+	out, pre := applyAct(t, act, y)
+	return result(t, out, node{back: backConv2D, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{cols, pre}, geom: g,
+		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
+}
+
+func backConv2D(t *Tape, n *node) {
+	x, k, b := n.in[0], n.in[1], n.in[2]
+	g := n.geom
+	act := Activation{Op: tensor.UnaryOp(n.op), Param: n.f[0], On: n.ints[0] == 1}
+	gz := actGrad(t, act, n.out.Value, n.saved[1], t.grads[n.out.id])
+	cols := n.saved[0]
+	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Shape()[3]
+	if gk := t.grad(k); gk != nil {
+		kernels.Sgemm(true, false, kk, f, rows, 1, cols.Data(), kk, gz.Data(), f, 1, gk.Data(), f)
+	}
+	if gb := t.grad(b); gb != nil {
+		kernels.SumRowsAcc(gb.Data(), gz.Data())
+	}
+	if gx := t.grad(x); gx != nil {
+		dcols := t.Alloc(rows, kk)
+		kernels.Sgemm(false, true, rows, kk, f, 1, gz.Data(), f, k.Value.Data(), f, 0, dcols.Data(), kk)
+		kernels.Col2ImAcc(gx.Data(), dcols.Data(), g)
+	}
+}
+
+// MaxPool2D returns the maxima of x [N, H, W, C] over windows w as
+// [N, OH, OW, C]. Backward routes each gradient to the element that won
+// its window.
+func MaxPool2D(x *Var, w tensor.Window) *Var {
+	t := tapeOf(x)
+	g := tensor.MustConvGeometry(x.Value.Shape(), w)
+	out := alloc(t, []int{g.N, g.OH, g.OW, g.C})
+	var arg []int32
+	if t != nil {
+		arg = t.allocInt32(out.Len())
+	} else {
+		arg = make([]int32, out.Len())
+	}
+	kernels.MaxPool(out.Data(), arg, x.Value.Data(), g)
+	return result(t, out, node{back: backMaxPool, in: [3]*Var{x}, i32: arg})
+}
+
+func backMaxPool(t *Tape, n *node) {
+	if gx := t.grad(n.in[0]); gx != nil {
+		kernels.MaxPoolGradAcc(gx.Data(), t.grads[n.out.id].Data(), n.i32)
+	}
+}
+
+// AvgPool2D returns the means of x [N, H, W, C] over windows w (padding not
+// counted). Backward spreads each gradient evenly over its window.
+func AvgPool2D(x *Var, w tensor.Window) *Var {
+	t := tapeOf(x)
+	g := tensor.MustConvGeometry(x.Value.Shape(), w)
+	out := alloc(t, []int{g.N, g.OH, g.OW, g.C})
+	kernels.AvgPool(out.Data(), x.Value.Data(), g)
+	return result(t, out, node{back: backAvgPool, in: [3]*Var{x}, geom: g})
+}
+
+func backAvgPool(t *Tape, n *node) {
+	if gx := t.grad(n.in[0]); gx != nil {
+		kernels.AvgPoolGradAcc(gx.Data(), t.grads[n.out.id].Data(), n.geom)
+	}
+}

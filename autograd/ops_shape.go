@@ -1,0 +1,159 @@
+package autograd
+
+import (
+	"github.com/strata-dl/strata/internal/kernels"
+	"github.com/strata-dl/strata/tensor"
+)
+
+// Reshape returns x with a new shape (a view; one dimension may be -1).
+func Reshape(x *Var, shape ...int) *Var {
+	t := tapeOf(x)
+	out := x.Value.Reshape(shape...)
+	return result(t, out, node{back: backReshape, in: [3]*Var{x}})
+}
+
+func backReshape(t *Tape, n *node) {
+	if gx := t.grad(n.in[0]); gx != nil {
+		kernels.Axpy(1, t.grads[n.out.id].Data(), gx.Data())
+	}
+}
+
+// Flatten reshapes x [batch, ...] to [batch, features] (row-major, so an
+// NHWC image flattens as Keras does).
+func Flatten(x *Var) *Var {
+	s := x.Value.Shape()
+	return Reshape(x, s[0], -1)
+}
+
+// Transpose permutes the axes of x: axis i of the result is axis perm[i].
+// Backward applies the inverse permutation.
+func Transpose(x *Var, perm ...int) *Var {
+	t := tapeOf(x)
+	nd := x.Value.Rank()
+	if len(perm) == 0 {
+		perm = make([]int, nd)
+		for i := range perm {
+			perm[i] = nd - 1 - i
+		}
+	}
+	shape := make([]int, nd)
+	for i, p := range perm {
+		shape[i] = x.Value.Shape()[p]
+	}
+	out := alloc(t, shape)
+	kernels.Permute(out.Data(), x.Value.Data(), x.Value.Shape(), perm)
+	n := node{back: backTranspose, in: [3]*Var{x}}
+	if t != nil {
+		n.i32 = make([]int32, nd)
+		for i, p := range perm {
+			n.i32[p] = int32(i) // inverse permutation
+		}
+	}
+	return result(t, out, n)
+}
+
+func backTranspose(t *Tape, n *node) {
+	gx := t.grad(n.in[0])
+	if gx == nil {
+		return
+	}
+	g := t.grads[n.out.id]
+	inv := make([]int, len(n.i32))
+	for i, p := range n.i32 {
+		inv[i] = int(p)
+	}
+	tmp := t.Alloc(gx.Shape()...)
+	kernels.Permute(tmp.Data(), g.Data(), g.Shape(), inv)
+	kernels.Axpy(1, tmp.Data(), gx.Data())
+}
+
+// Concat joins xs along axis. Backward slices ∂L/∂y back to each input.
+func Concat(axis int, xs ...*Var) *Var {
+	t := tapeOf(xs...)
+	vals := make([]*tensor.Tensor, len(xs))
+	for i, x := range xs {
+		vals[i] = x.Value
+	}
+	out := tensor.Concat(axis, vals...)
+	axis = tensor.NormAxes("Concat", out.Rank(), []int{axis})[0]
+	return result(t, out, node{back: backConcat, ins: xs, ints: [4]int{axis}})
+}
+
+func backConcat(t *Tape, n *node) {
+	g := t.grads[n.out.id]
+	axis := n.ints[0]
+	lo := 0
+	for _, x := range n.ins {
+		d := x.Value.Shape()[axis]
+		if gx := t.grad(x); gx != nil {
+			part := tensor.SliceAxis(g, axis, lo, lo+d)
+			kernels.Axpy(1, part.Data(), gx.Data())
+		}
+		lo += d
+	}
+}
+
+// SliceAxis returns x restricted to [lo, hi) along axis (a copy).
+func SliceAxis(x *Var, axis, lo, hi int) *Var {
+	t := tapeOf(x)
+	out := tensor.SliceAxis(x.Value, axis, lo, hi)
+	axis = tensor.NormAxes("SliceAxis", x.Value.Rank(), []int{axis})[0]
+	return result(t, out, node{back: backSliceAxis, in: [3]*Var{x}, ints: [4]int{axis, lo, hi}})
+}
+
+func backSliceAxis(t *Tape, n *node) {
+	gx := t.grad(n.in[0])
+	if gx == nil {
+		return
+	}
+	g := t.grads[n.out.id]
+	axis, lo, hi := n.ints[0], n.ints[1], n.ints[2]
+	xs := gx.Shape()
+	outer, inner := 1, 1
+	for _, d := range xs[:axis] {
+		outer *= d
+	}
+	for _, d := range xs[axis+1:] {
+		inner *= d
+	}
+	w := (hi - lo) * inner
+	for o := 0; o < outer; o++ {
+		kernels.Axpy(1, g.Data()[o*w:(o+1)*w], gx.Data()[(o*xs[axis]+lo)*inner:])
+	}
+}
+
+// Gather returns rows idx of table [n, d] as [len(idx), d] (an embedding
+// lookup); the gradient is scattered back and added. Indices out of range
+// panic with a *tensor.ShapeError.
+func Gather(table *Var, idx []int) *Var {
+	t := tapeOf(table)
+	s := table.Value.Shape()
+	d := table.Value.Len() / max(s[0], 1)
+	out := alloc(t, []int{len(idx), d})
+	for i, k := range idx {
+		if k < 0 || k >= s[0] {
+			panic(&tensor.ShapeError{Op: "Gather", Got: []int{k}, Want: []int{s[0]}, Msg: "index out of range"})
+		}
+		copy(out.Data()[i*d:(i+1)*d], table.Value.Data()[k*d:])
+	}
+	n := node{back: backGather, in: [3]*Var{table}}
+	if t != nil {
+		n.i32 = make([]int32, len(idx))
+		for i, k := range idx {
+			n.i32[i] = int32(k)
+		}
+	}
+	return result(t, out, n)
+}
+
+func backGather(t *Tape, n *node) {
+	gt := t.grad(n.in[0])
+	if gt == nil {
+		return
+	}
+	g := t.grads[n.out.id]
+	d := g.Shape()[1]
+	for i, k := range n.i32 {
+		kernels.Axpy(1, g.Data()[i*d:(i+1)*d], gt.Data()[int(k)*d:int(k+1)*d])
+	}
+}

@@ -1,0 +1,270 @@
+package autograd
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/strata-dl/strata/tensor"
+)
+
+// Var is a value in a computation. A Var is either a constant (no tape) or
+// tracked on a Tape, in which case gradients flow back to it. Parameters
+// are long-lived Vars that a Tape watches for the length of one step.
+type Var struct {
+	Value *tensor.Tensor
+	tape  *Tape
+	id    int
+	name  string
+}
+
+// Const wraps a tensor as an untracked value.
+func Const(t *tensor.Tensor) *Var { return &Var{Value: t, id: -1} }
+
+// NewParam wraps a tensor as a long-lived variable (a model parameter) that
+// a Tape can watch. The name is used in error messages.
+func NewParam(name string, t *tensor.Tensor) *Var { return &Var{Value: t, id: -1, name: name} }
+
+// Name returns the name a parameter was created with.
+func (v *Var) Name() string { return v.name }
+
+// Shape is shorthand for v.Value.Shape().
+func (v *Var) Shape() []int { return v.Value.Shape() }
+
+// Tape returns the tape v is recorded on, or nil for a constant.
+func (v *Var) Tape() *Tape { return v.tape }
+
+// Tracked reports whether gradients can flow to v on its tape.
+func (v *Var) Tracked() bool { return v.tape != nil }
+
+// Item returns the single value of a one-element Var.
+func (v *Var) Item() float32 { return v.Value.Item() }
+
+// ErrReleased is returned when a tape is used after Release or after its
+// gradients were computed once.
+var ErrReleased = errors.New("autograd: tape already used or released")
+
+// Tape records operations on tracked values so that gradients can be
+// computed in reverse. Its lifetime is one step:
+//
+//	tape := autograd.NewTape(pool)
+//	tape.Watch(params...)
+//	loss := forward(...)          // ops on watched Vars are recorded
+//	grads, err := tape.Gradients(loss, params...)
+//	opt.Step(params, grads)       // grads are valid until Release
+//	tape.Release()                // buffers go back to the pool
+//
+// Values computed on a tape and the gradients it returns live in buffers
+// that Release hands back to the pool: copy anything needed afterwards.
+// A Tape is not safe for concurrent use.
+type Tape struct {
+	pool     *Pool
+	nodes    []node
+	grads    []*tensor.Tensor // by var id
+	watched  []*Var
+	owned    []*tensor.Tensor
+	ownedI   [][]int32
+	used     bool
+	released bool
+}
+
+// node is one recorded op: the output, up to three inputs, saved tensors
+// and scalars, and the static function that propagates the output gradient
+// to the inputs. Keeping backward a plain function (not a closure) keeps
+// recording free of allocations.
+type node struct {
+	back  func(t *Tape, n *node)
+	out   *Var
+	in    [3]*Var
+	ins   []*Var // variadic inputs (Concat)
+	saved [2]*tensor.Tensor
+	ints  [4]int
+	f     [2]float32
+	i32   []int32
+	geom  tensor.ConvGeom
+	op    uint8
+}
+
+// NewTape returns an empty tape that allocates from pool (nil: a private
+// pool).
+func NewTape(pool *Pool) *Tape {
+	if pool == nil {
+		pool = NewPool()
+	}
+	t := &Tape{pool: pool}
+	t.nodes, t.grads, t.owned = pool.takeSlices()
+	return t
+}
+
+// Watch starts tracking vs (typically parameters) on this tape until
+// Release. Watching a Var already tracked on another tape panics.
+func (t *Tape) Watch(vs ...*Var) {
+	t.check()
+	for _, v := range vs {
+		if v.tape != nil && v.tape != t {
+			panic(fmt.Sprintf("autograd: %s is already watched by another tape", v.describe()))
+		}
+		if v.tape == t {
+			continue
+		}
+		v.tape, v.id = t, len(t.grads)
+		t.grads = append(t.grads, nil)
+		t.watched = append(t.watched, v)
+	}
+}
+
+func (v *Var) describe() string {
+	if v.name != "" {
+		return fmt.Sprintf("variable %q", v.name)
+	}
+	return fmt.Sprintf("variable of shape %v", v.Value.Shape())
+}
+
+func (t *Tape) check() {
+	if t.released {
+		panic(ErrReleased)
+	}
+}
+
+// Alloc returns an uninitialized tensor of the given shape from the tape's
+// pool, returned to the pool on Release.
+func (t *Tape) Alloc(shape ...int) *tensor.Tensor {
+	x := t.pool.get(shape)
+	t.owned = append(t.owned, x)
+	return x
+}
+
+// allocInt32 returns an index buffer of length n from the pool, returned
+// on Release.
+func (t *Tape) allocInt32(n int) []int32 {
+	b := t.pool.getInt32(n)
+	t.ownedI = append(t.ownedI, b)
+	return b
+}
+
+// allocZero returns a zero-filled pooled tensor.
+func (t *Tape) allocZero(shape []int) *tensor.Tensor {
+	x := t.pool.get(shape)
+	clear(x.Data())
+	t.owned = append(t.owned, x)
+	return x
+}
+
+// tapeOf returns the tape shared by the tracked inputs (nil if none).
+func tapeOf(vs ...*Var) *Tape {
+	var t *Tape
+	for _, v := range vs {
+		if v == nil || v.tape == nil {
+			continue
+		}
+		if t != nil && v.tape != t {
+			panic("autograd: operands are recorded on different tapes")
+		}
+		t = v.tape
+	}
+	if t != nil {
+		t.check()
+	}
+	return t
+}
+
+// alloc returns an output buffer: pooled on a tape, fresh otherwise.
+func alloc(t *Tape, shape []int) *tensor.Tensor {
+	if t == nil {
+		return tensor.Zeros(shape...)
+	}
+	return t.Alloc(shape...)
+}
+
+// record adds a node producing value out from inputs; n.back is filled by
+// the caller. Without a tape it returns a constant.
+func (t *Tape) record(value *tensor.Tensor, n node) *Var {
+	out := &Var{Value: value, tape: t, id: len(t.grads)}
+	t.grads = append(t.grads, nil)
+	n.out = out
+	t.nodes = append(t.nodes, n)
+	return out
+}
+
+// result wraps value as the op's output: recorded on t when t is non-nil.
+func result(t *Tape, value *tensor.Tensor, n node) *Var {
+	if t == nil {
+		return &Var{Value: value, id: -1}
+	}
+	return t.record(value, n)
+}
+
+// grad returns the gradient accumulator of v, allocating it zero-filled on
+// first use, or nil when v is not tracked on t.
+func (t *Tape) grad(v *Var) *tensor.Tensor {
+	if v == nil || v.tape != t {
+		return nil
+	}
+	g := t.grads[v.id]
+	if g == nil {
+		g = t.allocZero(v.Value.Shape())
+		t.grads[v.id] = g
+	}
+	return g
+}
+
+// Backward computes the gradient of the scalar loss with respect to every
+// tracked value. It may be called once per tape.
+func (t *Tape) Backward(loss *Var) error {
+	if t.released || t.used {
+		return ErrReleased
+	}
+	if loss.tape != t {
+		return errors.New("autograd: loss is not recorded on this tape (did you Watch the parameters?)")
+	}
+	if loss.Value.Len() != 1 {
+		return fmt.Errorf("autograd: loss must be a scalar, got shape %v", loss.Value.Shape())
+	}
+	t.used = true
+	t.grad(loss).Data()[0] = 1
+	for i := len(t.nodes) - 1; i >= 0; i-- {
+		n := &t.nodes[i]
+		if t.grads[n.out.id] == nil {
+			continue
+		}
+		n.back(t, n)
+	}
+	return nil
+}
+
+// Grad returns the gradient of the last Backward's loss with respect to v:
+// a zero tensor when v is tracked but no gradient reached it, nil when v is
+// not tracked on this tape. The tensor is valid until Release.
+func (t *Tape) Grad(v *Var) *tensor.Tensor { return t.grad(v) }
+
+// Gradients runs Backward(loss) and returns the gradients of wrt in order.
+func (t *Tape) Gradients(loss *Var, wrt ...*Var) ([]*tensor.Tensor, error) {
+	if err := t.Backward(loss); err != nil {
+		return nil, err
+	}
+	out := make([]*tensor.Tensor, len(wrt))
+	for i, v := range wrt {
+		if v.tape != t {
+			return nil, fmt.Errorf("autograd: gradient requested for %s, which is not watched by this tape", v.describe())
+		}
+		out[i] = t.grad(v)
+	}
+	return out, nil
+}
+
+// Release returns every buffer the tape allocated to its pool and stops
+// tracking the watched variables. Values and gradients obtained from the
+// tape must not be used afterwards. Release is idempotent.
+func (t *Tape) Release() {
+	if t.released {
+		return
+	}
+	t.released = true
+	for _, v := range t.watched {
+		v.tape, v.id = nil, -1
+	}
+	for i := range t.nodes {
+		t.nodes[i] = node{}
+	}
+	t.pool.giveBack(t.nodes[:0], t.grads, t.owned, t.ownedI)
+	t.nodes, t.grads, t.owned, t.watched, t.ownedI = nil, nil, nil, nil, nil
+}

@@ -1,0 +1,191 @@
+package kernels
+
+// ConvGeom describes a 2-D convolution or pooling window over an NHWC input
+// [N, H, W, C]: kernel KH×KW, strides SH, SW, dilations DH, DW, and padding
+// PadT/PadL (top, left: bottom and right are implied by OH, OW). The output
+// is [N, OH, OW, ·].
+type ConvGeom struct {
+	N, H, W, C int
+	KH, KW     int
+	SH, SW     int
+	DH, DW     int
+	PadT, PadL int
+	OH, OW     int
+}
+
+// Im2Col writes the patches of x [N, H, W, C] into cols
+// [N·OH·OW, KH·KW·C] (row = output pixel, column = (kh, kw, c) in that
+// order, matching a Conv2D kernel [KH, KW, C, out] flattened to a matrix).
+// Positions in the padding read as zero.
+func Im2Col(cols, x []float32, g ConvGeom) {
+	rowLen := g.KH * g.KW * g.C
+	Parallel(g.N*g.OH, max(1, 4096/max(1, g.OW*rowLen)), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n, oh := r/g.OH, r%g.OH
+			for ow := 0; ow < g.OW; ow++ {
+				dst := cols[((n*g.OH+oh)*g.OW+ow)*rowLen:]
+				p := 0
+				for kh := 0; kh < g.KH; kh++ {
+					ih := oh*g.SH - g.PadT + kh*g.DH
+					for kw := 0; kw < g.KW; kw++ {
+						iw := ow*g.SW - g.PadL + kw*g.DW
+						if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
+							clear(dst[p : p+g.C])
+						} else {
+							src := ((n*g.H+ih)*g.W + iw) * g.C
+							copy(dst[p:p+g.C], x[src:src+g.C])
+						}
+						p += g.C
+					}
+				}
+			}
+		}
+	})
+}
+
+// Col2ImAcc is the adjoint of Im2Col: it adds every patch row of cols back
+// into gx [N, H, W, C] at the positions the patch was read from.
+func Col2ImAcc(gx, cols []float32, g ConvGeom) {
+	rowLen := g.KH * g.KW * g.C
+	// Parallel over images: patches of different images never overlap.
+	Parallel(g.N, 1, func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					src := cols[((n*g.OH+oh)*g.OW+ow)*rowLen:]
+					p := 0
+					for kh := 0; kh < g.KH; kh++ {
+						ih := oh*g.SH - g.PadT + kh*g.DH
+						for kw := 0; kw < g.KW; kw++ {
+							iw := ow*g.SW - g.PadL + kw*g.DW
+							if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
+								d := ((n*g.H+ih)*g.W + iw) * g.C
+								SIMD.Axpy(1, src[p:p+g.C], gx[d:d+g.C])
+							}
+							p += g.C
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// MaxPool writes the window maxima of x [N, H, W, C] into dst
+// [N, OH, OW, C] and the flat input index of each maximum into argmax (for
+// the backward pass). Padding positions never win.
+func MaxPool(dst []float32, argmax []int32, x []float32, g ConvGeom) {
+	Parallel(g.N*g.OH, 8, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n, oh := r/g.OH, r%g.OH
+			for ow := 0; ow < g.OW; ow++ {
+				o := ((n*g.OH+oh)*g.OW + ow) * g.C
+				first := true
+				for kh := 0; kh < g.KH; kh++ {
+					ih := oh*g.SH - g.PadT + kh*g.DH
+					if ih < 0 || ih >= g.H {
+						continue
+					}
+					for kw := 0; kw < g.KW; kw++ {
+						iw := ow*g.SW - g.PadL + kw*g.DW
+						if iw < 0 || iw >= g.W {
+							continue
+						}
+						s := ((n*g.H+ih)*g.W + iw) * g.C
+						if first {
+							copy(dst[o:o+g.C], x[s:s+g.C])
+							for c := 0; c < g.C; c++ {
+								argmax[o+c] = int32(s + c)
+							}
+							first = false
+							continue
+						}
+						for c := 0; c < g.C; c++ {
+							if v := x[s+c]; v > dst[o+c] {
+								dst[o+c] = v
+								argmax[o+c] = int32(s + c)
+							}
+						}
+					}
+				}
+				if first { // window entirely in padding
+					clear(dst[o : o+g.C])
+					for c := 0; c < g.C; c++ {
+						argmax[o+c] = -1
+					}
+				}
+			}
+		}
+	})
+}
+
+// MaxPoolGradAcc routes each output gradient to the input element that won
+// its window: gx[argmax[i]] += gy[i].
+func MaxPoolGradAcc(gx, gy []float32, argmax []int32) {
+	for i, a := range argmax {
+		if a >= 0 {
+			gx[a] += gy[i]
+		}
+	}
+}
+
+// AvgPool writes window means of x [N, H, W, C] into dst [N, OH, OW, C].
+// Padding positions are not counted (Keras semantics).
+func AvgPool(dst, x []float32, g ConvGeom) {
+	Parallel(g.N*g.OH, 8, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n, oh := r/g.OH, r%g.OH
+			for ow := 0; ow < g.OW; ow++ {
+				o := ((n*g.OH+oh)*g.OW + ow) * g.C
+				d := dst[o : o+g.C]
+				clear(d)
+				cnt := 0
+				forWindow(g, n, oh, ow, func(s int) {
+					SIMD.Axpy(1, x[s:s+g.C], d)
+					cnt++
+				})
+				if cnt > 0 {
+					SIMD.Scale(1/float32(cnt), d)
+				}
+			}
+		}
+	})
+}
+
+// AvgPoolGradAcc spreads each output gradient evenly over its window.
+func AvgPoolGradAcc(gx, gy []float32, g ConvGeom) {
+	for n := 0; n < g.N; n++ {
+		for oh := 0; oh < g.OH; oh++ {
+			for ow := 0; ow < g.OW; ow++ {
+				o := ((n*g.OH+oh)*g.OW + ow) * g.C
+				cnt := 0
+				forWindow(g, n, oh, ow, func(int) { cnt++ })
+				if cnt == 0 {
+					continue
+				}
+				inv := 1 / float32(cnt)
+				forWindow(g, n, oh, ow, func(s int) {
+					SIMD.Axpy(inv, gy[o:o+g.C], gx[s:s+g.C])
+				})
+			}
+		}
+	}
+}
+
+// forWindow calls fn with the flat offset of channel 0 of every in-bounds
+// input pixel of output pixel (n, oh, ow).
+func forWindow(g ConvGeom, n, oh, ow int, fn func(s int)) {
+	for kh := 0; kh < g.KH; kh++ {
+		ih := oh*g.SH - g.PadT + kh*g.DH
+		if ih < 0 || ih >= g.H {
+			continue
+		}
+		for kw := 0; kw < g.KW; kw++ {
+			iw := ow*g.SW - g.PadL + kw*g.DW
+			if iw < 0 || iw >= g.W {
+				continue
+			}
+			fn(((n*g.H+ih)*g.W + iw) * g.C)
+		}
+	}
+}
