@@ -24,6 +24,18 @@ type CheckOptions struct {
 // error describing the first mismatch: input, element, analytic and numeric
 // values. Keep inputs away from kinks (ReLU at 0, max ties).
 func CheckGradients(f func(xs []*Var) *Var, inputs []*tensor.Tensor, o CheckOptions) error {
+	vars := make([]*Var, len(inputs))
+	for i, x := range inputs {
+		vars[i] = NewParam(fmt.Sprintf("input%d", i), x)
+	}
+	return CheckVarGradients(func() *Var { return f(vars) }, vars, o)
+}
+
+// CheckVarGradients is CheckGradients for a function of long-lived
+// variables (a layer's input and weights): f is evaluated once on a tape
+// watching vars and then repeatedly untracked with each probed element of
+// vars perturbed in place.
+func CheckVarGradients(f func() *Var, vars []*Var, o CheckOptions) error {
 	if o.Eps == 0 {
 		o.Eps = 1e-2
 	}
@@ -37,14 +49,10 @@ func CheckGradients(f func(xs []*Var) *Var, inputs []*tensor.Tensor, o CheckOpti
 		o.Seed = 1
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 7))
-	vars := make([]*Var, len(inputs))
-	for i, x := range inputs {
-		vars[i] = NewParam(fmt.Sprintf("input%d", i), x)
-	}
 	tape := NewTape(nil)
 	defer tape.Release()
 	tape.Watch(vars...)
-	y := f(vars)
+	y := f()
 	r := tensor.Zeros(y.Value.Shape()...)
 	for i := range r.Data() {
 		r.Data()[i] = float32(rng.Float64()*2 - 1)
@@ -54,20 +62,21 @@ func CheckGradients(f func(xs []*Var) *Var, inputs []*tensor.Tensor, o CheckOpti
 	if err != nil {
 		return err
 	}
+	ana := make([][]float32, len(vars))
+	for i, g := range grads {
+		ana[i] = append([]float32(nil), g.Data()...)
+	}
+	tape.Release() // the numeric side runs untracked
 	objective := func() float64 {
-		cs := make([]*Var, len(inputs))
-		for i, x := range inputs {
-			cs[i] = Const(x)
-		}
-		out := f(cs).Value.Data()
+		out := f().Value.Data()
 		var s float64
 		for i, v := range out {
 			s += float64(r.Data()[i]) * float64(v)
 		}
 		return s
 	}
-	for i, x := range inputs {
-		d := x.Data()
+	for i, v := range vars {
+		d := v.Value.Data()
 		probes := rng.Perm(len(d))
 		if len(probes) > o.MaxProbes {
 			probes = probes[:o.MaxProbes]
@@ -82,9 +91,9 @@ func CheckGradients(f func(xs []*Var) *Var, inputs []*tensor.Tensor, o CheckOpti
 			// the actual step in float32 may differ from Eps
 			step := float64(old+float32(o.Eps)) - float64(old-float32(o.Eps))
 			num := (up - down) / step
-			ana := float64(grads[i].Data()[j])
-			if diff := math.Abs(num - ana); diff > o.Tol*(1+math.Max(math.Abs(num), math.Abs(ana))) {
-				return fmt.Errorf("input %d %v element %d: analytic gradient %.6g, numeric %.6g", i, x.Shape(), j, ana, num)
+			a := float64(ana[i][j])
+			if diff := math.Abs(num - a); diff > o.Tol*(1+math.Max(math.Abs(num), math.Abs(a))) {
+				return fmt.Errorf("%s %v element %d: analytic gradient %.6g, numeric %.6g", v.describe(), v.Value.Shape(), j, a, num)
 			}
 		}
 	}

@@ -182,7 +182,11 @@ func Square(x *Var) *Var { return unary(tensor.OpSquare, x, 0) }
 func Tanh(x *Var) *Var { return unary(tensor.OpTanh, x, 0) }
 
 // Sigmoid returns σ(x); its gradient is y(1 − y).
-func Sigmoid(x *Var) *Var { return unary(tensor.OpSigmoid, x, 0) }
+func Sigmoid(x *Var) *Var {
+	y := unary(tensor.OpSigmoid, x, 0)
+	y.from, y.fromKind = x, FromSigmoid
+	return y
+}
 
 // Relu returns max(x, 0); its gradient is taken as 0 at 0.
 func Relu(x *Var) *Var { return unary(tensor.OpRelu, x, 0) }

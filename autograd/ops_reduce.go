@@ -129,7 +129,11 @@ func softmaxOp(x *Var, axis int, log bool) *Var {
 		return Transpose(softmaxOp(Transpose(x, perm...), -1, log), perm...)
 	}
 	out := tensor.SoftmaxInto(alloc(t, x.Value.Shape()), x.Value, axis, log)
-	return result(t, out, node{back: backSoftmax, in: [3]*Var{x}, ints: [4]int{b2i(log)}})
+	y := result(t, out, node{back: backSoftmax, in: [3]*Var{x}, ints: [4]int{b2i(log)}})
+	if !log && axis == x.Value.Rank()-1 {
+		y.from, y.fromKind = x, FromSoftmax
+	}
+	return y
 }
 
 func backSoftmax(t *Tape, n *node) {

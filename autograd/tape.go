@@ -15,7 +15,22 @@ type Var struct {
 	tape  *Tape
 	id    int
 	name  string
+	// from, when set, is the pre-activation this Var was computed from by
+	// a softmax or sigmoid, so that a loss can use the stable fused form
+	// (as Keras does with a model that ends in softmax).
+	from     *Var
+	fromKind uint8
 }
+
+// Logits kinds recorded by Softmax and Sigmoid outputs.
+const (
+	FromSoftmax = 1
+	FromSigmoid = 2
+)
+
+// Logits returns the pre-activation logits v was computed from and
+// FromSoftmax or FromSigmoid, or (nil, 0) when v is not such an output.
+func (v *Var) Logits() (*Var, int) { return v.from, int(v.fromKind) }
 
 // Const wraps a tensor as an untracked value.
 func Const(t *tensor.Tensor) *Var { return &Var{Value: t, id: -1} }
@@ -23,6 +38,10 @@ func Const(t *tensor.Tensor) *Var { return &Var{Value: t, id: -1} }
 // NewParam wraps a tensor as a long-lived variable (a model parameter) that
 // a Tape can watch. The name is used in error messages.
 func NewParam(name string, t *tensor.Tensor) *Var { return &Var{Value: t, id: -1, name: name} }
+
+// SetName renames a parameter (models name their weights by dotted path
+// once built).
+func (v *Var) SetName(name string) { v.name = name }
 
 // Name returns the name a parameter was created with.
 func (v *Var) Name() string { return v.name }

@@ -501,3 +501,16 @@ func Permute(dst, src []float32, shape, perm []int) {
 		}
 	}
 }
+
+// DropoutMask fills dst with 1/keep with probability keep and 0 otherwise
+// (inverted dropout: the expected value of the masked input is unchanged).
+func DropoutMask(dst []float32, keep float32, uniform func() float64) {
+	scale := 1 / keep
+	for i := range dst {
+		if float32(uniform()) < keep {
+			dst[i] = scale
+		} else {
+			dst[i] = 0
+		}
+	}
+}

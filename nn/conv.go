@@ -1,0 +1,164 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/strata-dl/strata/autograd"
+	"github.com/strata-dl/strata/tensor"
+)
+
+// Conv2D is a 2-D convolution over NHWC input: y = σ(W ∗ x + b) for x
+// [batch, h, w, in], kernel W [kh, kw, in, filters], bias b [filters];
+// output [batch, oh, ow, filters]. Padding is "valid" (default) or "same";
+// zero Strides and DilationRate mean 1.
+//
+// Zero values: GlorotUniform kernel, zero bias, no regularization.
+type Conv2D struct {
+	Filters           int
+	KernelSize        [2]int
+	Strides           [2]int
+	Padding           string
+	DilationRate      [2]int
+	Activation        string
+	NoBias            bool
+	KernelInitializer Initializer
+	BiasInitializer   Initializer
+	KernelRegularizer Regularizer
+	BiasRegularizer   Regularizer
+	Name              string
+
+	Kernel, Bias *autograd.Var
+	act          autograd.Activation
+	post         string
+}
+
+func (l *Conv2D) layerName() string     { return l.Name }
+func (l *Conv2D) setLayerName(n string) { l.Name = n }
+
+// Weights returns kernel and bias.
+func (l *Conv2D) Weights() []Weight {
+	return []Weight{{"kernel", l.Kernel, true, l.KernelRegularizer}, {"bias", l.Bias, true, l.BiasRegularizer}}
+}
+
+func (l *Conv2D) window() tensor.Window {
+	return tensor.Window{KH: l.KernelSize[0], KW: l.KernelSize[1], SH: l.Strides[0], SW: l.Strides[1], DH: l.DilationRate[0], DW: l.DilationRate[1], Padding: l.Padding}
+}
+
+func (l *Conv2D) build(c *Ctx, in []int) {
+	if len(in) != 4 {
+		panic(&ShapeError{Layer: l.Name, Want: []int{-1, -1, -1, -1}, Got: in, Msg: "Conv2D needs [batch, height, width, channels]"})
+	}
+	if l.Filters <= 0 || l.KernelSize[0] <= 0 || l.KernelSize[1] <= 0 {
+		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("filters %d and kernel size %v must be positive", l.Filters, l.KernelSize)})
+	}
+	if _, err := tensor.ConvGeometry(in, l.window()); err != nil {
+		panic(&ShapeError{Layer: l.Name, Msg: err.Error(), Got: in})
+	}
+	act, post, err := activation(l.Activation)
+	if err != nil {
+		panic(&ShapeError{Layer: l.Name, Msg: err.Error()})
+	}
+	l.act, l.post = act, post
+	kh, kw, ch := l.KernelSize[0], l.KernelSize[1], in[3]
+	rng := c.buildRNG()
+	k := tensor.Zeros(kh, kw, ch, l.Filters)
+	orDefault(l.KernelInitializer, GlorotUniform{}).Init(rng, k, kh*kw*ch, kh*kw*l.Filters)
+	l.Kernel = autograd.NewParam(l.Name+".kernel", k)
+	if !l.NoBias {
+		b := tensor.Zeros(l.Filters)
+		orDefault(l.BiasInitializer, Zeros{}).Init(rng, b, kh*kw*ch, kh*kw*l.Filters)
+		l.Bias = autograd.NewParam(l.Name+".bias", b)
+	}
+}
+
+// Forward computes σ(W ∗ x + b).
+func (l *Conv2D) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
+	if l.Kernel == nil {
+		l.build(c, x.Shape())
+	}
+	in := x.Shape()
+	if len(in) != 4 || in[3] != l.Kernel.Value.Dim(2) {
+		panic(&ShapeError{Layer: l.Name, Want: []int{-1, -1, -1, l.Kernel.Value.Dim(2)}, Got: in})
+	}
+	if _, err := tensor.ConvGeometry(in, l.window()); err != nil {
+		panic(&ShapeError{Layer: l.Name, Msg: err.Error(), Got: in})
+	}
+	y := applyPost(autograd.Conv2D(x, l.Kernel, l.Bias, l.window(), l.act), l.post)
+	c.trace(l.Name, "Conv2D", y, numel(l.Kernel, l.Bias))
+	return y
+}
+
+// MaxPool2D takes the maximum over PoolSize windows of NHWC input. Zero
+// Strides mean PoolSize (Keras); zero PoolSize means 2×2.
+type MaxPool2D struct {
+	PoolSize [2]int
+	Strides  [2]int
+	Padding  string
+	Name     string
+}
+
+// AveragePool2D takes the mean over PoolSize windows of NHWC input (padded
+// positions not counted). Zero Strides mean PoolSize; zero PoolSize 2×2.
+type AveragePool2D struct {
+	PoolSize [2]int
+	Strides  [2]int
+	Padding  string
+	Name     string
+}
+
+func poolWindow(size, strides [2]int, padding string) tensor.Window {
+	if size == [2]int{} {
+		size = [2]int{2, 2}
+	}
+	if strides == [2]int{} {
+		strides = size
+	}
+	return tensor.Window{KH: size[0], KW: size[1], SH: strides[0], SW: strides[1], Padding: padding}
+}
+
+func checkPool(name string, x *autograd.Var, w tensor.Window) {
+	if _, err := tensor.ConvGeometry(x.Shape(), w); err != nil {
+		panic(&ShapeError{Layer: name, Msg: err.Error(), Got: x.Shape()})
+	}
+}
+
+func (l *MaxPool2D) layerName() string     { return l.Name }
+func (l *MaxPool2D) setLayerName(n string) { l.Name = n }
+
+// Forward pools x [batch, h, w, c].
+func (l *MaxPool2D) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
+	w := poolWindow(l.PoolSize, l.Strides, l.Padding)
+	checkPool(l.Name, x, w)
+	y := autograd.MaxPool2D(x, w)
+	c.trace(l.Name, "MaxPooling2D", y, 0)
+	return y
+}
+
+func (l *AveragePool2D) layerName() string     { return l.Name }
+func (l *AveragePool2D) setLayerName(n string) { l.Name = n }
+
+// Forward pools x [batch, h, w, c].
+func (l *AveragePool2D) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
+	w := poolWindow(l.PoolSize, l.Strides, l.Padding)
+	checkPool(l.Name, x, w)
+	y := autograd.AvgPool2D(x, w)
+	c.trace(l.Name, "AveragePooling2D", y, 0)
+	return y
+}
+
+// GlobalAveragePool2D averages over height and width: [batch, h, w, c] →
+// [batch, c].
+type GlobalAveragePool2D struct{ Name string }
+
+func (l *GlobalAveragePool2D) layerName() string     { return l.Name }
+func (l *GlobalAveragePool2D) setLayerName(n string) { l.Name = n }
+
+// Forward averages x over axes 1 and 2.
+func (l *GlobalAveragePool2D) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
+	if x.Value.Rank() != 4 {
+		panic(&ShapeError{Layer: l.Name, Want: []int{-1, -1, -1, -1}, Got: x.Shape()})
+	}
+	y := autograd.Mean(x, false, 1, 2)
+	c.trace(l.Name, "GlobalAveragePooling2D", y, 0)
+	return y
+}

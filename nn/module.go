@@ -1,0 +1,329 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"unicode"
+
+	"github.com/strata-dl/strata/autograd"
+	"github.com/strata-dl/strata/tensor"
+)
+
+// Layer is anything that maps an input to an output: a single layer, a
+// Sequential, or a model written as a Go struct whose fields are layers.
+//
+// Forward builds the layer's weights on first use from the input's shape
+// (call Build to do so explicitly and get errors instead of panics). It
+// panics with a *tensor.ShapeError or *ShapeError on a mismatch.
+type Layer interface {
+	Forward(c *Ctx, x *autograd.Var) *autograd.Var
+}
+
+// Ctx carries what a forward pass needs besides its input: the mode
+// (training enables dropout and batch statistics) and the random source for
+// stochastic layers. The zero value is inference mode.
+type Ctx struct {
+	Training bool
+	RNG      *rand.Rand // dropout masks, noise; required when Training uses them
+
+	build *builder
+}
+
+// builder records layer outputs while Build runs the dry forward pass.
+type builder struct {
+	rng  *rand.Rand
+	rows []SummaryRow
+}
+
+// Weight is a named tensor of a layer: trainable (updated by the optimizer)
+// or not (state such as BatchNormalization's moving statistics).
+type Weight struct {
+	Name      string // local name: "kernel", "bias", "moving_mean"
+	Var       *autograd.Var
+	Trainable bool
+	Reg       Regularizer // may be nil
+}
+
+// Weighted is a layer that owns weights.
+type Weighted interface {
+	Weights() []Weight
+}
+
+// Container is a layer made of named sub-layers (Sequential). Models written
+// as Go structs need not implement it: their exported fields that are
+// layers are found by reflection.
+type Container interface {
+	Children() []Child
+}
+
+// Child is a named sub-layer.
+type Child struct {
+	Name  string
+	Layer Layer
+}
+
+// namer is implemented by layers with a Name field.
+type namer interface {
+	layerName() string
+	setLayerName(string)
+}
+
+// ShapeError reports an input shape a layer cannot take: which layer, the
+// shape it expects (-1 for any size) and the shape it got.
+type ShapeError struct {
+	Layer string
+	Want  []int
+	Got   []int
+	Msg   string
+}
+
+func (e *ShapeError) Error() string {
+	s := fmt.Sprintf("layer %q", e.Layer)
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
+	if e.Want != nil || e.Got != nil {
+		s += fmt.Sprintf(": expected input shape %s, got %s", fmtShape(e.Want), fmtShape(e.Got))
+	}
+	return s
+}
+
+func fmtShape(s []int) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		if d < 0 {
+			parts[i] = "None"
+		} else {
+			parts[i] = fmt.Sprint(d)
+		}
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// Children returns the named sub-layers of l: a Container's children, or
+// the exported fields of a struct (or pointer to struct) that hold layers,
+// named by the layer's Name or else by the field name in snake case
+// (Conv1 → "conv1", OutputLayer → "output_layer"). Fields tagged `nn:"-"`
+// are skipped; a tag `nn:"name"` sets the name.
+func Children(l Layer) []Child {
+	if c, ok := l.(Container); ok {
+		return c.Children()
+	}
+	v := reflect.ValueOf(l)
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	if _, ok := l.(Weighted); ok {
+		return nil // a leaf layer
+	}
+	var out []Child
+	typ := v.Type()
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		if !f.IsExported() || f.Tag.Get("nn") == "-" {
+			continue
+		}
+		fv := v.Field(i)
+		switch fv.Kind() {
+		case reflect.Pointer, reflect.Interface, reflect.Struct:
+		case reflect.Slice:
+			for j := 0; j < fv.Len(); j++ {
+				if sl, ok := fv.Index(j).Interface().(Layer); ok && !isNil(sl) {
+					out = append(out, Child{Name: fmt.Sprintf("%s_%d", fieldName(f), j), Layer: sl})
+				}
+			}
+			continue
+		default:
+			continue
+		}
+		if !fv.CanInterface() {
+			continue
+		}
+		sub, ok := fv.Interface().(Layer)
+		if !ok && fv.CanAddr() {
+			sub, ok = fv.Addr().Interface().(Layer)
+		}
+		if !ok || isNil(sub) {
+			continue
+		}
+		name := fieldName(f)
+		if n, ok := sub.(namer); ok && n.layerName() != "" && f.Tag.Get("nn") == "" {
+			name = n.layerName()
+		}
+		out = append(out, Child{Name: name, Layer: sub})
+	}
+	return out
+}
+
+func isNil(l Layer) bool {
+	v := reflect.ValueOf(l)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+func fieldName(f reflect.StructField) string {
+	if tag := f.Tag.Get("nn"); tag != "" {
+		return tag
+	}
+	return snake(f.Name)
+}
+
+// snake converts a Go identifier to snake case: Conv1 → conv1,
+// DenseOut → dense_out, VAEEncoder → vae_encoder.
+func snake(s string) string {
+	r := []rune(s)
+	var b strings.Builder
+	for i, c := range r {
+		if unicode.IsUpper(c) {
+			if i > 0 && (unicode.IsLower(r[i-1]) || (i+1 < len(r) && unicode.IsLower(r[i+1]) && unicode.IsUpper(r[i-1]))) {
+				b.WriteByte('_')
+			}
+			b.WriteRune(unicode.ToLower(c))
+		} else {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// NamedWeight is a weight with its full dotted path ("conv1.kernel").
+type NamedWeight struct {
+	Path string
+	Weight
+}
+
+// AllWeights returns every weight of l in a stable order (depth-first in
+// field/child order, each layer's weights in its own order), with dotted
+// paths. The paths are the checkpoint format.
+func AllWeights(l Layer) []NamedWeight {
+	var out []NamedWeight
+	var walk func(prefix string, l Layer)
+	walk = func(prefix string, l Layer) {
+		if w, ok := l.(Weighted); ok {
+			for _, wt := range w.Weights() {
+				if wt.Var == nil {
+					continue
+				}
+				out = append(out, NamedWeight{Path: join(prefix, wt.Name), Weight: wt})
+			}
+		}
+		for _, c := range Children(l) {
+			walk(join(prefix, c.Name), c.Layer)
+		}
+	}
+	walk("", l)
+	return out
+}
+
+func join(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
+}
+
+// Trainable returns the trainable weights of l as Vars in stable order
+// (what an optimizer updates).
+func Trainable(l Layer) []*autograd.Var {
+	var out []*autograd.Var
+	for _, w := range AllWeights(l) {
+		if w.Trainable {
+			out = append(out, w.Var)
+		}
+	}
+	return out
+}
+
+// nameLayers gives every unnamed layer the name of its place, so that
+// error messages and the summary can refer to it.
+func nameLayers(l Layer) {
+	for _, c := range Children(l) {
+		if n, ok := c.Layer.(namer); ok && n.layerName() == "" {
+			n.setLayerName(c.Name)
+		}
+		nameLayers(c.Layer)
+	}
+}
+
+// Build creates and initializes the weights of l for inputs of shape
+// [batch, in...] (in excludes the batch axis) by running one forward pass
+// on a zero batch of one sample, and checks every layer's shapes on the
+// way. It returns an error naming the layer and the expected and actual
+// shapes on a mismatch. Weight paths are fixed from here on.
+func Build(l Layer, in []int, rng *rand.Rand) (out []int, err error) {
+	_, out, err = build(l, in, rng)
+	return out, err
+}
+
+func build(l Layer, in []int, rng *rand.Rand) (rows []SummaryRow, out []int, err error) {
+	if rng == nil {
+		return nil, nil, errors.New("nn: Build needs a random source for initialization")
+	}
+	nameLayers(l)
+	b := &builder{rng: rng}
+	defer func() {
+		if r := recover(); r != nil {
+			err = AsError(r)
+		}
+	}()
+	x := autograd.Const(tensor.Zeros(append([]int{1}, in...)...))
+	y := l.Forward(&Ctx{build: b, RNG: rng}, x)
+	for _, w := range AllWeights(l) {
+		w.Var.SetName(w.Path)
+	}
+	return b.rows, y.Value.Shape()[1:], nil
+}
+
+// AsError converts a recovered panic value from a forward pass into an
+// error when it is one of the project's shape errors, and re-panics
+// anything else (a bug must not be disguised as bad input).
+func AsError(r any) error {
+	switch e := r.(type) {
+	case *ShapeError:
+		return e
+	case *tensor.ShapeError:
+		return e
+	}
+	panic(r)
+}
+
+// buildRNG returns the random source for initializing weights: the Build
+// source, else the context's, else a fixed one (so that a layer used
+// without Build is still deterministic).
+func (c *Ctx) buildRNG() *rand.Rand {
+	switch {
+	case c != nil && c.build != nil:
+		return c.build.rng
+	case c != nil && c.RNG != nil:
+		return c.RNG
+	}
+	return rand.New(rand.NewPCG(0, 0))
+}
+
+// trace records a layer's output during Build (for Summary).
+func (c *Ctx) trace(name, kind string, y *autograd.Var, params int) {
+	if c == nil || c.build == nil {
+		return
+	}
+	c.build.rows = append(c.build.rows, SummaryRow{Name: name, Type: kind, Output: append([]int{-1}, y.Value.Shape()[1:]...), Params: params})
+}
+
+func numel(vs ...*autograd.Var) int {
+	n := 0
+	for _, v := range vs {
+		if v != nil {
+			n += v.Value.Len()
+		}
+	}
+	return n
+}
+
+func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0)) }
