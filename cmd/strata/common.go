@@ -1,0 +1,162 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/strata-dl/strata/checkpoint"
+	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/tensor"
+)
+
+// dataset is a loaded classification dataset with a train and a test split.
+type dataset struct {
+	Spec    string // as given: mnist, idx:DIR, csv:FILE
+	Train   data.Tensors
+	Test    data.Tensors
+	Classes int
+	Source  string // where it was read from
+	SHA256  string // checksum of the files read (dataset identity)
+}
+
+// loadDataset reads a --data spec. CSV files are split 80/20 into train
+// and test (the last fifth is the test set).
+func loadDataset(spec string) (*dataset, error) {
+	kind, arg, _ := strings.Cut(spec, ":")
+	d := &dataset{Spec: spec}
+	var err error
+	switch kind {
+	case "mnist":
+		if arg != "" {
+			return nil, usagef("--data mnist takes no argument (use idx:DIR for a directory of IDX files)")
+		}
+		dir, err := data.MNISTDir()
+		if err != nil {
+			return nil, err
+		}
+		d.Source = dir
+		d.Train, d.Test, err = data.LoadMNIST(dir)
+		if err != nil {
+			return nil, err
+		}
+		d.Classes = 10
+	case "idx":
+		if arg == "" {
+			return nil, usagef("--data idx:DIR needs a directory")
+		}
+		if st, err := os.Stat(arg); err != nil {
+			return nil, fmt.Errorf("data directory %s: %w", arg, errors.Unwrap(err))
+		} else if !st.IsDir() {
+			return nil, fmt.Errorf("data directory %s: not a directory", arg)
+		}
+		d.Source = arg
+		if d.Train, d.Test, err = data.LoadMNIST(arg); err != nil {
+			return nil, err
+		}
+		d.Classes = 10
+	case "csv":
+		if arg == "" {
+			return nil, usagef("--data csv:FILE needs a file")
+		}
+		d.Source = arg
+		all, _, err := data.LoadCSV(arg, data.CSVOptions{})
+		if err != nil {
+			return nil, err
+		}
+		if all.Len() < 2 {
+			return nil, fmt.Errorf("%s: %d samples: need at least 2 (a train and a test sample)", arg, all.Len())
+		}
+		if d.Train, d.Test, err = data.Split(all, 0.2); err != nil {
+			return nil, err
+		}
+		d.Classes = int(tensor.Max(all.Y, false).Item()) + 1
+	default:
+		return nil, usagef("unknown --data %q (want mnist, idx:DIR or csv:FILE)", spec)
+	}
+	if err = data.CheckLabels(d.Train.Y, d.Classes); err != nil {
+		return nil, fmt.Errorf("training labels: %w", err)
+	}
+	if err = data.CheckLabels(d.Test.Y, d.Classes); err != nil {
+		return nil, fmt.Errorf("test labels: %w", err)
+	}
+	d.SHA256 = checksum(d.Train, d.Test)
+	return d, nil
+}
+
+// checksum identifies a dataset by its contents.
+func checksum(ts ...data.Tensors) string {
+	h := sha256.New()
+	for _, t := range ts {
+		for _, x := range []*tensor.Tensor{t.X, t.Y} {
+			if x == nil {
+				continue
+			}
+			b := make([]byte, 4*x.Len())
+			for i, v := range x.Data() {
+				u := math.Float32bits(v)
+				b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+			}
+			h.Write(b)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// limit keeps the first n samples of d (n ≤ 0: all).
+func limit(d data.Tensors, n int) data.Tensors {
+	if n <= 0 || n >= d.Len() {
+		return d
+	}
+	return d.Slice(0, n)
+}
+
+// writeJSON atomically writes v as indented JSON.
+func writeJSON(path string, v any) error {
+	return checkpoint.WriteFileAtomic(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	})
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	return nil
+}
+
+// defaultRunDir returns runs/<model>-<timestamp>.
+func defaultRunDir(model string) string {
+	return filepath.Join("runs", fmt.Sprintf("%s-%s", model, time.Now().Format("20060102-150405")))
+}
+
+func positive(name string, v int) error {
+	if v <= 0 {
+		return usagef("--%s must be positive, got %d", name, v)
+	}
+	return nil
+}
+
+func finitePositive(name string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return usagef("--%s must be a finite non-negative number, got %v", name, v)
+	}
+	return nil
+}
+
+func threads() int { return runtime.GOMAXPROCS(0) }

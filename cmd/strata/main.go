@@ -1,0 +1,162 @@
+// Command strata trains, evaluates, explains and serves neural networks.
+//
+//	strata train   [--model cnn] [--data mnist] [--epochs 3] ...   train and write a run directory
+//	strata eval    --run DIR                                       test accuracy, F1, AUC, confusion matrix
+//	strata predict --run DIR FILE...                               classify PNG/JPEG images or .npy arrays
+//	strata summary --model NAME                                    Keras-style model summary
+//	strata inspect FILE.safetensors                                tensor names, shapes and metadata
+//
+// Run "strata COMMAND --help" for each command's flags and examples.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, out io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"train", "train a model and write a run directory", cmdTrain},
+		{"eval", "evaluate a trained model on a test set", cmdEval},
+		{"predict", "classify images or .npy arrays with a trained model", cmdPredict},
+		{"summary", "print a model's Keras-style summary", cmdSummary},
+		{"inspect", "list the tensors and metadata of a safetensors file", cmdInspect},
+		{"bench", "run the standard performance workloads", cmdBench},
+		{"board", "serve the training dashboard", cmdBoard},
+	}
+}
+
+// usageError is a bad command line: printed with a hint to --help, exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the exit status: 0 success,
+// 1 failure, 2 usage error, 70 internal error.
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			if os.Getenv("STRATA_DEBUG") != "" {
+				panic(r)
+			}
+			fmt.Fprintf(stderr, "strata: internal error: %v (set STRATA_DEBUG=1 for a stack trace; please report it)\n", r)
+			code = 70
+		}
+	}()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printUsage(stdout)
+		return 0
+	}
+	if args[0] == "version" || args[0] == "--version" {
+		fmt.Fprintln(stdout, "strata", version())
+		return 0
+	}
+	var cmd *command
+	for _, c := range commands() {
+		if c.name == args[0] {
+			cmd = &c
+			break
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(stderr, "strata: unknown command %q (commands: %s)\n", args[0], strings.Join(commandNames(), ", "))
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := cmd.run(ctx, args[1:], stdout)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "strata %s: %s (see strata %s --help)\n", cmd.name, oneLine(err.Error()), cmd.name)
+		return 2
+	}
+	fmt.Fprintf(stderr, "strata %s: %s\n", cmd.name, oneLine(err.Error()))
+	return 1
+}
+
+// oneLine folds a multi-line error into one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+}
+
+func commandNames() []string {
+	var out []string
+	for _, c := range commands() {
+		out = append(out, c.name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "strata: define, train, evaluate, explain and ship neural networks in Go.")
+	fmt.Fprintln(w, "\nUsage: strata COMMAND [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun \"strata COMMAND --help\" for a command's flags and examples.")
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// newFlags returns a flag set whose errors come back as usage errors and
+// whose --help prints usage and examples to out.
+func newFlags(name, synopsis, examples string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: strata %s\n\nFlags:\n", synopsis)
+		fs.SetOutput(out)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		if examples != "" {
+			fmt.Fprintf(out, "\nExamples:\n%s", examples)
+		}
+	}
+	return fs
+}
+
+// parse parses args, turning flag errors into usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return err
+		}
+		return usagef("%v", err)
+	}
+	return nil
+}

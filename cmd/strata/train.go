@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/losses"
+	"github.com/strata-dl/strata/metrics"
+	"github.com/strata-dl/strata/nn"
+	"github.com/strata-dl/strata/optim"
+	"github.com/strata-dl/strata/plot"
+	"github.com/strata-dl/strata/train"
+	"github.com/strata-dl/strata/zoo"
+)
+
+// runConfig is a run's config.json: everything needed to repeat it.
+type runConfig struct {
+	Version         string    `json:"version"`
+	Args            []string  `json:"args"`
+	Model           string    `json:"model"`
+	Data            string    `json:"data"`
+	DataSource      string    `json:"data_source"`
+	DataSHA256      string    `json:"data_sha256"`
+	Epochs          int       `json:"epochs"`
+	BatchSize       int       `json:"batch_size"`
+	Optimizer       string    `json:"optimizer"`
+	LR              float64   `json:"lr"`
+	Seed            uint64    `json:"seed"`
+	ValidationSplit float64   `json:"validation_split"`
+	EarlyStopping   int       `json:"early_stopping"`
+	Threads         int       `json:"threads"`
+	TrainLimit      int       `json:"train_limit,omitempty"`
+	TestLimit       int       `json:"test_limit,omitempty"`
+	InputShape      []int     `json:"input_shape"`
+	Classes         int       `json:"classes"`
+	Preprocessing   string    `json:"preprocessing"`
+	OptimizerConfig any       `json:"optimizer_config,omitempty"`
+	Created         time.Time `json:"created"`
+}
+
+// architecture is stored in model.safetensors' metadata so that the
+// weights file alone rebuilds the model.
+type architecture struct {
+	Model         string `json:"model"`
+	Classes       int    `json:"classes"`
+	InputShape    []int  `json:"input_shape"`
+	Preprocessing string `json:"preprocessing"`
+}
+
+const trainExamples = `  strata train                                   # CNNNet on MNIST, 3 epochs
+  strata train --model mlp --epochs 5 --json
+  strata train --model lenet --optimizer sgd --lr 0.05 --early-stopping 2 --validation-split 0.1
+  strata train --data idx:/path/to/fashion-mnist --out runs/fashion
+  strata train --resume runs/cnn-20261128-120000   # continue an interrupted run
+`
+
+func cmdTrain(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("train", "train [flags]", trainExamples, out)
+	c := runConfig{}
+	fs.StringVar(&c.Model, "model", "cnn", "model: "+fmt.Sprint(zoo.ClassifierNames()))
+	fs.StringVar(&c.Data, "data", "mnist", "data: mnist, idx:DIR (MNIST-layout IDX files) or csv:FILE (label in the last column)")
+	fs.IntVar(&c.Epochs, "epochs", 3, "number of epochs")
+	fs.IntVar(&c.BatchSize, "batch-size", 32, "batch size")
+	fs.StringVar(&c.Optimizer, "optimizer", "adam", "optimizer: adam, sgd, rmsprop, adamw, adagrad")
+	fs.Float64Var(&c.LR, "lr", 0, "learning rate (0: the optimizer's default, 0.001 for Adam)")
+	fs.Uint64Var(&c.Seed, "seed", 1, "random seed (initialization, shuffling, dropout)")
+	fs.Float64Var(&c.ValidationSplit, "validation-split", 0, "fraction of the training data held out for validation (the last part, as Keras)")
+	fs.IntVar(&c.EarlyStopping, "early-stopping", 0, "stop after this many epochs without improvement of the validation loss (0: off)")
+	fs.IntVar(&c.TrainLimit, "train-limit", 0, "use only the first N training samples (0: all)")
+	fs.IntVar(&c.TestLimit, "test-limit", 0, "use only the first N test samples (0: all)")
+	outDir := fs.String("out", "", "run directory (default runs/MODEL-TIMESTAMP)")
+	resume := fs.String("resume", "", "continue the interrupted run in this directory")
+	jsonOut := fs.Bool("json", false, "print a JSON summary as the last line of output")
+	quiet := fs.Bool("quiet", false, "no progress output")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var ckpt *train.Checkpoint
+	if *resume != "" {
+		var prev runConfig
+		if err := readJSON(filepath.Join(*resume, "config.json"), &prev); err != nil {
+			return fmt.Errorf("cannot resume: %w", err)
+		}
+		for name := range set {
+			if name != "resume" && name != "epochs" && name != "json" && name != "quiet" {
+				return usagef("--%s cannot be changed when resuming (only --epochs can)", name)
+			}
+		}
+		if set["epochs"] {
+			prev.Epochs = c.Epochs
+		}
+		c = prev
+		*outDir = *resume
+		var err error
+		if ckpt, err = train.LoadCheckpoint(filepath.Join(*resume, "state.safetensors")); err != nil {
+			return fmt.Errorf("cannot resume: %w", err)
+		}
+	}
+	if err := validate(&c); err != nil {
+		return err
+	}
+	spec, err := zoo.LookupClassifier(c.Model)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	opt, err := optim.ByName(c.Optimizer, c.LR)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	ds, err := loadDataset(c.Data)
+	if err != nil {
+		return err
+	}
+	ds.Train, ds.Test = limit(ds.Train, c.TrainLimit), limit(ds.Test, c.TestLimit)
+	c.DataSource, c.DataSHA256, c.Classes = ds.Source, ds.SHA256, ds.Classes
+	c.InputShape = ds.Train.XShape()
+	c.Preprocessing = "x/255"
+	if c.Data != "mnist" && c.Data[:3] == "csv" {
+		c.Preprocessing = "none"
+	}
+	c.Threads, c.Version, c.Created = threads(), version(), time.Now().UTC()
+	if ckpt == nil {
+		c.Args = args
+	}
+	c.OptimizerConfig = opt.Config()
+
+	net := spec.New(c.Classes)
+	if _, err := nn.Build(net, c.InputShape, rand.New(rand.NewPCG(c.Seed, 1))); err != nil {
+		return fmt.Errorf("model %s does not fit data of shape %v: %w", c.Model, c.InputShape, err)
+	}
+	model, err := train.Compile(net, opt, losses.SparseCategoricalCrossentropy{}, metrics.NewAccuracy())
+	if err != nil {
+		return err
+	}
+	model.SetSeed(c.Seed)
+
+	dir := *outDir
+	if dir == "" {
+		dir = defaultRunDir(c.Model)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, "config.json"), c); err != nil {
+		return err
+	}
+	summary, err := nn.Summary(net, c.InputShape)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "summary.txt"), []byte(summary), 0o644); err != nil {
+		return err
+	}
+
+	trainDS := ds.Train
+	var val *data.Loader
+	if c.ValidationSplit > 0 {
+		tr, v, err := data.Split(ds.Train, c.ValidationSplit)
+		if err != nil {
+			return err
+		}
+		trainDS = tr
+		if val, err = data.NewLoader(v, data.LoaderOptions{BatchSize: 256}); err != nil {
+			return err
+		}
+	}
+	loader, err := data.NewLoader(trainDS, data.LoaderOptions{BatchSize: c.BatchSize, Shuffle: true, Seed: c.Seed, Prefetch: true})
+	if err != nil {
+		return err
+	}
+	progress := io.Writer(os.Stdout)
+	if *quiet {
+		progress = io.Discard
+	}
+	callbacks := []train.Callback{&train.JSONLogger{Path: filepath.Join(dir, "metrics.jsonl")}}
+	if c.EarlyStopping > 0 {
+		monitor := "val_loss"
+		if val == nil {
+			monitor = "loss"
+		}
+		callbacks = append(callbacks, &train.EarlyStopping{Monitor: monitor, Patience: c.EarlyStopping, RestoreBestWeights: true})
+	}
+	if !*quiet && ckpt == nil {
+		fmt.Fprint(progress, summary)
+	}
+	if ckpt != nil && !*quiet {
+		fmt.Fprintf(progress, "Resuming %s at epoch %d, batch %d\n", dir, ckpt.Epoch, ckpt.Batch)
+	}
+	start := time.Now()
+	hist, err := train.Fit(ctx, model, loader, train.FitOptions{
+		Epochs: c.Epochs, Validation: val, Callbacks: callbacks, Verbose: 1, Out: progress,
+		CheckpointPath: filepath.Join(dir, "state.safetensors"), Resume: ckpt,
+	})
+	elapsed := time.Since(start)
+	if errors.Is(err, train.ErrInterrupted) {
+		fmt.Fprintf(os.Stderr, "\nstrata train: interrupted; checkpoint saved. Resume with: strata train --resume %s\n", dir)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	steps := 0
+	for range hist.Epochs {
+		steps += trainDS.Len()
+	}
+	if ckpt != nil {
+		steps = (len(hist.Epochs) - len(ckpt.History.Epochs)) * trainDS.Len()
+	}
+
+	test, err := model.Evaluate(ctx, ds.Test, 256)
+	if err != nil {
+		return fmt.Errorf("evaluating on the test set: %w", err)
+	}
+	arch, _ := json.Marshal(architecture{Model: c.Model, Classes: c.Classes, InputShape: c.InputShape, Preprocessing: c.Preprocessing})
+	meta := map[string]string{"format": "strata.weights.v1", "strata.architecture": string(arch)}
+	if err := train.SaveWeights(filepath.Join(dir, "model.safetensors"), net, meta); err != nil {
+		return err
+	}
+	series := map[string][]float64{}
+	for _, k := range hist.Last().Keys() {
+		if k != "lr" {
+			series[k] = hist.Series(k)
+		}
+	}
+	if err := plot.SaveHistory(filepath.Join(dir, "history.png"), series, plot.HistoryOptions{Title: c.Model}); err != nil {
+		return fmt.Errorf("writing history.png: %w", err)
+	}
+	result := map[string]any{
+		"run_dir":               dir,
+		"model":                 c.Model,
+		"epochs":                len(hist.Epochs),
+		"test_accuracy":         test["accuracy"],
+		"test_loss":             test["loss"],
+		"train_samples_per_sec": float64(steps) / elapsed.Seconds(),
+		"train_seconds":         elapsed.Seconds(),
+		"seed":                  c.Seed,
+		"threads":               c.Threads,
+	}
+	if last := hist.Last(); last != nil {
+		for k, v := range last {
+			result["final_"+k] = v
+		}
+	}
+	if err := writeJSON(filepath.Join(dir, "results.json"), result); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "test accuracy %.4f, test loss %.4f, %d epochs in %s (%.0f samples/s); run directory %s\n",
+		test["accuracy"], test["loss"], len(hist.Epochs), elapsed.Round(time.Second), result["train_samples_per_sec"], dir)
+	if *jsonOut {
+		b, _ := json.Marshal(result)
+		fmt.Fprintln(out, string(b))
+	}
+	return nil
+}
+
+func validate(c *runConfig) error {
+	if err := positive("epochs", c.Epochs); err != nil {
+		return err
+	}
+	if err := positive("batch-size", c.BatchSize); err != nil {
+		return err
+	}
+	if err := finitePositive("lr", c.LR); err != nil {
+		return err
+	}
+	if c.ValidationSplit < 0 || c.ValidationSplit >= 1 || c.ValidationSplit != c.ValidationSplit {
+		return usagef("--validation-split must be in [0, 1), got %v", c.ValidationSplit)
+	}
+	if c.EarlyStopping < 0 || c.TrainLimit < 0 || c.TestLimit < 0 {
+		return usagef("--early-stopping, --train-limit and --test-limit must not be negative")
+	}
+	return nil
+}

@@ -1,0 +1,321 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// optimLens are the awkward lengths every update is tried on; the last two
+// are long enough to be split over the worker pool.
+var optimLens = []int{0, 1, 7, 8, 9, 31, 1000, 2*optimGrain + 13, 5*optimGrain + 1}
+
+const optimGuard = 8
+
+// guarded returns a slice of n elements at offset off inside a buffer whose
+// other elements hold a sentinel, and a function that reports whether the
+// sentinels are intact.
+func guarded(rng *rand.Rand, n, off int, lo, hi float64) ([]float32, func() bool) {
+	const sentinel = float32(-12345.5)
+	buf := make([]float32, n+2*optimGuard+off)
+	for i := range buf {
+		buf[i] = sentinel
+	}
+	x := buf[optimGuard+off : optimGuard+off+n : optimGuard+off+n]
+	for i := range x {
+		x[i] = float32(lo + (hi-lo)*rng.Float64())
+	}
+	return x, func() bool {
+		for i, v := range buf {
+			if (i < optimGuard+off || i >= optimGuard+off+n) && v != sentinel {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func clone32(x []float32) []float32 {
+	if x == nil {
+		return nil
+	}
+	return append([]float32{}, x...)
+}
+
+func close32(t *testing.T, what string, got []float32, want []float64, tol float64) {
+	t.Helper()
+	for i, w := range want {
+		if d := math.Abs(float64(got[i]) - w); d > tol*(1+math.Abs(w)) || got[i] != got[i] {
+			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], w)
+		}
+	}
+}
+
+func equal32(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s[%d] = %v, serial reference %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+func TestAdamKernel(t *testing.T) {
+	for _, n := range optimLens {
+		for _, amsgrad := range []bool{false, true} {
+			for _, decay := range []float32{0, 1e-3} {
+				t.Run(fmt.Sprintf("n=%d/amsgrad=%v/decay=%v", n, amsgrad, decay), func(t *testing.T) {
+					rng := rand.New(rand.NewPCG(uint64(n), 3))
+					off := n % 4
+					p, okP := guarded(rng, n, off, -1, 1)
+					g, okG := guarded(rng, n, off+1, -2, 2)
+					m, okM := guarded(rng, n, off+2, -0.1, 0.1)
+					v, okV := guarded(rng, n, off+3, 0, 0.1)
+					var vhat []float32
+					okH := func() bool { return true }
+					if amsgrad {
+						vhat, okH = guarded(rng, n, off, 0, 0.1)
+					}
+					b1, b2, lr, eps, step := 0.9, 0.999, 0.01, 1e-7, 3.0
+					c := AdamCoeffs{
+						Beta1: float32(b1), Beta2: float32(b2), C1: float32(1 - b1), C2: float32(1 - b2),
+						Alpha: float32(lr * math.Sqrt(1-math.Pow(b2, step)) / (1 - math.Pow(b1, step))),
+						Eps:   float32(eps), Decay: decay,
+					}
+					// plain float64 reference loop, straight from the formula
+					wp, wm, wv, wh := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+					for i := range p {
+						pi := float64(p[i]) - float64(decay)*float64(p[i])
+						wm[i] = b1*float64(m[i]) + (1-b1)*float64(g[i])
+						wv[i] = b2*float64(v[i]) + (1-b2)*float64(g[i])*float64(g[i])
+						u := wv[i]
+						if amsgrad {
+							wh[i] = math.Max(float64(vhat[i]), wv[i])
+							u = wh[i]
+						}
+						wp[i] = pi - float64(c.Alpha)*wm[i]/(math.Sqrt(u)+eps)
+					}
+					sp, sm, sv, sh := clone32(p), clone32(m), clone32(v), clone32(vhat)
+					adamSerial(sp, g, sm, sv, sh, c)
+					Adam(p, g, m, v, vhat, c)
+					if !okP() || !okG() || !okM() || !okV() || !okH() {
+						t.Fatal("stray write outside the vectors")
+					}
+					close32(t, "p", p, wp, 1e-5)
+					close32(t, "m", m, wm, 1e-5)
+					close32(t, "v", v, wv, 1e-5)
+					if amsgrad {
+						close32(t, "vhat", vhat, wh, 1e-5)
+					}
+					equal32(t, "p", p, sp)
+					equal32(t, "m", m, sm)
+					equal32(t, "v", v, sv)
+					equal32(t, "vhat", vhat, sh)
+				})
+			}
+		}
+	}
+}
+
+func TestSGDKernel(t *testing.T) {
+	for _, n := range optimLens {
+		for _, mode := range []string{"plain", "momentum", "nesterov"} {
+			t.Run(fmt.Sprintf("n=%d/%s", n, mode), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(uint64(n), 4))
+				p, okP := guarded(rng, n, 1, -1, 1)
+				g, _ := guarded(rng, n, 2, -1, 1)
+				var vel []float32
+				okV := func() bool { return true }
+				if mode != "plain" {
+					vel, okV = guarded(rng, n, 3, -0.1, 0.1)
+				}
+				lr, mu, decay := float32(0.05), float32(0.9), float32(2e-3)
+				wp, wv := make([]float64, n), make([]float64, n)
+				for i := range p {
+					pi := float64(p[i]) - float64(decay)*float64(p[i])
+					gi := float64(g[i])
+					switch mode {
+					case "plain":
+						wp[i] = pi - float64(lr)*gi
+					default:
+						wv[i] = float64(mu)*float64(vel[i]) - float64(lr)*gi
+						if mode == "nesterov" {
+							wp[i] = pi + float64(mu)*wv[i] - float64(lr)*gi
+						} else {
+							wp[i] = pi + wv[i]
+						}
+					}
+				}
+				sp, sv := clone32(p), clone32(vel)
+				sgdSerial(sp, g, sv, lr, mu, decay, mode == "nesterov")
+				SGD(p, g, vel, lr, mu, decay, mode == "nesterov")
+				if !okP() || !okV() {
+					t.Fatal("stray write outside the vectors")
+				}
+				close32(t, "p", p, wp, 1e-5)
+				if vel != nil {
+					close32(t, "vel", vel, wv, 1e-5)
+				}
+				equal32(t, "p", p, sp)
+				equal32(t, "vel", vel, sv)
+			})
+		}
+	}
+}
+
+func TestRMSpropKernel(t *testing.T) {
+	for _, n := range optimLens {
+		for _, centered := range []bool{false, true} {
+			for _, momentum := range []bool{false, true} {
+				t.Run(fmt.Sprintf("n=%d/centered=%v/momentum=%v", n, centered, momentum), func(t *testing.T) {
+					rng := rand.New(rand.NewPCG(uint64(n), 5))
+					p, okP := guarded(rng, n, 0, -1, 1)
+					g, _ := guarded(rng, n, 1, -1, 1)
+					ms, okS := guarded(rng, n, 2, 0.5, 1)
+					var mg, mom []float32
+					okA, okM := func() bool { return true }, func() bool { return true }
+					if centered {
+						mg, okA = guarded(rng, n, 3, -0.1, 0.1)
+					}
+					if momentum {
+						mom, okM = guarded(rng, n, 1, -0.1, 0.1)
+					}
+					rho, lr, eps, mu := 0.9, 0.01, 1e-7, 0.5
+					c := RMSpropCoeffs{Rho: float32(rho), C: float32(1 - rho), LR: float32(lr), Eps: float32(eps), Momentum: float32(mu)}
+					wp, ws, wa, wm := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+					for i := range p {
+						gi := float64(g[i])
+						ws[i] = rho*float64(ms[i]) + (1-rho)*gi*gi
+						d := ws[i] + eps
+						if centered {
+							wa[i] = rho*float64(mg[i]) + (1-rho)*gi
+							d -= wa[i] * wa[i]
+						}
+						inc := lr * gi / math.Sqrt(d)
+						if momentum {
+							wm[i] = mu*float64(mom[i]) + inc
+							inc = wm[i]
+						}
+						wp[i] = float64(p[i]) - inc
+					}
+					sp, ss, sa, sm := clone32(p), clone32(ms), clone32(mg), clone32(mom)
+					rmspropSerial(sp, g, ss, sa, sm, c)
+					RMSprop(p, g, ms, mg, mom, c)
+					if !okP() || !okS() || !okA() || !okM() {
+						t.Fatal("stray write outside the vectors")
+					}
+					close32(t, "p", p, wp, 1e-5)
+					close32(t, "ms", ms, ws, 1e-5)
+					if centered {
+						close32(t, "mg", mg, wa, 1e-5)
+					}
+					if momentum {
+						close32(t, "mom", mom, wm, 1e-5)
+					}
+					equal32(t, "p", p, sp)
+					equal32(t, "ms", ms, ss)
+					equal32(t, "mg", mg, sa)
+					equal32(t, "mom", mom, sm)
+				})
+			}
+		}
+	}
+}
+
+func TestAdagradKernel(t *testing.T) {
+	for _, n := range optimLens {
+		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(n), 6))
+			p, okP := guarded(rng, n, 3, -1, 1)
+			g, _ := guarded(rng, n, 0, -1, 1)
+			acc, okA := guarded(rng, n, 1, 0.1, 1)
+			lr, eps := 0.01, 1e-7
+			wp, wa := make([]float64, n), make([]float64, n)
+			for i := range p {
+				gi := float64(g[i])
+				wa[i] = float64(acc[i]) + gi*gi
+				wp[i] = float64(p[i]) - lr*gi/math.Sqrt(wa[i]+eps)
+			}
+			sp, sa := clone32(p), clone32(acc)
+			adagradSerial(sp, g, sa, float32(lr), float32(eps))
+			Adagrad(p, g, acc, float32(lr), float32(eps))
+			if !okP() || !okA() {
+				t.Fatal("stray write outside the vectors")
+			}
+			close32(t, "p", p, wp, 1e-5)
+			close32(t, "acc", acc, wa, 1e-5)
+			equal32(t, "p", p, sp)
+			equal32(t, "acc", acc, sa)
+		})
+	}
+}
+
+func TestSumSquares(t *testing.T) {
+	for _, n := range optimLens {
+		rng := rand.New(rand.NewPCG(uint64(n), 7))
+		x, _ := guarded(rng, n, 1, -3, 3)
+		var want float64
+		for _, v := range x {
+			want += float64(v) * float64(v)
+		}
+		if got := SumSquares(x); math.Abs(got-want) > 1e-12*(1+want) {
+			t.Errorf("n=%d: SumSquares = %v, want %v", n, got, want)
+		}
+	}
+}
+
+func TestOptimKernelsPanicOnShortSlices(t *testing.T) {
+	p, short := make([]float32, 4), make([]float32, 3)
+	cases := map[string]func(){
+		"Adam g":     func() { Adam(p, short, p, p, nil, AdamCoeffs{}) },
+		"Adam m nil": func() { Adam(p, p, nil, p, nil, AdamCoeffs{}) },
+		"Adam vhat":  func() { Adam(p, p, p, p, short, AdamCoeffs{}) },
+		"SGD vel":    func() { SGD(p, p, short, 1, 0, 0, false) },
+		"RMSprop":    func() { RMSprop(p, p, short, nil, nil, RMSpropCoeffs{}) },
+		"Adagrad":    func() { Adagrad(p, p, short, 1, 0) },
+	}
+	for name, f := range cases {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+func TestAdamKernelNoAllocs(t *testing.T) {
+	n := 4*optimGrain + 5
+	p, g, m, v := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+	c := AdamCoeffs{Beta1: 0.9, Beta2: 0.999, C1: 0.1, C2: 0.001, Alpha: 1e-3, Eps: 1e-7}
+	Adam(p, g, m, v, nil, c)
+	if a := testing.AllocsPerRun(20, func() { Adam(p, g, m, v, nil, c) }); a != 0 {
+		t.Errorf("Adam allocates %v times per call", a)
+	}
+}
+
+func BenchmarkAdamKernel(b *testing.B) {
+	const n = 225034
+	p, g, m, v := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range g {
+		g[i] = float32(i%17) - 8
+	}
+	c := AdamCoeffs{Beta1: 0.9, Beta2: 0.999, C1: 0.1, C2: 0.001, Alpha: 1e-3, Eps: 1e-7}
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(n * 4 * 7)
+		for b.Loop() {
+			Adam(p, g, m, v, nil, c)
+		}
+	})
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(n * 4 * 7)
+		for b.Loop() {
+			adamSerial(p, g, m, v, nil, c)
+		}
+	})
+}

@@ -1,0 +1,313 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/strata-dl/strata/autograd"
+	"github.com/strata-dl/strata/checkpoint"
+	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/losses"
+	"github.com/strata-dl/strata/metrics"
+	"github.com/strata-dl/strata/nn"
+	"github.com/strata-dl/strata/optim"
+	"github.com/strata-dl/strata/tensor"
+)
+
+// Model is a network compiled with an optimizer, a loss and metrics: the
+// built-in Trainer behind Fit, Evaluate and Predict (Keras's
+// model.compile). Create it with Compile.
+type Model struct {
+	Net       nn.Layer
+	Optimizer optim.Optimizer
+	Loss      losses.Loss
+	Metrics   []metrics.Metric
+
+	// ClassWeights, when set, weight each sample's loss by the weight of
+	// its class (sparse integer targets), for imbalanced data.
+	ClassWeights []float32
+	// SampleWeights, when set, weight sample i of the training dataset
+	// (indexed as the dataset is) by SampleWeights[i].
+	SampleWeights []float32
+
+	params  []*autograd.Var
+	pool    *autograd.Pool
+	rngSrc  *rand.PCG
+	rng     *rand.Rand
+	loss    mean
+	weights []float32 // per-batch sample weights buffer
+	wt      *tensor.Tensor
+}
+
+// Compile returns a Model training net (which must be built: see nn.Build)
+// with opt on loss, reporting metrics. Dropout and other stochastic layers
+// draw from a source seeded with 0 unless SetSeed is called.
+func Compile(net nn.Layer, opt optim.Optimizer, loss losses.Loss, ms ...metrics.Metric) (*Model, error) {
+	if net == nil || opt == nil || loss == nil {
+		return nil, errors.New("train: Compile needs a network, an optimizer and a loss")
+	}
+	params := nn.Trainable(net)
+	if len(params) == 0 {
+		return nil, errors.New("train: the network has no trainable weights (build it with nn.Build first)")
+	}
+	m := &Model{Net: net, Optimizer: opt, Loss: loss, Metrics: ms, params: params, pool: autograd.NewPool()}
+	m.SetSeed(0)
+	return m, nil
+}
+
+// SetSeed reseeds the source of the model's stochastic layers (dropout).
+func (m *Model) SetSeed(seed uint64) {
+	m.rngSrc = rand.NewPCG(seed, 0x5eed)
+	m.rng = rand.New(m.rngSrc)
+}
+
+// Params returns the trainable weights in stable order.
+func (m *Model) Params() []*autograd.Var { return m.params }
+
+// Network returns the compiled network (for callbacks and checkpoints).
+func (m *Model) Network() nn.Layer { return m.Net }
+
+// Optimizers returns the model's optimizer.
+func (m *Model) Optimizers() []optim.Optimizer { return []optim.Optimizer{m.Optimizer} }
+
+// ResetMetrics starts a new epoch of the running loss and metrics.
+func (m *Model) ResetMetrics() {
+	m.loss = mean{}
+	for _, mt := range m.Metrics {
+		mt.Reset()
+	}
+}
+
+// batchWeights returns per-sample weights for b from class and sample
+// weights, or nil when neither is set.
+func (m *Model) batchWeights(b *data.Batch) (*tensor.Tensor, error) {
+	if m.ClassWeights == nil && m.SampleWeights == nil {
+		return nil, nil
+	}
+	n := b.X.Dim(0)
+	if cap(m.weights) < n {
+		m.weights = make([]float32, n)
+	}
+	w := m.weights[:n]
+	for i := range w {
+		w[i] = 1
+		if m.ClassWeights != nil {
+			c := int(b.Y.Data()[i])
+			if b.Y.Len() != n || c < 0 || c >= len(m.ClassWeights) {
+				return nil, fmt.Errorf("class weights need integer class targets in [0, %d); sample %d has %v", len(m.ClassWeights), i, b.Y.Data()[i])
+			}
+			w[i] *= m.ClassWeights[c]
+		}
+		if m.SampleWeights != nil && b.Indices != nil {
+			w[i] *= m.SampleWeights[b.Indices[i]]
+		}
+	}
+	if m.wt == nil || m.wt.Len() != n {
+		m.wt = tensor.New([]int{n}, w)
+	}
+	return m.wt, nil
+}
+
+// TrainStep runs one optimization step on a batch and returns the running
+// logs of the epoch (mean loss and metrics so far). It is the step Fit
+// calls; it reads, in order:
+//
+//	tape := autograd.NewTape(pool); tape.Watch(params...)
+//	pred := net.Forward(&nn.Ctx{Training: true, RNG: rng}, autograd.Const(x))
+//	loss := lossFn.Compute(pred, y, weights) + nn.Penalty(net)
+//	grads, _ := tape.Gradients(loss, params...)
+//	opt.Step(params, grads); update metrics; tape.Release()
+func (m *Model) TrainStep(b *data.Batch) (logs Logs, err error) {
+	defer recoverShape(&err)
+	sw, err := m.batchWeights(b)
+	if err != nil {
+		return nil, err
+	}
+	tape := autograd.NewTape(m.pool)
+	defer tape.Release()
+	tape.Watch(m.params...)
+	pred := m.Net.Forward(&nn.Ctx{Training: true, RNG: m.rng}, autograd.Const(b.X))
+	loss := m.Loss.Compute(pred, b.Y, sw)
+	if pen := nn.Penalty(m.Net); pen != nil {
+		loss = autograd.Add(loss, pen)
+	}
+	lv := float64(loss.Item())
+	if math.IsNaN(lv) || math.IsInf(lv, 0) {
+		return nil, &NaNError{Value: lv}
+	}
+	grads, err := tape.Gradients(loss, m.params...)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Optimizer.Step(m.params, grads); err != nil {
+		return nil, err
+	}
+	return m.observe(b, pred.Value, lv, sw), nil
+}
+
+// observe updates the running loss and metrics and returns the logs.
+func (m *Model) observe(b *data.Batch, pred *tensor.Tensor, loss float64, sw *tensor.Tensor) Logs {
+	n := float64(b.X.Dim(0))
+	m.loss.add(loss, n)
+	var w []float32
+	if sw != nil {
+		w = sw.Data()
+	}
+	logs := Logs{"loss": m.loss.value()}
+	for _, mt := range m.Metrics {
+		mt.Update(b.Y, pred, w)
+		logs[mt.Name()] = mt.Result()
+	}
+	return logs
+}
+
+// TestStep evaluates a batch (inference mode, no tape) and returns the
+// running logs.
+func (m *Model) TestStep(b *data.Batch) (logs Logs, err error) {
+	defer recoverShape(&err)
+	pred := m.Net.Forward(&nn.Ctx{}, autograd.Const(b.X))
+	loss := m.Loss.Compute(pred, b.Y, nil)
+	return m.observe(b, pred.Value, float64(loss.Item()), nil), nil
+}
+
+// Evaluate returns the loss and metrics of the model over a dataset
+// (inference mode, batched).
+func (m *Model) Evaluate(ctx context.Context, ds data.Dataset, batchSize int) (Logs, error) {
+	l, err := data.NewLoader(ds, data.LoaderOptions{BatchSize: batchSize})
+	if err != nil {
+		return nil, err
+	}
+	return evaluate(ctx, m, l)
+}
+
+// Tester is a Trainer that can also evaluate a batch without training.
+type Tester interface {
+	TestStep(b *data.Batch) (Logs, error)
+	ResetMetrics()
+}
+
+func evaluate(ctx context.Context, t Tester, l *data.Loader) (Logs, error) {
+	t.ResetMetrics()
+	var logs Logs
+	for b, err := range l.Epoch(ctx, 0) {
+		if err != nil {
+			return nil, err
+		}
+		if logs, err = t.TestStep(b); err != nil {
+			return nil, err
+		}
+	}
+	return logs, nil
+}
+
+// Predict runs the network over x [n, ...] in batches (inference mode)
+// and returns the outputs [n, ...].
+func Predict(ctx context.Context, net nn.Layer, x *tensor.Tensor, batchSize int) (out *tensor.Tensor, err error) {
+	defer recoverShape(&err)
+	if batchSize <= 0 {
+		batchSize = 32
+	}
+	n := x.Dim(0)
+	for lo := 0; lo < n; lo += batchSize {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hi := min(lo+batchSize, n)
+		y := net.Forward(&nn.Ctx{}, autograd.Const(x.Slice(lo, hi))).Value
+		if out == nil {
+			out = tensor.Zeros(append([]int{n}, y.Shape()[1:]...)...)
+		}
+		copy(out.Slice(lo, hi).Data(), y.Data())
+	}
+	if out == nil {
+		return nil, errors.New("train: Predict on an empty input")
+	}
+	return out, nil
+}
+
+// Predict runs the model's network over x in batches.
+func (m *Model) Predict(ctx context.Context, x *tensor.Tensor, batchSize int) (*tensor.Tensor, error) {
+	return Predict(ctx, m.Net, x, batchSize)
+}
+
+// State returns the model's full training state: every weight (prefixed
+// "model/"), the optimizer's slots (prefixed "optimizer/") and the
+// stochastic layers' random state in the metadata.
+func (m *Model) State() ([]checkpoint.Named, map[string]string, error) {
+	var out []checkpoint.Named
+	for _, w := range nn.AllWeights(m.Net) {
+		out = append(out, checkpoint.Named{Name: "model/" + w.Path, Tensor: w.Var.Value})
+	}
+	out = append(out, OptimizerState(m.Optimizer, "optimizer/")...)
+	rs, err := MarshalRNG(m.rngSrc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, map[string]string{"rng.model": rs}, nil
+}
+
+// LoadState restores what State saved.
+func (m *Model) LoadState(f *checkpoint.File) error {
+	if err := LoadWeights(m.Net, f, "model/"); err != nil {
+		return err
+	}
+	if err := LoadOptimizerState(m.Optimizer, f, "optimizer/"); err != nil {
+		return fmt.Errorf("optimizer state: %w", err)
+	}
+	return loadRNG(m.rngSrc, f.Metadata["rng.model"])
+}
+
+func recoverShape(err *error) {
+	if r := recover(); r != nil {
+		*err = nn.AsError(r)
+	}
+}
+
+// NaNError reports a loss that became NaN or infinite.
+type NaNError struct {
+	Epoch, Batch int // 1-based epoch, 0-based batch
+	Value        float64
+}
+
+func (e *NaNError) Error() string {
+	return fmt.Sprintf("loss is %v at epoch %d, batch %d: training diverged (lower the learning rate)", e.Value, e.Epoch, e.Batch)
+}
+
+// Fit trains the model on in-memory inputs x [n, ...] and targets y
+// ([n] class indices or [n, ...] values) — Keras's model.fit(x, y,
+// batch_size, epochs, validation_split, shuffle). It builds the data
+// loaders and calls the package-level Fit.
+func (m *Model) Fit(ctx context.Context, x, y *tensor.Tensor, opts FitOptions) (*History, error) {
+	ds := data.Tensors{X: x, Y: y}
+	if err := ds.Validate(); err != nil {
+		return nil, err
+	}
+	trainDS, valDS := ds, opts.ValidationData
+	if opts.ValidationSplit > 0 {
+		if valDS != nil {
+			return nil, errors.New("train: give either ValidationSplit or ValidationData, not both")
+		}
+		tr, val, err := data.Split(ds, opts.ValidationSplit)
+		if err != nil {
+			return nil, err
+		}
+		trainDS, valDS = tr, &val
+	}
+	if m.SampleWeights != nil && len(m.SampleWeights) != ds.Len() {
+		return nil, fmt.Errorf("train: %d sample weights for %d samples", len(m.SampleWeights), ds.Len())
+	}
+	m.SetSeed(opts.Seed)
+	loader, err := data.NewLoader(trainDS, data.LoaderOptions{BatchSize: opts.BatchSize, Shuffle: !opts.NoShuffle, Seed: opts.Seed})
+	if err != nil {
+		return nil, err
+	}
+	if valDS != nil {
+		if opts.Validation, err = data.NewLoader(*valDS, data.LoaderOptions{BatchSize: max(opts.BatchSize, 256)}); err != nil {
+			return nil, fmt.Errorf("validation data: %w", err)
+		}
+	}
+	return Fit(ctx, m, loader, opts)
+}

@@ -1,0 +1,282 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/losses"
+	"github.com/strata-dl/strata/metrics"
+	"github.com/strata-dl/strata/nn"
+	"github.com/strata-dl/strata/optim"
+	"github.com/strata-dl/strata/tensor"
+)
+
+func mustOpt(t testing.TB, name string, lr float64) optim.Optimizer {
+	o, err := optim.ByName(name, lr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// compile builds net for inputs of shape in and compiles it.
+func compile(t testing.TB, net nn.Layer, in []int, opt optim.Optimizer, seed uint64) *Model {
+	if _, err := nn.Build(net, in, rand.New(rand.NewPCG(seed, 9))); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Compile(net, opt, losses.SparseCategoricalCrossentropy{}, metrics.NewAccuracy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// twoMoons returns n points of the two interleaving half circles with
+// Gaussian noise.
+func twoMoons(n int, noise float64, seed uint64) (*tensor.Tensor, *tensor.Tensor) {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	x, y := tensor.Zeros(n, 2), tensor.Zeros(n)
+	for i := 0; i < n; i++ {
+		t := rng.Float64() * math.Pi
+		px, py, c := math.Cos(t), math.Sin(t), 0.0
+		if i%2 == 1 {
+			px, py, c = 1-math.Cos(t), 0.5-math.Sin(t), 1
+		}
+		x.Data()[2*i] = float32(px + noise*rng.NormFloat64())
+		x.Data()[2*i+1] = float32(py + noise*rng.NormFloat64())
+		y.Data()[i] = float32(c)
+	}
+	return x, y
+}
+
+func TestXOR(t *testing.T) {
+	x := tensor.New([]int{4, 2}, []float32{0, 0, 0, 1, 1, 0, 1, 1})
+	y := tensor.New([]int{4}, []float32{0, 1, 1, 0})
+	net := nn.NewSequential(&nn.Dense{Units: 8, Activation: "tanh"}, &nn.Dense{Units: 2, Activation: "softmax"})
+	m := compile(t, net, []int{2}, mustOpt(t, "adam", 0.05), 1)
+	h, err := m.Fit(context.Background(), x, y, FitOptions{Epochs: 300, BatchSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc := h.Last()["accuracy"]; acc != 1 {
+		t.Fatalf("XOR accuracy %v after 300 epochs, want 1 (loss %v)", acc, h.Last()["loss"])
+	}
+}
+
+func TestTwoMoons(t *testing.T) {
+	x, y := twoMoons(600, 0.1, 1)
+	net := nn.NewSequential(&nn.Dense{Units: 32, Activation: "relu"}, &nn.Dense{Units: 32, Activation: "relu"}, &nn.Dense{Units: 2, Activation: "softmax"})
+	m := compile(t, net, []int{2}, mustOpt(t, "adam", 0.01), 2)
+	h, err := m.Fit(context.Background(), x, y, FitOptions{Epochs: 30, BatchSize: 32, ValidationSplit: 0.2, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc := h.Last()["val_accuracy"]; acc < 0.97 {
+		t.Fatalf("two moons validation accuracy %.3f, want ≥ 0.97", acc)
+	}
+}
+
+// TestEarlyStopping trains on noise, so that the validation loss stops
+// improving, and checks that training stops and restores the best weights.
+func TestEarlyStopping(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	x := tensor.RandNormal(rng, 0, 1, 200, 20)
+	y := tensor.Zeros(200)
+	for i := range y.Data() {
+		y.Data()[i] = float32(rng.IntN(2))
+	}
+	net := nn.NewSequential(&nn.Dense{Units: 64, Activation: "relu"}, &nn.Dense{Units: 2, Activation: "softmax"})
+	m := compile(t, net, []int{20}, mustOpt(t, "adam", 0.01), 5)
+	es := &EarlyStopping{Patience: 2, RestoreBestWeights: true}
+	h, err := m.Fit(context.Background(), x, y, FitOptions{Epochs: 100, BatchSize: 16, ValidationSplit: 0.3, Callbacks: []Callback{es}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es.StoppedEpoch == 0 || len(h.Epochs) != es.StoppedEpoch || len(h.Epochs) == 100 {
+		t.Fatalf("stopped at epoch %d after %d epochs, want an early stop", es.StoppedEpoch, len(h.Epochs))
+	}
+	if es.StoppedEpoch-es.BestEpoch != 3 {
+		t.Errorf("best epoch %d, stopped %d: want patience+1 = 3 epochs between", es.BestEpoch, es.StoppedEpoch)
+	}
+	// The restored weights give the best epoch's validation loss.
+	_, val, _ := data.Split(data.Tensors{X: x, Y: y}, 0.3)
+	logs, err := m.Evaluate(context.Background(), val, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if best := h.Epochs[es.BestEpoch-1]["val_loss"]; math.Abs(logs["loss"]-best) > 1e-5 {
+		t.Errorf("restored weights give val_loss %v, best epoch had %v", logs["loss"], best)
+	}
+}
+
+// TestClassWeights checks that weighting the rare class raises its recall
+// on imbalanced, overlapping data.
+func TestClassWeights(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	n := 1000
+	x, y := tensor.Zeros(n, 2), tensor.Zeros(n)
+	for i := 0; i < n; i++ {
+		c := 0
+		if i%10 == 0 {
+			c = 1 // 10% minority
+		}
+		x.Data()[2*i] = float32(float64(c)*1.0 + rng.NormFloat64())
+		x.Data()[2*i+1] = float32(rng.NormFloat64())
+		y.Data()[i] = float32(c)
+	}
+	recall := func(weights []float32) float64 {
+		net := nn.NewSequential(&nn.Dense{Units: 2, Activation: "softmax"})
+		m := compile(t, net, []int{2}, mustOpt(t, "adam", 0.05), 7)
+		m.ClassWeights = weights
+		if _, err := m.Fit(context.Background(), x, y, FitOptions{Epochs: 20, BatchSize: 64}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := m.Predict(context.Background(), x, 256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pred := tensor.ArgMax(p, 1).Data()
+		hit, pos := 0, 0
+		for i, c := range y.Data() {
+			if c == 1 {
+				pos++
+				if pred[i] == 1 {
+					hit++
+				}
+			}
+		}
+		return float64(hit) / float64(pos)
+	}
+	cw, err := data.ClassWeights(y, 2, "balanced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, weighted := recall(nil), recall(cw)
+	if weighted < plain+0.3 {
+		t.Fatalf("minority recall %.2f unweighted, %.2f with balanced class weights %v: want a clear rise", plain, weighted, cw)
+	}
+}
+
+func TestDivergenceIsAnError(t *testing.T) {
+	x, y := twoMoons(128, 0.1, 2)
+	net := nn.NewSequential(&nn.Dense{Units: 16, Activation: "relu"}, &nn.Dense{Units: 2, Activation: "softmax"})
+	m := compile(t, net, []int{2}, mustOpt(t, "sgd", 1e4), 1)
+	_, err := m.Fit(context.Background(), x, y, FitOptions{Epochs: 5, BatchSize: 16})
+	var nan *NaNError
+	if !errors.As(err, &nan) || nan.Epoch < 1 {
+		t.Fatalf("got %v, want a *NaNError naming the epoch", err)
+	}
+}
+
+func weightsOf(net nn.Layer) [][]float32 {
+	var out [][]float32
+	for _, w := range nn.AllWeights(net) {
+		out = append(out, slices.Clone(w.Var.Value.Data()))
+	}
+	return out
+}
+
+// TestResumeIsBitIdentical trains 3 epochs straight, and again with an
+// interruption in the middle of epoch 2 followed by a resume from the
+// checkpoint, and requires bit-identical weights (dropout included).
+func TestResumeIsBitIdentical(t *testing.T) {
+	x, y := twoMoons(256, 0.2, 5)
+	newModel := func() *Model {
+		net := nn.NewSequential(&nn.Dense{Units: 16, Activation: "relu"}, &nn.Dropout{Rate: 0.3}, &nn.Dense{Units: 2, Activation: "softmax"})
+		return compile(t, net, []int{2}, mustOpt(t, "adam", 0.01), 11)
+	}
+	loader := func() *data.Loader {
+		l, err := data.NewLoader(data.Tensors{X: x, Y: y}, data.LoaderOptions{BatchSize: 16, Shuffle: true, Seed: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	a := newModel()
+	a.SetSeed(3)
+	if _, err := Fit(context.Background(), a, loader(), FitOptions{Epochs: 3, Out: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+
+	path := filepath.Join(t.TempDir(), "state.safetensors")
+	b := newModel()
+	b.SetSeed(3)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopper := &cancelAt{epoch: 2, batch: 5, cancel: cancel}
+	_, err := Fit(ctx, b, loader(), FitOptions{Epochs: 3, CheckpointPath: path, Callbacks: []Callback{stopper}})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("got %v, want ErrInterrupted", err)
+	}
+	ck, err := LoadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Epoch != 2 || ck.Batch != 6 {
+		t.Fatalf("checkpoint at epoch %d batch %d, want epoch 2 batch 6", ck.Epoch, ck.Batch)
+	}
+	c := newModel() // fresh weights and optimizer: everything comes from the checkpoint
+	c.SetSeed(99)
+	h, err := Fit(context.Background(), c, loader(), FitOptions{Epochs: 3, Resume: ck})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Epochs) != 3 {
+		t.Errorf("history has %d epochs after resume, want 3", len(h.Epochs))
+	}
+	wa, wc := weightsOf(a.Net), weightsOf(c.Net)
+	for i := range wa {
+		if !slices.Equal(wa[i], wc[i]) {
+			t.Fatalf("weight %d differs between straight and resumed training", i)
+		}
+	}
+}
+
+type cancelAt struct {
+	Base
+	epoch, batch int
+	cancel       func()
+}
+
+func (c *cancelAt) OnBatchEnd(r *Run, _ Logs) error {
+	if r.Epoch == c.epoch && r.Batch == c.batch {
+		c.cancel()
+	}
+	return nil
+}
+
+// TestSameSeedSameWeights checks reproducibility: two runs with one seed
+// give bit-identical weights.
+func TestSameSeedSameWeights(t *testing.T) {
+	x, y := twoMoons(128, 0.2, 5)
+	run := func() [][]float32 {
+		net := nn.NewSequential(&nn.Dense{Units: 8, Activation: "relu"}, &nn.Dropout{Rate: 0.2}, &nn.Dense{Units: 2, Activation: "softmax"})
+		m := compile(t, net, []int{2}, mustOpt(t, "adam", 0.01), 1)
+		if _, err := m.Fit(context.Background(), x, y, FitOptions{Epochs: 2, BatchSize: 8, Seed: 4}); err != nil {
+			t.Fatal(err)
+		}
+		return weightsOf(net)
+	}
+	a, b := run(), run()
+	for i := range a {
+		if !slices.Equal(a[i], b[i]) {
+			t.Fatal("same seed gave different weights")
+		}
+	}
+}
+
+func TestShapeErrorIsReturned(t *testing.T) {
+	net := nn.NewSequential(&nn.Dense{Units: 2, Activation: "softmax"})
+	m := compile(t, net, []int{3}, mustOpt(t, "adam", 0), 1)
+	_, err := m.Fit(context.Background(), tensor.Zeros(8, 5), tensor.Zeros(8), FitOptions{})
+	var se *nn.ShapeError
+	if !errors.As(err, &se) {
+		t.Fatalf("got %v, want a *nn.ShapeError", err)
+	}
+}
