@@ -132,12 +132,19 @@ func version() string {
 	return "(devel)"
 }
 
+// flags is a command's flag set with its --help text.
+type flags struct {
+	*flag.FlagSet
+	help func()
+}
+
 // newFlags returns a flag set whose errors come back as usage errors and
 // whose --help prints usage and examples to out.
-func newFlags(name, synopsis, examples string, out io.Writer) *flag.FlagSet {
+func newFlags(name, synopsis, examples string, out io.Writer) *flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
+	fs.Usage = func() {} // parse errors are reported in one line by run
+	help := func() {
 		fmt.Fprintf(out, "Usage: strata %s\n\nFlags:\n", synopsis)
 		fs.SetOutput(out)
 		fs.PrintDefaults()
@@ -146,14 +153,14 @@ func newFlags(name, synopsis, examples string, out io.Writer) *flag.FlagSet {
 			fmt.Fprintf(out, "\nExamples:\n%s", examples)
 		}
 	}
-	return fs
+	return &flags{fs, help}
 }
 
 // parse parses args, turning flag errors into usage errors.
-func parse(fs *flag.FlagSet, args []string) error {
+func parse(fs *flags, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			fs.help()
 			return err
 		}
 		return usagef("%v", err)
