@@ -121,7 +121,9 @@ func TestGradients(t *testing.T) {
 		{"maxpool2d", func(x []*Var) *Var { return MaxPool2D(x[0], tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}) }, []*tensor.Tensor{distinct(rng, 2, 4, 4, 2)}},
 		{"maxpool2d/same-stride1", func(x []*Var) *Var { return MaxPool2D(x[0], tensor.Window{KH: 3, KW: 3, Padding: "same"}) }, []*tensor.Tensor{distinct(rng, 1, 4, 5, 2)}},
 		{"avgpool2d", func(x []*Var) *Var { return AvgPool2D(x[0], tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}) }, []*tensor.Tensor{randT(rng, 2, 4, 4, 2)}},
-		{"avgpool2d/same", func(x []*Var) *Var { return AvgPool2D(x[0], tensor.Window{KH: 3, KW: 3, SH: 2, SW: 2, Padding: "same"}) }, []*tensor.Tensor{randT(rng, 1, 5, 5, 2)}},
+		{"avgpool2d/same", func(x []*Var) *Var {
+			return AvgPool2D(x[0], tensor.Window{KH: 3, KW: 3, SH: 2, SW: 2, Padding: "same"})
+		}, []*tensor.Tensor{randT(rng, 1, 5, 5, 2)}},
 		{"softmax-ce/sparse", func(x []*Var) *Var { return SoftmaxCrossEntropy(x[0], labels) }, []*tensor.Tensor{randT(rng, 4, 3)}},
 		{"softmax-ce/dense", func(x []*Var) *Var { return SoftmaxCrossEntropy(x[0], soft) }, []*tensor.Tensor{randT(rng, 4, 3)}},
 		{"sigmoid-bce", func(x []*Var) *Var { return SigmoidBinaryCrossEntropy(x[0], bin) }, []*tensor.Tensor{randT(rng, 2, 3)}},
