@@ -148,23 +148,22 @@ func batchOf(op string, yPred *autograd.Var) int {
 
 // targetsLike returns yTrue viewed with yPred's shape, panicking with a
 // *tensor.ShapeError unless the shapes agree up to one trailing axis of
-// size 1.
+// size 1 present in one of them.
 func targetsLike(op string, yPred *autograd.Var, yTrue *tensor.Tensor) *tensor.Tensor {
 	ps, ts := yPred.Shape(), yTrue.Shape()
 	if tensor.EqualShapes(ps, ts) {
 		return yTrue
 	}
-	if !tensor.EqualShapes(squeezeLast(ps), squeezeLast(ts)) {
+	if !extraOne(ps, ts) && !extraOne(ts, ps) {
 		panic(&tensor.ShapeError{Op: op, Got: ts, Want: ps, Msg: "targets must have the predictions' shape"})
 	}
 	return yTrue.Reshape(ps...)
 }
 
-func squeezeLast(s []int) []int {
-	if len(s) > 0 && s[len(s)-1] == 1 {
-		return s[:len(s)-1]
-	}
-	return s
+// extraOne reports whether long is short with a trailing axis of size 1.
+func extraOne(short, long []int) bool {
+	n := len(short)
+	return len(long) == n+1 && long[n] == 1 && tensor.EqualShapes(short, long[:n])
 }
 
 // scratch returns an uninitialized tensor for a derived constant: from the

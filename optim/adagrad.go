@@ -94,12 +94,3 @@ func (o *Adagrad) Config() map[string]any {
 	m["initial_accumulator_value"], m["epsilon"] = orDefault(o.InitialAccumulator, 0.1), orDefault(o.Epsilon, 1e-7)
 	return m
 }
-
-// The optimizers of this package.
-var (
-	_ Optimizer = (*SGD)(nil)
-	_ Optimizer = (*Adam)(nil)
-	_ Optimizer = (*AdamW)(nil)
-	_ Optimizer = (*RMSprop)(nil)
-	_ Optimizer = (*Adagrad)(nil)
-)

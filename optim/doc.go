@@ -39,8 +39,9 @@
 //
 // Errors: Step returns an error for invalid hyperparameters, mismatched
 // parameter and gradient lists, or parameters whose names are missing or
-// repeated; LoadState returns an error for state that does not fit. Nothing
-// here panics on user input except a Warmup schedule with no Then.
+// repeated; LoadState returns an error for state that does not fit. The
+// clipping functions, which are expressions, panic on a negative limit, and
+// a Warmup schedule panics when it has no Then.
 //
 // Optimizers are not safe for concurrent use, and must not be copied after
 // the first Step (use them through a pointer).

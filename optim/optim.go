@@ -16,7 +16,9 @@ type Optimizer interface {
 	// Step applies one update: params[i].Value is changed in place from
 	// grads[i], the gradient of the loss with respect to params[i]. A nil
 	// grads[i] leaves params[i] (and its state) untouched. Gradient
-	// clipping, when configured, rescales grads in place. Step returns an
+	// clipping, when configured, rescales grads in place, in the order
+	// ClipNorm, GlobalClipNorm, ClipValue (Keras allows only one of them;
+	// here they combine). Step returns an
 	// error, and changes nothing, for invalid hyperparameters, lists of
 	// different lengths, a gradient whose size differs from its
 	// parameter's, or parameter names that are empty or repeated.
@@ -48,6 +50,15 @@ type Optimizer interface {
 	// one is attached, "schedule".
 	Config() map[string]any
 }
+
+// The optimizers of this package.
+var (
+	_ Optimizer = (*SGD)(nil)
+	_ Optimizer = (*Adam)(nil)
+	_ Optimizer = (*AdamW)(nil)
+	_ Optimizer = (*RMSprop)(nil)
+	_ Optimizer = (*Adagrad)(nil)
+)
 
 // NamedTensor is a tensor with a name, as State returns it (and as a
 // checkpoint stores it).

@@ -272,7 +272,7 @@ const (
 var optimTaskPool = sync.Pool{New: func() any { return new(optimTask) }}
 
 func (t *optimTask) run(lo, hi int) {
-	p, g, s1, s2, s3 := t.p[lo:hi], t.g[lo:hi], sub(t.s1, lo, hi), sub(t.s2, lo, hi), sub(t.s3, lo, hi)
+	p, g, s1, s2, s3 := t.p[lo:hi], t.g[lo:hi], optimSub(t.s1, lo, hi), optimSub(t.s2, lo, hi), optimSub(t.s3, lo, hi)
 	switch t.kind {
 	case optimAdam:
 		adamSerial(p, g, s1, s2, s3, t.adam)
@@ -297,8 +297,8 @@ func runOptimTask(t *optimTask, w int) {
 // optimWorkers returns how many workers an update of n elements uses.
 func optimWorkers(n int) int { return min(Threads(), n/optimGrain) }
 
-// sub returns x[lo:hi], or nil for a nil x.
-func sub(x []float32, lo, hi int) []float32 {
+// optimSub returns x[lo:hi], or nil for a nil x.
+func optimSub(x []float32, lo, hi int) []float32 {
 	if x == nil {
 		return nil
 	}
