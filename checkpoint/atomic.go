@@ -21,7 +21,7 @@ import (
 // If write returns an error, or any step fails, the temporary file is removed,
 // the file at path is left as it was, and the error is returned. A new file
 // gets mode 0644; a replaced file keeps its mode.
-func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
+func WriteFileAtomic(path string, write func(w io.Writer) error) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."

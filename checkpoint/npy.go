@@ -171,9 +171,14 @@ func readNPY(r io.Reader, size int64) (*tensor.Tensor, error) {
 	if size >= 0 && off+hlen > size {
 		return nil, fmt.Errorf("checkpoint: npy: header length %d at byte 8 runs past the end of the %d-byte file", hlen, size)
 	}
-	hdr := make([]byte, hlen)
-	if _, err := io.ReadFull(r, hdr); err != nil {
-		return nil, fmt.Errorf("checkpoint: npy: read %d-byte header at byte %d: %w", hlen, off, noEOF(err))
+	// Read through a limit rather than into a buffer of the claimed size,
+	// so that a short stream claiming a long header allocates little.
+	hdr, err := io.ReadAll(io.LimitReader(r, hlen))
+	if err == nil && int64(len(hdr)) < hlen {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: npy: read %d-byte header at byte %d: %w", hlen, off, err)
 	}
 	dt, shape, err := parseNPYHeader(string(hdr), off)
 	if err != nil {

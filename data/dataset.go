@@ -18,7 +18,8 @@ type Dataset interface {
 	// ([] for a class index), or nil when the dataset has no targets.
 	YShape() []int
 	// Read copies sample i into x (Numel(XShape()) values) and y
-	// (Numel(YShape()) values; nil when there are no targets).
+	// (Numel(YShape()) values; nil when there are no targets). With
+	// Prefetch a Loader calls it from a background goroutine.
 	Read(i int, x, y []float32) error
 }
 

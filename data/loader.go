@@ -64,7 +64,8 @@ type Batch struct {
 }
 
 // Loader iterates over a Dataset or a Source in batches. A Loader may run
-// several epochs at once; each has its own buffers.
+// several epochs at once (each has its own buffers) if the Dataset's Read
+// and the Augment function allow concurrent calls; an Augmenter does not.
 type Loader struct {
 	ds     Dataset
 	src    Source
