@@ -246,7 +246,9 @@ func (m *Model) State() ([]checkpoint.Named, map[string]string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return out, map[string]string{"rng.model": rs}, nil
+	meta := OptimizerMeta(m.Optimizer, "optimizer/")
+	meta["rng.model"] = rs
+	return out, meta, nil
 }
 
 // LoadState restores what State saved.

@@ -141,15 +141,34 @@ func OptimizerState(o optim.Optimizer, prefix string) []checkpoint.Named {
 	return out
 }
 
+// OptimizerMeta returns the metadata that completes an optimizer's saved
+// state: its current learning rate, exact (a callback may have changed it).
+func OptimizerMeta(o optim.Optimizer, prefix string) map[string]string {
+	return map[string]string{prefix + "lr": strconv.FormatFloat(o.LR(), 'g', -1, 64)}
+}
+
 // LoadOptimizerState restores an optimizer from the tensors of f named
-// prefix + state name.
+// prefix + state name, and its learning rate when a callback had changed
+// it away from what the optimizer's own schedule gives.
 func LoadOptimizerState(o optim.Optimizer, f *checkpoint.File, prefix string) error {
 	p := prefixed(f, prefix)
 	var st []optim.NamedTensor
 	for _, n := range p.Names {
 		st = append(st, optim.NamedTensor{Name: n, Tensor: p.Tensors[n]})
 	}
-	return o.LoadState(st)
+	if err := o.LoadState(st); err != nil {
+		return err
+	}
+	if s, ok := f.Metadata[prefix+"lr"]; ok {
+		lr, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("bad learning rate %q in checkpoint metadata", s)
+		}
+		if lr != o.LR() {
+			o.SetLR(lr)
+		}
+	}
+	return nil
 }
 
 // MarshalRNG encodes a PCG source's state as hex (for checkpoint metadata).

@@ -280,3 +280,47 @@ func TestShapeErrorIsReturned(t *testing.T) {
 		t.Fatalf("got %v, want a *nn.ShapeError", err)
 	}
 }
+
+// TestCheckpointKeepsChangedLR checks that a learning rate changed by a
+// callback (ReduceLROnPlateau) survives a checkpoint.
+func TestCheckpointKeepsChangedLR(t *testing.T) {
+	x, y := twoMoons(64, 0.2, 5)
+	mk := func() *Model {
+		return compile(t, nn.NewSequential(&nn.Dense{Units: 2, Activation: "softmax"}), []int{2}, mustOpt(t, "adam", 0.01), 1)
+	}
+	a := mk()
+	if _, err := a.Fit(context.Background(), x, y, FitOptions{Epochs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	a.Optimizer.SetLR(0.00123)
+	path := filepath.Join(t.TempDir(), "s.safetensors")
+	if err := SaveCheckpoint(path, a, 2, 0, &Run{History: &History{}}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := LoadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := mk()
+	if err := ck.Restore(b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Optimizer.LR() != 0.00123 {
+		t.Fatalf("restored learning rate %v, want 0.00123", b.Optimizer.LR())
+	}
+}
+
+func TestReduceLROnPlateau(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	x := tensor.RandNormal(rng, 0, 1, 100, 5)
+	y := tensor.Zeros(100) // one class: the loss plateaus near zero quickly
+	m := compile(t, nn.NewSequential(&nn.Dense{Units: 2, Activation: "softmax"}), []int{5}, mustOpt(t, "sgd", 0.1), 1)
+	cb := &ReduceLROnPlateau{Monitor: "loss", Patience: 1, Factor: 0.5, MinDelta: 10}
+	if _, err := m.Fit(context.Background(), x, y, FitOptions{Epochs: 4, Callbacks: []Callback{cb}}); err != nil {
+		t.Fatal(err)
+	}
+	// never improves by MinDelta 10: halved after epochs 2, 3 and 4
+	if got := m.Optimizer.LR(); math.Abs(got-0.0125) > 1e-12 {
+		t.Fatalf("learning rate %v after 4 plateaued epochs, want 0.0125", got)
+	}
+}

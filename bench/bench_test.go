@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"context"
+	"testing"
+)
+
+func benchStep(b *testing.B, model string, batch int, in []int) {
+	step, err := classifierStep(model, batch, in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 5; i++ { // warm the buffer pool
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkTrainStep measures one full training step (forward, loss,
+// backward, Adam) of the zoo classifiers, allocations included.
+func BenchmarkTrainStep(b *testing.B) {
+	b.Run("SimpleNet/batch32", func(b *testing.B) { benchStep(b, "mlp", 32, []int{784}) })
+	b.Run("CNNNet/batch32", func(b *testing.B) { benchStep(b, "cnn", 32, []int{28, 28, 1}) })
+	b.Run("CNNNet/batch128", func(b *testing.B) { benchStep(b, "cnn", 128, []int{28, 28, 1}) })
+}
+
+// TestSteadyStateAllocations checks that a training step of the 3-layer
+// MLP allocates almost nothing once the pool is warm: no tensor data, only
+// small bookkeeping.
+func TestSteadyStateAllocations(t *testing.T) {
+	step, err := classifierStep("mlp", 32, []int{784})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		step()
+	}
+	allocs := testing.AllocsPerRun(20, func() { step() })
+	t.Logf("%.0f allocations per SimpleNet training step", allocs)
+	if allocs > 100 {
+		t.Errorf("%.0f allocations per step, want ≤ 100 (tensor data must come from the pool)", allocs)
+	}
+}
+
+func TestWorkloadsRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every workload once")
+	}
+	for _, n := range []string{"gemm_32x784x64", "mlp_train", "cnn_predict1"} {
+		w, err := Lookup(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := w.Run(context.Background(), Options{Steps: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.SamplesPerSec <= 0 && r.GFLOPS <= 0 && r.P50ms <= 0 {
+			t.Errorf("%s: no measurement in %+v", n, r)
+		}
+	}
+}

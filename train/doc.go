@@ -1,0 +1,23 @@
+// Package train runs training: Compile a network with an optimizer, a loss
+// and metrics into a Model, then Fit, Evaluate and Predict as in Keras.
+//
+// The loop (Fit) knows only the Trainer interface: a TrainStep per batch
+// and ResetMetrics per epoch. Model is the built-in Trainer; a GAN or VAE
+// supplies its own step (several tapes, losses and optimizers) and reuses
+// everything else: progress bar, validation, callbacks, NaN detection,
+// checkpoints, resume. Every piece the loop uses is exported, so the loop
+// can also be written by hand (see Fit's doc comment).
+//
+// Callbacks (EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,
+// LearningRateScheduler, CSVLogger, JSONLogger, TerminateOnNaN) return
+// errors; ErrStopTraining ends training cleanly.
+//
+// Errors: Fit, Evaluate and Predict return errors for bad data and shapes
+// (a shape panic inside a step is recovered and returned, naming the
+// layer); a NaN or infinite loss is a *NaNError naming the epoch and batch;
+// cancelling the context stops after the current step with ErrInterrupted
+// after writing a checkpoint. Checkpoints (SaveCheckpoint, LoadCheckpoint)
+// hold weights, optimizer state, random state and the loop position, so
+// that a resumed run is bit-identical to an uninterrupted one at the same
+// thread count.
+package train
