@@ -37,6 +37,7 @@ func commands() []command {
 		{"predict", "classify images or .npy arrays with a trained model", cmdPredict},
 		{"summary", "print a model's Keras-style summary", cmdSummary},
 		{"inspect", "list the tensors and metadata of a safetensors file", cmdInspect},
+		{"explain", "attribute a classifier's decision to input pixels (saliency, IG, Grad-CAM)", cmdExplain},
 		{"bench", "run the standard performance workloads", cmdBench},
 		{"board", "serve the training dashboard", cmdBoard},
 	}
@@ -156,14 +157,27 @@ func newFlags(name, synopsis, examples string, out io.Writer) *flags {
 	return &flags{fs, help}
 }
 
-// parse parses args, turning flag errors into usage errors.
+// parse parses args, turning flag errors into usage errors. Flags may come
+// before, between or after positional arguments ("--" ends the flags).
 func parse(fs *flags, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.help()
-			return err
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.help()
+				return err
+			}
+			return usagef("%v", err)
 		}
-		return usagef("%v", err)
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if consumed := args[:len(args)-len(rest)]; len(consumed) > 0 && consumed[len(consumed)-1] == "--" {
+			pos = append(pos, rest...) // everything after "--" is positional
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
-	return nil
+	return fs.Parse(append([]string{"--"}, pos...))
 }

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/strata-dl/strata/checkpoint"
+	"github.com/strata-dl/strata/explain"
+	"github.com/strata-dl/strata/tensor"
+)
+
+const explainExamples = `  strata explain --run runs/cnn-20261128-120000 --method ig digit.png --out explain
+  strata explain --run runs/cnn-20261128-120000 --method gradcam --layer conv2 a.png b.png --json
+`
+
+func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("explain", "explain --run DIR [--method NAME] [flags] IMAGE...", explainExamples, out)
+	runDir := fs.String("run", "", "run directory written by strata train")
+	weights := fs.String("weights", "", "weights file (instead of --run)")
+	model := fs.String("model", "", "model name (default: from the weights' metadata)")
+	method := fs.String("method", "saliency", "attribution method: "+strings.Join(explain.Names(), ", "))
+	class := fs.Int("class", explain.Predicted, "class to explain (-1: the predicted class)")
+	layer := fs.String("layer", "", "Grad-CAM layer (default: the last convolution)")
+	steps := fs.Int("steps", 0, "Integrated Gradients steps (0: 50)")
+	outDir := fs.String("out", "", "output directory (default: DIR/explain of the run, else ./explain)")
+	jsonOut := fs.Bool("json", false, "write the raw attributions as .npy and print one JSON object per image")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("give at least one image (PNG/JPEG) or .npy file")
+	}
+	m, err := explain.New(*method)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	switch mm := m.(type) {
+	case *explain.GradCAM:
+		mm.Layer = *layer
+	case *explain.IntegratedGradients:
+		mm.Steps = *steps
+	}
+	lm, err := loadModel(*runDir, *model, *weights)
+	if err != nil {
+		return err
+	}
+	dir := *outDir
+	if dir == "" {
+		dir = "explain"
+		if lm.Dir != "" {
+			dir = filepath.Join(lm.Dir, "explain")
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, path := range fs.Args() {
+		x, err := loadInput(path, lm.Arch)
+		if err != nil {
+			return err
+		}
+		a, err := m.Attribute(ctx, lm.Net, x, *class)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		for i := range a.Classes {
+			base := fmt.Sprintf("%s_%s_class%d_p%.3f", stem, *method, a.Classes[i], a.Probs[i])
+			if x.Dim(0) > 1 {
+				base = fmt.Sprintf("%s-%d_%s_class%d_p%.3f", stem, i, *method, a.Classes[i], a.Probs[i])
+			}
+			png := filepath.Join(dir, base+".png")
+			if err := explain.SaveOverlay(png, x, a, i); err != nil {
+				return err
+			}
+			rec := map[string]any{"input": path, "index": i, "method": a.Method, "class": a.Classes[i], "probability": a.Probs[i],
+				"predicted": a.Predicted[i], "png": png}
+			if a.Layer != "" {
+				rec["layer"] = a.Layer
+			}
+			if a.CompletenessError != nil {
+				rec["completeness_error"] = a.CompletenessError[i]
+			}
+			if *jsonOut {
+				npy := filepath.Join(dir, base+".npy")
+				if err := checkpoint.SaveNPY(npy, sample(a.Map, i)); err != nil {
+					return err
+				}
+				rec["npy"] = npy
+				b, _ := json.Marshal(rec)
+				fmt.Fprintln(out, string(b))
+				continue
+			}
+			fmt.Fprintf(out, "%s: %s → %s", path, explain.Caption(a, i), png)
+			if a.CompletenessError != nil {
+				fmt.Fprintf(out, " (completeness error %.2g)", a.CompletenessError[i])
+			}
+			fmt.Fprintln(out)
+		}
+	}
+	return nil
+}
+
+// sample returns sample i of a batch tensor, without the batch axis.
+func sample(t *tensor.Tensor, i int) *tensor.Tensor {
+	s := t.Slice(i, i+1)
+	return s.Reshape(t.Shape()[1:]...)
+}
