@@ -34,6 +34,7 @@ type Model struct {
 	SampleWeights []float32
 
 	params  []*autograd.Var
+	reg     []nn.NamedWeight // regularized weights, found once at Compile
 	pool    *autograd.Pool
 	rngSrc  *rand.PCG
 	rng     *rand.Rand
@@ -54,6 +55,11 @@ func Compile(net nn.Layer, opt optim.Optimizer, loss losses.Loss, ms ...metrics.
 		return nil, errors.New("train: the network has no trainable weights (build it with nn.Build first)")
 	}
 	m := &Model{Net: net, Optimizer: opt, Loss: loss, Metrics: ms, params: params, pool: autograd.NewPool()}
+	for _, w := range nn.AllWeights(net) {
+		if w.Reg != nil && w.Trainable {
+			m.reg = append(m.reg, w)
+		}
+	}
 	m.SetSeed(0)
 	return m, nil
 }
@@ -117,7 +123,7 @@ func (m *Model) batchWeights(b *data.Batch) (*tensor.Tensor, error) {
 //
 //	tape := autograd.NewTape(pool); tape.Watch(params...)
 //	pred := net.Forward(&nn.Ctx{Training: true, RNG: rng}, autograd.Const(x))
-//	loss := lossFn.Compute(pred, y, weights) + nn.Penalty(net)
+//	loss := lossFn.Compute(pred, y, weights) + regularization penalties
 //	grads, _ := tape.Gradients(loss, params...)
 //	opt.Step(params, grads); update metrics; tape.Release()
 func (m *Model) TrainStep(b *data.Batch) (logs Logs, err error) {
@@ -131,8 +137,8 @@ func (m *Model) TrainStep(b *data.Batch) (logs Logs, err error) {
 	tape.Watch(m.params...)
 	pred := m.Net.Forward(&nn.Ctx{Training: true, RNG: m.rng}, autograd.Const(b.X))
 	loss := m.Loss.Compute(pred, b.Y, sw)
-	if pen := nn.Penalty(m.Net); pen != nil {
-		loss = autograd.Add(loss, pen)
+	for _, w := range m.reg {
+		loss = autograd.Add(loss, w.Reg.Penalty(w.Var))
 	}
 	lv := float64(loss.Item())
 	if math.IsNaN(lv) || math.IsInf(lv, 0) {

@@ -324,3 +324,29 @@ func TestReduceLROnPlateau(t *testing.T) {
 		t.Fatalf("learning rate %v after 4 plateaued epochs, want 0.0125", got)
 	}
 }
+
+// TestRegularizationShrinksWeights checks that an L2 penalty on the kernel
+// is part of the training loss: the trained kernel is smaller with it.
+func TestRegularizationShrinksWeights(t *testing.T) {
+	x, y := twoMoons(256, 0.2, 5)
+	norm := func(reg nn.Regularizer) float64 {
+		d := &nn.Dense{Units: 2, Activation: "softmax", KernelRegularizer: reg}
+		m := compile(t, nn.NewSequential(&nn.Dense{Units: 16, Activation: "tanh"}, d), []int{2}, mustOpt(t, "adam", 0.02), 3)
+		h, err := m.Fit(context.Background(), x, y, FitOptions{Epochs: 10, BatchSize: 32})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reg != nil && h.Last()["loss"] <= 0 {
+			t.Fatal("no loss")
+		}
+		var s float64
+		for _, v := range d.Kernel.Value.Data() {
+			s += float64(v) * float64(v)
+		}
+		return s
+	}
+	plain, l2, l1l2 := norm(nil), norm(nn.L2{L: 0.05}), norm(nn.L1L2{L1: 0.01, L2: 0.05})
+	if l2 > 0.5*plain || l1l2 > 0.5*plain {
+		t.Fatalf("kernel squared norm %.3f without, %.3f with L2, %.3f with L1L2: want a clear shrink", plain, l2, l1l2)
+	}
+}
