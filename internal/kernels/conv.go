@@ -19,24 +19,36 @@ type ConvGeom struct {
 // Positions in the padding read as zero.
 func Im2Col(cols, x []float32, g ConvGeom) {
 	rowLen := g.KH * g.KW * g.C
+	span := g.KW * g.C // a window row: contiguous in NHWC when DW == 1
 	Parallel(g.N*g.OH, max(1, 4096/max(1, g.OW*rowLen)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			n, oh := r/g.OH, r%g.OH
 			for ow := 0; ow < g.OW; ow++ {
 				dst := cols[((n*g.OH+oh)*g.OW+ow)*rowLen:]
+				iw0 := ow*g.SW - g.PadL
+				inside := g.DW == 1 && iw0 >= 0 && iw0+g.KW <= g.W
 				p := 0
 				for kh := 0; kh < g.KH; kh++ {
 					ih := oh*g.SH - g.PadT + kh*g.DH
-					for kw := 0; kw < g.KW; kw++ {
-						iw := ow*g.SW - g.PadL + kw*g.DW
-						if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
-							clear(dst[p : p+g.C])
-						} else {
-							src := ((n*g.H+ih)*g.W + iw) * g.C
-							copy(dst[p:p+g.C], x[src:src+g.C])
+					switch {
+					case ih < 0 || ih >= g.H:
+						clear(dst[p : p+span])
+					case inside:
+						src := ((n*g.H+ih)*g.W + iw0) * g.C
+						copy(dst[p:p+span], x[src:src+span])
+					default:
+						for kw := 0; kw < g.KW; kw++ {
+							iw := iw0 + kw*g.DW
+							q := p + kw*g.C
+							if iw < 0 || iw >= g.W {
+								clear(dst[q : q+g.C])
+							} else {
+								src := ((n*g.H+ih)*g.W + iw) * g.C
+								copy(dst[q:q+g.C], x[src:src+g.C])
+							}
 						}
-						p += g.C
 					}
+					p += span
 				}
 			}
 		}
@@ -73,45 +85,47 @@ func Col2ImAcc(gx, cols []float32, g ConvGeom) {
 
 // MaxPool writes the window maxima of x [N, H, W, C] into dst
 // [N, OH, OW, C] and the flat input index of each maximum into argmax (for
-// the backward pass). Padding positions never win.
+// the backward pass). Padding positions never win; ties go to the first
+// position in the window (row-major).
 func MaxPool(dst []float32, argmax []int32, x []float32, g ConvGeom) {
-	Parallel(g.N*g.OH, 8, func(lo, hi int) {
+	c := g.C
+	Parallel(g.N*g.OH, max(1, 2048/max(1, g.OW*c*g.KH*g.KW)), func(lo, hi int) {
+		var win [64]int // in-bounds window offsets, for windows up to 8×8
+		offs := win[:0]
+		if g.KH*g.KW > len(win) {
+			offs = make([]int, 0, g.KH*g.KW)
+		}
 		for r := lo; r < hi; r++ {
 			n, oh := r/g.OH, r%g.OH
 			for ow := 0; ow < g.OW; ow++ {
-				o := ((n*g.OH+oh)*g.OW + ow) * g.C
-				first := true
-				for kh := 0; kh < g.KH; kh++ {
-					ih := oh*g.SH - g.PadT + kh*g.DH
-					if ih < 0 || ih >= g.H {
-						continue
+				o := ((n*g.OH+oh)*g.OW + ow) * c
+				offs = offs[:0]
+				forWindow(g, n, oh, ow, func(s int) { offs = append(offs, s) })
+				d, a := dst[o:o+c], argmax[o:o+c]
+				if len(offs) == 0 { // window entirely in padding
+					clear(d)
+					for i := range a {
+						a[i] = -1
 					}
-					for kw := 0; kw < g.KW; kw++ {
-						iw := ow*g.SW - g.PadL + kw*g.DW
-						if iw < 0 || iw >= g.W {
-							continue
-						}
-						s := ((n*g.H+ih)*g.W + iw) * g.C
-						if first {
-							copy(dst[o:o+g.C], x[s:s+g.C])
-							for c := 0; c < g.C; c++ {
-								argmax[o+c] = int32(s + c)
-							}
-							first = false
-							continue
-						}
-						for c := 0; c < g.C; c++ {
-							if v := x[s+c]; v > dst[o+c] {
-								dst[o+c] = v
-								argmax[o+c] = int32(s + c)
-							}
-						}
-					}
+					continue
 				}
-				if first { // window entirely in padding
-					clear(dst[o : o+g.C])
-					for c := 0; c < g.C; c++ {
-						argmax[o+c] = -1
+				s0 := offs[0]
+				copy(d, x[s0:s0+c])
+				for i := range a {
+					a[i] = int32(s0 + i)
+				}
+				for _, s := range offs[1:] {
+					row := x[s : s+c]
+					row, a := row[:len(d)], a[:len(d)]
+					for i, v := range row {
+						// written for conditional moves: a branch here
+						// mispredicts on half of all elements
+						old, ai := d[i], a[i]
+						if v > old {
+							ai = int32(s + i)
+						}
+						d[i] = max(old, v)
+						a[i] = ai
 					}
 				}
 			}

@@ -1,0 +1,110 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// geometries covers valid/padded windows, strides, dilations and channel
+// counts, including C = 1 (the first layer of an MNIST CNN).
+func geometries() []ConvGeom {
+	var out []ConvGeom
+	for _, c := range []int{1, 3} {
+		for _, k := range [][2]int{{1, 1}, {2, 2}, {3, 3}, {3, 2}} {
+			for _, s := range []int{1, 2} {
+				for _, d := range []int{1, 2} {
+					for _, pad := range []int{0, 1} {
+						g := ConvGeom{N: 2, H: 7, W: 6, C: c, KH: k[0], KW: k[1], SH: s, SW: s, DH: d, DW: d, PadT: pad, PadL: pad}
+						ekh, ekw := (g.KH-1)*d+1, (g.KW-1)*d+1
+						g.OH = (g.H+2*pad-ekh)/s + 1
+						g.OW = (g.W+2*pad-ekw)/s + 1
+						out = append(out, g)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// at returns x at (n, ih, iw, c), or 0 with ok false in the padding.
+func at(x []float32, g ConvGeom, n, ih, iw, c int) (float32, bool) {
+	if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
+		return 0, false
+	}
+	return x[((n*g.H+ih)*g.W+iw)*g.C+c], true
+}
+
+func TestIm2ColMatchesDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, g := range geometries() {
+		x := make([]float32, g.N*g.H*g.W*g.C)
+		for i := range x {
+			x[i] = rng.Float32()
+		}
+		rowLen := g.KH * g.KW * g.C
+		got := make([]float32, g.N*g.OH*g.OW*rowLen+3) // guard values past the end
+		for i := range got {
+			got[i] = -7
+		}
+		Im2Col(got, x, g)
+		for n := 0; n < g.N; n++ {
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					for kh := 0; kh < g.KH; kh++ {
+						for kw := 0; kw < g.KW; kw++ {
+							for c := 0; c < g.C; c++ {
+								want, _ := at(x, g, n, oh*g.SH-g.PadT+kh*g.DH, ow*g.SW-g.PadL+kw*g.DW, c)
+								i := ((n*g.OH+oh)*g.OW+ow)*rowLen + (kh*g.KW+kw)*g.C + c
+								if got[i] != want {
+									t.Fatalf("%+v: cols[%d] = %v, want %v", g, i, got[i], want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		if !slices.Equal(got[len(got)-3:], []float32{-7, -7, -7}) {
+			t.Fatalf("%+v: wrote past the end", g)
+		}
+	}
+}
+
+func TestMaxPoolMatchesDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, g := range geometries() {
+		x := make([]float32, g.N*g.H*g.W*g.C)
+		for i := range x {
+			x[i] = float32(rng.IntN(5)) // many ties: the first position wins
+		}
+		out := make([]float32, g.N*g.OH*g.OW*g.C)
+		arg := make([]int32, len(out))
+		MaxPool(out, arg, x, g)
+		for n := 0; n < g.N; n++ {
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					for c := 0; c < g.C; c++ {
+						best, bi := float32(0), int32(-1)
+						for kh := 0; kh < g.KH; kh++ {
+							for kw := 0; kw < g.KW; kw++ {
+								ih, iw := oh*g.SH-g.PadT+kh*g.DH, ow*g.SW-g.PadL+kw*g.DW
+								if v, ok := at(x, g, n, ih, iw, c); ok && (bi < 0 || v > best) {
+									best, bi = v, int32(((n*g.H+ih)*g.W+iw)*g.C+c)
+								}
+							}
+						}
+						if bi < 0 {
+							best = 0
+						}
+						o := ((n*g.OH+oh)*g.OW+ow)*g.C + c
+						if out[o] != best || arg[o] != bi {
+							t.Fatalf("%+v: out[%d] = %v at %d, want %v at %d", g, o, out[o], arg[o], best, bi)
+						}
+					}
+				}
+			}
+		}
+	}
+}
