@@ -26,7 +26,7 @@ import (
 // to dir) without changing the test.
 var e2eTrainingRun = func(ctx context.Context, dir string) (epochs int, err error) {
 	const n = 5
-	return n, writeLiveRun(ctx, dir, n, 150*time.Millisecond)
+	return n, realTrainingRun(ctx, dir, n, 150*time.Millisecond)
 }
 
 // writeLiveRun writes a run of n epochs, one epoch every pause. Each metrics
