@@ -29,58 +29,6 @@ var e2eTrainingRun = func(ctx context.Context, dir string) (epochs int, err erro
 	return n, realTrainingRun(ctx, dir, n, 150*time.Millisecond)
 }
 
-// writeLiveRun writes a run of n epochs, one epoch every pause. Each metrics
-// line is written in two pieces with a pause between, so that the server and
-// the page see partial last lines.
-func writeLiveRun(ctx context.Context, dir string, n int, pause time.Duration) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f := fixtureRun{Name: filepath.Base(dir), Model: "CNNNet", Epochs: n + 5, LR: 1e-3, Final: 0.985, Seed: 9}
-	cfg, err := json.Marshal(f.config())
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, configFile), cfg, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, summaryFile), []byte(fixtureSummary(f.Model)), 0o644); err != nil {
-		return err
-	}
-	m, err := os.OpenFile(filepath.Join(dir, metricsFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	sleep := func(d time.Duration) error {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(d):
-			return nil
-		}
-	}
-	for e := 1; e <= n; e++ {
-		if err := sleep(pause); err != nil {
-			return err
-		}
-		b, err := json.Marshal(f.epochLine(e))
-		if err != nil {
-			return err
-		}
-		half := len(b) / 2
-		if _, err := m.Write(b[:half]); err != nil {
-			return err
-		}
-		if err := sleep(pause / 3); err != nil {
-			return err
-		}
-		if _, err := m.Write(append(b[half:], '\n')); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // chromiumPath returns the browser for the test, or skips the test when there
 // is none, unless STRATA_REQUIRE_BROWSER=1 asks it to fail.
