@@ -181,6 +181,7 @@ func Fit(ctx context.Context, t Trainer, loader *data.Loader, opts FitOptions) (
 					if opts.AllowNaN {
 						continue
 					}
+					return finish(run, err) // it names the epoch and batch
 				}
 				return finish(run, fmt.Errorf("epoch %d, batch %d: %w", epoch, b.Index, err))
 			}

@@ -83,6 +83,17 @@ func loadDataset(spec string) (*dataset, error) {
 	default:
 		return nil, usagef("unknown --data %q (want mnist, idx:DIR or csv:FILE)", spec)
 	}
+	for _, part := range []struct {
+		name, file string
+		t          data.Tensors
+	}{{"training", "train-images-idx3-ubyte", d.Train}, {"test", "t10k-images-idx3-ubyte", d.Test}} {
+		if part.t.Len() == 0 {
+			if kind == "csv" {
+				return nil, fmt.Errorf("%s: the %s set is empty (0 samples)", d.Source, part.name)
+			}
+			return nil, fmt.Errorf("%s: the %s set (%s) is empty (0 samples)", d.Source, part.name, part.file)
+		}
+	}
 	if err = data.CheckLabels(d.Train.Y, d.Classes); err != nil {
 		return nil, fmt.Errorf("training labels: %w", err)
 	}

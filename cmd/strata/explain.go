@@ -35,15 +35,20 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
 	if fs.NArg() == 0 {
 		return usagef("give at least one image (PNG/JPEG) or .npy file")
 	}
+	if *steps < 0 {
+		return usagef("--steps must not be negative, got %d", *steps)
+	}
 	m, err := explain.New(*method)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	switch mm := m.(type) {
-	case *explain.GradCAM:
+	switch mm := m.(type) { // explain.New returns values
+	case explain.GradCAM:
 		mm.Layer = *layer
-	case *explain.IntegratedGradients:
+		m = mm
+	case explain.IntegratedGradients:
 		mm.Steps = *steps
+		m = mm
 	}
 	lm, err := loadModel(*runDir, *model, *weights)
 	if err != nil {

@@ -5,10 +5,17 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/strata-dl/strata/checkpoint"
+	"github.com/strata-dl/strata/tensor"
+	"github.com/strata-dl/strata/train"
 )
 
 // strata runs the command in-process and returns stdout, stderr and the
@@ -113,41 +120,160 @@ func TestBadInput(t *testing.T) {
 	empty := write("empty.csv", "")
 	notImage := write("digit.png", "this is not a PNG")
 
-	cases := []struct {
-		name string
-		args []string
-		want string // a fragment the error line must contain
-	}{
-		{"negative epochs", []string{"train", "--epochs", "-1"}, "--epochs must be positive"},
-		{"batch size 0", []string{"train", "--batch-size", "0"}, "--batch-size must be positive"},
-		{"lr NaN", []string{"train", "--lr", "NaN"}, "--lr"},
-		{"lr not a number", []string{"train", "--lr", "fast"}, "invalid value"},
-		{"unknown model", []string{"train", "--model", "resnet"}, `unknown model "resnet"`},
-		{"unknown optimizer", []string{"train", "--optimizer", "lion"}, "lion"},
-		{"unknown flag", []string{"train", "--bogus"}, "-bogus"},
-		{"validation split 1.5", []string{"train", "--validation-split", "1.5"}, "--validation-split"},
-		{"unknown data kind", []string{"train", "--data", "s3:bucket"}, "unknown --data"},
-		{"unknown command", []string{"fly"}, `unknown command "fly"`},
-		{"missing data directory", []string{"train", "--data", "idx:" + filepath.Join(tmp, "nope")}, "nope"},
-		{"idx bad magic", []string{"train", "--data", "idx:" + badMagic}, "train-images-idx3-ubyte"},
-		{"idx wrong dimension count", []string{"train", "--data", "idx:" + wrongRank}, "train-images-idx3-ubyte"},
-		{"idx truncated", []string{"train", "--data", "idx:" + truncated}, "train-images-idx3-ubyte"},
-		{"images/labels count mismatch", []string{"train", "--data", "idx:" + mismatch}, "20"},
-		{"labels out of range", []string{"train", "--data", "idx:" + outOfRange}, "label"},
-		{"csv ragged row", []string{"train", "--model", "mlp", "--data", "csv:" + ragged}, "line 3"},
-		{"csv non-numeric cell", []string{"train", "--model", "mlp", "--data", "csv:" + nonNumeric}, "line 2"},
-		{"csv empty", []string{"train", "--model", "mlp", "--data", "csv:" + empty}, "empty"},
-		{"cnn on csv features", []string{"train", "--model", "cnn", "--data", "csv:" + write("flat.csv", "1,2,0\n3,4,1\n5,6,1\n")}, "conv"},
-		{"predict: not an image", []string{"predict", "--weights", filepath.Join(tmp, "missing.safetensors"), notImage}, "missing.safetensors"},
-		{"eval: missing run", []string{"eval", "--run", filepath.Join(tmp, "norun")}, "norun"},
-		{"inspect: missing file", []string{"inspect", filepath.Join(tmp, "x.safetensors")}, "x.safetensors"},
-		{"inspect: not safetensors", []string{"inspect", ragged}, "ragged.csv"},
+	// Trained runs on the tiny dataset, so that in the rows below it is the
+	// input, not the weights, that fails.
+	mlpRun := trainTiny(t, "mlp", good, filepath.Join(tmp, "mlp-run"))
+	mlpWeights := filepath.Join(mlpRun, "model.safetensors")
+	cnnRun := trainTiny(t, "cnn", good, filepath.Join(tmp, "cnn-run"))
+	cnnWeights := filepath.Join(cnnRun, "model.safetensors")
+	truncWeights := filepath.Join(tmp, "truncated.safetensors")
+	if b, err := os.ReadFile(mlpWeights); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(truncWeights, b[:len(b)-100], 0o644); err != nil {
+		t.Fatal(err)
 	}
-	_ = good
+	// safetensors files broken in one way each (see checkpoint.ReadSafetensors)
+	const f32x2 = `"dtype":"F32","shape":[2]`
+	pastEOF := writeBytes(t, tmp, "past-eof.safetensors", stHeaderLen(1000, []byte("{}")))
+	overlap := writeBytes(t, tmp, "overlap.safetensors", stFile(`{"a":{`+f32x2+`,"data_offsets":[0,8]},"b":{`+f32x2+`,"data_offsets":[4,12]}}`, 12))
+	offsetsPastEnd := writeBytes(t, tmp, "out-of-range.safetensors", stFile(`{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}`, 8))
+	i64 := writeBytes(t, tmp, "i64.safetensors", stFile(`{"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}`, 8))
+	hugeHeader := writeBytes(t, tmp, "huge-header.safetensors", stHeaderLen(5<<30, bytes.Repeat([]byte{' '}, 92)))
+	bigHeader := writeBytes(t, tmp, "big-header.safetensors", stHeaderLen(90<<20, bytes.Repeat([]byte{' '}, 92)))
+	// inputs that do not fit the model
+	npy32, npy28 := filepath.Join(tmp, "cifar.npy"), filepath.Join(tmp, "digit.npy")
+	if err := checkpoint.SaveNPY(npy32, tensor.Zeros(32, 32, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkpoint.SaveNPY(npy28, tensor.Zeros(28, 28, 1)); err != nil {
+		t.Fatal(err)
+	}
+	emptyData := mnistDir(t, 0, mod10, nil)
+	emptyTest := mnistDir(t, 20, mod10, func(name string, b []byte) []byte {
+		switch name {
+		case "t10k-images-idx3-ubyte":
+			return idxFile(3, []uint32{0, 28, 28}, nil)
+		case "t10k-labels-idx1-ubyte":
+			return idxFile(1, []uint32{0}, nil)
+		}
+		return b
+	})
+	// a run that diverges in epoch 2: unscaled features of order 1e9 (CSV
+	// data is not rescaled), SGD at lr 1e4, one batch per epoch (8 of the
+	// 10 rows train)
+	var big strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&big, "%d000000000,%d000000000,%d000000000,%d000000000,%d\n", 1+i%9, 1+(i*7)%9, 1+(i*5)%9, 1+(i*3)%9, i%2)
+	}
+	diverging := write("huge-features.csv", big.String())
+	divergeRun := filepath.Join(tmp, "diverge-run")
+	// a run whose checkpoint is torn, and a run whose data changed
+	tornRun := trainTiny(t, "mlp", good, filepath.Join(tmp, "torn-run"))
+	if b, err := os.ReadFile(filepath.Join(tornRun, "state.safetensors")); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(filepath.Join(tornRun, "state.safetensors"), b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changing := mnistDir(t, 20, mod10, nil)
+	changedRun := trainTiny(t, "mlp", changing, filepath.Join(tmp, "changed-run"))
+	copyDir(t, mnistDir(t, 20, func(i int) byte { return byte((i + 1) % 10) }, nil), changing)
+	noCkptRun := trainTiny(t, "mlp", good, filepath.Join(tmp, "no-ckpt-run"))
+	if err := os.Remove(filepath.Join(noCkptRun, "state.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct {
+		name     string
+		args     []string
+		want     string           // a fragment the error line must contain
+		maxAlloc uint64           // when set, the bytes the command may allocate
+		after    func(*testing.T) // more checks
+	}{
+		{"negative epochs", []string{"train", "--epochs", "-1"}, "--epochs must be positive", 0, nil},
+		{"batch size 0", []string{"train", "--batch-size", "0"}, "--batch-size must be positive", 0, nil},
+		{"lr NaN", []string{"train", "--lr", "NaN"}, "--lr", 0, nil},
+		{"lr not a number", []string{"train", "--lr", "fast"}, "invalid value", 0, nil},
+		{"unknown model", []string{"train", "--model", "resnet"}, `unknown model "resnet"`, 0, nil},
+		{"unknown optimizer", []string{"train", "--optimizer", "lion"}, "lion", 0, nil},
+		{"unknown flag", []string{"train", "--bogus"}, "-bogus", 0, nil},
+		{"validation split 1.5", []string{"train", "--validation-split", "1.5"}, "--validation-split", 0, nil},
+		{"unknown data kind", []string{"train", "--data", "s3:bucket"}, "unknown --data", 0, nil},
+		{"unknown command", []string{"fly"}, `unknown command "fly"`, 0, nil},
+		{"missing data directory", []string{"train", "--data", "idx:" + filepath.Join(tmp, "nope")}, "nope", 0, nil},
+		{"idx bad magic", []string{"train", "--data", "idx:" + badMagic}, "train-images-idx3-ubyte", 0, nil},
+		{"idx wrong dimension count", []string{"train", "--data", "idx:" + wrongRank}, "train-images-idx3-ubyte", 0, nil},
+		{"idx truncated", []string{"train", "--data", "idx:" + truncated}, "train-images-idx3-ubyte", 0, nil},
+		{"images/labels count mismatch", []string{"train", "--data", "idx:" + mismatch}, "20", 0, nil},
+		{"labels out of range", []string{"train", "--data", "idx:" + outOfRange}, "label", 0, nil},
+		{"csv ragged row", []string{"train", "--model", "mlp", "--data", "csv:" + ragged}, "line 3", 0, nil},
+		{"csv non-numeric cell", []string{"train", "--model", "mlp", "--data", "csv:" + nonNumeric}, "line 2", 0, nil},
+		{"csv empty", []string{"train", "--model", "mlp", "--data", "csv:" + empty}, "empty", 0, nil},
+		{"cnn on csv features", []string{"train", "--model", "cnn", "--data", "csv:" + write("flat.csv", "1,2,0\n3,4,1\n5,6,1\n")}, "conv", 0, nil},
+		{"predict: not an image", []string{"predict", "--weights", filepath.Join(tmp, "missing.safetensors"), notImage}, "missing.safetensors", 0, nil},
+		{"eval: missing run", []string{"eval", "--run", filepath.Join(tmp, "norun")}, "norun", 0, nil},
+		{"inspect: missing file", []string{"inspect", filepath.Join(tmp, "x.safetensors")}, "x.safetensors", 0, nil},
+		{"inspect: not safetensors", []string{"inspect", ragged}, "ragged.csv", 0, nil},
+		{"safetensors header length past the end", []string{"eval", "--weights", pastEOF}, "past-eof.safetensors: checkpoint: safetensors: header length 1000 at byte 0 runs past the end", 0, nil},
+		{"safetensors overlapping offsets", []string{"inspect", overlap}, `tensor "b" [4, 12] overlaps tensor "a" [0, 8]`, 0, nil},
+		{"safetensors offsets out of range", []string{"eval", "--weights", offsetsPastEnd}, `tensor "a": data_offsets [0, 16] run past the end of the 8-byte buffer`, 0, nil},
+		{"safetensors unsupported dtype", []string{"predict", "--weights", i64, notImage}, `tensor "a": dtype I64 is not supported`, 0, nil},
+		{"safetensors 5 GB header in 100 bytes", []string{"inspect", hugeHeader}, "header length 5368709120 at byte 0 is over the 104857600-byte limit", 1 << 20, nil},
+		{"safetensors 90 MB header in 100 bytes", []string{"eval", "--weights", bigHeader}, "header length 94371840 at byte 0 runs past the end", 1 << 20, nil},
+		{"truncated weights", []string{"eval", "--weights", truncWeights, "--data", "idx:" + good}, "truncated.safetensors", 0, nil},
+		{"checkpoint of another architecture", []string{"eval", "--model", "cnn", "--weights", mlpWeights, "--data", "idx:" + good}, `does not hold a cnn model: checkpoint: weights do not match the model; missing 4: "conv1.kernel"`, 0, nil},
+		{"npy 32x32x3 into the 28x28x1 cnn", []string{"predict", "--weights", cnnWeights, npy32}, "cifar.npy: array of shape [32 32 3] does not fit the model's input [28 28 1]", 0, nil},
+		{"predict: not an image, real weights", []string{"predict", "--weights", mlpWeights, notImage}, "digit.png", 0, nil},
+		{"explain: not an image", []string{"explain", "--run", cnnRun, "--out", filepath.Join(tmp, "explain"), notImage}, "digit.png", 0, nil},
+		{"explain: npy 32x32x3 into the 28x28x1 cnn", []string{"explain", "--run", cnnRun, "--out", filepath.Join(tmp, "explain"), npy32}, "cifar.npy: array of shape [32 32 3] does not fit the model's input [28 28 1]", 0, nil},
+		{"explain: unknown Grad-CAM layer", []string{"explain", "--run", cnnRun, "--method", "gradcam", "--layer", "conv9", "--out", filepath.Join(tmp, "explain"), npy28}, `no layer "conv9" in the model`, 0, nil},
+		{"explain: negative IG steps", []string{"explain", "--run", cnnRun, "--method", "ig", "--steps", "-3", npy28}, "--steps must not be negative", 0, nil},
+		{"empty dataset", []string{"train", "--model", "mlp", "--data", "idx:" + emptyData, "--out", filepath.Join(tmp, "empty-run")}, "the training set (train-images-idx3-ubyte) is empty (0 samples)", 0,
+			func(t *testing.T) {
+				if _, err := os.Stat(filepath.Join(tmp, "empty-run")); err == nil {
+					t.Error("a run directory was created for an empty dataset")
+				}
+			}},
+		{"eval: empty test set", []string{"eval", "--weights", mlpWeights, "--data", "idx:" + emptyTest}, "the test set (t10k-images-idx3-ubyte) is empty (0 samples)", 0, nil},
+		{"diverging training", []string{"train", "--model", "mlp", "--data", "csv:" + diverging, "--optimizer", "sgd", "--lr", "1e4", "--batch-size", "8", "--epochs", "5", "--out", divergeRun, "--quiet"},
+			"loss is NaN at epoch 2, batch 0: training diverged (lower the learning rate); the checkpoint after epoch 1 is kept in " + filepath.Join(divergeRun, "state.safetensors"), 0,
+			func(t *testing.T) {
+				ck, err := train.LoadCheckpoint(filepath.Join(divergeRun, "state.safetensors"))
+				if err != nil {
+					t.Fatalf("the last good checkpoint does not load: %v", err)
+				}
+				if ck.Epoch != 2 || ck.Batch != 0 || len(ck.History.Epochs) != 1 {
+					t.Errorf("checkpoint at epoch %d batch %d with %d epochs of history, want the end of epoch 1", ck.Epoch, ck.Batch, len(ck.History.Epochs))
+				}
+				for _, n := range ck.File.Names {
+					for _, v := range ck.File.Tensors[n].Data() {
+						if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+							t.Fatalf("checkpoint tensor %s holds %v", n, v)
+						}
+					}
+				}
+				if _, err := os.Stat(filepath.Join(divergeRun, "model.safetensors")); err == nil {
+					t.Error("a diverged run wrote model.safetensors")
+				}
+			}},
+		{"resume from a torn checkpoint", []string{"train", "--resume", tornRun}, "cannot resume: " + filepath.Join(tornRun, "state.safetensors") + ": checkpoint: safetensors:", 0, nil},
+		{"resume with changed data", []string{"train", "--resume", changedRun}, "cannot resume: the data idx:" + changing + " has changed since the run started", 0, nil},
+		{"resume without a checkpoint", []string{"train", "--resume", noCkptRun}, "holds no checkpoint", 0, nil},
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			_, stderr, code := strata(t, c.args...)
+			runtime.ReadMemStats(&after)
+			t.Logf("exit %d: %s", code, strings.TrimSpace(stderr))
 			checkOneLineError(t, stderr, code, c.want)
+			if got := after.TotalAlloc - before.TotalAlloc; c.maxAlloc > 0 && got > c.maxAlloc {
+				t.Errorf("allocated %d bytes, want at most %d", got, c.maxAlloc)
+			}
+			noTempFiles(t, tmp)
+			if c.after != nil {
+				c.after(t)
+			}
 		})
 	}
 }

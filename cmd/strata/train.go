@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/losses"
 	"github.com/strata-dl/strata/metrics"
@@ -107,6 +109,9 @@ func cmdTrain(ctx context.Context, args []string, out io.Writer) error {
 		*outDir = *resume
 		var err error
 		if ckpt, err = train.LoadCheckpoint(filepath.Join(*resume, "state.safetensors")); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("cannot resume: %s holds no checkpoint (the run stopped before its first one was written); start it again without --resume", *resume)
+			}
 			return fmt.Errorf("cannot resume: %w", err)
 		}
 	}
@@ -124,6 +129,9 @@ func cmdTrain(ctx context.Context, args []string, out io.Writer) error {
 	ds, err := loadDataset(c.Data)
 	if err != nil {
 		return err
+	}
+	if ckpt != nil && c.DataSHA256 != "" && ds.SHA256 != c.DataSHA256 {
+		return fmt.Errorf("cannot resume: the data %s has changed since the run started (sha256 %s, config.json records %s)", c.Data, ds.SHA256, c.DataSHA256)
 	}
 	ds.Train, ds.Test = limit(ds.Train, c.TrainLimit), limit(ds.Test, c.TestLimit)
 	c.DataSource, c.DataSHA256, c.Classes = ds.Source, ds.SHA256, ds.Classes
@@ -154,6 +162,21 @@ func cmdTrain(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
+	}
+	if ckpt != nil {
+		if err := cleanRunDir(dir, ckpt.Epoch); err != nil {
+			return fmt.Errorf("cannot resume: %w", err)
+		}
+	} else {
+		// A new run in the directory of an older one: the older run's
+		// checkpoint and metrics would otherwise be resumed or appended
+		// to under the new config.json.
+		if err := os.Remove(filepath.Join(dir, "state.safetensors")); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if err := cleanRunDir(dir, 1); err != nil {
+			return err
+		}
 	}
 	if err := writeJSON(filepath.Join(dir, "config.json"), c); err != nil {
 		return err
@@ -207,8 +230,16 @@ func cmdTrain(ctx context.Context, args []string, out io.Writer) error {
 	})
 	elapsed := time.Since(start)
 	if errors.Is(err, train.ErrInterrupted) {
-		fmt.Fprintf(os.Stderr, "\nstrata train: interrupted; checkpoint saved. Resume with: strata train --resume %s\n", dir)
-		return nil
+		return interruptedRun(dir)
+	}
+	var nan *train.NaNError
+	if errors.As(err, &nan) {
+		state := filepath.Join(dir, "state.safetensors")
+		if ck, cerr := train.LoadCheckpoint(state); cerr == nil && ck.Batch == 0 && ck.Epoch > 1 {
+			return fmt.Errorf("%w; the checkpoint after epoch %d is kept in %s", err, ck.Epoch-1, state)
+		} else if cerr == nil && ck.Batch > 0 {
+			return fmt.Errorf("%w; the checkpoint at epoch %d, batch %d is kept in %s", err, ck.Epoch, ck.Batch, state)
+		}
 	}
 	if err != nil {
 		return err
@@ -223,6 +254,9 @@ func cmdTrain(ctx context.Context, args []string, out io.Writer) error {
 
 	test, err := model.Evaluate(ctx, ds.Test, 256)
 	if err != nil {
+		if ctx.Err() != nil { // interrupted after the last epoch's checkpoint
+			return interruptedRun(dir)
+		}
 		return fmt.Errorf("evaluating on the test set: %w", err)
 	}
 	arch, _ := json.Marshal(architecture{Model: c.Model, Classes: c.Classes, InputShape: c.InputShape, Preprocessing: c.Preprocessing})
@@ -265,6 +299,57 @@ func cmdTrain(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, string(b))
 	}
 	return nil
+}
+
+// interruptedRun reports an interrupted run whose checkpoint is saved; the
+// command then exits 0.
+func interruptedRun(dir string) error {
+	fmt.Fprintf(os.Stderr, "\nstrata train: interrupted; checkpoint saved. Resume with: strata train --resume %s\n", dir)
+	return nil
+}
+
+// cleanRunDir prepares the directory of a run starting or resuming at
+// epoch (the next epoch to run): it removes the temporary files that a
+// killed process left behind (see checkpoint.WriteFileAtomic) and drops
+// the lines of metrics.jsonl for epochs at or after epoch, which a process
+// killed between logging an epoch and checkpointing it wrote and which
+// the resumed run writes again.
+func cleanRunDir(dir string, epoch int) error {
+	stale, err := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+	if err != nil {
+		return err
+	}
+	for _, p := range stale {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	path := filepath.Join(dir, "metrics.jsonl")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var keep []byte
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		var rec struct {
+			Epoch int `json:"epoch"`
+		}
+		// A torn last line (no newline) or a later epoch is dropped.
+		if len(line) == 0 || line[len(line)-1] != '\n' || json.Unmarshal(line, &rec) != nil || rec.Epoch >= epoch {
+			continue
+		}
+		keep = append(keep, line...)
+	}
+	if bytes.Equal(keep, b) {
+		return nil
+	}
+	return checkpoint.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(keep)
+		return err
+	})
 }
 
 func validate(c *runConfig) error {
