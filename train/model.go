@@ -34,6 +34,7 @@ type Model struct {
 	SampleWeights []float32
 
 	params  []*autograd.Var
+	first   float64 // the first step's loss, the scale for divergence
 	reg     []nn.NamedWeight // regularized weights, found once at Compile
 	pool    *autograd.Pool
 	rngSrc  *rand.PCG
@@ -141,7 +142,10 @@ func (m *Model) TrainStep(b *data.Batch) (logs Logs, err error) {
 		loss = autograd.Add(loss, w.Reg.Penalty(w.Var))
 	}
 	lv := float64(loss.Item())
-	if math.IsNaN(lv) || math.IsInf(lv, 0) {
+	if m.first == 0 {
+		m.first = math.Max(math.Abs(lv), 1)
+	}
+	if math.IsNaN(lv) || math.IsInf(lv, 0) || lv > DivergenceFactor*m.first {
 		return nil, &NaNError{Value: lv}
 	}
 	grads, err := tape.Gradients(loss, m.params...)
@@ -274,7 +278,15 @@ func recoverShape(err *error) {
 	}
 }
 
-// NaNError reports a loss that became NaN or infinite.
+// DivergenceFactor is how many times its first value the training loss may
+// grow before Model.TrainStep declares divergence. A loss computed stably
+// from logits rarely becomes NaN: with a learning rate far too large it
+// explodes to 1e20 and beyond while staying finite, and training is just
+// as lost.
+const DivergenceFactor = 1e6
+
+// NaNError reports a loss that became NaN or infinite, or exploded past
+// DivergenceFactor times its first value.
 type NaNError struct {
 	Epoch, Batch int // 1-based epoch, 0-based batch
 	Value        float64

@@ -233,6 +233,7 @@ func TestBadInput(t *testing.T) {
 					t.Error("a run directory was created for an empty dataset")
 				}
 			}},
+		{"adam at lr 1e4 diverges", []string{"train", "--model", "mlp", "--data", "idx:" + good, "--lr", "1e4", "--batch-size", "4", "--epochs", "3", "--out", filepath.Join(tmp, "lr-run"), "--quiet"}, "training diverged (lower the learning rate)", 0, nil},
 		{"eval: empty test set", []string{"eval", "--weights", mlpWeights, "--data", "idx:" + emptyTest}, "the test set (t10k-images-idx3-ubyte) is empty (0 samples)", 0, nil},
 		{"diverging training", []string{"train", "--model", "mlp", "--data", "csv:" + diverging, "--optimizer", "sgd", "--lr", "1e4", "--batch-size", "8", "--epochs", "5", "--out", divergeRun, "--quiet"},
 			"loss is NaN at epoch 2, batch 0: training diverged (lower the learning rate); the checkpoint after epoch 1 is kept in " + filepath.Join(divergeRun, "state.safetensors"), 0,
