@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/strata-dl/strata/checkpoint"
@@ -66,9 +67,55 @@ const trainExamples = `  strata train                                   # CNNNet
 `
 
 func cmdTrain(ctx context.Context, args []string, out io.Writer) error {
+	// Models with their own kind of training have their own flags.
+	switch modelArg(args) {
+	case "charlm":
+		return cmdTrainCharLM(ctx, args, out)
+	case "dcgan", "gan", "vae", "cvae":
+		return cmdTrainGenerative(ctx, args, out)
+	}
+	if dir := resumeArg(args); dir != "" {
+		var prev struct{ Model string }
+		if readJSON(filepath.Join(dir, "config.json"), &prev) == nil {
+			switch prev.Model {
+			case "charlm":
+				return cmdTrainCharLM(ctx, args, out)
+			case "dcgan", "gan", "vae", "cvae":
+				return cmdTrainGenerative(ctx, args, out)
+			}
+		}
+	}
+	return cmdTrainClassifier(ctx, args, out)
+}
+
+// modelArg returns the value of --model in args ("" when absent).
+func modelArg(args []string) string { return flagArg(args, "model") }
+
+// resumeArg returns the value of --resume in args ("" when absent).
+func resumeArg(args []string) string { return flagArg(args, "resume") }
+
+// flagArg finds --name VALUE or --name=VALUE (one or two dashes) in args.
+func flagArg(args []string, name string) string {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		for _, p := range []string{"-" + name, "--" + name} {
+			if a == p && i+1 < len(args) {
+				return args[i+1]
+			}
+			if v, ok := strings.CutPrefix(a, p+"="); ok {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("train", "train [flags]", trainExamples, out)
 	c := runConfig{}
-	fs.StringVar(&c.Model, "model", "cnn", "model: "+fmt.Sprint(zoo.ClassifierNames()))
+	fs.StringVar(&c.Model, "model", "cnn", "model: "+strings.Join(zoo.ClassifierNames(), ", ")+"; or charlm, dcgan, gan, vae, cvae (see their --help)")
 	fs.StringVar(&c.Data, "data", "mnist", "data: mnist, idx:DIR (MNIST-layout IDX files) or csv:FILE (label in the last column)")
 	fs.IntVar(&c.Epochs, "epochs", 3, "number of epochs")
 	fs.IntVar(&c.BatchSize, "batch-size", 32, "batch size")
