@@ -16,8 +16,18 @@ package kernels
 //			c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
 //		}
 //	}
+//
+// Sgemm panics if a size is negative, a leading dimension is smaller than
+// its matrix's row, or a slice is too short for its matrix. It runs the
+// fastest kernel of the CPU (see gemm_blocked.go) on up to Threads()
+// threads, splitting C only (never K), so results are bit-identical run to
+// run and whatever the thread count; in steady state it does not allocate.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	threads := 1
+	if 2*m*n*k >= gemmParallelFlops {
+		threads = Threads()
+	}
+	sgemm(gemmBest, threads, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // sgemmRef is the plain triple loop that every fast GEMM is tested against.

@@ -8,29 +8,51 @@ import (
 
 // The blocked SGEMM (Goto's algorithm, as in BLIS):
 //
-//	for jc over N in steps of NC:           B block kc×nc, packed into nr-wide panels
-//	  for pc over K in steps of KC:
-//	    for ic over M in steps of MC:       A block mc×kc, packed into mr-high panels
+//	for jc over N in steps of NC:
+//	  for pc over K in steps of KC (the K blocks evened out):
+//	    pack the kc×nc block of op(B) into nr-wide panels (or read B in place)
+//	    for ic over M in steps of MC:
+//	      pack the mc×kc block of op(A) into mr-high panels (or read A in place)
 //	      for jr over the block in steps of nr:
-//	        for ir in steps of mr:          micro-kernel: one mr×nr tile of C
+//	        for ir over the block in steps of mr:
+//	          micro-kernel: C tile = alpha·A panel·B panel + beta'·C tile
 //
-// Transposes are absorbed by the packing routines, so the micro-kernel sees
-// one layout. Tiles that stick out of C are computed into a scratch tile
-// from zero-padded panels and then merged. Threads split C into disjoint
-// blocks of whole tiles along M or N and run this loop independently; K is
-// never split, and the tile grid and the order of the sums over K do not
-// depend on the split, so every element of C gets the same bits whatever
-// the thread count.
+// with beta' = beta for the first K block and 1 after. The micro-kernel
+// reads A(r, p) at a[r*rsa + p*csa] and B(p, j) at b[p*csb + j], so A in
+// either layout and a row-major B can be read where they are; packing is
+// chosen per call (chooseGemmPlan) and a transposed B is always packed.
+// Tiles at the bottom edge of C go to kernels for fewer rows; tiles at the
+// right edge go to masked kernels (AVX-512) or through a scratch tile.
+//
+// Threads split C into disjoint blocks of whole tiles along M or N and run
+// this loop independently. K is never split, and neither the tile grid nor
+// the order of the sums over K depends on the split, so every element of C
+// gets the same bits whatever the thread count.
 
 // microKernel computes one MR×NR tile; see sgemmMicroGeneric for the contract.
 type microKernel func(k int, a *float32, rsa, csa int, b *float32, csb int, c *float32, ldc int, alpha, beta float32)
 
-// gemmKernel is a micro-kernel with its tile shape and cache blocking.
+// gemmKernel is a family of micro-kernels with its tile shape and cache
+// blocking.
 type gemmKernel struct {
 	name       string
 	mr, nr     int // tile of C computed by one micro call
 	mc, kc, nc int // A block mc×kc (L2), B block kc×nc; multiples of mr, nr
 	micro      microKernel
+	rows       []microKernel // rows[r-1] computes an r×nr tile; rows[mr-1] == micro
+	// edge[r-1][v-1](…, n) computes an r×n tile for n ≤ v·edgeW without
+	// touching B or C past column n, or edge is nil and partial tiles go
+	// through a scratch tile.
+	edge  [][]edgeKernel
+	edgeW int
+}
+
+// edgeKernel is a microKernel for a tile n columns wide (n < NR).
+type edgeKernel func(k int, a *float32, rsa, csa int, b *float32, csb int, c *float32, ldc int, alpha, beta float32, n int)
+
+func newGemmKernel(name string, rows []microKernel, nr, mc, kc, nc int) *gemmKernel {
+	mr := len(rows)
+	return &gemmKernel{name: name, mr: mr, nr: nr, mc: mc, kc: kc, nc: nc, micro: rows[mr-1], rows: rows}
 }
 
 // gemmKernels lists every kernel this build and CPU can run, best first;
@@ -40,18 +62,24 @@ var (
 	gemmBest    = gemmKernels[0]
 )
 
+// gemmTranspose8 is the fast 8×8 block transpose for packing a transposed
+// B, or nil (see transpose8Go).
+var gemmTranspose8 = archTranspose8()
+
 // gemmParallelFlops is the smallest 2·m·n·k worth splitting over threads.
 const gemmParallelFlops = 1 << 20
 
-// sgemm is Sgemm with an explicit kernel and thread count.
-func sgemm(kern *gemmKernel, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// sgemm is Sgemm with an explicit kernel and thread count: it splits C
+// over up to threads threads however small the problem. A nil plan lets
+// chooseGemmPlan decide what to pack.
+func sgemm(kern *gemmKernel, threads int, plan *gemmPlan, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
 	}
 	cp := unsafe.Pointer(unsafe.SliceData(c))
 	if k == 0 || alpha == 0 {
-		scaleTile(cp, ldc, m, n, beta)
+		gemmScaleTile(cp, ldc, m, n, beta)
 		return
 	}
 	t := gemmTaskPool.Get().(*gemmTask)
@@ -62,10 +90,15 @@ func sgemm(kern *gemmKernel, threads int, transA, transB bool, m, n, k int, alph
 		b: unsafe.Pointer(unsafe.SliceData(b)), ldb: ldb,
 		c: cp, ldc: ldc,
 	}
-	units, w := 1, 1
-	if threads > 1 && 2*m*n*k >= gemmParallelFlops {
-		mu, nu := ceilDiv(m, kern.mr), ceilDiv(n, kern.nr)
-		t.splitN = splitEfficiency(nu, threads) > splitEfficiency(mu, threads)
+	if plan != nil {
+		t.plan = *plan
+	} else {
+		t.plan = chooseGemmPlan(kern, transA, transB, m, n, k, lda, ldb)
+	}
+	mu, nu := gemmCeilDiv(m, kern.mr), gemmCeilDiv(n, kern.nr)
+	units, w := mu, 1
+	if threads > 1 {
+		t.splitN = gemmSplitEfficiency(nu, threads) > gemmSplitEfficiency(mu, threads)
 		units = mu
 		if t.splitN {
 			units = nu
@@ -81,13 +114,13 @@ func sgemm(kern *gemmKernel, threads int, transA, transB bool, m, n, k int, alph
 	gemmTaskPool.Put(t)
 }
 
-// splitEfficiency is the fraction of w threads kept busy by units equal
+// gemmSplitEfficiency is the fraction of w threads kept busy by units equal
 // pieces of work dealt out in contiguous runs.
-func splitEfficiency(units, w int) float64 {
-	return float64(units) / float64(w*ceilDiv(units, w))
+func gemmSplitEfficiency(units, w int) float64 {
+	return float64(units) / float64(w*gemmCeilDiv(units, w))
 }
 
-func ceilDiv(a, b int) int { return (a + b - 1) / b }
+func gemmCeilDiv(a, b int) int { return (a + b - 1) / b }
 
 // checkSgemm panics unless the slices hold the matrices Sgemm will read.
 func checkSgemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
@@ -125,6 +158,7 @@ func checkSgemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 // (or N when splitN) so that threads can share it.
 type gemmTask struct {
 	kern           *gemmKernel
+	plan           gemmPlan
 	transA, transB bool
 	splitN         bool
 	m, n, k        int
@@ -143,39 +177,39 @@ func (t *gemmTask) run(lo, hi int) {
 		j0 := lo * t.kern.nr
 		n = min(hi*t.kern.nr, t.n) - j0
 		if t.transB {
-			b = fadd(b, j0*t.ldb)
+			b = gemmPtr(b, j0*t.ldb)
 		} else {
-			b = fadd(b, j0)
+			b = gemmPtr(b, j0)
 		}
-		c = fadd(c, j0)
+		c = gemmPtr(c, j0)
 	} else {
 		i0 := lo * t.kern.mr
 		m = min(hi*t.kern.mr, t.m) - i0
 		if t.transA {
-			a = fadd(a, i0)
+			a = gemmPtr(a, i0)
 		} else {
-			a = fadd(a, i0*t.lda)
+			a = gemmPtr(a, i0*t.lda)
 		}
-		c = fadd(c, i0*t.ldc)
+		c = gemmPtr(c, i0*t.ldc)
 	}
 	if m <= 0 || n <= 0 {
 		return
 	}
 	w := gemmWorkPool.Get().(*gemmWork)
-	sgemmSerial(t.kern, w, t.transA, t.transB, m, n, t.k, t.alpha, a, t.lda, b, t.ldb, t.beta, c, t.ldc)
+	sgemmSerial(t.kern, w, t.plan, t.transA, t.transB, m, n, t.k, t.alpha, a, t.lda, b, t.ldb, t.beta, c, t.ldc)
 	gemmWorkPool.Put(w)
 }
 
 // gemmWork is one thread's scratch: packed blocks and an edge tile.
 type gemmWork struct {
 	abuf, bbuf []float32
-	tile       [maxMicroTile]float32
+	tile       [gemmMaxTile]float32
 }
 
 var gemmWorkPool = sync.Pool{New: func() any { return new(gemmWork) }}
 
-// grow returns an n-element, 64-byte aligned buffer, reusing buf.
-func grow(buf *[]float32, n int) unsafe.Pointer {
+// gemmGrow returns an n-element, 64-byte aligned buffer, reusing buf.
+func gemmGrow(buf *[]float32, n int) unsafe.Pointer {
 	if cap(*buf) < n+16 {
 		*buf = make([]float32, n+16)
 	}
@@ -183,44 +217,101 @@ func grow(buf *[]float32, n int) unsafe.Pointer {
 	return unsafe.Add(p, (64-uintptr(p)%64)%64)
 }
 
-// fadd advances a float32 pointer by i elements.
-func fadd(p unsafe.Pointer, i int) unsafe.Pointer { return unsafe.Add(p, i*4) }
+// gemmPtr advances a float32 pointer by i elements.
+func gemmPtr(p unsafe.Pointer, i int) unsafe.Pointer { return unsafe.Add(p, i*4) }
 
-func roundUp(x, m int) int { return ceilDiv(x, m) * m }
+func gemmRoundUp(x, m int) int { return gemmCeilDiv(x, m) * m }
+
+// chooseGemmPlan decides which operands to pack for one call.
+//
+// Measured on AVX-512 (Xeon, 48 KiB L1d, 2 MiB L2): the kernels read A in
+// place as fast as packed in every layout and shape tried, so A is never
+// packed (packing costs a pass over A per column block, 40–50% of the time
+// at 6272×288×64). B in place is faster for small M (it saves the pass over
+// B), but for large M and N the panels of a row-major B, one row per k
+// apart in memory, miss in L1 and the TLB and packing wins by ~10%.
+func chooseGemmPlan(kern *gemmKernel, transA, transB bool, m, n, k, lda, ldb int) gemmPlan {
+	return gemmPlan{packA: false, packB: transB || (m >= 256 && n >= 256)}
+}
+
+// gemmPlan says which operands are packed. An operand read in place is
+// read straight from its storage by the micro-kernel: A in either layout
+// (its strides go to the kernel), B only when not transposed. Packing A is
+// never chosen on the machine measured; it stays, tested, for tuning on
+// CPUs with smaller caches.
+type gemmPlan struct {
+	packA, packB bool
+}
 
 // sgemmSerial runs the blocked algorithm on one thread. a, b and c point at
 // element (0, 0) of op(A)'s storage, op(B)'s storage and C.
-func sgemmSerial(kern *gemmKernel, w *gemmWork, transA, transB bool, m, n, k int, alpha float32, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, beta float32, c unsafe.Pointer, ldc int) {
+func sgemmSerial(kern *gemmKernel, w *gemmWork, plan gemmPlan, transA, transB bool, m, n, k int, alpha float32, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, beta float32, c unsafe.Pointer, ldc int) {
 	mr, nr := kern.mr, kern.nr
 	MC, KC, NC := kern.mc, kern.kc, kern.nc
 	kcMax := min(KC, k)
-	pa := grow(&w.abuf, roundUp(min(MC, m), mr)*kcMax)
-	pb := grow(&w.bbuf, roundUp(min(NC, n), nr)*kcMax)
+	if kcMax <= 0 {
+		return
+	}
+	var pa, pb unsafe.Pointer
+	if plan.packA {
+		pa = gemmGrow(&w.abuf, gemmRoundUp(min(MC, m), mr)*kcMax)
+	}
+	if plan.packB || transB {
+		plan.packB = true
+		pb = gemmGrow(&w.bbuf, gemmRoundUp(min(NC, n), nr)*kcMax)
+	} else if n%nr != 0 && kern.edge == nil {
+		pb = gemmGrow(&w.bbuf, nr*kcMax) // the last, partial panel
+	}
+	rsA, csA := lda, 1 // op(A)(i, p) = a[i*rsA + p*csA]
+	if transA {
+		rsA, csA = 1, lda
+	}
 	tile := unsafe.Pointer(&w.tile[0])
+	KC = gemmCeilDiv(k, gemmCeilDiv(k, KC)) // equal K blocks, none of them a sliver
 	for jc := 0; jc < n; jc += NC {
 		nc := min(NC, n-jc)
+		nfull := nc - nc%nr
 		for pc := 0; pc < k; pc += KC {
 			kc := min(KC, k-pc)
 			be := beta
 			if pc > 0 {
 				be = 1
 			}
-			packB(pb, transB, b, ldb, pc, jc, kc, nc, nr)
+			if plan.packB {
+				gemmPackB(pb, transB, b, ldb, pc, jc, kc, nc, nr)
+			} else if nfull < nc && kern.edge == nil {
+				gemmPackB(pb, false, b, ldb, pc, jc+nfull, kc, nc-nfull, nr)
+			}
 			for ic := 0; ic < m; ic += MC {
 				mc := min(MC, m-ic)
-				packA(pa, transA, a, lda, ic, pc, mc, kc, mr)
+				if plan.packA {
+					gemmPackA(pa, transA, a, lda, ic, pc, mc, kc, mr)
+				}
 				for jr := 0; jr < nc; jr += nr {
 					nrr := min(nr, nc-jr)
-					bp := (*float32)(fadd(pb, jr*kc))
+					bp, csb := pb, nr
+					switch {
+					case plan.packB:
+						bp = gemmPtr(pb, jr*kc)
+					case nrr == nr || kern.edge != nil:
+						bp, csb = gemmPtr(b, pc*ldb+jc+jr), ldb
+					}
 					for ir := 0; ir < mc; ir += mr {
 						mrr := min(mr, mc-ir)
-						ap := (*float32)(fadd(pa, ir*kc))
-						cp := fadd(c, (ic+ir)*ldc+jc+jr)
-						if mrr == mr && nrr == nr {
-							kern.micro(kc, ap, 1, mr, bp, nr, (*float32)(cp), ldc, alpha, be)
-						} else {
-							kern.micro(kc, ap, 1, mr, bp, nr, (*float32)(tile), nr, 1, 0)
-							mergeTile(cp, ldc, tile, nr, mrr, nrr, alpha, be)
+						micro := kern.rows[mrr-1]
+						ap, rsa, csa := gemmPtr(a, (ic+ir)*rsA+pc*csA), rsA, csA
+						if plan.packA {
+							ap, rsa, csa = gemmPtr(pa, ir*kc), 1, mr
+						}
+						cp := gemmPtr(c, (ic+ir)*ldc+jc+jr)
+						switch {
+						case nrr == nr:
+							micro(kc, (*float32)(ap), rsa, csa, (*float32)(bp), csb, (*float32)(cp), ldc, alpha, be)
+						case kern.edge != nil:
+							kern.edge[mrr-1][(nrr-1)/kern.edgeW](kc, (*float32)(ap), rsa, csa, (*float32)(bp), csb, (*float32)(cp), ldc, alpha, be, nrr)
+						default:
+							micro(kc, (*float32)(ap), rsa, csa, (*float32)(bp), csb, (*float32)(tile), nr, 1, 0)
+							gemmMergeTile(cp, ldc, tile, nr, mrr, nrr, alpha, be)
 						}
 					}
 				}
@@ -229,12 +320,12 @@ func sgemmSerial(kern *gemmKernel, w *gemmWork, transA, transB bool, m, n, k int
 	}
 }
 
-// mergeTile sets C = alpha·T + beta·C on the mrr×nrr corner of the tile T
+// gemmMergeTile sets C = alpha·T + beta·C on the mrr×nrr corner of the tile T
 // (row stride nr); with beta == 0 C is not read.
-func mergeTile(c unsafe.Pointer, ldc int, t unsafe.Pointer, nr, mrr, nrr int, alpha, beta float32) {
+func gemmMergeTile(c unsafe.Pointer, ldc int, t unsafe.Pointer, nr, mrr, nrr int, alpha, beta float32) {
 	for r := 0; r < mrr; r++ {
-		cr := unsafe.Slice((*float32)(fadd(c, r*ldc)), nrr)
-		tr := unsafe.Slice((*float32)(fadd(t, r*nr)), nrr)
+		cr := unsafe.Slice((*float32)(gemmPtr(c, r*ldc)), nrr)
+		tr := unsafe.Slice((*float32)(gemmPtr(t, r*nr)), nrr)
 		if beta == 0 {
 			for j, v := range tr {
 				cr[j] = alpha * v
@@ -247,10 +338,10 @@ func mergeTile(c unsafe.Pointer, ldc int, t unsafe.Pointer, nr, mrr, nrr int, al
 	}
 }
 
-// scaleTile sets C = beta·C on an m×n block (zero when beta == 0).
-func scaleTile(c unsafe.Pointer, ldc, m, n int, beta float32) {
+// gemmScaleTile sets C = beta·C on an m×n block (zero when beta == 0).
+func gemmScaleTile(c unsafe.Pointer, ldc, m, n int, beta float32) {
 	for r := 0; r < m; r++ {
-		cr := unsafe.Slice((*float32)(fadd(c, r*ldc)), n)
+		cr := unsafe.Slice((*float32)(gemmPtr(c, r*ldc)), n)
 		if beta == 0 {
 			clear(cr)
 		} else {
@@ -261,65 +352,68 @@ func scaleTile(c unsafe.Pointer, ldc, m, n int, beta float32) {
 	}
 }
 
-// packA copies the mc×kc block of op(A) at (ic, pc) into mr-high panels:
-// panel q holds rows ic+q·mr … as dst[q·mr·kc + p·mr + r], zero-padded
-// below the last row.
-func packA(dst unsafe.Pointer, trans bool, a unsafe.Pointer, lda, ic, pc, mc, kc, mr int) {
+// gemmPackA copies the mc×kc block of op(A) at (ic, pc) into mr-high panels:
+// panel q holds rows ic+q·mr … as dst[q·mr·kc + p·mr + r]. A last, partial
+// panel keeps the stride mr and is not padded: it goes to a kernel for
+// fewer rows.
+func gemmPackA(dst unsafe.Pointer, trans bool, a unsafe.Pointer, lda, ic, pc, mc, kc, mr int) {
 	for i := 0; i < mc; i += mr {
 		mrr := min(mr, mc-i)
-		d := fadd(dst, i*kc)
+		d := gemmPtr(dst, i*kc)
 		if trans {
 			// op(A)(i, p) = a[p*lda + i]: each p is a contiguous run of rows.
 			for p := 0; p < kc; p++ {
-				src := unsafe.Slice((*float32)(fadd(a, (pc+p)*lda+ic+i)), mrr)
-				row := unsafe.Slice((*float32)(fadd(d, p*mr)), mr)
-				copy(row, src)
-				clear(row[mrr:])
+				src := unsafe.Slice((*float32)(gemmPtr(a, (pc+p)*lda+ic+i)), mrr)
+				copy(unsafe.Slice((*float32)(gemmPtr(d, p*mr)), mrr), src)
 			}
 			continue
 		}
 		// op(A)(i, p) = a[i*lda + p]: gather mr rows.
 		for r := 0; r < mrr; r++ {
-			src := unsafe.Slice((*float32)(fadd(a, (ic+i+r)*lda+pc)), kc)
+			src := unsafe.Slice((*float32)(gemmPtr(a, (ic+i+r)*lda+pc)), kc)
 			for p, v := range src {
-				*(*float32)(fadd(d, p*mr+r)) = v
-			}
-		}
-		for r := mrr; r < mr; r++ {
-			for p := 0; p < kc; p++ {
-				*(*float32)(fadd(d, p*mr+r)) = 0
+				*(*float32)(gemmPtr(d, p*mr+r)) = v
 			}
 		}
 	}
 }
 
-// packB copies the kc×nc block of op(B) at (pc, jc) into nr-wide panels:
-// panel q holds columns jc+q·nr … as dst[q·nr·kc + p·nr + j], zero-padded
-// right of the last column.
-func packB(dst unsafe.Pointer, trans bool, b unsafe.Pointer, ldb, pc, jc, kc, nc, nr int) {
+// gemmPackB copies the kc×nc block of op(B) at (pc, jc) into nr-wide panels:
+// panel q holds columns jc+q·nr … as dst[q·nr·kc + p·nr + j]. A last,
+// partial panel keeps the stride nr and is not padded: the columns past
+// its end go into the edge tile's scratch columns, which are discarded
+// (column j of C depends on column j of B only).
+func gemmPackB(dst unsafe.Pointer, trans bool, b unsafe.Pointer, ldb, pc, jc, kc, nc, nr int) {
 	for j := 0; j < nc; j += nr {
 		nrr := min(nr, nc-j)
-		d := fadd(dst, j*kc)
+		d := gemmPtr(dst, j*kc)
 		if !trans {
 			// op(B)(p, j) = b[p*ldb + j]: each p is a contiguous run of columns.
 			for p := 0; p < kc; p++ {
-				src := unsafe.Slice((*float32)(fadd(b, (pc+p)*ldb+jc+j)), nrr)
-				row := unsafe.Slice((*float32)(fadd(d, p*nr)), nr)
-				copy(row, src)
-				clear(row[nrr:])
+				src := unsafe.Slice((*float32)(gemmPtr(b, (pc+p)*ldb+jc+j)), nrr)
+				copy(unsafe.Slice((*float32)(gemmPtr(d, p*nr)), nrr), src)
 			}
 			continue
 		}
-		// op(B)(p, j) = b[j*ldb + p]: gather nr columns.
-		for col := 0; col < nrr; col++ {
-			src := unsafe.Slice((*float32)(fadd(b, (jc+j+col)*ldb+pc)), kc)
-			for p, v := range src {
-				*(*float32)(fadd(d, p*nr+col)) = v
+		// op(B)(p, j) = b[j*ldb + p]: transpose, eight columns at a time.
+		col := 0
+		if n8 := kc / 8; gemmTranspose8 != nil {
+			for ; col+8 <= nrr; col += 8 {
+				src := gemmPtr(b, (jc+j+col)*ldb+pc)
+				if n8 > 0 {
+					gemmTranspose8((*float32)(gemmPtr(d, col)), nr, (*float32)(src), ldb, n8)
+				}
+				for p := n8 * 8; p < kc; p++ {
+					for r := 0; r < 8; r++ {
+						*(*float32)(gemmPtr(d, p*nr+col+r)) = *(*float32)(gemmPtr(src, r*ldb+p))
+					}
+				}
 			}
 		}
-		for col := nrr; col < nr; col++ {
-			for p := 0; p < kc; p++ {
-				*(*float32)(fadd(d, p*nr+col)) = 0
+		for ; col < nrr; col++ {
+			src := unsafe.Slice((*float32)(gemmPtr(b, (jc+j+col)*ldb+pc)), kc)
+			for p, v := range src {
+				*(*float32)(gemmPtr(d, p*nr+col)) = v
 			}
 		}
 	}

@@ -8,11 +8,11 @@ import "unsafe"
 
 // genericGemmKernels are the pure-Go kernels, best first.
 var genericGemmKernels = []*gemmKernel{
-	{name: "go_4x4", mr: 4, nr: 4, mc: 128, kc: 256, nc: 2048, micro: sgemmMicroGo4x4},
+	newGemmKernel("go_4x4", []microKernel{sgemmMicroGeneric(1, 4), sgemmMicroGeneric(2, 4), sgemmMicroGeneric(3, 4), sgemmMicroGo4x4}, 4, 128, 256, 2048),
 }
 
-// maxMicroTile bounds MR·NR over all kernels (the edge-tile scratch size).
-const maxMicroTile = 16 * 64
+// gemmMaxTile bounds MR·NR over all kernels (the edge-tile scratch size).
+const gemmMaxTile = 16 * 64
 
 // sgemmMicroGeneric returns the reference micro-kernel for an mr×nr tile:
 //
@@ -22,29 +22,35 @@ const maxMicroTile = 16 * 64
 // (strides in elements); with beta == 0 C is written without being read.
 // Every assembly kernel of the same shape is tested against it.
 func sgemmMicroGeneric(mr, nr int) microKernel {
-	if mr*nr > maxMicroTile {
+	if mr*nr > gemmMaxTile {
 		panic("kernels: micro tile too large")
 	}
 	return func(k int, a *float32, rsa, csa int, b *float32, csb int, c *float32, ldc int, alpha, beta float32) {
-		var acc [maxMicroTile]float32
-		for p := 0; p < k; p++ {
-			brow := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(b), p*csb*4)), nr)
-			for r := 0; r < mr; r++ {
-				av := *(*float32)(unsafe.Add(unsafe.Pointer(a), (r*rsa+p*csa)*4))
-				row := acc[r*nr : r*nr+nr]
-				for j, bv := range brow {
-					row[j] += av * bv
-				}
+		sgemmMicroRef(mr, nr, k, a, rsa, csa, b, csb, c, ldc, alpha, beta)
+	}
+}
+
+// sgemmMicroRef is sgemmMicroGeneric's loop; it is also the twin of the
+// masked edge kernels, with nr = n.
+func sgemmMicroRef(mr, nr, k int, a *float32, rsa, csa int, b *float32, csb int, c *float32, ldc int, alpha, beta float32) {
+	var acc [gemmMaxTile]float32
+	for p := 0; p < k; p++ {
+		brow := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(b), p*csb*4)), nr)
+		for r := 0; r < mr; r++ {
+			av := *(*float32)(unsafe.Add(unsafe.Pointer(a), (r*rsa+p*csa)*4))
+			row := acc[r*nr : r*nr+nr]
+			for j, bv := range brow {
+				row[j] += av * bv
 			}
 		}
-		for r := 0; r < mr; r++ {
-			crow := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(c), r*ldc*4)), nr)
-			for j := range crow {
-				if beta == 0 {
-					crow[j] = alpha * acc[r*nr+j]
-				} else {
-					crow[j] = alpha*acc[r*nr+j] + beta*crow[j]
-				}
+	}
+	for r := 0; r < mr; r++ {
+		crow := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(c), r*ldc*4)), nr)
+		for j := range crow {
+			if beta == 0 {
+				crow[j] = alpha * acc[r*nr+j]
+			} else {
+				crow[j] = alpha*acc[r*nr+j] + beta*crow[j]
 			}
 		}
 	}
@@ -101,4 +107,15 @@ func sgemmMicroGo4x4(k int, a *float32, rsa, csa int, b *float32, csb int, c *fl
 	store(1, c10, c11, c12, c13)
 	store(2, c20, c21, c22, c23)
 	store(3, c30, c31, c32, c33)
+}
+
+// transpose8Go transposes n8 consecutive 8×8 blocks: for q < 8·n8 and
+// r < 8, dst[q*ldd + r] = src[r*lds + q]. It is the twin of transpose8AVX2.
+func transpose8Go(dst *float32, ldd int, src *float32, lds int, n8 int) {
+	for r := 0; r < 8; r++ {
+		s := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(src), r*lds*4)), 8*n8)
+		for q, v := range s {
+			*(*float32)(unsafe.Add(unsafe.Pointer(dst), (q*ldd+r)*4)) = v
+		}
+	}
 }

@@ -29,88 +29,129 @@ func Parallel(n, grain int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	parallelRun(funcTask(fn), n, w)
+	parallelRun(poolFunc(fn), n, w)
 }
 
 // rangeTask is work over [0, n) that can be cut into ranges. Kernels that
 // must not allocate pass a pooled pointer rather than a closure.
 type rangeTask interface{ run(lo, hi int) }
 
-type funcTask func(lo, hi int)
+type poolFunc func(lo, hi int)
 
-func (f funcTask) run(lo, hi int) { f(lo, hi) }
+func (f poolFunc) run(lo, hi int) { f(lo, hi) }
 
 // The pool: one worker goroutine per extra thread, started on first use
 // and kept for the life of the process. A worker that finishes a chunk
-// spins for a short while watching for the next one (hand-off then costs
-// well under a microsecond), then parks on a channel.
+// spins for a short while watching for the next one (a hand-off then costs
+// well under a microsecond), then parks on a channel. Chunk i goes to
+// worker i-1; a caller that has finished its own chunk takes back every
+// chunk whose worker has not started it yet (a parked worker takes tens of
+// microseconds to wake, and a descheduled one longer), so a slow wake-up
+// costs at most the serial time. Chunk boundaries do not depend on who
+// runs them.
 const (
-	workerSpin = 100 * time.Microsecond // how long an idle worker watches for work
-	callerSpin = 500 * time.Microsecond // how long the caller watches for a late chunk
+	poolWorkerSpin = 200 * time.Microsecond // how long an idle worker watches for work
+	poolCallerSpin = 200 * time.Microsecond // how long the caller watches for a running chunk
 )
 
-var pool struct {
-	busy    atomic.Bool // held by the one parallelRun in flight
-	workers []*worker   // guarded by busy
+var workerPool struct {
+	busy    atomic.Bool   // held by the one parallelRun in flight
+	workers []*poolWorker // guarded by busy
 }
 
-type worker struct {
-	start, done signal
-	seq         uint64 // rounds posted; owned by the busy holder
-	task        rangeTask
+// States of a worker's chunk slot.
+const (
+	chunkFree    = iota // the worker is done with the slot; it may be posted
+	chunkPosted         // posted, not claimed yet
+	chunkRunning        // claimed by the worker
+	chunkStolen         // claimed back by the caller; the worker has yet to notice
+)
+
+type poolWorker struct {
+	start, done poolSignal
+	state       atomic.Int32
+	task        rangeTask // set before posting, read by the worker once it claims
 	lo, hi      int
 	panicked    any
+
+	// Owned by the busy holder.
+	seq            uint64 // rounds posted
+	posted, stolen bool   // in the current call
 }
 
 // parallelRun runs t over w contiguous near-equal ranges of [0, n),
-// concurrently, and returns when all are done.
+// concurrently, and returns when all are done. It runs t.run(0, n) on the
+// calling goroutine if w <= 1 or the pool is busy.
 func parallelRun(t rangeTask, n, w int) {
-	if w <= 1 || !pool.busy.CompareAndSwap(false, true) {
+	if w <= 1 || !workerPool.busy.CompareAndSwap(false, true) {
 		t.run(0, n)
 		return
 	}
-	for len(pool.workers) < w-1 {
-		wk := &worker{}
+	for len(workerPool.workers) < w-1 {
+		wk := &poolWorker{}
 		wk.start.init()
 		wk.done.init()
-		pool.workers = append(pool.workers, wk)
+		workerPool.workers = append(workerPool.workers, wk)
 		go wk.loop()
 	}
-	ws := pool.workers[:w-1]
+	ws := workerPool.workers[:w-1]
 	for i, wk := range ws {
-		wk.task, wk.lo, wk.hi = t, (i+1)*n/w, (i+2)*n/w
-		wk.seq++
-		wk.start.post(wk.seq)
+		// A worker still waking up for a chunk taken back from it in an
+		// earlier call is skipped: the caller runs its chunk.
+		wk.posted, wk.stolen = wk.state.Load() == chunkFree, false
+		if wk.posted {
+			wk.task, wk.lo, wk.hi = t, (i+1)*n/w, (i+2)*n/w
+			wk.state.Store(chunkPosted)
+			wk.seq++
+			wk.start.post(wk.seq)
+		}
 	}
 	defer func() {
 		var p any
 		for _, wk := range ws {
-			wk.done.wait(wk.seq, callerSpin)
+			if !wk.posted || wk.stolen || wk.state.CompareAndSwap(chunkPosted, chunkStolen) {
+				wk.task = nil
+				continue
+			}
+			wk.done.wait(wk.seq, poolCallerSpin)
 			wk.task = nil
 			if wk.panicked != nil && p == nil {
 				p = wk.panicked
 			}
 			wk.panicked = nil
 		}
-		pool.busy.Store(false)
+		workerPool.busy.Store(false)
 		if p != nil {
 			panic(p)
 		}
 	}()
 	t.run(0, n/w)
+	for i, wk := range ws {
+		if !wk.posted {
+			t.run((i+1)*n/w, (i+2)*n/w)
+		} else if wk.state.CompareAndSwap(chunkPosted, chunkStolen) {
+			wk.stolen = true
+			t.run((i+1)*n/w, (i+2)*n/w)
+		}
+	}
 }
 
-func (wk *worker) loop() {
+func (wk *poolWorker) loop() {
 	var seq uint64
 	for {
 		seq++
-		wk.start.wait(seq, workerSpin)
+		wk.start.wait(seq, poolWorkerSpin)
+		if !wk.state.CompareAndSwap(chunkPosted, chunkRunning) {
+			wk.state.Store(chunkFree) // the caller ran it
+			continue
+		}
 		wk.exec()
+		wk.state.Store(chunkFree)
 		wk.done.post(seq)
 	}
 }
 
-func (wk *worker) exec() {
+func (wk *poolWorker) exec() {
 	defer func() {
 		if r := recover(); r != nil {
 			wk.panicked = r
@@ -119,18 +160,18 @@ func (wk *worker) exec() {
 	wk.task.run(wk.lo, wk.hi)
 }
 
-// signal hands a round number from one goroutine to another: wait spins
+// poolSignal hands a round number from one goroutine to another: wait spins
 // for a while, then parks until post. One goroutine posts, one waits.
-type signal struct {
+type poolSignal struct {
 	seq    atomic.Uint64
 	parked atomic.Bool
 	wake   chan struct{}
 }
 
-func (s *signal) init() { s.wake = make(chan struct{}, 1) }
+func (s *poolSignal) init() { s.wake = make(chan struct{}, 1) }
 
 // post publishes round v and wakes the waiter if it parked.
-func (s *signal) post(v uint64) {
+func (s *poolSignal) post(v uint64) {
 	s.seq.Store(v)
 	if s.parked.Load() && s.parked.CompareAndSwap(true, false) {
 		s.wake <- struct{}{}
@@ -138,7 +179,7 @@ func (s *signal) post(v uint64) {
 }
 
 // wait returns once round v is posted.
-func (s *signal) wait(v uint64, spin time.Duration) {
+func (s *poolSignal) wait(v uint64, spin time.Duration) {
 	if s.seq.Load() == v {
 		return
 	}
@@ -147,13 +188,15 @@ func (s *signal) wait(v uint64, spin time.Duration) {
 		if s.seq.Load() == v {
 			return
 		}
+		// No runtime.Gosched here: it moves the goroutine to the global
+		// run queue without waking an idle P, and a worker doing that
+		// ends up sharing the caller's P instead of running beside it.
 		if i%256 == 0 {
 			if start.IsZero() {
 				start = time.Now()
 			} else if time.Since(start) > spin {
 				break
 			}
-			runtime.Gosched()
 		}
 	}
 	// Park. Either post sees parked and sends, or we see its round and
