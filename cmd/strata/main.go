@@ -37,6 +37,8 @@ func commands() []command {
 		{"predict", "classify images or .npy arrays with a trained model", cmdPredict},
 		{"summary", "print a model's Keras-style summary", cmdSummary},
 		{"inspect", "list the tensors and metadata of a safetensors file", cmdInspect},
+		{"sample", "draw images from a trained GAN or VAE", cmdSample},
+		{"score", "score a generator with an MNIST classifier (Inception-Score formula)", cmdScore},
 		{"explain", "attribute a classifier's decision to input pixels (saliency, IG, Grad-CAM)", cmdExplain},
 		{"bench", "run the standard performance workloads", cmdBench},
 		{"board", "serve the training dashboard", cmdBoard},

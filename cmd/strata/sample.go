@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+
+	"github.com/strata-dl/strata/plot"
+	"github.com/strata-dl/strata/tensor"
+	"github.com/strata-dl/strata/train"
+	"github.com/strata-dl/strata/zoo"
+)
+
+const sampleExamples = `  strata sample --run runs/dcgan-20261128-120000 --n 64 --out grid.png
+  strata sample --run runs/vae-20261128-120000 --reconstruct --out recon.png
+  strata sample --run runs/vae-20261128-120000 --interpolate --out walk.png
+`
+
+func cmdSample(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("sample", "sample --run DIR [--n 64] [--out grid.png] [--seed S] [--reconstruct | --interpolate]", sampleExamples, out)
+	runDir := fs.String("run", "", "run directory of a GAN or VAE")
+	n := fs.Int("n", 64, "number of images")
+	outPath := fs.String("out", "samples.png", "output PNG")
+	seed := fs.Uint64("seed", 0, "noise seed")
+	reconstruct := fs.Bool("reconstruct", false, "VAE: test images beside their reconstructions")
+	interpolate := fs.Bool("interpolate", false, "VAE: a walk in latent space between two test images")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *runDir == "" {
+		return usagef("give --run DIR")
+	}
+	if err := positive("n", *n); err != nil {
+		return err
+	}
+	if *reconstruct && *interpolate {
+		return usagef("give --reconstruct or --interpolate, not both")
+	}
+	model, c, err := loadGenerator(*runDir)
+	if err != nil {
+		return err
+	}
+	var grid *tensor.Tensor
+	cols := 8
+	title := fmt.Sprintf("%s samples (seed %d)", c.Model, *seed)
+	if *reconstruct || *interpolate {
+		vae, ok := model.(*zoo.VAE)
+		if !ok {
+			return usagef("--reconstruct and --interpolate need a VAE run, %s is a %s", *runDir, c.Model)
+		}
+		ds, err := loadDataset(c.Data)
+		if err != nil {
+			return err
+		}
+		x := ds.Test.X
+		if *reconstruct {
+			k := min(*n/2, x.Dim(0))
+			xs := x.Slice(0, k)
+			rec, err := vae.Reconstruct(xs)
+			if err != nil {
+				return err
+			}
+			// rows of 8: originals, then their reconstructions
+			var rows []*tensor.Tensor
+			for lo := 0; lo < k; lo += 8 {
+				hi := min(lo+8, k)
+				rows = append(rows, xs.Slice(lo, hi), rec.Slice(lo, hi))
+			}
+			grid, title = tensor.Concat(0, rows...), "test images (odd rows) and reconstructions (even rows)"
+		} else {
+			steps := max(*n, 2)
+			grid, err = vae.Interpolate(x.Slice(0, 1), x.Slice(1, 2), steps)
+			if err != nil {
+				return err
+			}
+			cols, title = min(steps, 10), "latent walk between two test images"
+		}
+	} else {
+		grid = model.Sample(*n, *seed)
+	}
+	if err := writePNG(*outPath, func(w io.Writer) error {
+		return plot.ImageGrid(w, grid, plot.GridOptions{Cols: cols, Lo: 0, Hi: 1, Scale: 2, Title: title})
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %d images to %s\n", grid.Dim(0), *outPath)
+	return nil
+}
+
+const scoreExamples = `  strata score --run runs/dcgan-20261128-120000 --classifier runs/cnn-20261128-110000 --json
+`
+
+// cmdScore computes the classifier-based score of a generator: the
+// Inception Score formula exp(E_x KL(p(y|x) ‖ p(y))) with a CNN trained on
+// MNIST in place of Inception (ceiling: the number of classes), and the
+// entropy of the histogram of predicted classes (ideal ln 10).
+func cmdScore(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("score", "score --run DIR --classifier RUN [--n 10000] [--json]", scoreExamples, out)
+	runDir := fs.String("run", "", "run directory of a GAN or VAE")
+	classifier := fs.String("classifier", "", "run directory of an MNIST classifier (strata train --model cnn)")
+	n := fs.Int("n", 10000, "number of generated images")
+	seed := fs.Uint64("seed", 7, "noise seed")
+	jsonOut := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *runDir == "" || *classifier == "" {
+		return usagef("give --run DIR and --classifier RUN")
+	}
+	if err := positive("n", *n); err != nil {
+		return err
+	}
+	model, c, err := loadGenerator(*runDir)
+	if err != nil {
+		return err
+	}
+	lm, err := loadModel(*classifier, "", "")
+	if err != nil {
+		return err
+	}
+	if !tensor.EqualShapes(lm.Arch.InputShape, zoo.ImageShape()) {
+		return fmt.Errorf("classifier %s takes %v, not 28×28×1 images", *classifier, lm.Arch.InputShape)
+	}
+	k := lm.Arch.Classes
+	marginal := make([]float64, k)
+	hist := make([]float64, k)
+	var condEntropy float64 // Σ_x H(p(y|x))
+	var crossSum []float64  // Σ_x p(y|x), for p(y)
+	crossSum = make([]float64, k)
+	const chunk = 500
+	for lo := 0; lo < *n; lo += chunk {
+		m := min(chunk, *n-lo)
+		imgs := model.Sample(m, *seed+uint64(lo))
+		probs, err := train.Predict(ctx, lm.Net, imgs, 250)
+		if err != nil {
+			return err
+		}
+		p := probs.Data()
+		for i := 0; i < m; i++ {
+			row := p[i*k : (i+1)*k]
+			best := 0
+			for j, v := range row {
+				pv := float64(v)
+				crossSum[j] += pv
+				if pv > 0 {
+					condEntropy -= pv * math.Log(pv)
+				}
+				if v > row[best] {
+					best = j
+				}
+			}
+			hist[best]++
+		}
+	}
+	total := float64(*n)
+	var hMarginal, hHist float64
+	for j := range marginal {
+		marginal[j] = crossSum[j] / total
+		if marginal[j] > 0 {
+			hMarginal -= marginal[j] * math.Log(marginal[j])
+		}
+		if q := hist[j] / total; q > 0 {
+			hHist -= q * math.Log(q)
+		}
+	}
+	// E_x KL(p(y|x) ‖ p(y)) = H(p(y)) − E_x H(p(y|x))
+	score := math.Exp(hMarginal - condEntropy/total)
+	res := map[string]any{"classifier_score": score, "class_entropy": hHist, "ideal_class_entropy": math.Log(float64(k)),
+		"samples": *n, "model": c.Model, "run": *runDir, "classifier": *classifier, "class_histogram": hist}
+	if *jsonOut {
+		b, _ := json.Marshal(res)
+		fmt.Fprintln(out, string(b))
+		return nil
+	}
+	fmt.Fprintf(out, "%s: classifier score %.3f (ceiling %d), class-histogram entropy %.3f (ideal %.3f) over %d samples, classifier %s\n",
+		filepath.Base(*runDir), score, k, hHist, math.Log(float64(k)), *n, filepath.Base(*classifier))
+	return nil
+}
