@@ -135,26 +135,19 @@ func (l *BatchNormalization) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 	if l.Gamma.Value.Len() != f {
 		panic(&ShapeError{Layer: l.Name, Want: []int{-1, l.Gamma.Value.Len()}, Got: s})
 	}
-	axes := make([]int, len(s)-1)
-	for i := range axes {
-		axes[i] = i
-	}
 	var y *autograd.Var
 	if c != nil && c.Training {
-		mean := autograd.Mean(x, false, axes...)
-		xc := autograd.Sub(x, mean)
-		variance := autograd.Mean(autograd.Square(xc), false, axes...)
-		std := autograd.Sqrt(autograd.AddScalar(variance, l.eps()))
-		y = autograd.Add(autograd.Mul(autograd.Div(xc, std), l.Gamma), l.Beta)
+		var mean, variance *tensor.Tensor
+		y, mean, variance = autograd.BatchNorm(x, l.Gamma, l.Beta, l.eps())
 		mom := l.Momentum
 		if mom == 0 {
 			mom = 0.99
 		}
 		mm, mv := l.MovingMean.Value.Data(), l.MovingVariance.Value.Data()
 		kernels.Scale(mom, mm)
-		kernels.Axpy(1-mom, mean.Value.Data(), mm)
+		kernels.Axpy(1-mom, mean.Data(), mm)
 		kernels.Scale(mom, mv)
-		kernels.Axpy(1-mom, variance.Value.Data(), mv)
+		kernels.Axpy(1-mom, variance.Data(), mv)
 	} else {
 		// Fold the statistics into one scale and shift per feature.
 		scale := tensor.Zeros(f)
