@@ -229,11 +229,10 @@ func Unary(op UnaryOp, dst, x []float32, p float32) {
 			dst[i] = v * v
 		}
 	case LeakyRelu:
+		// max/min compile to branch-free instructions: a sign test here
+		// mispredicts on half of all elements
 		for i, v := range x {
-			if v < 0 {
-				v *= p
-			}
-			dst[i] = v
+			dst[i] = max(v, 0) + p*min(v, 0)
 		}
 	case Elu:
 		for i, v := range x {
@@ -327,19 +326,11 @@ func UnaryGradAcc(op UnaryOp, gx, x, y, gy []float32, p float32) {
 	case Relu:
 		// Written as max(x, 0) the gradient would split at 0; we take 0 there
 		// as PyTorch does.
-		for i, g := range gy {
-			if x[i] > 0 {
-				gx[i] += g
-			}
-		}
+		reluGradAcc(gx, x, gy, 1)
 	case LeakyRelu:
-		for i, g := range gy {
-			if x[i] > 0 {
-				gx[i] += g
-			} else {
-				gx[i] += g * p
-			}
-		}
+		// slope p everywhere, plus 1 − p where x > 0
+		SIMD.Axpy(p, gy, gx)
+		reluGradAcc(gx, x, gy, 1-p)
 	case Elu:
 		for i, g := range gy {
 			if x[i] > 0 {
@@ -512,5 +503,18 @@ func DropoutMask(dst []float32, keep float32, uniform func() float64) {
 		} else {
 			dst[i] = 0
 		}
+	}
+}
+
+// reluGradAcc adds a·g where x > 0 to gx, through the vectorized ReluGrad
+// in stack-sized chunks (a per-element sign test would mispredict on half
+// of all elements).
+func reluGradAcc(gx, x, g []float32, a float32) {
+	var buf [512]float32
+	for lo := 0; lo < len(g); lo += len(buf) {
+		hi := min(lo+len(buf), len(g))
+		b := buf[:hi-lo]
+		SIMD.ReluGrad(b, x[lo:hi], g[lo:hi])
+		SIMD.Axpy(a, b, gx[lo:hi])
 	}
 }
