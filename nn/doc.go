@@ -1,6 +1,15 @@
-// Package nn provides layers and models: Dense, Conv2D, pooling, Flatten,
-// Reshape, Dropout, BatchNormalization, LayerNormalization, activations,
-// Sequential, initializers and regularizers.
+// Package nn provides layers and models, with Keras semantics and weight
+// layouts:
+//
+//   - core: Dense, Activation, Dropout, Flatten, Reshape;
+//   - convolutional (NHWC): Conv2D, ConvTranspose2D, MaxPool2D,
+//     AveragePool2D, GlobalAveragePool2D, UpSampling2D;
+//   - normalization: BatchNormalization, LayerNormalization;
+//   - recurrent ([batch, time, features]): SimpleRNN, LSTM, GRU, with
+//     Bidirectional, TimeDistributed and Embedding;
+//   - containers: Sequential, and any Go struct whose fields are layers;
+//   - initializers (GlorotUniform, HeNormal, Orthogonal, ...) and
+//     regularizers (L1, L2, L1L2).
 //
 // A layer is a plain struct whose exported fields are its hyperparameters
 // (zero values mean the documented Keras defaults) and whose weights are
