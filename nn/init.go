@@ -166,7 +166,7 @@ func (o Orthogonal) Init(rng *rand.Rand, t *tensor.Tensor, _, _ int) {
 // InitializerByName returns the initializer for a Keras name:
 // "glorot_uniform", "glorot_normal", "he_normal", "he_uniform",
 // "lecun_normal", "lecun_uniform", "zeros", "ones", "orthogonal",
-// "random_normal".
+// "random_normal", "random_uniform", "variance_scaling".
 func InitializerByName(name string) (Initializer, bool) {
 	switch name {
 	case "glorot_uniform":
@@ -189,8 +189,59 @@ func InitializerByName(name string) (Initializer, bool) {
 		return Orthogonal{}, true
 	case "random_normal":
 		return RandomNormal{}, true
+	case "random_uniform", "uniform":
+		return RandomUniform{}, true
+	case "variance_scaling":
+		return VarianceScaling{}, true
 	}
 	return nil, false
 }
 
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
+
+// VarianceScaling draws with variance Scale/n, where n is the fan-in, the
+// fan-out or their mean (Mode "fan_in" (default), "fan_out", "fan_avg"),
+// from a normal truncated at 2σ or a uniform distribution (Distribution
+// "truncated_normal" (default) or "uniform"), as Keras's VarianceScaling.
+// PyTorch's default for Linear and Conv layers is
+// VarianceScaling{Scale: 1.0 / 3, Mode: "fan_in", Distribution: "uniform"},
+// that is U(−1/√fanIn, 1/√fanIn).
+type VarianceScaling struct {
+	Scale        float64
+	Mode         string
+	Distribution string
+}
+
+func (v VarianceScaling) Init(rng *rand.Rand, t *tensor.Tensor, in, out int) {
+	n := float64(in)
+	switch v.Mode {
+	case "fan_out":
+		n = float64(out)
+	case "fan_avg":
+		n = float64(in+out) / 2
+	}
+	scale := v.Scale
+	if scale == 0 {
+		scale = 1
+	}
+	variance := scale / math.Max(n, 1)
+	if v.Distribution == "uniform" {
+		uniform(rng, t, math.Sqrt(3*variance))
+		return
+	}
+	truncNormal(rng, t, math.Sqrt(variance))
+}
+
+// RandomUniform draws from U(Min, Max); zero Min and Max mean U(−0.05, 0.05)
+// (Keras's default).
+type RandomUniform struct{ Min, Max float32 }
+
+func (r RandomUniform) Init(rng *rand.Rand, t *tensor.Tensor, _, _ int) {
+	lo, hi := r.Min, r.Max
+	if lo == 0 && hi == 0 {
+		lo, hi = -0.05, 0.05
+	}
+	for i := range t.Data() {
+		t.Data()[i] = lo + (hi-lo)*float32(rng.Float64())
+	}
+}

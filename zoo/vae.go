@@ -71,17 +71,26 @@ func NewVAE(cfg VAEConfig) *VAE {
 	return &VAE{
 		Encoder: &nn.Sequential{Name: "encoder", Layers: []nn.Layer{
 			&nn.Flatten{Name: "flatten"},
-			&nn.Dense{Name: "dense", Units: cfg.Hidden, Activation: "relu"},
+			torchDense("dense", cfg.Hidden, "relu"),
 		}},
-		ZMean:   &nn.Dense{Name: "z_mean", Units: cfg.Latent},
-		ZLogVar: &nn.Dense{Name: "z_log_var", Units: cfg.Latent},
+		ZMean:   torchDense("z_mean", cfg.Latent, ""),
+		ZLogVar: torchDense("z_log_var", cfg.Latent, ""),
 		Decoder: &nn.Sequential{Name: "decoder", Layers: []nn.Layer{
-			&nn.Dense{Name: "dense", Units: cfg.Hidden, Activation: "relu"},
-			&nn.Dense{Name: "output", Units: tensor.Numel(imageShape)},
+			torchDense("dense", cfg.Hidden, "relu"),
+			torchDense("output", tensor.Numel(imageShape), ""),
 			&nn.Reshape{Name: "reshape", Shape: ImageShape()},
 		}},
 		Arch: "vae", Config: cfg,
 	}
+}
+
+// torchInit is PyTorch's default initialization of Linear layers,
+// U(−1/√fanIn, 1/√fanIn) for kernel and bias, which the PyTorch VAE
+// example (the reference for this model) trains from.
+var torchInit = nn.VarianceScaling{Scale: 1.0 / 3, Mode: "fan_in", Distribution: "uniform"}
+
+func torchDense(name string, units int, act string) *nn.Dense {
+	return &nn.Dense{Name: name, Units: units, Activation: act, KernelInitializer: torchInit, BiasInitializer: torchInit}
 }
 
 // NewCVAE returns the unbuilt convolutional VAE, the architecture of
