@@ -11,7 +11,10 @@ import (
 // memory. The serial loops below are the reference (their doc comments give
 // the exact arithmetic); the exported functions split long vectors over
 // the worker pool, which cannot change the result because every element is
-// updated independently.
+// updated independently, and run each chunk with optimKernels
+// (optim_dispatch.go): the AVX2 loops of optim_amd64.s where the CPU has
+// them, which give the reference loops' bits (a NaN made from two NaNs
+// aside, whose payload may differ), else the reference loops themselves.
 //
 // Every product is wrapped in an explicit float32 conversion. The Go spec
 // lets a compiler fuse x*y + z into one FMA (and it does on arm64, and on
@@ -52,7 +55,7 @@ func Adam(p, g, m, v, vhat []float32, c AdamCoeffs) {
 		runOptimTask(t, w)
 		return
 	}
-	adamSerial(p, g, m, v, vhat, c)
+	optimKernels.adam(p, g, m, v, vhat, c)
 }
 
 // adamSerial is the reference loop of Adam.
@@ -105,7 +108,7 @@ func SGD(p, g, vel []float32, lr, momentum, decay float32, nesterov bool) {
 		runOptimTask(t, w)
 		return
 	}
-	sgdSerial(p, g, vel, lr, momentum, decay, nesterov)
+	optimKernels.sgd(p, g, vel, lr, momentum, decay, nesterov)
 }
 
 // sgdSerial is the reference loop of SGD.
@@ -170,7 +173,7 @@ func RMSprop(p, g, ms, mg, mom []float32, c RMSpropCoeffs) {
 		runOptimTask(t, w)
 		return
 	}
-	rmspropSerial(p, g, ms, mg, mom, c)
+	optimKernels.rmsprop(p, g, ms, mg, mom, c)
 }
 
 // rmspropSerial is the reference loop of RMSprop.
@@ -218,7 +221,7 @@ func Adagrad(p, g, acc []float32, lr, eps float32) {
 		runOptimTask(t, w)
 		return
 	}
-	adagradSerial(p, g, acc, lr, eps)
+	optimKernels.adagrad(p, g, acc, lr, eps)
 }
 
 // adagradSerial is the reference loop of Adagrad.
@@ -275,13 +278,13 @@ func (t *optimTask) run(lo, hi int) {
 	p, g, s1, s2, s3 := t.p[lo:hi], t.g[lo:hi], optimSub(t.s1, lo, hi), optimSub(t.s2, lo, hi), optimSub(t.s3, lo, hi)
 	switch t.kind {
 	case optimAdam:
-		adamSerial(p, g, s1, s2, s3, t.adam)
+		optimKernels.adam(p, g, s1, s2, s3, t.adam)
 	case optimSGD:
-		sgdSerial(p, g, s1, t.lr, t.mom, t.decay, t.nesterov)
+		optimKernels.sgd(p, g, s1, t.lr, t.mom, t.decay, t.nesterov)
 	case optimRMSprop:
-		rmspropSerial(p, g, s1, s2, s3, t.rms)
+		optimKernels.rmsprop(p, g, s1, s2, s3, t.rms)
 	case optimAdagrad:
-		adagradSerial(p, g, s1, t.lr, t.eps)
+		optimKernels.adagrad(p, g, s1, t.lr, t.eps)
 	}
 }
 
