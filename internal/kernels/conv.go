@@ -1,5 +1,10 @@
 package kernels
 
+import (
+	"math"
+	"unsafe"
+)
+
 // ConvGeom describes a 2-D convolution or pooling window over an NHWC input
 // [N, H, W, C]: kernel KH×KW, strides SH, SW, dilations DH, DW, and padding
 // PadT/PadL (top, left: bottom and right are implied by OH, OW). The output
@@ -88,6 +93,10 @@ func Col2ImAcc(gx, cols []float32, g ConvGeom) {
 // the backward pass). Padding positions never win; ties go to the first
 // position in the window (row-major).
 func MaxPool(dst []float32, argmax []int32, x []float32, g ConvGeom) {
+	if g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 && g.PadT == 0 && g.PadL == 0 && g.OH*2 <= g.H && g.OW*2 <= g.W {
+		maxPool2x2(dst, argmax, x, g)
+		return
+	}
 	c := g.C
 	Parallel(g.N*g.OH, max(1, 2048/max(1, g.OW*c*g.KH*g.KW)), func(lo, hi int) {
 		var win [64]int // in-bounds window offsets, for windows up to 8×8
@@ -115,22 +124,64 @@ func MaxPool(dst []float32, argmax []int32, x []float32, g ConvGeom) {
 					a[i] = int32(s0 + i)
 				}
 				for _, s := range offs[1:] {
-					row := x[s : s+c]
-					row, a := row[:len(d)], a[:len(d)]
-					for i, v := range row {
-						// written for conditional moves: a branch here
-						// mispredicts on half of all elements
-						old, ai := d[i], a[i]
-						if v > old {
-							ai = int32(s + i)
-						}
-						d[i] = max(old, v)
-						a[i] = ai
-					}
+					maxInto(d, a, x[s:s+c], int32(s))
 				}
 			}
 		}
 	})
+}
+
+// maxPool2x2 is MaxPool for the common 2×2 window with stride 2 and no
+// padding: four rows of C values per output pixel, reduced in one pass.
+func maxPool2x2(dst []float32, argmax []int32, x []float32, g ConvGeom) {
+	c, rowStride := g.C, g.W*g.C
+	Parallel(g.N*g.OH, max(1, 4096/max(1, g.OW*c*4)), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n, oh := r/g.OH, r%g.OH
+			for ow := 0; ow < g.OW; ow++ {
+				o := ((n*g.OH+oh)*g.OW + ow) * c
+				s := ((n*g.H+2*oh)*g.W + 2*ow) * c
+				maxOf4(dst[o:o+c], argmax[o:o+c], x[s:s+c], x[s+c:s+2*c], x[s+rowStride:s+rowStride+c], x[s+rowStride+c:s+rowStride+2*c], int32(s), int32(s+c), int32(s+rowStride), int32(s+rowStride+c))
+			}
+		}
+	})
+}
+
+// maxOf4 writes the elementwise maximum of p0..p3 (ties to the earliest)
+// and its flat index (bases b0..b3 plus the element) without branches.
+func maxOf4(d []float32, a []int32, p0, p1, p2, p3 []float32, b0, b1, b2, b3 int32) {
+	p0, p1, p2, p3, a = p0[:len(d)], p1[:len(d)], p2[:len(d)], p3[:len(d)], a[:len(d)]
+	for i := range d {
+		m, idx := p0[i], b0
+		m, idx = sel(m, idx, p1[i], b1)
+		m, idx = sel(m, idx, p2[i], b2)
+		m, idx = sel(m, idx, p3[i], b3)
+		d[i], a[i] = m, idx+int32(i)
+	}
+}
+
+// sel returns (v, b) when v > m and (m, idx) otherwise, without a branch.
+func sel(m float32, idx int32, v float32, b int32) (float32, int32) {
+	gt := v > m
+	mask := -int32(*(*uint8)(unsafe.Pointer(&gt))) // 0 or all ones
+	mb, vb := math.Float32bits(m), math.Float32bits(v)
+	return math.Float32frombits(mb ^ (mb^vb)&uint32(mask)), idx ^ (idx^b)&mask
+}
+
+// maxInto updates the running maxima d and their indices a with row, the
+// window position whose element i has flat index base+i. It selects with
+// integer masks instead of branches: a comparison on data mispredicts on
+// half of all elements.
+func maxInto(d []float32, a []int32, row []float32, base int32) {
+	row, a = row[:len(d)], a[:len(d)]
+	for i, v := range row {
+		old := d[i]
+		gt := v > old
+		mask := -int32(*(*uint8)(unsafe.Pointer(&gt))) // 0 or all ones
+		ob, vb := math.Float32bits(old), math.Float32bits(v)
+		d[i] = math.Float32frombits(ob ^ (ob^vb)&uint32(mask))
+		a[i] ^= (a[i] ^ (base + int32(i))) & mask
+	}
 }
 
 // MaxPoolGradAcc routes each output gradient to the input element that won

@@ -108,3 +108,20 @@ func TestMaxPoolMatchesDefinition(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMaxPool pools CNNNet's first activation (batch 32).
+func BenchmarkMaxPool(b *testing.B) {
+	g := ConvGeom{N: 32, H: 26, W: 26, C: 32, KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1, OH: 13, OW: 13}
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := make([]float32, g.N*g.H*g.W*g.C)
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	out := make([]float32, g.N*g.OH*g.OW*g.C)
+	arg := make([]int32, len(out))
+	b.SetBytes(int64(4 * len(x)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		MaxPool(out, arg, x, g)
+	}
+}
