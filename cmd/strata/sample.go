@@ -125,11 +125,9 @@ func cmdScore(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("classifier %s takes %v, not 28×28×1 images", *classifier, lm.Arch.InputShape)
 	}
 	k := lm.Arch.Classes
-	marginal := make([]float64, k)
-	hist := make([]float64, k)
-	var condEntropy float64 // Σ_x H(p(y|x))
-	var crossSum []float64  // Σ_x p(y|x), for p(y)
-	crossSum = make([]float64, k)
+	marginal := make([]float64, k) // Σ_x p(y|x), then p(y)
+	hist := make([]float64, k)     // predicted-class counts
+	var condEntropy float64        // Σ_x H(p(y|x))
 	const chunk = 500
 	for lo := 0; lo < *n; lo += chunk {
 		m := min(chunk, *n-lo)
@@ -144,7 +142,7 @@ func cmdScore(ctx context.Context, args []string, out io.Writer) error {
 			best := 0
 			for j, v := range row {
 				pv := float64(v)
-				crossSum[j] += pv
+				marginal[j] += pv
 				if pv > 0 {
 					condEntropy -= pv * math.Log(pv)
 				}
@@ -158,7 +156,7 @@ func cmdScore(ctx context.Context, args []string, out io.Writer) error {
 	total := float64(*n)
 	var hMarginal, hHist float64
 	for j := range marginal {
-		marginal[j] = crossSum[j] / total
+		marginal[j] /= total
 		if marginal[j] > 0 {
 			hMarginal -= marginal[j] * math.Log(marginal[j])
 		}
