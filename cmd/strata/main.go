@@ -40,6 +40,7 @@ func commands() []command {
 		{"sample", "draw images from a trained GAN or VAE", cmdSample},
 		{"score", "score a generator with an MNIST classifier (Inception-Score formula)", cmdScore},
 		{"explain", "attribute a classifier's decision to input pixels (saliency, IG, Grad-CAM)", cmdExplain},
+		{"generate", "sample text from a trained character-level language model", cmdGenerate},
 		{"bench", "run the standard performance workloads", cmdBench},
 		{"board", "serve the training dashboard", cmdBoard},
 	}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/strata-dl/strata/checkpoint"
+	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/nn"
+	"github.com/strata-dl/strata/train"
+	"github.com/strata-dl/strata/zoo"
+)
+
+const generateExamples = `  strata generate --run runs/gosrc --prompt "func main() {" --length 400
+  strata generate --run runs/gosrc --prompt "// Package " --temperature 0.5 --seed 7 --json
+`
+
+// cmdGenerate samples text from a trained character-level language model:
+// it feeds the prompt through the network once, then draws one character
+// at a time from the softmax at the given temperature, carrying the
+// recurrent states from step to step.
+func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("generate", "generate --run DIR --prompt TEXT [flags]", generateExamples, out)
+	runDir := fs.String("run", "", "run directory written by strata train --model charlm")
+	prompt := fs.String("prompt", "", "text to start from (every character must be in the run's vocabulary)")
+	length := fs.Int("length", 500, "characters to generate after the prompt")
+	temperature := fs.Float64("temperature", 1, "sampling temperature > 0: 1 samples the model's distribution, lower is more conservative, higher more random")
+	seed := fs.Uint64("seed", 1, "random seed of the sampling")
+	jsonOut := fs.Bool("json", false, "print one JSON object instead of the text")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *runDir == "" {
+		return usagef("give --run DIR, a run directory of strata train --model charlm")
+	}
+	if *prompt == "" {
+		return usagef("--prompt is empty: give at least one character to start from")
+	}
+	if !(*temperature > 0) || math.IsInf(*temperature, 1) {
+		return usagef("--temperature must be a positive number, got %v", *temperature)
+	}
+	if *length < 0 {
+		return usagef("--length must not be negative, got %d", *length)
+	}
+	m, vocab, err := loadCharLM(*runDir)
+	if err != nil {
+		return err
+	}
+	ids, err := vocab.Encode(*prompt)
+	if err != nil {
+		var uc *data.UnknownCharError
+		if errors.As(err, &uc) {
+			return fmt.Errorf("--prompt: character %q (U+%04X) at byte %d is not in the vocabulary of %s (%d characters seen in its training text)",
+				uc.Char, uc.Char, uc.Offset, *runDir, vocab.Len())
+		}
+		return err
+	}
+	rng := rand.New(rand.NewPCG(*seed, 0x9e4e))
+	s := m.NewSampler()
+	if err := s.Feed(ids); err != nil {
+		return err
+	}
+	if !*jsonOut {
+		fmt.Fprint(out, *prompt)
+	}
+	var gen strings.Builder
+	for range *length {
+		if err := ctx.Err(); err != nil {
+			break
+		}
+		id, err := s.Next(rng, *temperature)
+		if err != nil {
+			return err
+		}
+		c := vocab.Decode([]int32{id})
+		gen.WriteString(c)
+		if !*jsonOut {
+			fmt.Fprint(out, c)
+		}
+	}
+	if *jsonOut {
+		b, _ := json.Marshal(map[string]any{"run": *runDir, "prompt": *prompt, "text": gen.String(),
+			"length": len([]rune(gen.String())), "temperature": *temperature, "seed": *seed})
+		fmt.Fprintln(out, string(b))
+		return nil
+	}
+	fmt.Fprintln(out)
+	return nil
+}
+
+// loadCharLM rebuilds a character LM and its vocabulary from a run
+// directory's model.safetensors.
+func loadCharLM(dir string) (*zoo.CharLM, *data.Vocab, error) {
+	if st, err := os.Stat(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("run %s: no such directory", dir)
+		}
+		return nil, nil, fmt.Errorf("run %s: %w", dir, errors.Unwrap(err))
+	} else if !st.IsDir() {
+		return nil, nil, fmt.Errorf("run %s: not a directory", dir)
+	}
+	path := filepath.Join(dir, "model.safetensors")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("run %s has no model.safetensors (is it a run directory? a char LM writes its weights after each epoch)", dir)
+	}
+	f, err := checkpoint.LoadSafetensors(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var arch charLMArchitecture
+	if a := f.Metadata["strata.architecture"]; a == "" {
+		return nil, nil, fmt.Errorf("%s does not name its architecture", path)
+	} else if err := json.Unmarshal([]byte(a), &arch); err != nil {
+		return nil, nil, fmt.Errorf("%s: bad architecture metadata: %v", path, err)
+	}
+	if arch.Model != "charlm" {
+		return nil, nil, fmt.Errorf("run %s holds a %q model, not a character language model (train one with strata train --model charlm)", dir, arch.Model)
+	}
+	if arch.Vocab == nil || arch.Vocab.Len() != arch.Net.Vocab {
+		return nil, nil, fmt.Errorf("%s: the vocabulary in the metadata does not match the model's %d characters", path, arch.Net.Vocab)
+	}
+	m, err := zoo.NewCharLM(arch.Net)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := nn.Build(m, []int{1}, rand.New(rand.NewPCG(0, 0))); err != nil {
+		return nil, nil, err
+	}
+	if err := train.LoadWeights(m, f, ""); err != nil {
+		return nil, nil, fmt.Errorf("%s does not hold the char LM its metadata describes: %w", path, err)
+	}
+	return m, arch.Vocab, nil
+}
