@@ -350,3 +350,39 @@ func TestRegularizationShrinksWeights(t *testing.T) {
 		t.Fatalf("kernel squared norm %.3f without, %.3f with L2, %.3f with L1L2: want a clear shrink", plain, l2, l1l2)
 	}
 }
+
+// TestCNNLearnsQuadrants trains a small CNN on a synthetic image task (the
+// class is the bright quadrant of an 8×8 image) and requires high held-out
+// accuracy.
+func TestCNNLearnsQuadrants(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	n := 400
+	x, y := tensor.Zeros(n, 8, 8, 1), tensor.Zeros(n)
+	for i := 0; i < n; i++ {
+		q := rng.IntN(4)
+		y.Data()[i] = float32(q)
+		for r := 0; r < 8; r++ {
+			for c := 0; c < 8; c++ {
+				v := 0.3 * rng.Float32()
+				if (r/4)*2+c/4 == q {
+					v += 0.5
+				}
+				x.Set(v, i, r, c, 0)
+			}
+		}
+	}
+	net := nn.NewSequential(
+		&nn.Conv2D{Filters: 8, KernelSize: [2]int{3, 3}, Padding: "same", Activation: "relu"},
+		&nn.MaxPool2D{},
+		&nn.Flatten{},
+		&nn.Dense{Units: 4, Activation: "softmax"},
+	)
+	m := compile(t, net, []int{8, 8, 1}, mustOpt(t, "adam", 0.01), 2)
+	h, err := m.Fit(context.Background(), x, y, FitOptions{Epochs: 8, BatchSize: 16, ValidationSplit: 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc := h.Last()["val_accuracy"]; acc < 0.95 {
+		t.Fatalf("validation accuracy %.3f, want ≥ 0.95", acc)
+	}
+}
