@@ -57,3 +57,19 @@ func sgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		}
 	}
 }
+
+// SgemmBias computes C = op(A)·op(B) + 1·biasᵀ: the bias (length n) is
+// added to every row of C, as in a Dense layer's y = x·W + b. It writes
+// the bias into C and runs Sgemm with beta = 1, so the bias costs one
+// pass over C that the GEMM then reads from cache. It panics like Sgemm,
+// and if len(bias) < n.
+func SgemmBias(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bias []float32, c []float32, ldc int) {
+	if m > 0 && n > 0 {
+		checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		bias = bias[:n]
+		for i := 0; i < m; i++ {
+			copy(c[i*ldc:i*ldc+n], bias)
+		}
+	}
+	Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 1, c, ldc)
+}

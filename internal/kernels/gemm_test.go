@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -418,12 +419,22 @@ var gemmBenchShapes = [][3]int{ // M, K, N
 }
 
 // BenchmarkSgemm measures C = A·B (no transposes) at the shapes of the
-// PyTorch comparison (names are MxKxN). It runs on Threads() threads; use
-// -cpu 1,2 for the thread counts.
-func BenchmarkSgemm(b *testing.B) {
+// PyTorch comparison (names are MxKxN) on Threads() threads (GOMAXPROCS);
+// BenchmarkSgemm1Thread runs the same on one. The "threads" metric shows
+// the count used.
+func BenchmarkSgemm(b *testing.B) { benchSgemmShapes(b, 0) }
+
+func BenchmarkSgemm1Thread(b *testing.B) { benchSgemmShapes(b, 1) }
+
+func benchSgemmShapes(b *testing.B, threads int) {
 	for _, s := range gemmBenchShapes {
 		m, k, n := s[0], s[1], s[2]
 		b.Run(fmt.Sprintf("%dx%dx%d", m, k, n), func(b *testing.B) {
+			// Set here, in the leaf: the testing package resets
+			// GOMAXPROCS (to its -cpu value) before each benchmark.
+			if threads > 0 {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
+			}
 			benchGemm(b, false, false, m, n, k, Sgemm)
 		})
 	}
@@ -497,4 +508,31 @@ func benchGemm(b *testing.B, transA, transB bool, m, n, k int, run func(transA, 
 		run(transA, transB, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
 	}
 	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(float64(Threads()), "threads")
+}
+
+func TestSgemmBias(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, s := range [][3]int{{0, 3, 4}, {3, 0, 4}, {5, 7, 0}, {32, 64, 784}, {7, 70, 9}} {
+		m, n, k := s[0], s[1], s[2]
+		a, b, bias := gemmRandSlice(rng, m*k), gemmRandSlice(rng, k*n), gemmRandSlice(rng, n)
+		ldc := n + 2
+		c := make([]float32, m*ldc)
+		for i := range c {
+			c[i] = float32(math.NaN()) // overwritten, never read
+		}
+		want := make([]float32, m*ldc)
+		for i := 0; i < m; i++ {
+			copy(want[i*ldc:], bias)
+		}
+		sgemmRef(false, false, m, n, k, 1, a, k, b, n, 1, want, ldc)
+		SgemmBias(false, false, m, n, k, a, k, b, n, bias, c, ldc)
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				if d := math.Abs(float64(c[i*ldc+j] - want[i*ldc+j])); !(d <= 1e-5*float64(k+1)) {
+					t.Fatalf("%v: C(%d, %d) = %g, want %g", s, i, j, c[i*ldc+j], want[i*ldc+j])
+				}
+			}
+		}
+	}
 }
