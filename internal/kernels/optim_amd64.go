@@ -26,6 +26,7 @@ package kernels
 //		}
 //		mi := float32(c.Beta1*m[i]) + float32(c.C1*g[i])
 //		vi := float32(c.Beta2*v[i]) + float32(c.C2*float32(g[i]*g[i]))
+//		mi, vi = flushSubnormal(mi), flushSubnormal(vi)
 //		m[i], v[i] = mi, vi
 //		u := vi
 //		if vhat != nil {

@@ -17,7 +17,8 @@
 // Y12 α, Y13 ε, Y14 Decay.
 
 // ADAM_MOMENTS: Y0 = g; Y1 = m' = β1·m + C1·g and Y4 = v' = β2·v + C2·(g·g),
-// both stored.
+// each flushed to +0 when |·| < 2⁻¹²⁶ (Y7 holds 2⁻¹²⁶, Y15 the abs mask;
+// NaN compares false and stays), both stored.
 #define ADAM_MOMENTS \
 	VMOVUPS (SI)(BX*4), Y0; \
 	VMULPS  (R8)(BX*4), Y8, Y1; \
@@ -27,6 +28,12 @@
 	VMULPS  Y3, Y11, Y3; \
 	VMULPS  (R9)(BX*4), Y9, Y4; \
 	VADDPS  Y3, Y4, Y4; \
+	VANDPS  Y15, Y1, Y6; \
+	VCMPPS  $1, Y7, Y6, Y6; \
+	VANDNPS Y1, Y6, Y1; \
+	VANDPS  Y15, Y4, Y6; \
+	VCMPPS  $1, Y7, Y6, Y6; \
+	VANDNPS Y4, Y6, Y4; \
 	VMOVUPS Y1, (R8)(BX*4); \
 	VMOVUPS Y4, (R9)(BX*4)
 
@@ -75,6 +82,12 @@ TEXT ·adamAVX2(SB), NOSPLIT, $0-77
 	VBROADCASTSS c_Alpha+64(FP), Y12
 	VBROADCASTSS c_Eps+68(FP), Y13
 	VBROADCASTSS c_Decay+72(FP), Y14
+	MOVL $0x00800000, DX
+	MOVL DX, X7
+	VPBROADCASTD X7, Y7
+	MOVL $0x7fffffff, DX
+	MOVL DX, X15
+	VPBROADCASTD X15, Y15
 	MOVBLZX decay+76(FP), AX
 	ANDQ $-8, CX
 	JLE  adamDone

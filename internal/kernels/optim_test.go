@@ -622,3 +622,23 @@ func BenchmarkOptimImpls(b *testing.B) {
 		}
 	}
 }
+
+// TestAdamFlushesSubnormalMoments checks that moments decaying into the
+// subnormal range become zero, in the reference and in every
+// implementation, so that they cannot slow the update down.
+func TestAdamFlushesSubnormalMoments(t *testing.T) {
+	n := 37
+	c := AdamCoeffs{Beta1: 0.9, Beta2: 0.999, C1: 0.1, C2: 0.001, Alpha: 1e-3, Eps: 1e-7}
+	for _, impl := range []func(p, g, m, v, vhat []float32, c AdamCoeffs){adamSerial, Adam} {
+		p, g, m, v := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range m {
+			m[i], v[i] = 1.2e-38, 1.176e-38 // normal now, subnormal after one decay
+		}
+		impl(p, g, m, v, nil, c)
+		for i := range m {
+			if m[i] != 0 || v[i] != 0 {
+				t.Fatalf("m[%d], v[%d] = %g, %g after decaying below 2⁻¹²⁶, want 0", i, i, m[i], v[i])
+			}
+		}
+	}
+}
