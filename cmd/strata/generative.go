@@ -215,6 +215,10 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 		&train.JSONLogger{Path: filepath.Join(dir, "metrics.jsonl")},
 		&sampleGrid{dir: dir, model: model, seed: c.Seed},
 	}
+	epochsBefore := 0 // epochs done before this call (Fit appends to the checkpoint's history)
+	if ckpt != nil {
+		epochsBefore = len(ckpt.History.Epochs)
+	}
 	start := time.Now()
 	hist, err := train.Fit(ctx, trainer, loader, train.FitOptions{
 		Epochs: c.Epochs, Callbacks: callbacks, Verbose: 1, Out: progress,
@@ -241,10 +245,7 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 	if err := plot.SaveHistory(filepath.Join(dir, "history.png"), series, plot.HistoryOptions{Title: c.Model}); err != nil {
 		return fmt.Errorf("writing history.png: %w", err)
 	}
-	epochsRun := len(hist.Epochs)
-	if ckpt != nil {
-		epochsRun -= len(ckpt.History.Epochs)
-	}
+	epochsRun := len(hist.Epochs) - epochsBefore
 	result := map[string]any{
 		"run_dir": dir, "model": c.Model, "epochs": len(hist.Epochs), "seed": c.Seed, "threads": c.Threads,
 		"train_seconds": elapsed.Seconds(), "train_samples_per_sec": float64(epochsRun*ds.Train.Len()) / elapsed.Seconds(),

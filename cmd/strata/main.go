@@ -5,6 +5,12 @@
 //	strata predict --run DIR FILE...                               classify PNG/JPEG images or .npy arrays
 //	strata summary --model NAME                                    Keras-style model summary
 //	strata inspect FILE.safetensors                                tensor names, shapes and metadata
+//	strata explain --run DIR --method ig IMAGE...                  attribution heatmaps (saliency, IG, Grad-CAM, ...)
+//	strata sample  --run DIR [--reconstruct | --interpolate]        image grids from a GAN or VAE
+//	strata score   --run DIR --classifier RUN                      classifier-based score of a generator
+//	strata generate --run DIR --prompt TEXT                        text from a character-level language model
+//	strata board   [--logdir runs]                                 the live training dashboard
+//	strata bench   [--workload NAME ...] [--json]                  the performance workloads
 //
 // Run "strata COMMAND --help" for each command's flags and examples.
 package main

@@ -270,6 +270,10 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	if ckpt != nil && !*quiet {
 		fmt.Fprintf(progress, "Resuming %s at epoch %d, batch %d\n", dir, ckpt.Epoch, ckpt.Batch)
 	}
+	epochsBefore := 0 // epochs done before this call (Fit appends to the checkpoint's history)
+	if ckpt != nil {
+		epochsBefore = len(ckpt.History.Epochs)
+	}
 	start := time.Now()
 	hist, err := train.Fit(ctx, model, loader, train.FitOptions{
 		Epochs: c.Epochs, Validation: val, Callbacks: callbacks, Verbose: 1, Out: progress,
@@ -291,13 +295,7 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	if err != nil {
 		return err
 	}
-	steps := 0
-	for range hist.Epochs {
-		steps += trainDS.Len()
-	}
-	if ckpt != nil {
-		steps = (len(hist.Epochs) - len(ckpt.History.Epochs)) * trainDS.Len()
-	}
+	steps := (len(hist.Epochs) - epochsBefore) * trainDS.Len()
 
 	test, err := model.Evaluate(ctx, ds.Test, 256)
 	if err != nil {
