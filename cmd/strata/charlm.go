@@ -20,7 +20,6 @@ import (
 	"github.com/strata-dl/strata/losses"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/optim"
-	"github.com/strata-dl/strata/plot"
 	"github.com/strata-dl/strata/train"
 	"github.com/strata-dl/strata/zoo"
 )
@@ -217,20 +216,8 @@ func cmdTrainCharLM(ctx context.Context, args []string, out io.Writer) error {
 	if dir == "" {
 		dir = defaultRunDir("charlm")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := prepareRunDir(dir, ckpt); err != nil {
 		return err
-	}
-	if ckpt != nil {
-		if err := cleanRunDir(dir, ckpt.Epoch); err != nil {
-			return fmt.Errorf("cannot resume: %w", err)
-		}
-	} else {
-		if err := os.Remove(filepath.Join(dir, "state.safetensors")); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		if err := cleanRunDir(dir, 1); err != nil {
-			return err
-		}
 	}
 	if err := writeJSON(filepath.Join(dir, "config.json"), c); err != nil {
 		return err
@@ -309,14 +296,8 @@ func cmdTrainCharLM(ctx context.Context, args []string, out io.Writer) error {
 	if err := train.SaveWeights(weights, net, meta); err != nil {
 		return err
 	}
-	series := map[string][]float64{}
-	for _, k := range hist.Last().Keys() {
-		if k != "lr" && k != "perplexity" && k != "val_perplexity" {
-			series[k] = hist.Series(k)
-		}
-	}
-	if err := plot.SaveHistory(filepath.Join(dir, "history.png"), series, plot.HistoryOptions{Title: "charlm"}); err != nil {
-		return fmt.Errorf("writing history.png: %w", err)
+	if err := saveHistoryPlot(dir, hist, "charlm", "perplexity", "val_perplexity"); err != nil {
+		return err
 	}
 	result := map[string]any{
 		"run_dir":             dir,

@@ -11,12 +11,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/plot"
 	"github.com/strata-dl/strata/tensor"
+	"github.com/strata-dl/strata/train"
 )
 
 // dataset is a loaded classification dataset with a train and a test split.
@@ -171,3 +174,39 @@ func finitePositive(name string, v float64) error {
 }
 
 func threads() int { return runtime.GOMAXPROCS(0) }
+
+// prepareRunDir creates a run directory and readies it: for a resumed run
+// (ckpt non-nil) it removes what a killed process left after the
+// checkpoint (see cleanRunDir); for a new run in the directory of an older
+// one it removes the older run's checkpoint and metrics, which would
+// otherwise be resumed or appended to under the new config.json.
+func prepareRunDir(dir string, ckpt *train.Checkpoint) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if ckpt != nil {
+		if err := cleanRunDir(dir, ckpt.Epoch); err != nil {
+			return fmt.Errorf("cannot resume: %w", err)
+		}
+		return nil
+	}
+	if err := os.Remove(filepath.Join(dir, "state.safetensors")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return cleanRunDir(dir, 1)
+}
+
+// saveHistoryPlot writes DIR/history.png: every logged quantity but the
+// learning rate and the skipped ones, per epoch.
+func saveHistoryPlot(dir string, hist *train.History, title string, skip ...string) error {
+	series := map[string][]float64{}
+	for _, k := range hist.Last().Keys() {
+		if k != "lr" && !slices.Contains(skip, k) {
+			series[k] = hist.Series(k)
+		}
+	}
+	if err := plot.SaveHistory(filepath.Join(dir, "history.png"), series, plot.HistoryOptions{Title: title}); err != nil {
+		return fmt.Errorf("writing history.png: %w", err)
+	}
+	return nil
+}

@@ -187,7 +187,7 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 	if dir == "" {
 		dir = defaultRunDir(c.Model)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := prepareRunDir(dir, ckpt); err != nil {
 		return err
 	}
 	if err := writeJSON(filepath.Join(dir, "config.json"), c); err != nil {
@@ -236,14 +236,8 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 	if err := train.SaveWeights(filepath.Join(dir, "model.safetensors"), model, map[string]string{"format": "strata.weights.v1", "strata.architecture": string(arch)}); err != nil {
 		return err
 	}
-	series := map[string][]float64{}
-	for _, k := range hist.Last().Keys() {
-		if k != "lr" {
-			series[k] = hist.Series(k)
-		}
-	}
-	if err := plot.SaveHistory(filepath.Join(dir, "history.png"), series, plot.HistoryOptions{Title: c.Model}); err != nil {
-		return fmt.Errorf("writing history.png: %w", err)
+	if err := saveHistoryPlot(dir, hist, c.Model); err != nil {
+		return err
 	}
 	epochsRun := len(hist.Epochs) - epochsBefore
 	result := map[string]any{

@@ -20,7 +20,6 @@ import (
 	"github.com/strata-dl/strata/metrics"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/optim"
-	"github.com/strata-dl/strata/plot"
 	"github.com/strata-dl/strata/train"
 	"github.com/strata-dl/strata/zoo"
 )
@@ -207,23 +206,8 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	if dir == "" {
 		dir = defaultRunDir(c.Model)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := prepareRunDir(dir, ckpt); err != nil {
 		return err
-	}
-	if ckpt != nil {
-		if err := cleanRunDir(dir, ckpt.Epoch); err != nil {
-			return fmt.Errorf("cannot resume: %w", err)
-		}
-	} else {
-		// A new run in the directory of an older one: the older run's
-		// checkpoint and metrics would otherwise be resumed or appended
-		// to under the new config.json.
-		if err := os.Remove(filepath.Join(dir, "state.safetensors")); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		if err := cleanRunDir(dir, 1); err != nil {
-			return err
-		}
 	}
 	if err := writeJSON(filepath.Join(dir, "config.json"), c); err != nil {
 		return err
@@ -309,14 +293,8 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	if err := train.SaveWeights(filepath.Join(dir, "model.safetensors"), net, meta); err != nil {
 		return err
 	}
-	series := map[string][]float64{}
-	for _, k := range hist.Last().Keys() {
-		if k != "lr" {
-			series[k] = hist.Series(k)
-		}
-	}
-	if err := plot.SaveHistory(filepath.Join(dir, "history.png"), series, plot.HistoryOptions{Title: c.Model}); err != nil {
-		return fmt.Errorf("writing history.png: %w", err)
+	if err := saveHistoryPlot(dir, hist, c.Model); err != nil {
+		return err
 	}
 	result := map[string]any{
 		"run_dir":               dir,
