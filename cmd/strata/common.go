@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -107,20 +108,25 @@ func loadDataset(spec string) (*dataset, error) {
 	return d, nil
 }
 
-// checksum identifies a dataset by its contents.
+// checksum identifies a dataset by its contents (SHA-256 of the float32
+// values, little-endian), hashed in chunks so that no copy of the data is
+// made.
 func checksum(ts ...data.Tensors) string {
 	h := sha256.New()
+	var buf [4 << 10]byte
 	for _, t := range ts {
 		for _, x := range []*tensor.Tensor{t.X, t.Y} {
 			if x == nil {
 				continue
 			}
-			b := make([]byte, 4*x.Len())
-			for i, v := range x.Data() {
-				u := math.Float32bits(v)
-				b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+			d := x.Data()
+			for lo := 0; lo < len(d); lo += len(buf) / 4 {
+				chunk := d[lo:min(lo+len(buf)/4, len(d))]
+				for i, v := range chunk {
+					binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+				}
+				h.Write(buf[:4*len(chunk)])
 			}
-			h.Write(b)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
