@@ -29,7 +29,6 @@ var e2eTrainingRun = func(ctx context.Context, dir string) (epochs int, err erro
 	return n, realTrainingRun(ctx, dir, n, 150*time.Millisecond)
 }
 
-
 // chromiumPath returns the browser for the test, or skips the test when there
 // is none, unless STRATA_REQUIRE_BROWSER=1 asks it to fail.
 func chromiumPath(t *testing.T) string {

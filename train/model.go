@@ -34,7 +34,7 @@ type Model struct {
 	SampleWeights []float32
 
 	params  []*autograd.Var
-	first   float64 // the first step's loss, the scale for divergence
+	first   float64          // the first step's loss, the scale for divergence
 	reg     []nn.NamedWeight // regularized weights, found once at Compile
 	pool    *autograd.Pool
 	rngSrc  *rand.PCG
