@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -111,34 +110,21 @@ func cmdTrainCharLM(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	c.Net.Dropout = float32(*dropout)
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var ckpt *train.Checkpoint
 	if *resume != "" {
 		var prev charLMConfig
-		if err := readJSON(filepath.Join(*resume, "config.json"), &prev); err != nil {
-			return fmt.Errorf("cannot resume: %w", err)
+		var epochsSet bool
+		var err error
+		if ckpt, epochsSet, err = loadResume(fs, *resume, &prev, "model"); err != nil {
+			return err
 		}
 		if prev.Model != "charlm" {
 			return fmt.Errorf("cannot resume: %s is a %q run, not charlm", *resume, prev.Model)
 		}
-		for name := range set {
-			if name != "resume" && name != "epochs" && name != "json" && name != "quiet" && name != "model" {
-				return usagef("--%s cannot be changed when resuming (only --epochs can)", name)
-			}
-		}
-		if set["epochs"] {
+		if epochsSet {
 			prev.Epochs = c.Epochs
 		}
-		c = prev
-		*outDir = *resume
-		var err error
-		if ckpt, err = train.LoadCheckpoint(filepath.Join(*resume, "state.safetensors")); err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("cannot resume: %s holds no checkpoint (the run stopped before its first one was written); start it again without --resume", *resume)
-			}
-			return fmt.Errorf("cannot resume: %w", err)
-		}
+		c, *outDir = prev, *resume
 	}
 	if c.Model != "charlm" {
 		return usagef("--model %s is not the character language model", c.Model)

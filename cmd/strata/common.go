@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -215,4 +216,35 @@ func saveHistoryPlot(dir string, hist *train.History, title string, skip ...stri
 		return fmt.Errorf("writing history.png: %w", err)
 	}
 	return nil
+}
+
+// loadResume reads the config.json of the run in dir into prev, and its
+// training checkpoint. With --resume only --epochs (reported by
+// epochsSet), --json, --quiet and the flags in also may be given: the rest
+// of the configuration is the run's.
+func loadResume(fs *flags, dir string, prev any, also ...string) (ckpt *train.Checkpoint, epochsSet bool, err error) {
+	if err := readJSON(filepath.Join(dir, "config.json"), prev); err != nil {
+		return nil, false, fmt.Errorf("cannot resume: %w", err)
+	}
+	var bad string
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case f.Name == "epochs":
+			epochsSet = true
+		case f.Name == "resume" || f.Name == "json" || f.Name == "quiet" || slices.Contains(also, f.Name):
+		default:
+			bad = f.Name
+		}
+	})
+	if bad != "" {
+		return nil, false, usagef("--%s cannot be changed when resuming (only --epochs can)", bad)
+	}
+	ckpt, err = train.LoadCheckpoint(filepath.Join(dir, "state.safetensors"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, fmt.Errorf("cannot resume: %s holds no checkpoint (the run stopped before its first one was written); start it again without --resume", dir)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("cannot resume: %w", err)
+	}
+	return ckpt, epochsSet, nil
 }

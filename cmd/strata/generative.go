@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -102,25 +101,16 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 	}
 	var ckpt *train.Checkpoint
 	if *resume != "" {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		var prev genConfig
-		if err := readJSON(filepath.Join(*resume, "config.json"), &prev); err != nil {
-			return fmt.Errorf("cannot resume: %w", err)
+		var epochsSet bool
+		var err error
+		if ckpt, epochsSet, err = loadResume(fs, *resume, &prev); err != nil {
+			return err
 		}
-		for name := range set {
-			if name != "resume" && name != "epochs" && name != "json" && name != "quiet" {
-				return usagef("--%s cannot be changed when resuming (only --epochs can)", name)
-			}
-		}
-		if set["epochs"] {
+		if epochsSet {
 			prev.Epochs = c.Epochs
 		}
 		c, *outDir = prev, *resume
-		var err error
-		if ckpt, err = train.LoadCheckpoint(filepath.Join(*resume, "state.safetensors")); err != nil {
-			return fmt.Errorf("cannot resume: %w", err)
-		}
 	}
 	isGAN := c.Model == "dcgan" || c.Model == "gan"
 	if c.BatchSize == 0 {

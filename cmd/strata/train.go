@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -135,31 +134,18 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var ckpt *train.Checkpoint
 	if *resume != "" {
 		var prev runConfig
-		if err := readJSON(filepath.Join(*resume, "config.json"), &prev); err != nil {
-			return fmt.Errorf("cannot resume: %w", err)
+		var epochsSet bool
+		var err error
+		if ckpt, epochsSet, err = loadResume(fs, *resume, &prev); err != nil {
+			return err
 		}
-		for name := range set {
-			if name != "resume" && name != "epochs" && name != "json" && name != "quiet" {
-				return usagef("--%s cannot be changed when resuming (only --epochs can)", name)
-			}
-		}
-		if set["epochs"] {
+		if epochsSet {
 			prev.Epochs = c.Epochs
 		}
-		c = prev
-		*outDir = *resume
-		var err error
-		if ckpt, err = train.LoadCheckpoint(filepath.Join(*resume, "state.safetensors")); err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("cannot resume: %s holds no checkpoint (the run stopped before its first one was written); start it again without --resume", *resume)
-			}
-			return fmt.Errorf("cannot resume: %w", err)
-		}
+		c, *outDir = prev, *resume
 	}
 	if err := validate(&c); err != nil {
 		return err
