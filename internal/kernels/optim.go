@@ -113,7 +113,7 @@ func adamSerial(p, g, m, v, vhat []float32, c AdamCoeffs) {
 //
 //	p[i] = p[i] − decay·p[i]                (only when decay ≠ 0)
 //	without vel:  p[i] = p[i] − lr·g[i]
-//	with vel:     vel[i] = momentum·vel[i] − lr·g[i]
+//	with vel:     vel[i] = momentum·vel[i] − lr·g[i]  (then 0 if subnormal)
 //	              p[i] = p[i] + vel[i]                          (classical)
 //	              p[i] = p[i] + (momentum·vel[i] − lr·g[i])    (nesterov)
 //
@@ -147,14 +147,14 @@ func sgdSerial(p, g, vel []float32, lr, momentum, decay float32, nesterov bool) 
 		vel = vel[:n]
 		for i, gi := range g {
 			step := float32(lr * gi)
-			vi := float32(momentum*vel[i]) - step
+			vi := flushSubnormal(float32(momentum*vel[i]) - step)
 			vel[i] = vi
 			p[i] += float32(momentum*vi) - step
 		}
 	default:
 		vel = vel[:n]
 		for i, gi := range g {
-			vi := float32(momentum*vel[i]) - float32(lr*gi)
+			vi := flushSubnormal(float32(momentum*vel[i]) - float32(lr*gi))
 			vel[i] = vi
 			p[i] += vi
 		}

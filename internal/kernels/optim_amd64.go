@@ -54,12 +54,12 @@ func adamAVX2(p, grad, m, v, vhat *float32, n int, c AdamCoeffs, decay bool)
 //		case sgdPlain:
 //			p[i] -= float32(lr * g[i])
 //		case sgdMomentum:
-//			vi := float32(momentum*vel[i]) - float32(lr*g[i])
+//			vi := flushSubnormal(float32(momentum*vel[i]) - float32(lr*g[i]))
 //			vel[i] = vi
 //			p[i] += vi
 //		case sgdNesterov:
 //			step := float32(lr * g[i])
-//			vi := float32(momentum*vel[i]) - step
+//			vi := flushSubnormal(float32(momentum*vel[i]) - step)
 //			vel[i] = vi
 //			p[i] += float32(momentum*vi) - step
 //		}

@@ -165,20 +165,29 @@ adamDone:
 	VMULPS (SI)(BX*4), Y8, Y2; \
 	VSUBPS Y2, Y0, Y0
 
-// SGD_MOMENTUM: vel = momentum·vel − lr·g, stored; Y0 = p + vel.
+// SGD_FLUSH: Y3 = +0 where |Y3| < 2⁻¹²⁶ (Y11 holds 2⁻¹²⁶, Y12 the abs
+// mask), as flushSubnormal.
+#define SGD_FLUSH \
+	VANDPS  Y12, Y3, Y5; \
+	VCMPPS  $1, Y11, Y5, Y5; \
+	VANDNPS Y3, Y5, Y3
+
+// SGD_MOMENTUM: vel = momentum·vel − lr·g, flushed, stored; Y0 = p + vel.
 #define SGD_MOMENTUM \
 	VMULPS  (R8)(BX*4), Y9, Y3; \
 	VMULPS  (SI)(BX*4), Y8, Y2; \
 	VSUBPS  Y2, Y3, Y3; \
+	SGD_FLUSH; \
 	VMOVUPS Y3, (R8)(BX*4); \
 	VADDPS  Y3, Y0, Y0
 
-// SGD_NESTEROV: step = lr·g; vel = momentum·vel − step, stored;
+// SGD_NESTEROV: step = lr·g; vel = momentum·vel − step, flushed, stored;
 // Y0 = p + (momentum·vel − step).
 #define SGD_NESTEROV \
 	VMULPS  (R8)(BX*4), Y9, Y3; \
 	VMULPS  (SI)(BX*4), Y8, Y2; \
 	VSUBPS  Y2, Y3, Y3; \
+	SGD_FLUSH; \
 	VMOVUPS Y3, (R8)(BX*4); \
 	VMULPS  Y3, Y9, Y4; \
 	VSUBPS  Y2, Y4, Y4; \
@@ -201,6 +210,12 @@ TEXT ·sgdAVX2(SB), NOSPLIT, $0-56
 	VBROADCASTSS lr+32(FP), Y8
 	VBROADCASTSS momentum+36(FP), Y9
 	VBROADCASTSS decay+40(FP), Y10
+	MOVL $0x00800000, DX
+	MOVL DX, X11
+	VPBROADCASTD X11, Y11
+	MOVL $0x7fffffff, DX
+	MOVL DX, X12
+	VPBROADCASTD X12, Y12
 	MOVQ mode+48(FP), AX
 	ANDQ $-8, CX
 	JLE  sgdDone

@@ -642,3 +642,23 @@ func TestAdamFlushesSubnormalMoments(t *testing.T) {
 		}
 	}
 }
+
+// TestSGDFlushesSubnormalVelocity is the momentum counterpart of
+// TestAdamFlushesSubnormalMoments.
+func TestSGDFlushesSubnormalVelocity(t *testing.T) {
+	n := 37
+	for _, nesterov := range []bool{false, true} {
+		for _, impl := range []func(p, g, vel []float32, lr, momentum, decay float32, nesterov bool){sgdSerial, SGD} {
+			p, g, vel := make([]float32, n), make([]float32, n), make([]float32, n)
+			for i := range vel {
+				vel[i] = 1.2e-38 // normal now, subnormal after one decay
+			}
+			impl(p, g, vel, 0.01, 0.9, 0, nesterov)
+			for i, v := range vel {
+				if v != 0 {
+					t.Fatalf("nesterov %v: vel[%d] = %g after decaying below 2⁻¹²⁶, want 0", nesterov, i, v)
+				}
+			}
+		}
+	}
+}
