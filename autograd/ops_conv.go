@@ -68,11 +68,9 @@ func MaxPool2D(x *Var, w tensor.Window) *Var {
 	t := tapeOf(x)
 	g := tensor.MustConvGeometry(x.Value.Shape(), w)
 	out := alloc(t, []int{g.N, g.OH, g.OW, g.C})
-	var arg []int32
+	var arg []int32 // the winners, for backward; not needed without a tape
 	if t != nil {
 		arg = t.allocInt32(out.Len())
-	} else {
-		arg = make([]int32, out.Len())
 	}
 	kernels.MaxPool(out.Data(), arg, x.Value.Data(), g)
 	return result(t, out, node{back: backMaxPool, in: [3]*Var{x}, i32: arg})

@@ -90,9 +90,14 @@ func Col2ImAcc(gx, cols []float32, g ConvGeom) {
 
 // MaxPool writes the window maxima of x [N, H, W, C] into dst
 // [N, OH, OW, C] and the flat input index of each maximum into argmax (for
-// the backward pass). Padding positions never win; ties go to the first
-// position in the window (row-major).
+// the backward pass; nil when no backward pass will run). Padding
+// positions never win; ties go to the first position in the window
+// (row-major).
 func MaxPool(dst []float32, argmax []int32, x []float32, g ConvGeom) {
+	if argmax == nil {
+		maxPoolValues(dst, x, g)
+		return
+	}
 	if g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 && g.PadT == 0 && g.PadL == 0 && g.OH*2 <= g.H && g.OW*2 <= g.W {
 		maxPool2x2(dst, argmax, x, g)
 		return
@@ -125,6 +130,36 @@ func MaxPool(dst []float32, argmax []int32, x []float32, g ConvGeom) {
 				}
 				for _, s := range offs[1:] {
 					maxInto(d, a, x[s:s+c], int32(s))
+				}
+			}
+		}
+	})
+}
+
+// maxPoolValues is MaxPool without the argmax bookkeeping (inference): a
+// running elementwise maximum over the window rows.
+func maxPoolValues(dst, x []float32, g ConvGeom) {
+	c := g.C
+	Parallel(g.N*g.OH, max(1, 2048/max(1, g.OW*c*g.KH*g.KW)), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n, oh := r/g.OH, r%g.OH
+			for ow := 0; ow < g.OW; ow++ {
+				o := ((n*g.OH+oh)*g.OW + ow) * c
+				d := dst[o : o+c]
+				first := true
+				forWindow(g, n, oh, ow, func(s int) {
+					if first {
+						copy(d, x[s:s+c])
+						first = false
+						return
+					}
+					row := x[s : s+len(d)]
+					for i, v := range row {
+						d[i] = max(d[i], v)
+					}
+				})
+				if first { // window entirely in padding
+					clear(d)
 				}
 			}
 		}

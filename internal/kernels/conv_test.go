@@ -125,3 +125,22 @@ func BenchmarkMaxPool(b *testing.B) {
 		MaxPool(out, arg, x, g)
 	}
 }
+
+// TestMaxPoolValuesMatchesArgmaxPath checks the inference path (no
+// argmax) against the training path.
+func TestMaxPoolValuesMatchesArgmaxPath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, g := range geometries() {
+		x := make([]float32, g.N*g.H*g.W*g.C)
+		for i := range x {
+			x[i] = rng.Float32()*2 - 1
+		}
+		a := make([]float32, g.N*g.OH*g.OW*g.C)
+		b := make([]float32, len(a))
+		MaxPool(a, make([]int32, len(a)), x, g)
+		MaxPool(b, nil, x, g)
+		if !slices.Equal(a, b) {
+			t.Fatalf("%+v: inference max pooling differs from training's", g)
+		}
+	}
+}
