@@ -136,3 +136,46 @@ func TestGradients(t *testing.T) {
 		})
 	}
 }
+
+// TestInferenceTape checks that an inference tape gives the same values as
+// untracked ops, recycles its buffers, and refuses gradients.
+func TestInferenceTape(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	x := randT(rng, 4, 5)
+	w := Const(randT(rng, 5, 3))
+	f := func(in *Var) *Var {
+		return Softmax(Dense(in, w, nil, Act(tensor.OpTanh, 0)), -1)
+	}
+	want := f(Const(x)).Value.Clone()
+	pool := NewPool()
+	for i := 0; i < 3; i++ {
+		tape := NewInferenceTape(pool)
+		y := f(tape.Input(x))
+		if y.Tracked() {
+			t.Fatal("an inference tape's output reports itself tracked")
+		}
+		for j, v := range y.Value.Data() {
+			if v != want.Data()[j] {
+				t.Fatalf("inference tape value %v, untracked %v", v, want.Data()[j])
+			}
+		}
+		if err := tape.Backward(Sum(y, false)); err == nil {
+			t.Fatal("Backward on an inference tape succeeded")
+		}
+		tape.Release()
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		tape := NewInferenceTape(pool)
+		f(tape.Input(x))
+		tape.Release()
+	})
+	if allocs > 20 {
+		t.Errorf("%.0f allocations per steady-state inference, want ≤ 20 (outputs come from the pool)", allocs)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Watch on an inference tape did not panic")
+		}
+	}()
+	NewInferenceTape(pool).Watch(NewParam("w", tensor.Zeros(2)))
+}

@@ -53,7 +53,7 @@ func (v *Var) Shape() []int { return v.Value.Shape() }
 func (v *Var) Tape() *Tape { return v.tape }
 
 // Tracked reports whether gradients can flow to v on its tape.
-func (v *Var) Tracked() bool { return v.tape != nil }
+func (v *Var) Tracked() bool { return v.tape != nil && v.id >= 0 }
 
 // Item returns the single value of a one-element Var.
 func (v *Var) Item() float32 { return v.Value.Item() }
@@ -84,6 +84,7 @@ type Tape struct {
 	ownedI   [][]int32
 	used     bool
 	released bool
+	infer    bool // records nothing: an inference arena (NewInferenceTape)
 }
 
 // node is one recorded op: the output, up to three inputs, saved tensors
@@ -114,10 +115,35 @@ func NewTape(pool *Pool) *Tape {
 	return t
 }
 
+// NewInferenceTape returns a tape that records nothing and computes no
+// gradients, but gives every op downstream of its Input a buffer from pool
+// (returned on Release) instead of a fresh zeroed allocation: inference in
+// steady state allocates no tensor data. Batched prediction uses it:
+//
+//	tape := autograd.NewInferenceTape(pool)
+//	y := net.Forward(&nn.Ctx{}, tape.Input(x))
+//	... copy what you need out of y.Value ...
+//	tape.Release()
+func NewInferenceTape(pool *Pool) *Tape {
+	t := NewTape(pool)
+	t.infer = true
+	return t
+}
+
+// Input wraps x as an untracked value whose downstream ops allocate from
+// the tape (see NewInferenceTape).
+func (t *Tape) Input(x *tensor.Tensor) *Var {
+	t.check()
+	return &Var{Value: x, tape: t, id: -1}
+}
+
 // Watch starts tracking vs (typically parameters) on this tape until
 // Release. Watching a Var already tracked on another tape panics.
 func (t *Tape) Watch(vs ...*Var) {
 	t.check()
+	if t.infer {
+		panic("autograd: an inference tape computes no gradients; use NewTape")
+	}
 	for _, v := range vs {
 		if v.tape != nil && v.tape != t {
 			panic(fmt.Sprintf("autograd: %s is already watched by another tape", v.describe()))
@@ -209,13 +235,16 @@ func result(t *Tape, value *tensor.Tensor, n node) *Var {
 	if t == nil {
 		return &Var{Value: value, id: -1}
 	}
+	if t.infer {
+		return &Var{Value: value, tape: t, id: -1}
+	}
 	return t.record(value, n)
 }
 
 // grad returns the gradient accumulator of v, allocating it zero-filled on
 // first use, or nil when v is not tracked on t.
 func (t *Tape) grad(v *Var) *tensor.Tensor {
-	if v == nil || v.tape != t {
+	if v == nil || v.tape != t || v.id < 0 {
 		return nil
 	}
 	g := t.grads[v.id]
@@ -231,6 +260,9 @@ func (t *Tape) grad(v *Var) *tensor.Tensor {
 func (t *Tape) Backward(loss *Var) error {
 	if t.released || t.used {
 		return ErrReleased
+	}
+	if t.infer {
+		return errors.New("autograd: an inference tape computes no gradients; use NewTape")
 	}
 	if loss.tape != t {
 		return errors.New("autograd: loss is not recorded on this tape (did you Watch the parameters?)")

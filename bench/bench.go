@@ -15,7 +15,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/strata-dl/strata/autograd"
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/internal/kernels"
 	"github.com/strata-dl/strata/losses"
@@ -192,8 +191,9 @@ func cnnInfer(ctx context.Context, o Options) (Result, error) {
 	if _, err := nn.Build(net, []int{28, 28, 1}, rng); err != nil {
 		return Result{}, err
 	}
-	x := autograd.Const(tensor.RandUniform(rng, 0, 1, 256, 28, 28, 1))
-	s, err := timed(ctx, max(5, o.Steps/10), func() error { net.Forward(&nn.Ctx{}, x); return nil })
+	x := tensor.RandUniform(rng, 0, 1, 256, 28, 28, 1)
+	p := &train.Predictor{Net: net}
+	s, err := timed(ctx, max(5, o.Steps/10), func() error { _, err := p.Predict(ctx, x, 256); return err })
 	r := result("cnn_infer")
 	r.SamplesPerSec = 256 / s
 	return r, err
@@ -205,9 +205,12 @@ func cnnPredict1(ctx context.Context, o Options) (Result, error) {
 	if _, err := nn.Build(net, []int{28, 28, 1}, rng); err != nil {
 		return Result{}, err
 	}
-	x := autograd.Const(tensor.RandUniform(rng, 0, 1, 1, 28, 28, 1))
+	x := tensor.RandUniform(rng, 0, 1, 1, 28, 28, 1)
+	p := &train.Predictor{Net: net}
 	for i := 0; i < 50; i++ {
-		net.Forward(&nn.Ctx{}, x)
+		if _, err := p.Predict(ctx, x, 1); err != nil {
+			return Result{}, err
+		}
 	}
 	lat := make([]float64, 1000)
 	for i := range lat {
@@ -215,7 +218,9 @@ func cnnPredict1(ctx context.Context, o Options) (Result, error) {
 			return Result{}, err
 		}
 		t := time.Now()
-		net.Forward(&nn.Ctx{}, x)
+		if _, err := p.Predict(ctx, x, 1); err != nil {
+			return Result{}, err
+		}
 		lat[i] = float64(time.Since(t).Nanoseconds()) / 1e6
 	}
 	sort.Float64s(lat)

@@ -178,7 +178,9 @@ func (m *Model) observe(b *data.Batch, pred *tensor.Tensor, loss float64, sw *te
 // running logs.
 func (m *Model) TestStep(b *data.Batch) (logs Logs, err error) {
 	defer recoverShape(&err)
-	pred := m.Net.Forward(&nn.Ctx{}, autograd.Const(b.X))
+	tape := autograd.NewInferenceTape(m.pool)
+	defer tape.Release()
+	pred := m.Net.Forward(&nn.Ctx{}, tape.Input(b.X))
 	loss := m.Loss.Compute(pred, b.Y, nil)
 	return m.observe(b, pred.Value, float64(loss.Item()), nil), nil
 }
@@ -215,8 +217,25 @@ func evaluate(ctx context.Context, t Tester, l *data.Loader) (Logs, error) {
 
 // Predict runs the network over x [n, ...] in batches (inference mode)
 // and returns the outputs [n, ...].
-func Predict(ctx context.Context, net nn.Layer, x *tensor.Tensor, batchSize int) (out *tensor.Tensor, err error) {
+func Predict(ctx context.Context, net nn.Layer, x *tensor.Tensor, batchSize int) (*tensor.Tensor, error) {
+	return (&Predictor{Net: net}).Predict(ctx, x, batchSize)
+}
+
+// Predictor runs a network in inference mode, reusing its buffers from one
+// batch and one call to the next (keep one per network and goroutine for
+// repeated predictions: a steady-state call allocates only its result).
+type Predictor struct {
+	Net  nn.Layer
+	pool *autograd.Pool
+}
+
+// Predict runs the network over x [n, ...] in batches of batchSize (0:
+// 32) and returns the outputs [n, ...]. Shape errors come back as errors.
+func (p *Predictor) Predict(ctx context.Context, x *tensor.Tensor, batchSize int) (out *tensor.Tensor, err error) {
 	defer recoverShape(&err)
+	if p.pool == nil {
+		p.pool = autograd.NewPool()
+	}
 	if batchSize <= 0 {
 		batchSize = 32
 	}
@@ -226,11 +245,13 @@ func Predict(ctx context.Context, net nn.Layer, x *tensor.Tensor, batchSize int)
 			return nil, err
 		}
 		hi := min(lo+batchSize, n)
-		y := net.Forward(&nn.Ctx{}, autograd.Const(x.Slice(lo, hi))).Value
+		tape := autograd.NewInferenceTape(p.pool)
+		y := p.Net.Forward(&nn.Ctx{}, tape.Input(x.Slice(lo, hi))).Value
 		if out == nil {
 			out = tensor.Zeros(append([]int{n}, y.Shape()[1:]...)...)
 		}
 		copy(out.Slice(lo, hi).Data(), y.Data())
+		tape.Release()
 	}
 	if out == nil {
 		return nil, errors.New("train: Predict on an empty input")
@@ -240,7 +261,7 @@ func Predict(ctx context.Context, net nn.Layer, x *tensor.Tensor, batchSize int)
 
 // Predict runs the model's network over x in batches.
 func (m *Model) Predict(ctx context.Context, x *tensor.Tensor, batchSize int) (*tensor.Tensor, error) {
-	return Predict(ctx, m.Net, x, batchSize)
+	return (&Predictor{Net: m.Net, pool: m.pool}).Predict(ctx, x, batchSize)
 }
 
 // State returns the model's full training state: every weight (prefixed
