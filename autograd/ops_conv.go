@@ -68,8 +68,8 @@ func MaxPool2D(x *Var, w tensor.Window) *Var {
 	t := tapeOf(x)
 	g := tensor.MustConvGeometry(x.Value.Shape(), w)
 	out := alloc(t, []int{g.N, g.OH, g.OW, g.C})
-	var arg []int32 // the winners, for backward; not needed without a tape
-	if t != nil {
+	var arg []int32 // the winners, for backward; not needed when nothing records
+	if t != nil && !t.infer {
 		arg = t.allocInt32(out.Len())
 	}
 	kernels.MaxPool(out.Data(), arg, x.Value.Data(), g)
