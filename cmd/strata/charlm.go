@@ -301,19 +301,13 @@ func cmdTrainCharLM(ctx context.Context, args []string, out io.Writer) error {
 		"seed":                c.Seed,
 		"threads":             c.Threads,
 	}
-	if last := hist.Last(); last != nil {
-		for k, v := range last {
-			result["final_"+k] = v
-		}
-	}
-	if err := writeJSON(filepath.Join(dir, "results.json"), result); err != nil {
+	if err := writeResults(dir, result, hist); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "held-out perplexity %.3f, %.3f bits per character (loss %.4f), %d epochs in %s (%.0f characters/s); run directory %s\n",
 		math.Exp(heldLoss), heldLoss/math.Ln2, heldLoss, len(hist.Epochs), elapsed.Round(time.Second), chars, dir)
 	if *jsonOut {
-		b, _ := json.Marshal(result)
-		fmt.Fprintln(out, string(b))
+		return printJSON(out, result)
 	}
 	return nil
 }

@@ -248,3 +248,22 @@ func loadResume(fs *flags, dir string, prev any, also ...string) (ckpt *train.Ch
 	}
 	return ckpt, epochsSet, nil
 }
+
+// writeResults adds the last epoch's logs to result as "final_<name>" and
+// writes it to DIR/results.json.
+func writeResults(dir string, result map[string]any, hist *train.History) error {
+	for k, v := range hist.Last() {
+		result["final_"+k] = v
+	}
+	return writeJSON(filepath.Join(dir, "results.json"), result)
+}
+
+// printJSON prints v as one line of JSON (the --json summary).
+func printJSON(out io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, string(b))
+	return err
+}

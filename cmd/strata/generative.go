@@ -234,9 +234,6 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 		"run_dir": dir, "model": c.Model, "epochs": len(hist.Epochs), "seed": c.Seed, "threads": c.Threads,
 		"train_seconds": elapsed.Seconds(), "train_samples_per_sec": float64(epochsRun*ds.Train.Len()) / elapsed.Seconds(),
 	}
-	for k, v := range hist.Last() {
-		result["final_"+k] = v
-	}
 	if vae, ok := model.(*zoo.VAE); ok {
 		e, err := vae.NegELBO(ctx, ds.Test.X, 256, c.Seed)
 		if err != nil {
@@ -245,13 +242,12 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 		result["test_neg_elbo"], result["test_reconstruction"], result["test_kl"] = e.NegELBO, e.Reconstruction, e.KL
 		fmt.Fprintf(out, "test negative ELBO %.2f nats per image (reconstruction %.2f + KL %.2f); ", e.NegELBO, e.Reconstruction, e.KL)
 	}
-	if err := writeJSON(filepath.Join(dir, "results.json"), result); err != nil {
+	if err := writeResults(dir, result, hist); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "%d epochs in %s (%.0f samples/s); run directory %s\n", len(hist.Epochs), elapsed.Round(time.Second), result["train_samples_per_sec"], dir)
 	if *jsonOut {
-		b, _ := json.Marshal(result)
-		fmt.Fprintln(out, string(b))
+		return printJSON(out, result)
 	}
 	return nil
 }

@@ -293,19 +293,13 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 		"seed":                  c.Seed,
 		"threads":               c.Threads,
 	}
-	if last := hist.Last(); last != nil {
-		for k, v := range last {
-			result["final_"+k] = v
-		}
-	}
-	if err := writeJSON(filepath.Join(dir, "results.json"), result); err != nil {
+	if err := writeResults(dir, result, hist); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "test accuracy %.4f, test loss %.4f, %d epochs in %s (%.0f samples/s); run directory %s\n",
 		test["accuracy"], test["loss"], len(hist.Epochs), elapsed.Round(time.Second), result["train_samples_per_sec"], dir)
 	if *jsonOut {
-		b, _ := json.Marshal(result)
-		fmt.Fprintln(out, string(b))
+		return printJSON(out, result)
 	}
 	return nil
 }
