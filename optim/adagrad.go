@@ -75,6 +75,9 @@ func (o *Adagrad) LR() float64 { return o.lrAt(o.options()) }
 // SetLR sets a constant learning rate, replacing any Schedule.
 func (o *Adagrad) SetLR(lr float64) { setLR(&o.LearningRate, &o.Schedule, lr) }
 
+// SetSchedule attaches s, replacing LearningRate (nil: back to LearningRate).
+func (o *Adagrad) SetSchedule(s Schedule) { o.Schedule = s }
+
 // State returns the step counter and the accumulators; see
 // Optimizer.State.
 func (o *Adagrad) State() []NamedTensor {

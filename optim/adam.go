@@ -152,6 +152,9 @@ func (a *Adam) LR() float64 { return a.lrAt(a.options()) }
 // SetLR sets a constant learning rate, replacing any Schedule.
 func (a *Adam) SetLR(lr float64) { setLR(&a.LearningRate, &a.Schedule, lr) }
 
+// SetSchedule attaches s, replacing LearningRate (nil: back to LearningRate).
+func (a *Adam) SetSchedule(s Schedule) { a.Schedule = s }
+
 // State returns the step counter and the moment estimates; see
 // Optimizer.State.
 func (a *Adam) State() []NamedTensor {
@@ -189,6 +192,9 @@ func (a *AdamW) LR() float64 { return a.lrAt(a.options()) }
 
 // SetLR sets a constant learning rate, replacing any Schedule.
 func (a *AdamW) SetLR(lr float64) { setLR(&a.LearningRate, &a.Schedule, lr) }
+
+// SetSchedule attaches s, replacing LearningRate (nil: back to LearningRate).
+func (a *AdamW) SetSchedule(s Schedule) { a.Schedule = s }
 
 // State returns the step counter and the moment estimates; see
 // Optimizer.State.

@@ -29,6 +29,9 @@ type Optimizer interface {
 	// SetLR sets a constant learning rate from now on, replacing any
 	// schedule (what a reduce-on-plateau callback needs).
 	SetLR(lr float64)
+	// SetSchedule attaches a learning-rate schedule, evaluated at every
+	// Step with Iterations(); nil goes back to the constant LearningRate.
+	SetSchedule(s Schedule)
 	// Iterations returns the number of Steps taken (the step counter that
 	// schedules and Adam's bias correction use).
 	Iterations() int

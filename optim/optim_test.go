@@ -388,6 +388,32 @@ func TestScheduleDrivesOptimizer(t *testing.T) {
 	}
 }
 
+// TestSetSchedule checks that every optimizer takes a schedule through the
+// interface (evaluated at its step counter) and drops it again on nil.
+func TestSetSchedule(t *testing.T) {
+	for _, name := range []string{"sgd", "adam", "adamw", "rmsprop", "adagrad"} {
+		opt, err := ByName(name, 0.5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.SetSchedule(CosineDecay{Initial: 0.2, DecaySteps: 2})
+		p := autograd.NewParam("p", tensor.Zeros(1))
+		if got := opt.LR(); got != 0.2 {
+			t.Errorf("%s: LR with the schedule at step 0 = %v, want 0.2", name, got)
+		}
+		if err := opt.Step([]*autograd.Var{p}, []*tensor.Tensor{tensor.Ones(1)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := opt.LR(); math.Abs(got-0.1) > 1e-12 {
+			t.Errorf("%s: LR at step 1 = %v, want 0.1 (half way down the cosine)", name, got)
+		}
+		opt.SetSchedule(nil)
+		if got := opt.LR(); got != 0.5 {
+			t.Errorf("%s: LR after SetSchedule(nil) = %v, want the learning rate 0.5", name, got)
+		}
+	}
+}
+
 func TestClipping(t *testing.T) {
 	mk := func() []*tensor.Tensor {
 		return []*tensor.Tensor{tensor.New([]int{2}, []float32{3, -4}), nil, tensor.New([]int{1}, []float32{-12})}

@@ -95,6 +95,9 @@ func (o *RMSprop) LR() float64 { return o.lrAt(o.options()) }
 // SetLR sets a constant learning rate, replacing any Schedule.
 func (o *RMSprop) SetLR(lr float64) { setLR(&o.LearningRate, &o.Schedule, lr) }
 
+// SetSchedule attaches s, replacing LearningRate (nil: back to LearningRate).
+func (o *RMSprop) SetSchedule(s Schedule) { o.Schedule = s }
+
 // State returns the step counter and the running averages; see
 // Optimizer.State.
 func (o *RMSprop) State() []NamedTensor {

@@ -76,6 +76,9 @@ func (o *SGD) LR() float64 { return o.lrAt(o.options()) }
 // SetLR sets a constant learning rate, replacing any Schedule.
 func (o *SGD) SetLR(lr float64) { setLR(&o.LearningRate, &o.Schedule, lr) }
 
+// SetSchedule attaches s, replacing LearningRate (nil: back to LearningRate).
+func (o *SGD) SetSchedule(s Schedule) { o.Schedule = s }
+
 // State returns the step counter and the velocities; see Optimizer.State.
 func (o *SGD) State() []NamedTensor {
 	l := o.layout()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/optim"
 	"github.com/strata-dl/strata/plot"
 	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
@@ -266,4 +267,23 @@ func printJSON(out io.Writer, v any) error {
 	}
 	_, err = fmt.Fprintln(out, string(b))
 	return err
+}
+
+// lrSchedules are the values of --lr-schedule.
+const lrSchedules = "constant or cosine"
+
+// setSchedule attaches the learning-rate schedule named by --lr-schedule to
+// opt for a run of epochs epochs of batches steps each: "constant" keeps
+// the rate; "cosine" decays it from lr along half a cosine to 0 at the
+// last step (optim.CosineDecay). The schedule follows the optimizer's step
+// counter, so a resumed run continues it where it stopped.
+func setSchedule(opt optim.Optimizer, name string, lr float64, epochs, batches int) error {
+	switch name {
+	case "constant", "": // "": a run from before the flag existed
+		return nil
+	case "cosine":
+		opt.SetSchedule(optim.CosineDecay{Initial: lr, DecaySteps: epochs * batches})
+		return nil
+	}
+	return usagef("unknown --lr-schedule %q (want %s)", name, lrSchedules)
 }

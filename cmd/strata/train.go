@@ -35,6 +35,7 @@ type runConfig struct {
 	BatchSize       int       `json:"batch_size"`
 	Optimizer       string    `json:"optimizer"`
 	LR              float64   `json:"lr"`
+	LRSchedule      string    `json:"lr_schedule"`
 	Seed            uint64    `json:"seed"`
 	ValidationSplit float64   `json:"validation_split"`
 	EarlyStopping   int       `json:"early_stopping"`
@@ -119,6 +120,7 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	fs.IntVar(&c.BatchSize, "batch-size", 32, "batch size")
 	fs.StringVar(&c.Optimizer, "optimizer", "adam", "optimizer: adam, sgd, rmsprop, adamw, adagrad")
 	fs.Float64Var(&c.LR, "lr", 0, "learning rate (0: the optimizer's default, 0.001 for Adam)")
+	fs.StringVar(&c.LRSchedule, "lr-schedule", "constant", "learning-rate schedule: "+lrSchedules+" (decays to 0 over the run)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed (initialization, shuffling, dropout)")
 	fs.Float64Var(&c.ValidationSplit, "validation-split", 0, "fraction of the training data held out for validation (the last part, as Keras)")
 	fs.IntVar(&c.EarlyStopping, "early-stopping", 0, "stop after this many epochs without improvement of the validation loss (0: off)")
@@ -220,6 +222,9 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	}
 	loader, err := data.NewLoader(trainDS, data.LoaderOptions{BatchSize: c.BatchSize, Shuffle: true, Seed: c.Seed, Prefetch: true})
 	if err != nil {
+		return err
+	}
+	if err := setSchedule(opt, c.LRSchedule, opt.LR(), c.Epochs, loader.Len()); err != nil {
 		return err
 	}
 	progress := io.Writer(os.Stdout)
