@@ -3,6 +3,7 @@ package zoo
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -235,6 +236,12 @@ type GANOptions struct {
 	// GSteps is the number of generator updates on a batch where the
 	// generator trains, each on fresh noise [1].
 	GSteps int `json:"g_steps"`
+	// EMA, when in (0, 1), keeps an exponential moving average of the
+	// generator's weights and batch-normalization statistics with this
+	// decay (e.g. 0.999), the generator to sample from (Yazıcı et al.
+	// 2019, https://arxiv.org/abs/1806.04498): averaging smooths out the
+	// oscillation of adversarial training. See GANTrainer.Averaged [0: off].
+	EMA float32 `json:"ema"`
 	// Seed seeds the noise the trainer draws [0].
 	Seed uint64 `json:"seed"`
 }
@@ -269,6 +276,8 @@ type GANTrainer struct {
 	Options GANOptions
 
 	dParams, gParams []*autograd.Var
+	avg              *GAN           // the averaged generator with the trained discriminator; nil without EMA
+	average          *train.Average // of the generator's weights, into avg.Generator
 	pool             *autograd.Pool
 	rngSrc           *rand.PCG
 	rng              *rand.Rand
@@ -292,8 +301,13 @@ func NewGANTrainer(m *GAN, dOpt, gOpt optim.Optimizer, o GANOptions) (*GANTraine
 	if len(t.dParams) == 0 || len(t.gParams) == 0 {
 		return nil, errors.New("gan: the model is not built (call Build first)")
 	}
-	if o.LabelSmoothing < 0 || o.LabelSmoothing >= 1 || o.DSteps < 0 || o.GSteps < 0 {
-		return nil, fmt.Errorf("gan: label smoothing %v must be in [0, 1) and step counts %d, %d not negative", o.LabelSmoothing, o.DSteps, o.GSteps)
+	if o.LabelSmoothing < 0 || o.LabelSmoothing >= 1 || o.DSteps < 0 || o.GSteps < 0 || !(o.EMA >= 0 && o.EMA < 1) {
+		return nil, fmt.Errorf("gan: label smoothing %v and EMA decay %v must be in [0, 1) and step counts %d, %d not negative", o.LabelSmoothing, o.EMA, o.DSteps, o.GSteps)
+	}
+	if o.EMA > 0 {
+		if err := t.startAverage(); err != nil {
+			return nil, err
+		}
 	}
 	if t.DOpt == nil {
 		t.DOpt = &optim.Adam{LearningRate: 2e-4, Beta1: 0.5}
@@ -304,6 +318,35 @@ func NewGANTrainer(m *GAN, dOpt, gOpt optim.Optimizer, o GANOptions) (*GANTraine
 	t.rngSrc = rand.NewPCG(o.Seed, 0x6a4)
 	t.rng = rand.New(t.rngSrc)
 	return t, nil
+}
+
+// startAverage builds the averaged GAN: a copy of the generator and the
+// trained discriminator itself.
+func (t *GANTrainer) startAverage() error {
+	m := t.Model
+	avg, err := NewGANModel(m.Arch, m.Config)
+	if err != nil {
+		return fmt.Errorf("gan: EMA needs a zoo GAN: %w", err)
+	}
+	if err := avg.Build(rand.New(rand.NewPCG(0, 0))); err != nil {
+		return err
+	}
+	avg.Discriminator = m.Discriminator
+	if t.average, err = train.NewAverage(m.Generator, avg.Generator, t.Options.EMA); err != nil {
+		return fmt.Errorf("gan: %w", err)
+	}
+	t.avg = avg
+	return nil
+}
+
+// Averaged returns the GAN to sample from and to save: with EMA, a GAN
+// whose generator holds the moving averages and whose discriminator is the
+// trained one; without, the trained GAN itself.
+func (t *GANTrainer) Averaged() *GAN {
+	if t.avg != nil {
+		return t.avg
+	}
+	return t.Model
 }
 
 // mean is a running mean weighted by sample counts.
@@ -471,6 +514,9 @@ func (t *GANTrainer) generatorStep(tape *autograd.Tape, fake *autograd.Var) erro
 	if err := t.GOpt.Step(t.gParams, grads); err != nil {
 		return fmt.Errorf("generator optimizer: %w", err)
 	}
+	if t.average != nil {
+		t.average.Update()
+	}
 	t.gLoss.add(lv, float64(n))
 	return nil
 }
@@ -492,17 +538,25 @@ func recoverShape(err *error) {
 
 // State returns the trainer's full state for a checkpoint: the weights
 // ("model/generator...", "model/discriminator..."), both optimizers'
-// state ("optimizer_d/", "optimizer_g/"), the noise source and the step
+// state ("optimizer_d/", "optimizer_g/"), with EMA the averaged generator
+// ("ema/generator.…" and its update count), the noise source and the step
 // counter.
 func (t *GANTrainer) State() ([]checkpoint.Named, map[string]string, error) {
 	out := train.WeightTensors(t.Model, "model/")
 	out = append(out, train.OptimizerState(t.DOpt, "optimizer_d/")...)
 	out = append(out, train.OptimizerState(t.GOpt, "optimizer_g/")...)
+	meta := map[string]string{"gan.steps": strconv.Itoa(t.steps)}
+	if t.average != nil {
+		ts, m := t.average.State("ema/generator.")
+		out = append(out, ts...)
+		maps.Copy(meta, m)
+	}
 	rs, err := train.MarshalRNG(t.rngSrc)
 	if err != nil {
 		return nil, nil, err
 	}
-	return out, map[string]string{"rng.gan": rs, "gan.steps": strconv.Itoa(t.steps)}, nil
+	meta["rng.gan"] = rs
+	return out, meta, nil
 }
 
 // LoadState restores what State saved.
@@ -521,5 +575,10 @@ func (t *GANTrainer) LoadState(f *checkpoint.File) error {
 		return fmt.Errorf("bad gan.steps in checkpoint: %v", err)
 	}
 	t.steps = steps
+	if t.average != nil {
+		if err := t.average.LoadState(f, "ema/generator."); err != nil {
+			return fmt.Errorf("generator: %w", err)
+		}
+	}
 	return train.UnmarshalRNG(t.rngSrc, f.Metadata["rng.gan"])
 }

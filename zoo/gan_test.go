@@ -217,7 +217,7 @@ func TestGANTrainSmoke(t *testing.T) {
 func TestGANResume(t *testing.T) {
 	x := syntheticImages(rand.New(rand.NewPCG(5, 5)), 8)
 	newTrainer := func() *GANTrainer {
-		tr, err := NewGANTrainer(buildGAN(t, NewDCGAN(GANConfig{Latent: 8, Width: 4}), 6), nil, nil, GANOptions{Seed: 9, DSteps: 2})
+		tr, err := NewGANTrainer(buildGAN(t, NewDCGAN(GANConfig{Latent: 8, Width: 4}), 6), nil, nil, GANOptions{Seed: 9, DSteps: 2, EMA: 0.9})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,12 +261,67 @@ func TestGANResume(t *testing.T) {
 			t.Errorf("%s after resume %v, want %v", k, lr[k], v)
 		}
 	}
-	wa, wr := nn.AllWeights(a.Model), nn.AllWeights(r.Model)
-	for i := range wa {
-		if !slices.Equal(wa[i].Var.Value.Data(), wr[i].Var.Value.Data()) {
-			t.Errorf("%s differs after resume", wa[i].Path)
+	for _, m := range [][2]*GAN{{a.Model, r.Model}, {a.Averaged(), r.Averaged()}} {
+		wa, wr := nn.AllWeights(m[0]), nn.AllWeights(m[1])
+		for i := range wa {
+			if !slices.Equal(wa[i].Var.Value.Data(), wr[i].Var.Value.Data()) {
+				t.Errorf("%s differs after resume", wa[i].Path)
+			}
 		}
 	}
+}
+
+// TestGANAverage checks the moving average of the generator: it starts as
+// a copy, follows the bias-corrected avg ← d·avg + (1 − d)·w after each
+// generator update (weights and batch-normalization statistics), and
+// shares the trained discriminator.
+func TestGANAverage(t *testing.T) {
+	x := syntheticImages(rand.New(rand.NewPCG(6, 6)), 8)
+	m := buildGAN(t, NewDCGAN(GANConfig{Latent: 8, Width: 4}), 7)
+	tr, err := NewGANTrainer(m, nil, nil, GANOptions{Seed: 2, EMA: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	avg := tr.Averaged()
+	if avg == m || avg.Discriminator != m.Discriminator {
+		t.Fatal("the averaged GAN must be a copy of the generator with the trained discriminator")
+	}
+	live, averaged := nn.AllWeights(m.Generator), nn.AllWeights(avg.Generator)
+	want := snapshot(varsOf(live))
+	if !slices.EqualFunc(want, snapshot(varsOf(averaged)), slices.Equal) {
+		t.Fatal("the average does not start as a copy of the generator")
+	}
+	for u := 1; u <= 3; u++ {
+		if _, err := tr.TrainStep(&data.Batch{X: x}); err != nil {
+			t.Fatal(err)
+		}
+		d := float32(1 - 0.5/(1-math.Pow(0.5, float64(u))))
+		for i, w := range live {
+			for j, v := range w.Var.Value.Data() {
+				want[i][j] = d*want[i][j] + (1-d)*v
+			}
+			if !slices.Equal(want[i], averaged[i].Var.Value.Data()) {
+				t.Fatalf("update %d: %s is not the moving average", u, averaged[i].Path)
+			}
+		}
+	}
+	if slices.EqualFunc(want, snapshot(varsOf(live)), slices.Equal) {
+		t.Error("the average equals the trained generator after 3 updates")
+	}
+	if _, err := NewGANTrainer(m, nil, nil, GANOptions{EMA: 1}); err == nil {
+		t.Error("no error for EMA decay 1")
+	}
+	if plain, _ := NewGANTrainer(m, nil, nil, GANOptions{}); plain.Averaged() != m {
+		t.Error("without EMA, Averaged is not the trained GAN")
+	}
+}
+
+func varsOf(ws []nn.NamedWeight) []*autograd.Var {
+	out := make([]*autograd.Var, len(ws))
+	for i, w := range ws {
+		out[i] = w.Var
+	}
+	return out
 }
 
 func benchmarkGAN(b *testing.B, m *GAN, batch int) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 
@@ -375,6 +376,10 @@ type VAEOptions struct {
 	// Beta weights the KL term of the loss (β-VAE, Higgins et al. 2017);
 	// the logs report the unweighted terms [1].
 	Beta float32 `json:"beta"`
+	// EMA, when in (0, 1), keeps an exponential moving average of the
+	// weights with this decay (e.g. 0.999): the model to evaluate and
+	// save. See VAETrainer.Averaged and train.Average [0: off].
+	EMA float32 `json:"ema"`
 	// Seed seeds the training noise ε and, reseeded at every
 	// ResetMetrics, the evaluation noise of TestStep [0].
 	Seed uint64 `json:"seed"`
@@ -397,6 +402,8 @@ type VAETrainer struct {
 	Options VAEOptions
 
 	params         []*autograd.Var
+	avg            *VAE           // the averaged model; nil without EMA
+	average        *train.Average // of Model's weights, into avg
 	pool           *autograd.Pool
 	rngSrc         *rand.PCG
 	rng, testRNG   *rand.Rand
@@ -415,13 +422,26 @@ func NewVAETrainer(m *VAE, opt optim.Optimizer, o VAEOptions) (*VAETrainer, erro
 	if len(params) == 0 || m.ZMean.Kernel == nil {
 		return nil, errors.New("vae: the model is not built (call Build first)")
 	}
-	if o.Beta < 0 || math.IsNaN(float64(o.Beta)) {
-		return nil, fmt.Errorf("vae: beta %v must not be negative", o.Beta)
+	if o.Beta < 0 || math.IsNaN(float64(o.Beta)) || !(o.EMA >= 0 && o.EMA < 1) {
+		return nil, fmt.Errorf("vae: beta %v must not be negative and EMA decay %v must be in [0, 1)", o.Beta, o.EMA)
 	}
 	if opt == nil {
 		opt = &optim.Adam{LearningRate: 1e-3}
 	}
 	t := &VAETrainer{Model: m, Opt: opt, Options: o, params: params, pool: autograd.NewPool()}
+	if o.EMA > 0 {
+		avg, err := NewVAEModel(m.Arch, m.Config)
+		if err != nil {
+			return nil, fmt.Errorf("vae: EMA needs a zoo VAE: %w", err)
+		}
+		if err := avg.Build(rand.New(rand.NewPCG(0, 0))); err != nil {
+			return nil, err
+		}
+		if t.average, err = train.NewAverage(m, avg, o.EMA); err != nil {
+			return nil, fmt.Errorf("vae: %w", err)
+		}
+		t.avg = avg
+	}
 	t.rngSrc = rand.NewPCG(o.Seed, 0x7ae)
 	t.rng = rand.New(t.rngSrc)
 	t.ResetMetrics()
@@ -438,6 +458,15 @@ func (t *VAETrainer) ResetMetrics() {
 
 // Network returns the VAE.
 func (t *VAETrainer) Network() nn.Layer { return t.Model }
+
+// Averaged returns the model to evaluate and save: with EMA, a VAE holding
+// the moving averages of the weights; without, the trained VAE itself.
+func (t *VAETrainer) Averaged() *VAE {
+	if t.avg != nil {
+		return t.avg
+	}
+	return t.Model
+}
 
 // Optimizers returns the optimizer.
 func (t *VAETrainer) Optimizers() []optim.Optimizer { return []optim.Optimizer{t.Opt} }
@@ -497,6 +526,9 @@ func (t *VAETrainer) TrainStep(b *data.Batch) (logs train.Logs, err error) {
 	if err := t.Opt.Step(t.params, grads); err != nil {
 		return nil, err
 	}
+	if t.average != nil {
+		t.average.Update()
+	}
 	return t.logs(), nil
 }
 
@@ -517,16 +549,23 @@ func (t *VAETrainer) TestStep(b *data.Batch) (logs train.Logs, err error) {
 }
 
 // State returns the trainer's full state for a checkpoint: the weights
-// ("model/..."), the optimizer's state ("optimizer/") and the noise
-// source.
+// ("model/..."), the optimizer's state ("optimizer/"), with EMA the
+// averaged weights ("ema/…" and their update count) and the noise source.
 func (t *VAETrainer) State() ([]checkpoint.Named, map[string]string, error) {
 	out := train.WeightTensors(t.Model, "model/")
 	out = append(out, train.OptimizerState(t.Opt, "optimizer/")...)
+	meta := map[string]string{}
+	if t.average != nil {
+		ts, m := t.average.State("ema/")
+		out = append(out, ts...)
+		maps.Copy(meta, m)
+	}
 	rs, err := train.MarshalRNG(t.rngSrc)
 	if err != nil {
 		return nil, nil, err
 	}
-	return out, map[string]string{"rng.vae": rs}, nil
+	meta["rng.vae"] = rs
+	return out, meta, nil
 }
 
 // LoadState restores what State saved.
@@ -536,6 +575,11 @@ func (t *VAETrainer) LoadState(f *checkpoint.File) error {
 	}
 	if err := train.LoadOptimizerState(t.Opt, f, "optimizer/"); err != nil {
 		return fmt.Errorf("optimizer state: %w", err)
+	}
+	if t.average != nil {
+		if err := t.average.LoadState(f, "ema/"); err != nil {
+			return err
+		}
 	}
 	return train.UnmarshalRNG(t.rngSrc, f.Metadata["rng.vae"])
 }

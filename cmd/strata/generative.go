@@ -33,12 +33,14 @@ type genConfig struct {
 	Epochs         int            `json:"epochs"`
 	BatchSize      int            `json:"batch_size"`
 	LR             float64        `json:"lr"`
+	LRSchedule     string         `json:"lr_schedule"`
 	Seed           uint64         `json:"seed"`
 	Threads        int            `json:"threads"`
 	TrainLimit     int            `json:"train_limit,omitempty"`
 	TestLimit      int            `json:"test_limit,omitempty"`
 	LabelSmoothing float64        `json:"label_smoothing,omitempty"`
 	DSteps         int            `json:"d_steps,omitempty"`
+	EMA            float64        `json:"ema,omitempty"`
 	Beta           float64        `json:"beta,omitempty"`
 	GAN            *zoo.GANConfig `json:"gan,omitempty"`
 	VAE            *zoo.VAEConfig `json:"vae,omitempty"`
@@ -83,9 +85,11 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 	fs.IntVar(&c.Epochs, "epochs", 10, "number of epochs")
 	fs.IntVar(&c.BatchSize, "batch-size", 0, "batch size (0: 64 for GANs, 128 for VAEs)")
 	fs.Float64Var(&c.LR, "lr", 0, "learning rate (0: 2e-4 for GANs, 1e-3 for VAEs)")
+	fs.StringVar(&c.LRSchedule, "lr-schedule", "constant", "learning-rate schedule: "+lrSchedules+" (decays to 0 over the run)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed")
 	fs.Float64Var(&c.LabelSmoothing, "label-smoothing", 0, "GAN: one-sided label smoothing of real targets (0.1: targets 0.9)")
 	fs.IntVar(&c.DSteps, "d-steps", 1, "GAN: discriminator steps per generator step")
+	fs.Float64Var(&c.EMA, "ema", 0, "decay of a moving average of the weights (GAN: the generator's) to sample from, evaluate and save (e.g. 0.999; 0: off)")
 	fs.Float64Var(&c.Beta, "beta", 1, "VAE: weight of the KL term (β-VAE)")
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "use only the first N training images (0: all)")
 	fs.IntVar(&c.TestLimit, "test-limit", 0, "use only the first N test images (0: all)")
@@ -128,8 +132,8 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 	if err := finitePositive("lr", c.LR); err != nil {
 		return err
 	}
-	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 || c.DSteps < 1 || c.Beta < 0 || math.IsNaN(c.Beta) {
-		return usagef("--label-smoothing must be in [0, 1), --d-steps at least 1 and --beta not negative")
+	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 || !(c.EMA >= 0 && c.EMA < 1) || c.DSteps < 1 || c.Beta < 0 || math.IsNaN(c.Beta) {
+		return usagef("--label-smoothing and --ema must be in [0, 1), --d-steps at least 1 and --beta not negative")
 	}
 	ds, err := loadDataset(c.Data)
 	if err != nil {
@@ -160,17 +164,22 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 		if lr == 0 {
 			lr = 2e-4
 		}
-		trainer, err = zoo.NewGANTrainer(model.(*zoo.GAN), &optim.Adam{LearningRate: lr, Beta1: 0.5}, &optim.Adam{LearningRate: lr, Beta1: 0.5},
-			zoo.GANOptions{LabelSmoothing: float32(c.LabelSmoothing), DSteps: c.DSteps, Seed: c.Seed})
+		gt, err := zoo.NewGANTrainer(model.(*zoo.GAN), &optim.Adam{LearningRate: lr, Beta1: 0.5}, &optim.Adam{LearningRate: lr, Beta1: 0.5},
+			zoo.GANOptions{LabelSmoothing: float32(c.LabelSmoothing), DSteps: c.DSteps, EMA: float32(c.EMA), Seed: c.Seed})
+		if err != nil {
+			return err
+		}
+		trainer, model = gt, gt.Averaged() // the samples and the saved generator are the averaged ones
 	} else {
 		lr := c.LR
 		if lr == 0 {
 			lr = 1e-3
 		}
-		trainer, err = zoo.NewVAETrainer(model.(*zoo.VAE), &optim.Adam{LearningRate: lr}, zoo.VAEOptions{Beta: float32(c.Beta), Seed: c.Seed})
-	}
-	if err != nil {
-		return err
+		vt, err := zoo.NewVAETrainer(model.(*zoo.VAE), &optim.Adam{LearningRate: lr}, zoo.VAEOptions{Beta: float32(c.Beta), EMA: float32(c.EMA), Seed: c.Seed})
+		if err != nil {
+			return err
+		}
+		trainer, model = vt, vt.Averaged()
 	}
 
 	dir := *outDir
@@ -193,6 +202,11 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 	loader, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: c.BatchSize, Shuffle: true, Seed: c.Seed, Prefetch: true})
 	if err != nil {
 		return err
+	}
+	for _, opt := range trainer.(train.WithOptimizers).Optimizers() {
+		if err := setSchedule(opt, c.LRSchedule, opt.LR(), c.Epochs, loader.Len()); err != nil {
+			return err
+		}
 	}
 	progress := io.Writer(os.Stdout)
 	if *quiet {
