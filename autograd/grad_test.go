@@ -120,6 +120,17 @@ func TestGradients(t *testing.T) {
 		}, []*tensor.Tensor{randT(rng, 1, 6, 6, 2), randT(rng, 2, 2, 2, 2)}},
 		{"maxpool2d", func(x []*Var) *Var { return MaxPool2D(x[0], tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}) }, []*tensor.Tensor{distinct(rng, 2, 4, 4, 2)}},
 		{"maxpool2d/same-stride1", func(x []*Var) *Var { return MaxPool2D(x[0], tensor.Window{KH: 3, KW: 3, Padding: "same"}) }, []*tensor.Tensor{distinct(rng, 1, 4, 5, 2)}},
+		// Inputs used twice: the first gradient written, the second added.
+		{"conv2d/reused", func(x []*Var) *Var {
+			return Add(Conv2D(x[0], x[1], x[2], tensor.Window{}, tanh), Conv2D(x[0], x[1], nil, tensor.Window{SH: 2, SW: 2, Padding: "same"}, Activation{}))
+		}, []*tensor.Tensor{randT(rng, 2, 5, 5, 2), randT(rng, 3, 3, 2, 3), randT(rng, 3)}},
+		{"maxpool2d/reused", func(x []*Var) *Var {
+			w := tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}
+			return Add(MaxPool2D(x[0], w), Mul(MaxPool2D(x[0], w), MaxPool2D(x[0], w)))
+		}, []*tensor.Tensor{distinct(rng, 2, 5, 4, 2)}},
+		{"dense/reused", func(x []*Var) *Var {
+			return Add(Dense(x[0], x[1], x[2], tanh), Dense(x[0], x[1], nil, Activation{}))
+		}, []*tensor.Tensor{randT(rng, 3, 4), randT(rng, 4, 5), randT(rng, 5)}},
 		{"avgpool2d", func(x []*Var) *Var { return AvgPool2D(x[0], tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}) }, []*tensor.Tensor{randT(rng, 2, 4, 4, 2)}},
 		{"avgpool2d/same", func(x []*Var) *Var {
 			return AvgPool2D(x[0], tensor.Window{KH: 3, KW: 3, SH: 2, SW: 2, Padding: "same"})

@@ -27,16 +27,8 @@ func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 	cols := alloc(t, []int{rows, kk})
 	kernels.Im2Col(cols.Data(), x.Value.Data(), g)
 	y := alloc(t, []int{g.N, g.OH, g.OW, f})
-	beta := float32(0)
-	if b != nil {
-		bd, yd := b.Value.Data(), y.Data()
-		for r := 0; r < rows; r++ {
-			copy(yd[r*f:(r+1)*f], bd)
-		}
-		beta = 1
-	}
-	kernels.Sgemm(false, false, rows, f, kk, 1, cols.Data(), kk, k.Value.Data(), f, beta, y.Data(), f)
-	out, pre := applyAct(t, act, y)
+	kernels.Sgemm(false, false, rows, f, kk, 1, cols.Data(), kk, k.Value.Data(), f, 0, y.Data(), f)
+	out, pre := biasAct(t, act, y, b)
 	return result(t, out, node{back: backConv2D, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{cols, pre}, geom: g,
 		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
 }
@@ -48,16 +40,20 @@ func backConv2D(t *Tape, n *node) {
 	gz := actGrad(t, act, n.out.Value, n.saved[1], t.grads[n.out.id])
 	cols := n.saved[0]
 	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Shape()[3]
-	if gk := t.grad(k); gk != nil {
-		kernels.Sgemm(true, false, kk, f, rows, 1, cols.Data(), kk, gz.Data(), f, 1, gk.Data(), f)
+	if gk, beta := t.gemmOut(k); gk != nil {
+		kernels.Sgemm(true, false, kk, f, rows, 1, cols.Data(), kk, gz.Data(), f, beta, gk.Data(), f)
 	}
 	if gb := t.grad(b); gb != nil {
 		kernels.SumRowsAcc(gb.Data(), gz.Data())
 	}
-	if gx := t.grad(x); gx != nil {
+	if gx, acc := t.gradOut(x); gx != nil {
 		dcols := t.Alloc(rows, kk)
 		kernels.Sgemm(false, true, rows, kk, f, 1, gz.Data(), f, k.Value.Data(), f, 0, dcols.Data(), kk)
-		kernels.Col2ImAcc(gx.Data(), dcols.Data(), g)
+		if acc {
+			kernels.Col2ImAcc(gx.Data(), dcols.Data(), g)
+		} else {
+			kernels.Col2Im(gx.Data(), dcols.Data(), g)
+		}
 	}
 }
 
@@ -73,12 +69,17 @@ func MaxPool2D(x *Var, w tensor.Window) *Var {
 		arg = t.allocInt32(out.Len())
 	}
 	kernels.MaxPool(out.Data(), arg, x.Value.Data(), g)
-	return result(t, out, node{back: backMaxPool, in: [3]*Var{x}, i32: arg})
+	return result(t, out, node{back: backMaxPool, in: [3]*Var{x}, i32: arg, geom: g})
 }
 
 func backMaxPool(t *Tape, n *node) {
-	if gx := t.grad(n.in[0]); gx != nil {
-		kernels.MaxPoolGradAcc(gx.Data(), t.grads[n.out.id].Data(), n.i32)
+	gx, acc := t.gradOut(n.in[0])
+	switch {
+	case gx == nil:
+	case acc:
+		kernels.MaxPoolGradAcc(gx.Data(), t.grads[n.out.id].Data(), n.i32, n.geom)
+	default:
+		kernels.MaxPoolGrad(gx.Data(), t.grads[n.out.id].Data(), n.i32, n.geom)
 	}
 }
 

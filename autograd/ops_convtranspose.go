@@ -109,17 +109,8 @@ func ConvTranspose2D(x, k, b *Var, w tensor.Window, outputPadding [2]int, act Ac
 	cols := alloc(t, []int{rows, kk})
 	kernels.Sgemm(false, true, rows, kk, cin, 1, x.Value.Data(), cin, k.Value.Data(), cin, 0, cols.Data(), kk)
 	y := alloc(t, []int{g.N, g.H, g.W, f})
-	yd := y.Data()
-	if b != nil {
-		bd := b.Value.Data()
-		for r := 0; r+f <= len(yd); r += f {
-			copy(yd[r:r+f], bd)
-		}
-	} else {
-		clear(yd)
-	}
-	kernels.Col2ImAcc(yd, cols.Data(), g)
-	out, pre := applyAct(t, act, y)
+	kernels.Col2Im(y.Data(), cols.Data(), g)
+	out, pre := biasAct(t, act, y, b)
 	return result(t, out, node{back: backConvTranspose2D, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{pre}, geom: g,
 		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
 }
@@ -132,7 +123,8 @@ func backConvTranspose2D(t *Tape, n *node) {
 	if gb := t.grad(b); gb != nil {
 		kernels.SumRowsAcc(gb.Data(), gz.Data())
 	}
-	gk, gx := t.grad(k), t.grad(x)
+	gk, betaK := t.gemmOut(k)
+	gx, betaX := t.gemmOut(x)
 	if gk == nil && gx == nil {
 		return
 	}
@@ -140,10 +132,10 @@ func backConvTranspose2D(t *Tape, n *node) {
 	q := t.Alloc(rows, kk)
 	kernels.Im2Col(q.Data(), gz.Data(), g)
 	if gk != nil {
-		kernels.Sgemm(true, false, kk, cin, rows, 1, q.Data(), kk, x.Value.Data(), cin, 1, gk.Data(), cin)
+		kernels.Sgemm(true, false, kk, cin, rows, 1, q.Data(), kk, x.Value.Data(), cin, betaK, gk.Data(), cin)
 	}
 	if gx != nil {
-		kernels.Sgemm(false, false, rows, cin, kk, 1, q.Data(), kk, k.Value.Data(), cin, 1, gx.Data(), cin)
+		kernels.Sgemm(false, false, rows, cin, kk, 1, q.Data(), kk, k.Value.Data(), cin, betaX, gx.Data(), cin)
 	}
 }
 

@@ -134,20 +134,37 @@ func applyAct(t *Tape, act Activation, y *tensor.Tensor) (out, pre *tensor.Tenso
 	return out, y
 }
 
+// biasAct finishes a fused layer's output y = x·W (or x ∗ k) [rows, f]:
+// it adds the bias b (nil: none) and applies act in one pass where act can
+// run in place, and returns what applyAct returns.
+func biasAct(t *Tape, act Activation, y *tensor.Tensor, b *Var) (out, pre *tensor.Tensor) {
+	var bias []float32
+	if b != nil {
+		bias = b.Value.Data()
+	}
+	if !act.On || act.fromOutput() {
+		kernels.BiasAct(y.Data(), bias, act.On, act.Op, act.Param)
+		return y, nil
+	}
+	kernels.BiasAct(y.Data(), bias, false, 0, 0)
+	return applyAct(t, act, y)
+}
+
 // actGrad returns ∂L/∂z for z the pre-activation, given the output y, the
 // saved pre-activation (nil when computed in place) and ∂L/∂y.
 func actGrad(t *Tape, act Activation, y, pre, g *tensor.Tensor) *tensor.Tensor {
 	if !act.On {
 		return g
 	}
+	if act.Op == tensor.OpRelu {
+		gz := t.Alloc(g.Shape()...)
+		kernels.ReluGrad(gz.Data(), y.Data(), g.Data())
+		return gz
+	}
 	gz := t.allocZero(g.Shape())
 	x := pre
 	if x == nil {
 		x = y
-	}
-	if act.Op == tensor.OpRelu {
-		kernels.SIMD.ReluGrad(gz.Data(), y.Data(), g.Data())
-		return gz
 	}
 	kernels.UnaryGradAcc(act.Op, gz.Data(), x.Data(), y.Data(), g.Data(), act.Param)
 	return gz
@@ -171,17 +188,8 @@ func Dense(x, w, b *Var, act Activation) *Var {
 	rows := x.Value.Len() / ws[0]
 	shape := append(append(make([]int, 0, len(xs)), xs[:len(xs)-1]...), ws[1])
 	y := alloc(t, shape)
-	if b != nil {
-		// Start from the bias so the GEMM accumulates onto it (beta = 1).
-		bd, yd := b.Value.Data(), y.Data()
-		for r := 0; r < rows; r++ {
-			copy(yd[r*ws[1]:(r+1)*ws[1]], bd)
-		}
-		kernels.Sgemm(false, false, rows, ws[1], ws[0], 1, x.Value.Data(), ws[0], w.Value.Data(), ws[1], 1, yd, ws[1])
-	} else {
-		kernels.Sgemm(false, false, rows, ws[1], ws[0], 1, x.Value.Data(), ws[0], w.Value.Data(), ws[1], 0, y.Data(), ws[1])
-	}
-	out, pre := applyAct(t, act, y)
+	kernels.Sgemm(false, false, rows, ws[1], ws[0], 1, x.Value.Data(), ws[0], w.Value.Data(), ws[1], 0, y.Data(), ws[1])
+	out, pre := biasAct(t, act, y, b)
 	return result(t, out, node{back: backDense, in: [3]*Var{x, w, b}, saved: [2]*tensor.Tensor{pre}, op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
 }
 
@@ -199,14 +207,14 @@ func backDense(t *Tape, n *node) {
 	ws := w.Value.Shape()
 	in, out := ws[0], ws[1]
 	rows := gz.Len() / out
-	if gw := t.grad(w); gw != nil {
-		kernels.Sgemm(true, false, in, out, rows, 1, x.Value.Data(), in, gz.Data(), out, 1, gw.Data(), out)
+	if gw, beta := t.gemmOut(w); gw != nil {
+		kernels.Sgemm(true, false, in, out, rows, 1, x.Value.Data(), in, gz.Data(), out, beta, gw.Data(), out)
 	}
 	if gb := t.grad(b); gb != nil {
 		kernels.SumRowsAcc(gb.Data(), gz.Data())
 	}
-	if gx := t.grad(x); gx != nil {
-		kernels.Sgemm(false, true, rows, in, out, 1, gz.Data(), out, w.Value.Data(), out, 1, gx.Data(), in)
+	if gx, beta := t.gemmOut(x); gx != nil {
+		kernels.Sgemm(false, true, rows, in, out, 1, gz.Data(), out, w.Value.Data(), out, beta, gx.Data(), in)
 	}
 }
 

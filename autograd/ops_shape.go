@@ -13,8 +13,13 @@ func Reshape(x *Var, shape ...int) *Var {
 }
 
 func backReshape(t *Tape, n *node) {
-	if gx := t.grad(n.in[0]); gx != nil {
+	gx, acc := t.gradOut(n.in[0])
+	switch {
+	case gx == nil:
+	case acc:
 		kernels.Axpy(1, t.grads[n.out.id].Data(), gx.Data())
+	default:
+		copy(gx.Data(), t.grads[n.out.id].Data())
 	}
 }
 

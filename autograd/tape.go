@@ -255,6 +255,34 @@ func (t *Tape) grad(v *Var) *tensor.Tensor {
 	return g
 }
 
+// gradOut returns the gradient buffer of v for a backward step that
+// writes every element of it, or nil when v is not tracked on t. With acc
+// false the buffer is new and uninitialized and must be overwritten; with
+// acc true it holds earlier contributions and must be added to. Skipping
+// the zero fill matters for the large activations of convolutional
+// networks.
+func (t *Tape) gradOut(v *Var) (g *tensor.Tensor, acc bool) {
+	if v == nil || v.tape != t || v.id < 0 {
+		return nil, false
+	}
+	if g = t.grads[v.id]; g != nil {
+		return g, true
+	}
+	g = t.Alloc(v.Value.Shape()...)
+	t.grads[v.id] = g
+	return g, false
+}
+
+// gemmOut returns v's gradient buffer and the beta with which a GEMM that
+// writes all of it keeps earlier contributions (0: none yet), or nil.
+func (t *Tape) gemmOut(v *Var) (*tensor.Tensor, float32) {
+	g, acc := t.gradOut(v)
+	if acc {
+		return g, 1
+	}
+	return g, 0
+}
+
 // Backward computes the gradient of the scalar loss with respect to every
 // tracked value. It may be called once per tape.
 func (t *Tape) Backward(loss *Var) error {

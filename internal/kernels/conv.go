@@ -62,11 +62,21 @@ func Im2Col(cols, x []float32, g ConvGeom) {
 
 // Col2ImAcc is the adjoint of Im2Col: it adds every patch row of cols back
 // into gx [N, H, W, C] at the positions the patch was read from.
-func Col2ImAcc(gx, cols []float32, g ConvGeom) {
+func Col2ImAcc(gx, cols []float32, g ConvGeom) { col2im(gx, cols, g, true) }
+
+// Col2Im is Col2ImAcc into a gx that it overwrites: each image is cleared
+// (while it is cache-hot) before its patches are added.
+func Col2Im(gx, cols []float32, g ConvGeom) { col2im(gx, cols, g, false) }
+
+func col2im(gx, cols []float32, g ConvGeom, acc bool) {
 	rowLen := g.KH * g.KW * g.C
+	img := g.H * g.W * g.C
 	// Parallel over images: patches of different images never overlap.
 	Parallel(g.N, 1, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
+			if !acc {
+				clear(gx[n*img : (n+1)*img])
+			}
 			for oh := 0; oh < g.OH; oh++ {
 				for ow := 0; ow < g.OW; ow++ {
 					src := cols[((n*g.OH+oh)*g.OW+ow)*rowLen:]
@@ -219,14 +229,32 @@ func maxInto(d []float32, a []int32, row []float32, base int32) {
 	}
 }
 
-// MaxPoolGradAcc routes each output gradient to the input element that won
-// its window: gx[argmax[i]] += gy[i].
-func MaxPoolGradAcc(gx, gy []float32, argmax []int32) {
-	for i, a := range argmax {
-		if a >= 0 {
-			gx[a] += gy[i]
+// MaxPoolGradAcc routes each output gradient gy [N, OH, OW, C] to the
+// input element that won its window: gx[argmax[i]] += gy[i], for gx
+// [N, H, W, C] and the argmax MaxPool wrote.
+func MaxPoolGradAcc(gx, gy []float32, argmax []int32, g ConvGeom) {
+	maxPoolGrad(gx, gy, argmax, g, true)
+}
+
+// MaxPoolGrad is MaxPoolGradAcc into a gx that it overwrites: elements
+// that won no window get 0.
+func MaxPoolGrad(gx, gy []float32, argmax []int32, g ConvGeom) {
+	maxPoolGrad(gx, gy, argmax, g, false)
+}
+
+func maxPoolGrad(gx, gy []float32, argmax []int32, g ConvGeom, acc bool) {
+	img, out := g.H*g.W*g.C, g.OH*g.OW*g.C
+	// Parallel over images: a window's winner lies in the window's image.
+	Parallel(g.N, max(1, 16384/max(1, img)), func(lo, hi int) {
+		if !acc {
+			clear(gx[lo*img : hi*img])
 		}
-	}
+		for i, a := range argmax[lo*out : hi*out] {
+			if a >= 0 {
+				gx[a] += gy[lo*out+i]
+			}
+		}
+	})
 }
 
 // AvgPool writes window means of x [N, H, W, C] into dst [N, OH, OW, C].

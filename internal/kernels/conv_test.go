@@ -144,3 +144,132 @@ func TestMaxPoolValuesMatchesArgmaxPath(t *testing.T) {
 		}
 	}
 }
+
+// TestConvAdjoints checks Col2ImAcc and MaxPoolGradAcc against scatter
+// loops over their definitions (adding to what gx holds), and the writing
+// variants Col2Im and MaxPoolGrad against the same from zero, over a gx
+// filled with garbage.
+func TestConvAdjoints(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	random := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.IntN(9)) - 4 // exact sums in any order
+		}
+		return x
+	}
+	for _, g := range geometries() {
+		img := g.N * g.H * g.W * g.C
+		rowLen := g.KH * g.KW * g.C
+		cols := random(g.N * g.OH * g.OW * rowLen)
+		base := random(img)
+		want := slices.Clone(base)
+		for n := 0; n < g.N; n++ {
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					for kh := 0; kh < g.KH; kh++ {
+						for kw := 0; kw < g.KW; kw++ {
+							ih, iw := oh*g.SH-g.PadT+kh*g.DH, ow*g.SW-g.PadL+kw*g.DW
+							if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
+								continue
+							}
+							for c := 0; c < g.C; c++ {
+								want[((n*g.H+ih)*g.W+iw)*g.C+c] += cols[((n*g.OH+oh)*g.OW+ow)*rowLen+(kh*g.KW+kw)*g.C+c]
+							}
+						}
+					}
+				}
+			}
+		}
+		got := slices.Clone(base)
+		Col2ImAcc(got, cols, g)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%+v: Col2ImAcc differs from its definition", g)
+		}
+		for i := range want {
+			want[i] -= base[i]
+		}
+		got = random(img)
+		Col2Im(got, cols, g)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%+v: Col2Im differs from Col2ImAcc from zero", g)
+		}
+
+		x := random(img)
+		out := make([]float32, g.N*g.OH*g.OW*g.C)
+		arg := make([]int32, len(out))
+		MaxPool(out, arg, x, g)
+		gy := random(len(out))
+		want = slices.Clone(base)
+		for i, a := range arg {
+			if a >= 0 {
+				want[a] += gy[i]
+			}
+		}
+		got = slices.Clone(base)
+		MaxPoolGradAcc(got, gy, arg, g)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%+v: MaxPoolGradAcc differs from its definition", g)
+		}
+		for i := range want {
+			want[i] -= base[i]
+		}
+		got = random(img)
+		MaxPoolGrad(got, gy, arg, g)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%+v: MaxPoolGrad differs from MaxPoolGradAcc from zero", g)
+		}
+	}
+}
+
+// TestBiasActAndReluGrad checks the threaded one-pass kernels against
+// plain loops, on sizes below and above the threading threshold.
+func TestBiasActAndReluGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, size := range [][2]int{{3, 5}, {4096, 32}, {3000, 64}, {1, 1 << 17}} {
+		rows, f := size[0], size[1]
+		y := make([]float32, rows*f)
+		bias := make([]float32, f)
+		for i := range y {
+			y[i] = rng.Float32()*2 - 1
+		}
+		for i := range bias {
+			bias[i] = rng.Float32() - 0.5
+		}
+		for _, c := range []struct {
+			name string
+			bias []float32
+			act  bool
+		}{{"bias+relu", bias, true}, {"bias", bias, false}, {"relu", nil, true}} {
+			want := slices.Clone(y)
+			for i := range want {
+				if c.bias != nil {
+					want[i] += c.bias[i%f]
+				}
+				if c.act {
+					want[i] = max(want[i], 0)
+				}
+			}
+			got := slices.Clone(y)
+			BiasAct(got, c.bias, c.act, Relu, 0)
+			if !slices.Equal(got, want) {
+				t.Errorf("%d×%d %s: BiasAct differs from the plain loop", rows, f, c.name)
+			}
+		}
+		g := make([]float32, len(y))
+		for i := range g {
+			g[i] = rng.Float32()
+		}
+		want := make([]float32, len(y))
+		for i, v := range y {
+			if v > 0 {
+				want[i] = g[i]
+			}
+		}
+		got := make([]float32, len(y))
+		ReluGrad(got, y, g)
+		if !slices.Equal(got, want) {
+			t.Errorf("%d elements: ReluGrad differs from the plain loop", len(y))
+		}
+	}
+}

@@ -518,3 +518,39 @@ func reluGradAcc(gx, x, g []float32, a float32) {
 		SIMD.Axpy(a, b, gx[lo:hi])
 	}
 }
+
+// elementwiseGrain is the fewest elements per thread worth a hand-off in a
+// one-pass elementwise kernel (~10 µs of work).
+const elementwiseGrain = 1 << 15
+
+// ReluGrad sets dst[i] = g[i] where x[i] > 0, else 0 (SIMD.ReluGrad),
+// split over threads for long slices.
+func ReluGrad(dst, x, g []float32) {
+	x, g = x[:len(dst)], g[:len(dst)]
+	Parallel(len(dst), elementwiseGrain, func(lo, hi int) {
+		SIMD.ReluGrad(dst[lo:hi], x[lo:hi], g[lo:hi])
+	})
+}
+
+// BiasAct finishes a fused dense or convolution output in one pass over
+// y [rows, f]: y[r, j] = op(y[r, j] + bias[j]) with op's parameter p. A nil
+// bias adds nothing and act false applies no op. Rows are split over
+// threads when y is long.
+func BiasAct(y, bias []float32, act bool, op UnaryOp, p float32) {
+	f := len(bias)
+	switch {
+	case f == 0 && !act:
+	case f == 0:
+		Parallel(len(y), elementwiseGrain, func(lo, hi int) { Unary(op, y[lo:hi], y[lo:hi], p) })
+	default:
+		Parallel(len(y)/f, max(1, elementwiseGrain/f), func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				row := y[r*f : (r+1)*f]
+				SIMD.Add(row, row, bias)
+			}
+			if act {
+				Unary(op, y[lo*f:hi*f], y[lo*f:hi*f], p)
+			}
+		})
+	}
+}
