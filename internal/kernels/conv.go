@@ -38,6 +38,12 @@ func Im2Col(cols, x []float32, g ConvGeom) {
 					switch {
 					case ih < 0 || ih >= g.H:
 						clear(dst[p : p+span])
+					case inside && span <= 8: // few channels: a call to copy costs more than the copy
+						src := ((n*g.H+ih)*g.W + iw0) * g.C
+						d, s := dst[p:p+span], x[src:src+span]
+						for i := range d {
+							d[i] = s[i]
+						}
 					case inside:
 						src := ((n*g.H+ih)*g.W + iw0) * g.C
 						copy(dst[p:p+span], x[src:src+span])
@@ -104,12 +110,12 @@ func col2im(gx, cols []float32, g ConvGeom, acc bool) {
 // positions never win; ties go to the first position in the window
 // (row-major).
 func MaxPool(dst []float32, argmax []int32, x []float32, g ConvGeom) {
-	if argmax == nil {
-		maxPoolValues(dst, x, g)
-		return
-	}
 	if g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 && g.PadT == 0 && g.PadL == 0 && g.OH*2 <= g.H && g.OW*2 <= g.W {
 		maxPool2x2(dst, argmax, x, g)
+		return
+	}
+	if argmax == nil {
+		maxPoolValues(dst, x, g)
 		return
 	}
 	c := g.C
@@ -177,7 +183,8 @@ func maxPoolValues(dst, x []float32, g ConvGeom) {
 }
 
 // maxPool2x2 is MaxPool for the common 2×2 window with stride 2 and no
-// padding: four rows of C values per output pixel, reduced in one pass.
+// padding: four rows of C values per output pixel, reduced in one pass
+// (vectorized where the CPU allows; argmax may be nil).
 func maxPool2x2(dst []float32, argmax []int32, x []float32, g ConvGeom) {
 	c, rowStride := g.C, g.W*g.C
 	Parallel(g.N*g.OH, max(1, 4096/max(1, g.OW*c*4)), func(lo, hi int) {
@@ -186,7 +193,29 @@ func maxPool2x2(dst []float32, argmax []int32, x []float32, g ConvGeom) {
 			for ow := 0; ow < g.OW; ow++ {
 				o := ((n*g.OH+oh)*g.OW + ow) * c
 				s := ((n*g.H+2*oh)*g.W + 2*ow) * c
-				maxOf4(dst[o:o+c], argmax[o:o+c], x[s:s+c], x[s+c:s+2*c], x[s+rowStride:s+rowStride+c], x[s+rowStride+c:s+rowStride+2*c], int32(s), int32(s+c), int32(s+rowStride), int32(s+rowStride+c))
+				var a []int32
+				if argmax != nil {
+					a = argmax[o : o+c]
+				}
+				k := maxOf4Vec(dst[o:o+c], a, x, s, c, rowStride)
+				if k == c {
+					continue
+				}
+				s, o = s+k, o+k
+				p0, p1, p2, p3 := x[s:s+c-k], x[s+c:s+2*c-k], x[s+rowStride:s+rowStride+c-k], x[s+rowStride+c:s+rowStride+2*c-k]
+				if argmax != nil {
+					maxOf4(dst[o:o+c-k], argmax[o:o+c-k], p0, p1, p2, p3, int32(s), int32(s+c), int32(s+rowStride), int32(s+rowStride+c))
+					continue
+				}
+				for i := range p0 {
+					m := p0[i]
+					for _, v := range [3]float32{p1[i], p2[i], p3[i]} {
+						if v > m {
+							m = v
+						}
+					}
+					dst[o+i] = m
+				}
 			}
 		}
 	})

@@ -10,7 +10,7 @@ import (
 // counts, including C = 1 (the first layer of an MNIST CNN).
 func geometries() []ConvGeom {
 	var out []ConvGeom
-	for _, c := range []int{1, 3} {
+	for _, c := range []int{1, 3, 19} { // 19: vector kernels and their scalar tail
 		for _, k := range [][2]int{{1, 1}, {2, 2}, {3, 3}, {3, 2}} {
 			for _, s := range []int{1, 2} {
 				for _, d := range []int{1, 2} {
@@ -270,6 +270,32 @@ func TestBiasActAndReluGrad(t *testing.T) {
 		ReluGrad(got, y, g)
 		if !slices.Equal(got, want) {
 			t.Errorf("%d elements: ReluGrad differs from the plain loop", len(y))
+		}
+	}
+}
+
+// TestSumRowsAcc checks the column sums, through the per-row loop and the
+// GEMM, against a plain loop (integer data: exact in any order).
+func TestSumRowsAcc(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, size := range [][2]int{{3, 7}, {63, 32}, {64, 32}, {5000, 10}, {2000, 70}} {
+		rows, n := size[0], size[1]
+		x := make([]float32, rows*n)
+		for i := range x {
+			x[i] = float32(rng.IntN(7) - 3)
+		}
+		dst := make([]float32, n)
+		want := make([]float32, n)
+		for j := range dst {
+			dst[j] = float32(j)
+			want[j] = float32(j)
+		}
+		for i, v := range x {
+			want[i%n] += v
+		}
+		SumRowsAcc(dst, x)
+		if !slices.Equal(dst, want) {
+			t.Errorf("%d×%d: SumRowsAcc differs from the plain loop", rows, n)
 		}
 	}
 }

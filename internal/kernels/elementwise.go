@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // BinaryOp names an elementwise operation of two operands.
 type BinaryOp uint8
@@ -435,15 +438,42 @@ func AddRowVector(x []float32, v []float32) {
 }
 
 // SumRowsAcc accumulates the column sums of the rows×len(dst) matrix x into
-// dst (the bias gradient of a dense layer).
+// dst (the bias gradient of a dense layer). Many rows go through the GEMM
+// as ones[1×rows]·x, which streams x once at full vector width instead of
+// one short call per row.
 func SumRowsAcc(dst, x []float32) {
 	n := len(dst)
 	if n == 0 {
 		return
 	}
-	for r := 0; r+n <= len(x); r += n {
-		SIMD.Axpy(1, x[r:r+n], dst)
+	rows := len(x) / n
+	if rows >= 64 {
+		Sgemm(false, false, 1, n, rows, 1, onesOf(rows), rows, x, n, 1, dst, n)
+		return
 	}
+	for r := 0; r < rows; r++ {
+		SIMD.Axpy(1, x[r*n:(r+1)*n], dst)
+	}
+}
+
+// ones is a run of ones that only grows: a slice handed out is never
+// written again.
+var ones struct {
+	sync.Mutex
+	buf []float32
+}
+
+// onesOf returns n ones (read-only).
+func onesOf(n int) []float32 {
+	ones.Lock()
+	defer ones.Unlock()
+	if len(ones.buf) < n {
+		ones.buf = make([]float32, max(n, 2*len(ones.buf)))
+		for i := range ones.buf {
+			ones.buf[i] = 1
+		}
+	}
+	return ones.buf[:n]
 }
 
 // Permute writes src (contiguous, with shape) into dst with its axes
