@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/strata-dl/strata/tensor"
@@ -120,6 +121,15 @@ func TestGradients(t *testing.T) {
 		}, []*tensor.Tensor{randT(rng, 1, 6, 6, 2), randT(rng, 2, 2, 2, 2)}},
 		{"maxpool2d", func(x []*Var) *Var { return MaxPool2D(x[0], tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}) }, []*tensor.Tensor{distinct(rng, 2, 4, 4, 2)}},
 		{"maxpool2d/same-stride1", func(x []*Var) *Var { return MaxPool2D(x[0], tensor.Window{KH: 3, KW: 3, Padding: "same"}) }, []*tensor.Tensor{distinct(rng, 1, 4, 5, 2)}},
+		{"conv2d-maxpool/fused-sigmoid", func(x []*Var) *Var { // ReLU: bit for bit against the two ops below
+			return Conv2DMaxPool(x[0], x[1], x[2], tensor.Window{}, Act(tensor.OpSigmoid, 0), tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2})
+		}, []*tensor.Tensor{randT(rng, 2, 7, 6, 2), randT(rng, 2, 2, 2, 3), randT(rng, 3)}},
+		{"conv2d-maxpool/fused-tanh-same", func(x []*Var) *Var {
+			return Conv2DMaxPool(x[0], x[1], nil, tensor.Window{Padding: "same"}, tanh, tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2})
+		}, []*tensor.Tensor{randT(rng, 2, 5, 4, 3), randT(rng, 3, 3, 3, 9)}},
+		{"conv2d-maxpool/unfused", func(x []*Var) *Var {
+			return Conv2DMaxPool(x[0], x[1], x[2], tensor.Window{}, relu, tensor.Window{KH: 3, KW: 3, SH: 1, SW: 1})
+		}, []*tensor.Tensor{randT(rng, 1, 6, 6, 2), randT(rng, 2, 2, 2, 3), randT(rng, 3)}},
 		// Inputs used twice: the first gradient written, the second added.
 		{"conv2d/reused", func(x []*Var) *Var {
 			return Add(Conv2D(x[0], x[1], x[2], tensor.Window{}, tanh), Conv2D(x[0], x[1], nil, tensor.Window{SH: 2, SW: 2, Padding: "same"}, Activation{}))
@@ -189,4 +199,73 @@ func TestInferenceTape(t *testing.T) {
 		}
 	}()
 	NewInferenceTape(pool).Watch(NewParam("w", tensor.Zeros(2)))
+}
+
+// TestConv2DMaxPoolMatchesTwoOps checks the fused convolution and pooling
+// against Conv2D followed by MaxPool2D, bit for bit, in values and in
+// every gradient, on the shapes of an MNIST CNN's layers (vector kernels
+// and their scalar tails, odd output sizes) and on an inference tape.
+func TestConv2DMaxPoolMatchesTwoOps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	pool := tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}
+	for _, c := range []struct {
+		name    string
+		x, k, b *tensor.Tensor
+		act     Activation
+	}{
+		{"conv1-relu", randT(rng, 3, 28, 28, 1), randT(rng, 3, 3, 1, 32), randT(rng, 32), Act(tensor.OpRelu, 0)},
+		{"conv2-relu-odd", randT(rng, 2, 13, 13, 5), randT(rng, 3, 3, 5, 20), randT(rng, 20), Act(tensor.OpRelu, 0)},
+		{"linear-nobias", randT(rng, 2, 9, 8, 3), randT(rng, 2, 2, 3, 11), nil, Activation{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			run := func(fused bool) (*tensor.Tensor, []*tensor.Tensor) {
+				tape := NewTape(nil)
+				defer tape.Release()
+				x, k := NewParam("x", c.x), NewParam("k", c.k)
+				params := []*Var{x, k}
+				var b *Var
+				if c.b != nil {
+					b = NewParam("b", c.b)
+					params = append(params, b)
+				}
+				tape.Watch(params...)
+				var y *Var
+				if fused {
+					y = Conv2DMaxPool(x, k, b, tensor.Window{}, c.act, pool)
+				} else {
+					y = MaxPool2D(Conv2D(x, k, b, tensor.Window{}, c.act), pool)
+				}
+				loss := Sum(Mul(y, Const(tensor.RandNormal(rand.New(rand.NewPCG(1, 1)), 0, 1, y.Shape()...))), false)
+				gs, err := tape.Gradients(loss, params...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := []*tensor.Tensor{}
+				for _, g := range gs {
+					out = append(out, g.Clone())
+				}
+				return y.Value.Clone(), out
+			}
+			yf, gf := run(true)
+			yu, gu := run(false)
+			if !slices.Equal(yf.Data(), yu.Data()) {
+				t.Fatal("fused values differ from Conv2D + MaxPool2D")
+			}
+			for i := range gf {
+				if !slices.Equal(gf[i].Data(), gu[i].Data()) {
+					t.Errorf("gradient %d differs from Conv2D + MaxPool2D", i)
+				}
+			}
+			inf := NewInferenceTape(nil)
+			defer inf.Release()
+			var b *Var
+			if c.b != nil {
+				b = Const(c.b)
+			}
+			yi := Conv2DMaxPool(inf.Input(c.x), Const(c.k), b, tensor.Window{}, c.act, pool)
+			if !slices.Equal(yi.Value.Data(), yu.Data()) {
+				t.Error("inference values differ from Conv2D + MaxPool2D")
+			}
+		})
+	}
 }

@@ -34,10 +34,16 @@ func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 }
 
 func backConv2D(t *Tape, n *node) {
+	act := Activation{Op: tensor.UnaryOp(n.op), Param: n.f[0], On: n.ints[0] == 1}
+	convBackward(t, n, actGrad(t, act, n.out.Value, n.saved[1], t.grads[n.out.id]))
+}
+
+// convBackward is the backward pass of the convolution of node n (inputs
+// x, k, b; patches saved[0]; geometry geom) given gz = ∂L/∂z, the gradient
+// at its output before the activation.
+func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 	x, k, b := n.in[0], n.in[1], n.in[2]
 	g := n.geom
-	act := Activation{Op: tensor.UnaryOp(n.op), Param: n.f[0], On: n.ints[0] == 1}
-	gz := actGrad(t, act, n.out.Value, n.saved[1], t.grads[n.out.id])
 	cols := n.saved[0]
 	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Shape()[3]
 	if gk, beta := t.gemmOut(k); gk != nil {
@@ -55,6 +61,64 @@ func backConv2D(t *Tape, n *node) {
 			kernels.Col2Im(gx.Data(), dcols.Data(), g)
 		}
 	}
+}
+
+// Conv2DMaxPool returns MaxPool2D(Conv2D(x, k, b, w, act), pool), fused
+// where it can be: for 2×2 pooling with stride 2 and no padding, and an
+// activation that can run in place (ReLU, tanh, sigmoid, ELU, leaky ReLU
+// with a positive slope, or none), the convolution's output is computed and
+// pooled two rows at a time in cache and never stored whole
+// (kernels.ConvMaxPool2x2). Other windows and activations take the two
+// ops. The values and gradients are those of the two ops.
+//
+// Backward, with y the pooled output and δ = ∂L/∂y: the activation's
+// derivative is taken at the winners, whose activated values are y
+// (δ′ = δ ⊙ act′(y)), δ′ is routed to the winners' positions, and the
+// convolution's backward pass follows as in Conv2D.
+func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Window) *Var {
+	fusable := pool.KH == 2 && pool.KW == 2 && pool.SH == 2 && pool.SW == 2 && max(pool.DH, 1) == 1 && max(pool.DW, 1) == 1 &&
+		(pool.Padding == "" || pool.Padding == "valid") && (!act.On || act.fromOutput())
+	ks := k.Value.Shape()
+	if len(ks) != 4 || !fusable {
+		return MaxPool2D(Conv2D(x, k, b, w, act), pool)
+	}
+	w.KH, w.KW = ks[0], ks[1]
+	g := tensor.MustConvGeometry(x.Value.Shape(), w)
+	if ks[2] != g.C {
+		panic(&tensor.ShapeError{Op: "Conv2D", Got: x.Value.Shape(), Want: []int{g.N, g.H, g.W, ks[2]}, Msg: "input channels differ from kernel"})
+	}
+	if b != nil && b.Value.Len() != ks[3] {
+		panic(&tensor.ShapeError{Op: "Conv2D", Got: b.Value.Shape(), Want: []int{ks[3]}, Msg: "bias length"})
+	}
+	if g.OH < 2 || g.OW < 2 {
+		return MaxPool2D(Conv2D(x, k, b, w, act), pool)
+	}
+	t := tapeOf(x, k, b)
+	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, ks[3]
+	cols := alloc(t, []int{rows, kk})
+	kernels.Im2Col(cols.Data(), x.Value.Data(), g)
+	y := alloc(t, []int{g.N, g.OH / 2, g.OW / 2, f})
+	var arg []int32
+	if t != nil && !t.infer {
+		arg = t.allocInt32(y.Len())
+	}
+	var bias []float32
+	if b != nil {
+		bias = b.Value.Data()
+	}
+	kernels.ConvMaxPool2x2(y.Data(), arg, cols.Data(), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
+	return result(t, y, node{back: backConv2DMaxPool, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{cols}, geom: g, i32: arg,
+		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
+}
+
+func backConv2DMaxPool(t *Tape, n *node) {
+	g := n.geom
+	act := Activation{Op: tensor.UnaryOp(n.op), Param: n.f[0], On: n.ints[0] == 1}
+	gp := actGrad(t, act, n.out.Value, nil, t.grads[n.out.id]) // at the winners
+	gz := t.Alloc(g.N, g.OH, g.OW, n.in[1].Value.Dim(3))
+	pool := kernels.ConvGeom{N: g.N, H: g.OH, W: g.OW, C: gz.Dim(3), KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1, OH: g.OH / 2, OW: g.OW / 2}
+	kernels.MaxPoolGrad(gz.Data(), gp.Data(), n.i32, pool)
+	convBackward(t, n, gz)
 }
 
 // MaxPool2D returns the maxima of x [N, H, W, C] over windows w as

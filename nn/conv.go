@@ -88,6 +88,30 @@ func (l *Conv2D) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 	return y
 }
 
+// ConvPool returns pool.Forward(c, conv.Forward(c, x)) through the fused
+// autograd.Conv2DMaxPool, which does not store the convolution's output
+// whole where the pooling window and the activation allow it. A layer
+// that is not built yet, a summary trace or a post-activation (softmax,
+// sigmoid) takes the two layers one after the other.
+func ConvPool(c *Ctx, conv *Conv2D, pool *MaxPool2D, x *autograd.Var) *autograd.Var {
+	if conv.Kernel == nil || conv.post != "" || (c != nil && c.build != nil) {
+		return pool.Forward(c, conv.Forward(c, x))
+	}
+	in := x.Shape()
+	if len(in) != 4 || in[3] != conv.Kernel.Value.Dim(2) {
+		panic(&ShapeError{Layer: conv.Name, Want: []int{-1, -1, -1, conv.Kernel.Value.Dim(2)}, Got: in})
+	}
+	if _, err := tensor.ConvGeometry(in, conv.window()); err != nil {
+		panic(&ShapeError{Layer: conv.Name, Msg: err.Error(), Got: in})
+	}
+	w := poolWindow(pool.PoolSize, pool.Strides, pool.Padding)
+	g := tensor.MustConvGeometry(in, conv.window())
+	if _, err := tensor.ConvGeometry([]int{g.N, g.OH, g.OW, conv.Filters}, w); err != nil {
+		panic(&ShapeError{Layer: pool.Name, Msg: err.Error(), Got: []int{g.N, g.OH, g.OW, conv.Filters}})
+	}
+	return autograd.Conv2DMaxPool(x, conv.Kernel, conv.Bias, conv.window(), conv.act, w)
+}
+
 // MaxPool2D takes the maximum over PoolSize windows of NHWC input. Zero
 // Strides mean PoolSize (Keras); zero PoolSize means 2×2.
 type MaxPool2D struct {

@@ -80,13 +80,21 @@ func kerasTypeName(l Layer) string {
 	return snake(t.Name())
 }
 
-// Forward applies each layer in turn.
+// Forward applies each layer in turn (a Conv2D directly followed by a
+// MaxPool2D through ConvPool, fused).
 func (s *Sequential) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 	if len(s.Layers) > 0 {
 		s.Children() // names the layers before they build
 	}
-	for _, l := range s.Layers {
-		x = l.Forward(c, x)
+	for i := 0; i < len(s.Layers); i++ {
+		if conv, ok := s.Layers[i].(*Conv2D); ok && i+1 < len(s.Layers) {
+			if pool, ok := s.Layers[i+1].(*MaxPool2D); ok { // fused: see ConvPool
+				x = ConvPool(c, conv, pool, x)
+				i++
+				continue
+			}
+		}
+		x = s.Layers[i].Forward(c, x)
 	}
 	return x
 }

@@ -67,8 +67,8 @@ func NewCNNNet(classes int) *CNNNet {
 
 // Forward applies the layers in order.
 func (m *CNNNet) Forward(c *nn.Ctx, x *autograd.Var) *autograd.Var {
-	x = m.Pool1.Forward(c, m.Conv1.Forward(c, x))
-	x = m.Pool2.Forward(c, m.Conv2.Forward(c, x))
+	x = nn.ConvPool(c, m.Conv1, m.Pool1, x) // Pool1.Forward(c, Conv1.Forward(c, x)), fused
+	x = nn.ConvPool(c, m.Conv2, m.Pool2, x)
 	return m.Dense2.Forward(c, m.Dense1.Forward(c, m.Flatten.Forward(c, x)))
 }
 

@@ -186,37 +186,79 @@ func maxPoolValues(dst, x []float32, g ConvGeom) {
 // padding: four rows of C values per output pixel, reduced in one pass
 // (vectorized where the CPU allows; argmax may be nil).
 func maxPool2x2(dst []float32, argmax []int32, x []float32, g ConvGeom) {
-	c, rowStride := g.C, g.W*g.C
+	c := g.C
 	Parallel(g.N*g.OH, max(1, 4096/max(1, g.OW*c*4)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			n, oh := r/g.OH, r%g.OH
-			for ow := 0; ow < g.OW; ow++ {
-				o := ((n*g.OH+oh)*g.OW + ow) * c
-				s := ((n*g.H+2*oh)*g.W + 2*ow) * c
-				var a []int32
-				if argmax != nil {
-					a = argmax[o : o+c]
-				}
-				k := maxOf4Vec(dst[o:o+c], a, x, s, c, rowStride)
-				if k == c {
-					continue
-				}
-				s, o = s+k, o+k
-				p0, p1, p2, p3 := x[s:s+c-k], x[s+c:s+2*c-k], x[s+rowStride:s+rowStride+c-k], x[s+rowStride+c:s+rowStride+2*c-k]
-				if argmax != nil {
-					maxOf4(dst[o:o+c-k], argmax[o:o+c-k], p0, p1, p2, p3, int32(s), int32(s+c), int32(s+rowStride), int32(s+rowStride+c))
-					continue
-				}
-				for i := range p0 {
-					m := p0[i]
-					for _, v := range [3]float32{p1[i], p2[i], p3[i]} {
-						if v > m {
-							m = v
-						}
-					}
-					dst[o+i] = m
+			o := (n*g.OH + oh) * g.OW * c
+			s := (n*g.H + 2*oh) * g.W * c
+			var a []int32
+			if argmax != nil {
+				a = argmax[o : o+g.OW*c]
+			}
+			poolRow2x2(dst[o:o+g.OW*c], a, x, s, s, g.OW, c, g.W*c)
+		}
+	})
+}
+
+// poolRow2x2 max-pools one output row of ow pixels of c channels into d
+// (and their winners' flat indices into a, unless nil) from the two input
+// rows starting at x[s] (rs elements apart), whose first element has the
+// flat index base.
+func poolRow2x2(d []float32, a []int32, x []float32, s, base, ow, c, rs int) {
+	for w := 0; w < ow; w++ {
+		o, s, b := w*c, s+2*w*c, base+2*w*c
+		var aw []int32
+		if a != nil {
+			aw = a[o : o+c]
+		}
+		k := maxOf4Vec(d[o:o+c], aw, x, s, c, rs, b)
+		if k == c {
+			continue
+		}
+		s, o, b = s+k, o+k, b+k
+		p0, p1, p2, p3 := x[s:s+c-k], x[s+c:s+2*c-k], x[s+rs:s+rs+c-k], x[s+rs+c:s+rs+2*c-k]
+		if a != nil {
+			maxOf4(d[o:o+c-k], a[o:o+c-k], p0, p1, p2, p3, int32(b), int32(b+c), int32(b+rs), int32(b+rs+c))
+			continue
+		}
+		for i := range p0 {
+			m := p0[i]
+			for _, v := range [3]float32{p1[i], p2[i], p3[i]} {
+				if v > m {
+					m = v
 				}
 			}
+			d[o+i] = m
+		}
+	}
+}
+
+// ConvMaxPool2x2 computes dst = maxpool₂ₓ₂(act(cols·k + bias)) without
+// storing the convolution's output whole: for the patches cols
+// [N·OH·OW, KK] of a convolution with geometry g, kernel k [KK, f] and
+// bias [f] (nil: none), it runs the GEMM two output rows at a time into a
+// cache-resident scratch, applies the bias and, when act, the in-place op
+// with parameter p, and pools it into dst [N, OH/2, OW/2, f] (an odd last
+// row or column is dropped, as MaxPool does). argmax (nil: not needed)
+// receives each winner's flat index in the convolution's output
+// [N, OH, OW, f], as MaxPool would have.
+func ConvMaxPool2x2(dst []float32, argmax []int32, cols, k, bias []float32, g ConvGeom, f int, act bool, op UnaryOp, p float32) {
+	kk, ph, pw := g.KH*g.KW*g.C, g.OH/2, g.OW/2
+	span := 2 * g.OW * f // two output rows
+	Parallel(g.N*ph, max(1, 16384/max(1, span*kk/8)), func(lo, hi int) {
+		scratch := make([]float32, span)
+		for r := lo; r < hi; r++ {
+			n, h := r/ph, r%ph
+			row := (n*g.OH + 2*h) * g.OW // first patch row
+			sgemm(gemmBest, 1, nil, false, false, 2*g.OW, f, kk, 1, cols[row*kk:], kk, k, f, 0, scratch, f)
+			BiasAct(scratch, bias, act, op, p)
+			o := (n*ph + h) * pw * f
+			var a []int32
+			if argmax != nil {
+				a = argmax[o : o+pw*f]
+			}
+			poolRow2x2(dst[o:o+pw*f], a, scratch, 0, row*f, pw, f, g.OW*f)
 		}
 	})
 }

@@ -13,9 +13,10 @@ func maxOf4AVX2(d *float32, a *int32, x *float32, c, rs, base, n int)
 func maxOf4ValuesAVX2(d *float32, x *float32, c, rs, n int)
 
 // maxOf4Vec handles the first multiple of 8 of the c channels of the 2×2
-// window whose top-left element is x[s] (rows rs elements apart), writing
-// d[0:k] and, when a is not nil, a[0:k]; it returns k, the channels done.
-func maxOf4Vec(d []float32, a []int32, x []float32, s, c, rs int) int {
+// window whose top-left element is x[s] (rows rs elements apart) and has
+// the flat index base, writing d[0:k] and, when a is not nil, a[0:k]; it
+// returns k, the channels done.
+func maxOf4Vec(d []float32, a []int32, x []float32, s, c, rs, base int) int {
 	k := c &^ 7
 	if k == 0 || !hasAVX2FMA {
 		return 0
@@ -26,7 +27,7 @@ func maxOf4Vec(d []float32, a []int32, x []float32, s, c, rs int) int {
 		maxOf4ValuesAVX2(&d[0], xp, c, rs, k)
 	} else {
 		_ = a[k-1]
-		maxOf4AVX2(&d[0], &a[0], xp, c, rs, s, k)
+		maxOf4AVX2(&d[0], &a[0], xp, c, rs, base, k)
 	}
 	return k
 }
