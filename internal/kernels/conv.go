@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"sync"
 	"unsafe"
 )
 
@@ -234,6 +235,9 @@ func poolRow2x2(d []float32, a []int32, x []float32, s, base, ow, c, rs int) {
 	}
 }
 
+// convScratch holds ConvMaxPool2x2's per-thread scratch rows.
+var convScratch = sync.Pool{New: func() any { return new([]float32) }}
+
 // ConvMaxPool2x2 computes dst = maxpool₂ₓ₂(act(cols·k + bias)) without
 // storing the convolution's output whole: for the patches cols
 // [N·OH·OW, KK] of a convolution with geometry g, kernel k [KK, f] and
@@ -247,12 +251,17 @@ func ConvMaxPool2x2(dst []float32, argmax []int32, cols, k, bias []float32, g Co
 	kk, ph, pw := g.KH*g.KW*g.C, g.OH/2, g.OW/2
 	span := 2 * g.OW * f // two output rows
 	Parallel(g.N*ph, max(1, 16384/max(1, span*kk/8)), func(lo, hi int) {
-		scratch := make([]float32, span)
+		sp := convScratch.Get().(*[]float32)
+		defer convScratch.Put(sp)
+		if cap(*sp) < span {
+			*sp = make([]float32, span)
+		}
+		scratch := (*sp)[:span]
 		for r := lo; r < hi; r++ {
 			n, h := r/ph, r%ph
 			row := (n*g.OH + 2*h) * g.OW // first patch row
 			sgemm(gemmBest, 1, nil, false, false, 2*g.OW, f, kk, 1, cols[row*kk:], kk, k, f, 0, scratch, f)
-			BiasAct(scratch, bias, act, op, p)
+			biasActSerial(scratch, bias, act, op, p)
 			o := (n*ph + h) * pw * f
 			var a []int32
 			if argmax != nil {

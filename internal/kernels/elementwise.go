@@ -574,13 +574,19 @@ func BiasAct(y, bias []float32, act bool, op UnaryOp, p float32) {
 		Parallel(len(y), elementwiseGrain, func(lo, hi int) { Unary(op, y[lo:hi], y[lo:hi], p) })
 	default:
 		Parallel(len(y)/f, max(1, elementwiseGrain/f), func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				row := y[r*f : (r+1)*f]
-				SIMD.Add(row, row, bias)
-			}
-			if act {
-				Unary(op, y[lo*f:hi*f], y[lo*f:hi*f], p)
-			}
+			biasActSerial(y[lo*f:hi*f], bias, act, op, p)
 		})
+	}
+}
+
+// biasActSerial is BiasAct on the calling goroutine.
+func biasActSerial(y, bias []float32, act bool, op UnaryOp, p float32) {
+	if f := len(bias); f > 0 {
+		for r := 0; r+f <= len(y); r += f {
+			SIMD.Add(y[r:r+f], y[r:r+f], bias)
+		}
+	}
+	if act {
+		Unary(op, y, y, p)
 	}
 }

@@ -13,6 +13,9 @@ DATA lanes8<>+24(SB)/4, $6
 DATA lanes8<>+28(SB)/4, $7
 GLOBL lanes8<>(SB), RODATA|NOPTR, $32
 
+DATA eight<>+0(SB)/4, $8
+GLOBL eight<>(SB), RODATA|NOPTR, $4
+
 // maxOf4AVX2 is maxOf4 for n elements (a multiple of 8) of the four rows
 // x, x+c, x+rs, x+rs+c (offsets in elements), whose first elements have
 // the flat indices base, base+c, base+rs, base+rs+c. A later row wins only
@@ -30,9 +33,7 @@ TEXT ·maxOf4AVX2(SB), NOSPLIT, $0-56
 	VPBROADCASTD rs+32(FP), Y13
 	VPBROADCASTD base+40(FP), Y15
 	VPADDD lanes8<>(SB), Y15, Y15 // indices of row 0's lanes
-	MOVL $8, AX
-	MOVQ AX, X12
-	VPBROADCASTD X12, Y12
+	VPBROADCASTD eight<>(SB), Y12 // (a legacy-SSE move here would stall on the dirty upper halves)
 	LEAQ (SI)(R8*4), R11 // row 1
 	LEAQ (SI)(R9*4), R10 // row 2
 	LEAQ (R10)(R8*4), R12 // row 3

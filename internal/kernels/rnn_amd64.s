@@ -19,7 +19,7 @@ TEXT ·lstmBackwardAVX2(SB), NOSPLIT, $0-64
 	MOVQ dh+48(FP), R10
 	MOVQ dc+56(FP), R11
 	MOVL $0x3f800000, AX
-	MOVQ AX, X15
+	VMOVQ AX, X15
 	VBROADCASTSS X15, Y15       // 1.0
 loop:
 	VMOVUPS (SI), Y0            // i
@@ -79,7 +79,7 @@ TEXT ·gruBackwardAVX2(SB), NOSPLIT, $0-72
 	MOVQ dgr+56(FP), BX
 	MOVQ dhp+64(FP), R11
 	MOVL $0x3f800000, AX
-	MOVQ AX, X15
+	VMOVQ AX, X15
 	VBROADCASTSS X15, Y15       // 1.0
 loop:
 	VMOVUPS (SI), Y0            // z
