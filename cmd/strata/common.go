@@ -276,13 +276,23 @@ const lrSchedules = "constant or cosine"
 // opt for a run of epochs epochs of batches steps each: "constant" keeps
 // the rate; "cosine" decays it from lr along half a cosine to 0 at the
 // last step (optim.CosineDecay). The schedule follows the optimizer's step
-// counter, so a resumed run continues it where it stopped.
+// counter, so a resumed run continues it where it stopped; resuming with
+// another --epochs recomputes it for the new length.
 func setSchedule(opt optim.Optimizer, name string, lr float64, epochs, batches int) error {
-	switch name {
-	case "constant", "": // "": a run from before the flag existed
-		return nil
-	case "cosine":
+	if err := checkSchedule(name); err != nil {
+		return err
+	}
+	if name == "cosine" {
 		opt.SetSchedule(optim.CosineDecay{Initial: lr, DecaySteps: epochs * batches})
+	}
+	return nil
+}
+
+// checkSchedule returns a usage error unless name is a --lr-schedule value
+// ("" is a run from before the flag existed: constant).
+func checkSchedule(name string) error {
+	switch name {
+	case "constant", "", "cosine":
 		return nil
 	}
 	return usagef("unknown --lr-schedule %q (want %s)", name, lrSchedules)

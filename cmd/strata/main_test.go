@@ -195,6 +195,9 @@ func TestBadInput(t *testing.T) {
 		{"lr not a number", []string{"train", "--lr", "fast"}, "invalid value", 0, nil},
 		{"unknown model", []string{"train", "--model", "resnet"}, `unknown model "resnet"`, 0, nil},
 		{"unknown optimizer", []string{"train", "--optimizer", "lion"}, "lion", 0, nil},
+		{"unknown schedule", []string{"train", "--lr-schedule", "linear"}, `unknown --lr-schedule "linear"`, 0, nil},
+		{"unknown schedule, vae", []string{"train", "--model", "vae", "--lr-schedule", "step"}, `unknown --lr-schedule "step"`, 0, nil},
+		{"ema 1", []string{"train", "--model", "vae", "--ema", "1"}, "--ema", 0, nil},
 		{"unknown flag", []string{"train", "--bogus"}, "-bogus", 0, nil},
 		{"validation split 1.5", []string{"train", "--validation-split", "1.5"}, "--validation-split", 0, nil},
 		{"unknown data kind", []string{"train", "--data", "s3:bucket"}, "unknown --data", 0, nil},
@@ -322,6 +325,10 @@ func TestTrainEvalPredictRoundTrip(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("run directory lacks %s", f)
 		}
+	}
+	var results map[string]any // the default cosine schedule ends at 0
+	if b, err := os.ReadFile(filepath.Join(dir, "results.json")); err != nil || json.Unmarshal(b, &results) != nil || results["final_lr"] != 0.0 {
+		t.Errorf("results.json: final_lr %v (%v), want 0 at the end of the cosine schedule", results["final_lr"], err)
 	}
 	out, stderr, code = strata(t, "eval", "--run", dir, "--limit", "500", "--json")
 	if code != 0 {

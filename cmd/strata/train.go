@@ -120,7 +120,7 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	fs.IntVar(&c.BatchSize, "batch-size", 32, "batch size")
 	fs.StringVar(&c.Optimizer, "optimizer", "adam", "optimizer: adam, sgd, rmsprop, adamw, adagrad")
 	fs.Float64Var(&c.LR, "lr", 0, "learning rate (0: the optimizer's default, 0.001 for Adam)")
-	fs.StringVar(&c.LRSchedule, "lr-schedule", "constant", "learning-rate schedule: "+lrSchedules+" (decays to 0 over the run)")
+	fs.StringVar(&c.LRSchedule, "lr-schedule", "cosine", "learning-rate schedule: "+lrSchedules+" (decays to 0 over the run)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed (initialization, shuffling, dropout)")
 	fs.Float64Var(&c.ValidationSplit, "validation-split", 0, "fraction of the training data held out for validation (the last part, as Keras)")
 	fs.IntVar(&c.EarlyStopping, "early-stopping", 0, "stop after this many epochs without improvement of the validation loss (0: off)")
@@ -376,5 +376,5 @@ func validate(c *runConfig) error {
 	if c.EarlyStopping < 0 || c.TrainLimit < 0 || c.TestLimit < 0 {
 		return usagef("--early-stopping, --train-limit and --test-limit must not be negative")
 	}
-	return nil
+	return checkSchedule(c.LRSchedule)
 }
