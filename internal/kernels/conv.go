@@ -77,6 +77,7 @@ func Col2Im(gx, cols []float32, g ConvGeom) { col2im(gx, cols, g, false) }
 
 func col2im(gx, cols []float32, g ConvGeom, acc bool) {
 	rowLen := g.KH * g.KW * g.C
+	span := g.KW * g.C
 	img := g.H * g.W * g.C
 	// Parallel over images: patches of different images never overlap.
 	Parallel(g.N, 1, func(lo, hi int) {
@@ -87,17 +88,26 @@ func col2im(gx, cols []float32, g ConvGeom, acc bool) {
 			for oh := 0; oh < g.OH; oh++ {
 				for ow := 0; ow < g.OW; ow++ {
 					src := cols[((n*g.OH+oh)*g.OW+ow)*rowLen:]
+					iw0 := ow*g.SW - g.PadL
+					inside := g.DW == 1 && iw0 >= 0 && iw0+g.KW <= g.W // a window row is one run of KW·C
 					p := 0
 					for kh := 0; kh < g.KH; kh++ {
 						ih := oh*g.SH - g.PadT + kh*g.DH
-						for kw := 0; kw < g.KW; kw++ {
-							iw := ow*g.SW - g.PadL + kw*g.DW
-							if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
-								d := ((n*g.H+ih)*g.W + iw) * g.C
-								SIMD.Axpy(1, src[p:p+g.C], gx[d:d+g.C])
+						switch {
+						case ih < 0 || ih >= g.H:
+						case inside:
+							d := ((n*g.H+ih)*g.W + iw0) * g.C
+							SIMD.Axpy(1, src[p:p+span], gx[d:d+span])
+						default:
+							for kw := 0; kw < g.KW; kw++ {
+								iw := iw0 + kw*g.DW
+								if iw >= 0 && iw < g.W {
+									d := ((n*g.H+ih)*g.W + iw) * g.C
+									SIMD.Axpy(1, src[p+kw*g.C:p+(kw+1)*g.C], gx[d:d+g.C])
+								}
 							}
-							p += g.C
 						}
+						p += span
 					}
 				}
 			}
