@@ -334,6 +334,10 @@ func MaxPoolGrad(gx, gy []float32, argmax []int32, g ConvGeom) {
 
 func maxPoolGrad(gx, gy []float32, argmax []int32, g ConvGeom, acc bool) {
 	img, out := g.H*g.W*g.C, g.OH*g.OW*g.C
+	if !acc && g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 && g.PadT == 0 && g.PadL == 0 && g.OH*2 <= g.H && g.OW*2 <= g.W {
+		maxPoolGrad2x2(gx, gy, argmax, g)
+		return
+	}
 	// Parallel over images: a window's winner lies in the window's image.
 	Parallel(g.N, max(1, 16384/max(1, img)), func(lo, hi int) {
 		if !acc {
@@ -342,6 +346,41 @@ func maxPoolGrad(gx, gy []float32, argmax []int32, g ConvGeom, acc bool) {
 		for i, a := range argmax[lo*out : hi*out] {
 			if a >= 0 {
 				gx[a] += gy[lo*out+i]
+			}
+		}
+	})
+}
+
+// maxPoolGrad2x2 is MaxPoolGrad for 2×2 windows with stride 2 and no
+// padding, which tile the input: every element of gx is written once, the
+// winners with their gradient and the rest (and any odd last row or
+// column, which no window covers) with 0, without clearing gx first.
+func maxPoolGrad2x2(gx, gy []float32, argmax []int32, g ConvGeom) {
+	c, rs := g.C, g.W*g.C
+	Parallel(g.N*g.OH, max(1, 4096/max(1, g.OW*c*4)), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n, oh := r/g.OH, r%g.OH
+			row := (n*g.H + 2*oh) * rs // the window rows' first element
+			for ow := 0; ow < g.OW; ow++ {
+				o, s := ((n*g.OH+oh)*g.OW+ow)*c, row+2*ow*c
+				k := maxPoolGradVec(gx, gy[o:o+c], argmax[o:o+c], s, c, rs)
+				for i := k; i < c; i++ {
+					a, v := argmax[o+i], gy[o+i]
+					for _, p := range [4]int{s + i, s + c + i, s + rs + i, s + rs + c + i} {
+						if int(a) == p {
+							gx[p] = v
+						} else {
+							gx[p] = 0
+						}
+					}
+				}
+			}
+			if g.W > 2*g.OW { // the odd last column of both rows
+				clear(gx[row+2*g.OW*c : row+rs])
+				clear(gx[row+rs+2*g.OW*c : row+2*rs])
+			}
+			if oh == g.OH-1 && g.H > 2*g.OH { // the odd last row
+				clear(gx[row+2*rs : (n+1)*g.H*rs])
 			}
 		}
 	})

@@ -31,3 +31,20 @@ func maxOf4Vec(d []float32, a []int32, x []float32, s, c, rs, base int) int {
 	}
 	return k
 }
+
+//go:noescape
+func maxPoolGrad2x2AVX2(gx *float32, gy *float32, a *int32, c, rs, base, n int)
+
+// maxPoolGradVec writes the gradient of the first multiple of 8 of the c
+// channels of the 2×2 window whose top-left element is gx[s] (flat index
+// s, rows rs elements apart) from g[0:k] and the winners a[0:k]: each of
+// the four positions gets g or 0. It returns k, the channels done.
+func maxPoolGradVec(gx, g []float32, a []int32, s, c, rs int) int {
+	k := c &^ 7
+	if k == 0 || !hasAVX2FMA {
+		return 0
+	}
+	_, _, _ = gx[s+rs+c+k-1], g[k-1], a[k-1]
+	maxPoolGrad2x2AVX2(&gx[s], &g[0], &a[0], c, rs, s, k)
+	return k
+}

@@ -100,3 +100,52 @@ vloop:
 vdone:
 	VZEROUPPER
 	RET
+
+// maxPoolGrad2x2AVX2 writes the gradient of one 2×2 window for n channels
+// (a multiple of 8): each of the four rows gx, gx+c, gx+rs, gx+rs+c
+// (offsets in elements; flat indices base, base+c, base+rs, base+rs+c)
+// gets gy where it is the winner a names, else 0.
+// func maxPoolGrad2x2AVX2(gx *float32, gy *float32, a *int32, c, rs, base, n int)
+TEXT ·maxPoolGrad2x2AVX2(SB), NOSPLIT, $0-56
+	MOVQ gx+0(FP), DI
+	MOVQ gy+8(FP), SI
+	MOVQ a+16(FP), DX
+	MOVQ c+24(FP), R8
+	MOVQ rs+32(FP), R9
+	MOVQ n+48(FP), CX
+	VPBROADCASTD c+24(FP), Y14
+	VPBROADCASTD rs+32(FP), Y13
+	VPBROADCASTD base+40(FP), Y15
+	VPADDD lanes8<>(SB), Y15, Y15
+	VPBROADCASTD eight<>(SB), Y12
+	LEAQ (DI)(R8*4), R11
+	LEAQ (DI)(R9*4), R10
+	LEAQ (R10)(R8*4), R12
+	XORQ AX, AX
+	TESTQ CX, CX
+	JEQ gdone
+gloop:
+	VMOVDQU (DX)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VPCMPEQD Y15, Y0, Y2
+	VANDPS Y1, Y2, Y3
+	VMOVUPS Y3, (DI)(AX*4)
+	VPADDD Y14, Y15, Y4
+	VPCMPEQD Y4, Y0, Y2
+	VANDPS Y1, Y2, Y3
+	VMOVUPS Y3, (R11)(AX*4)
+	VPADDD Y13, Y15, Y5
+	VPCMPEQD Y5, Y0, Y2
+	VANDPS Y1, Y2, Y3
+	VMOVUPS Y3, (R10)(AX*4)
+	VPADDD Y14, Y5, Y4
+	VPCMPEQD Y4, Y0, Y2
+	VANDPS Y1, Y2, Y3
+	VMOVUPS Y3, (R12)(AX*4)
+	VPADDD Y12, Y15, Y15
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT gloop
+gdone:
+	VZEROUPPER
+	RET
