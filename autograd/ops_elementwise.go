@@ -149,14 +149,15 @@ func Compare(op tensor.BinaryOp, a, b *Var) *Var {
 
 func unary(op tensor.UnaryOp, x *Var, p float32) *Var {
 	t := tapeOf(x)
-	out := tensor.UnaryInto(alloc(t, x.Value.Shape()), op, x.Value, p)
+	out := alloc(t, x.Value.Shape())
+	kernels.UnaryThreaded(op, out.Data(), x.Value.Data(), p)
 	return result(t, out, node{back: backUnary, in: [3]*Var{x}, op: uint8(op), f: [2]float32{p}})
 }
 
 func backUnary(t *Tape, n *node) {
 	x := n.in[0]
 	if gx := t.grad(x); gx != nil {
-		kernels.UnaryGradAcc(tensor.UnaryOp(n.op), gx.Data(), x.Value.Data(), n.out.Value.Data(), t.grads[n.out.id].Data(), n.f[0])
+		kernels.UnaryGradAccThreaded(tensor.UnaryOp(n.op), gx.Data(), x.Value.Data(), n.out.Value.Data(), t.grads[n.out.id].Data(), n.f[0])
 	}
 }
 

@@ -223,7 +223,8 @@ func TestConvAdjoints(t *testing.T) {
 }
 
 // TestBiasActAndReluGrad checks the threaded one-pass kernels against
-// plain loops, on sizes below and above the threading threshold.
+// plain loops or their serial twins, on sizes below and above the
+// threading threshold.
 func TestBiasActAndReluGrad(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	for _, size := range [][2]int{{3, 5}, {4096, 32}, {3000, 64}, {1, 1 << 17}} {
@@ -270,6 +271,20 @@ func TestBiasActAndReluGrad(t *testing.T) {
 		ReluGrad(got, y, g)
 		if !slices.Equal(got, want) {
 			t.Errorf("%d elements: ReluGrad differs from the plain loop", len(y))
+		}
+		for _, op := range []UnaryOp{LeakyRelu, Tanh} {
+			want, got := make([]float32, len(y)), make([]float32, len(y))
+			Unary(op, want, y, 0.2)
+			UnaryThreaded(op, got, y, 0.2)
+			if !slices.Equal(got, want) {
+				t.Errorf("%d elements: UnaryThreaded(%v) differs from Unary", len(y), op)
+			}
+			wantG, gotG := slices.Clone(g), slices.Clone(g)
+			UnaryGradAcc(op, wantG, y, want, g, 0.2)
+			UnaryGradAccThreaded(op, gotG, y, want, g, 0.2)
+			if !slices.Equal(gotG, wantG) {
+				t.Errorf("%d elements: UnaryGradAccThreaded(%v) differs from UnaryGradAcc", len(y), op)
+			}
 		}
 	}
 }

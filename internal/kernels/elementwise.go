@@ -562,6 +562,18 @@ func ReluGrad(dst, x, g []float32) {
 	})
 }
 
+// UnaryThreaded is Unary split over threads for long slices.
+func UnaryThreaded(op UnaryOp, dst, x []float32, p float32) {
+	x = x[:len(dst)]
+	Parallel(len(dst), elementwiseGrain, func(lo, hi int) { Unary(op, dst[lo:hi], x[lo:hi], p) })
+}
+
+// UnaryGradAccThreaded is UnaryGradAcc split over threads for long slices.
+func UnaryGradAccThreaded(op UnaryOp, gx, x, y, gy []float32, p float32) {
+	gx, x, y = gx[:len(gy)], x[:len(gy)], y[:len(gy)]
+	Parallel(len(gy), elementwiseGrain, func(lo, hi int) { UnaryGradAcc(op, gx[lo:hi], x[lo:hi], y[lo:hi], gy[lo:hi], p) })
+}
+
 // BiasAct finishes a fused dense or convolution output in one pass over
 // y [rows, f]: y[r, j] = op(y[r, j] + bias[j]) with op's parameter p. A nil
 // bias adds nothing and act false applies no op. Rows are split over
