@@ -182,6 +182,9 @@ type RMSpropCoeffs struct {
 //	with mom:    mom[i] = Momentum·mom[i] + inc;  p[i] = p[i] − mom[i]
 //	without mom: p[i] = p[i] − inc
 //
+// with ms, mg and mom flushed to zero when they decay below 2⁻¹²⁶, as
+// Adam's moments are (subnormal arithmetic is many times slower).
+//
 // All slices must have len(p) elements (mg and mom may be nil).
 func RMSprop(p, g, ms, mg, mom []float32, c RMSpropCoeffs) {
 	checkOptimLens("RMSprop", len(p), 2, g, ms, mg, mom)
@@ -205,11 +208,11 @@ func rmspropSerial(p, g, ms, mg, mom []float32, c RMSpropCoeffs) {
 		mom = mom[:n]
 	}
 	for i, gi := range g {
-		s := float32(c.Rho*ms[i]) + float32(c.C*float32(gi*gi))
+		s := flushSubnormal(float32(c.Rho*ms[i]) + float32(c.C*float32(gi*gi)))
 		ms[i] = s
 		var d float32
 		if mg != nil {
-			a := float32(c.Rho*mg[i]) + float32(c.C*gi)
+			a := flushSubnormal(float32(c.Rho*mg[i]) + float32(c.C*gi))
 			mg[i] = a
 			d = s - float32(a*a) + c.Eps
 		} else {
@@ -217,7 +220,7 @@ func rmspropSerial(p, g, ms, mg, mom []float32, c RMSpropCoeffs) {
 		}
 		inc := float32(c.LR*gi) / float32(math.Sqrt(float64(d)))
 		if mom != nil {
-			inc = float32(c.Momentum*mom[i]) + inc
+			inc = flushSubnormal(float32(c.Momentum*mom[i]) + inc)
 			mom[i] = inc
 		}
 		p[i] -= inc

@@ -281,22 +281,30 @@ sgdDone:
 
 // ---- RMSprop --------------------------------------------------------------
 // Registers: DI p, SI g, R8 ms, R9 mg, R10 mom; Y8 ρ, Y9 C, Y10 LR, Y11 Eps,
-// Y12 Momentum.
+// Y12 Momentum, Y13 2⁻¹²⁶, Y14 the abs mask.
 
-// RMS_MS: Y0 = g; Y1 = s = ρ·ms + C·(g·g), stored.
+// RMS_FLUSH(x, tmp): x = +0 where |x| < 2⁻¹²⁶ (NaN compares false and stays).
+#define RMS_FLUSH(x, tmp) \
+	VANDPS  Y14, x, tmp; \
+	VCMPPS  $1, Y13, tmp, tmp; \
+	VANDNPS x, tmp, x
+
+// RMS_MS: Y0 = g; Y1 = s = ρ·ms + C·(g·g), flushed, stored.
 #define RMS_MS \
 	VMOVUPS (SI)(BX*4), Y0; \
 	VMULPS  (R8)(BX*4), Y8, Y1; \
 	VMULPS  Y0, Y0, Y2; \
 	VMULPS  Y2, Y9, Y2; \
 	VADDPS  Y2, Y1, Y1; \
+	RMS_FLUSH(Y1, Y3); \
 	VMOVUPS Y1, (R8)(BX*4)
 
-// RMS_CENTERED: a = ρ·mg + C·g, stored; Y1 = d = (s − a·a) + Eps.
+// RMS_CENTERED: a = ρ·mg + C·g, flushed, stored; Y1 = d = (s − a·a) + Eps.
 #define RMS_CENTERED \
 	VMULPS  (R9)(BX*4), Y8, Y2; \
 	VMULPS  Y0, Y9, Y3; \
 	VADDPS  Y3, Y2, Y2; \
+	RMS_FLUSH(Y2, Y3); \
 	VMOVUPS Y2, (R9)(BX*4); \
 	VMULPS  Y2, Y2, Y2; \
 	VSUBPS  Y2, Y1, Y1; \
@@ -312,10 +320,11 @@ sgdDone:
 	VMULPS  Y0, Y10, Y2; \
 	VDIVPS  Y1, Y2, Y2
 
-// RMS_MOMENTUM: Y2 = inc = Momentum·mom + inc, stored in mom.
+// RMS_MOMENTUM: Y2 = inc = Momentum·mom + inc, flushed, stored in mom.
 #define RMS_MOMENTUM \
 	VMULPS  (R10)(BX*4), Y12, Y3; \
 	VADDPS  Y2, Y3, Y2; \
+	RMS_FLUSH(Y2, Y3); \
 	VMOVUPS Y2, (R10)(BX*4)
 
 // RMS_STOREP: p = p − inc.
@@ -342,6 +351,12 @@ TEXT ·rmspropAVX2(SB), NOSPLIT, $0-68
 	VBROADCASTSS c_LR+56(FP), Y10
 	VBROADCASTSS c_Eps+60(FP), Y11
 	VBROADCASTSS c_Momentum+64(FP), Y12
+	MOVL $0x00800000, DX
+	VMOVD DX, X13
+	VPBROADCASTD X13, Y13
+	MOVL $0x7fffffff, DX
+	VMOVD DX, X14
+	VPBROADCASTD X14, Y14
 	ANDQ $-8, CX
 	JLE  rmsDone
 	XORQ BX, BX

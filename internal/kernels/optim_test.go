@@ -662,3 +662,23 @@ func TestSGDFlushesSubnormalVelocity(t *testing.T) {
 		}
 	}
 }
+
+// TestRMSpropFlushesSubnormalState is the RMSprop counterpart of
+// TestAdamFlushesSubnormalMoments: the mean square, the mean gradient
+// (centered) and the momentum buffer.
+func TestRMSpropFlushesSubnormalState(t *testing.T) {
+	n := 37
+	c := RMSpropCoeffs{Rho: 0.9, C: 0.1, LR: 1e-3, Eps: 1e-7, Momentum: 0.9}
+	for _, impl := range []func(p, g, ms, mg, mom []float32, c RMSpropCoeffs){rmspropSerial, RMSprop} {
+		p, g, ms, mg, mom := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range ms {
+			ms[i], mg[i], mom[i] = 1.2e-38, 1.2e-38, 1.2e-38 // normal now, subnormal after one decay
+		}
+		impl(p, g, ms, mg, mom, c)
+		for i := range ms {
+			if ms[i] != 0 || mg[i] != 0 || mom[i] != 0 {
+				t.Fatalf("ms, mg, mom[%d] = %g, %g, %g after decaying below 2⁻¹²⁶, want 0", i, ms[i], mg[i], mom[i])
+			}
+		}
+	}
+}
