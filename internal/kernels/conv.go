@@ -29,7 +29,15 @@ func Im2Col(cols, x []float32, g ConvGeom) {
 	Parallel(g.N*g.OH, max(1, 4096/max(1, g.OW*rowLen)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			n, oh := r/g.OH, r%g.OH
+			owLo, owHi := 0, 0 // the pixels done by im2colNarrow
+			if span <= 8 && g.DW == 1 {
+				owLo, owHi = im2colNarrow(cols, x, g, n, oh)
+			}
 			for ow := 0; ow < g.OW; ow++ {
+				if ow == owLo && owHi > owLo {
+					ow = owHi - 1
+					continue
+				}
 				dst := cols[((n*g.OH+oh)*g.OW+ow)*rowLen:]
 				iw0 := ow*g.SW - g.PadL
 				inside := g.DW == 1 && iw0 >= 0 && iw0+g.KW <= g.W
@@ -39,12 +47,6 @@ func Im2Col(cols, x []float32, g ConvGeom) {
 					switch {
 					case ih < 0 || ih >= g.H:
 						clear(dst[p : p+span])
-					case inside && span <= 8: // few channels: a call to copy costs more than the copy
-						src := ((n*g.H+ih)*g.W + iw0) * g.C
-						d, s := dst[p:p+span], x[src:src+span]
-						for i := range d {
-							d[i] = s[i]
-						}
 					case inside:
 						src := ((n*g.H+ih)*g.W + iw0) * g.C
 						copy(dst[p:p+span], x[src:src+span])
@@ -65,6 +67,41 @@ func Im2Col(cols, x []float32, g ConvGeom) {
 			}
 		}
 	})
+}
+
+// im2colNarrow writes the patches of output row (n, oh) whose windows lie
+// inside the image, for windows whose rows are at most 8 values (KW·C ≤ 8,
+// DW = 1: the first layer of an image network), where a call to copy per
+// window row would cost more than the copy. It returns the range of output
+// columns it wrote; the caller writes the others (empty when a window row
+// falls in the padding).
+func im2colNarrow(cols, x []float32, g ConvGeom, n, oh int) (owLo, owHi int) {
+	rowLen, span := g.KH*g.KW*g.C, g.KW*g.C
+	for kh := 0; kh < g.KH; kh++ {
+		if ih := oh*g.SH - g.PadT + kh*g.DH; ih < 0 || ih >= g.H {
+			return 0, 0
+		}
+	}
+	if g.W-g.KW+g.PadL < 0 { // no window fits inside
+		return 0, 0
+	}
+	owLo = (g.PadL + g.SW - 1) / g.SW                     // first ow with ow·SW − PadL ≥ 0
+	owHi = max(owLo, min(g.OW, (g.W-g.KW+g.PadL)/g.SW+1)) // past the last with ow·SW − PadL + KW ≤ W
+	step := g.SW * g.C
+	for kh := 0; kh < g.KH; kh++ {
+		ih := oh*g.SH - g.PadT + kh*g.DH
+		si := ((n*g.H+ih)*g.W + owLo*g.SW - g.PadL) * g.C
+		di := ((n*g.OH+oh)*g.OW+owLo)*rowLen + kh*span
+		for ow := owLo; ow < owHi; ow++ {
+			d, s := cols[di:di+span], x[si:si+span]
+			for i := range d {
+				d[i] = s[i]
+			}
+			si += step
+			di += rowLen
+		}
+	}
+	return owLo, owHi
 }
 
 // Col2ImAcc is the adjoint of Im2Col: it adds every patch row of cols back
