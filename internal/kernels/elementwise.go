@@ -557,6 +557,10 @@ const elementwiseGrain = 1 << 15
 // split over threads for long slices.
 func ReluGrad(dst, x, g []float32) {
 	x, g = x[:len(dst)], g[:len(dst)]
+	if len(dst) < 2*elementwiseGrain || Threads() == 1 { // serial, without a closure to allocate
+		SIMD.ReluGrad(dst, x, g)
+		return
+	}
 	Parallel(len(dst), elementwiseGrain, func(lo, hi int) {
 		SIMD.ReluGrad(dst[lo:hi], x[lo:hi], g[lo:hi])
 	})
@@ -565,12 +569,20 @@ func ReluGrad(dst, x, g []float32) {
 // UnaryThreaded is Unary split over threads for long slices.
 func UnaryThreaded(op UnaryOp, dst, x []float32, p float32) {
 	x = x[:len(dst)]
+	if len(dst) < 2*elementwiseGrain || Threads() == 1 {
+		Unary(op, dst, x, p)
+		return
+	}
 	Parallel(len(dst), elementwiseGrain, func(lo, hi int) { Unary(op, dst[lo:hi], x[lo:hi], p) })
 }
 
 // UnaryGradAccThreaded is UnaryGradAcc split over threads for long slices.
 func UnaryGradAccThreaded(op UnaryOp, gx, x, y, gy []float32, p float32) {
 	gx, x, y = gx[:len(gy)], x[:len(gy)], y[:len(gy)]
+	if len(gy) < 2*elementwiseGrain || Threads() == 1 {
+		UnaryGradAcc(op, gx, x, y, gy, p)
+		return
+	}
 	Parallel(len(gy), elementwiseGrain, func(lo, hi int) { UnaryGradAcc(op, gx[lo:hi], x[lo:hi], y[lo:hi], gy[lo:hi], p) })
 }
 
@@ -580,6 +592,10 @@ func UnaryGradAccThreaded(op UnaryOp, gx, x, y, gy []float32, p float32) {
 // threads when y is long.
 func BiasAct(y, bias []float32, act bool, op UnaryOp, p float32) {
 	f := len(bias)
+	if len(y) < 2*elementwiseGrain || Threads() == 1 { // serial, without a closure to allocate
+		biasActSerial(y, bias, act, op, p)
+		return
+	}
 	switch {
 	case f == 0 && !act:
 	case f == 0:
