@@ -40,6 +40,7 @@ type genConfig struct {
 	TestLimit      int            `json:"test_limit,omitempty"`
 	LabelSmoothing float64        `json:"label_smoothing,omitempty"`
 	DSteps         int            `json:"d_steps,omitempty"`
+	GSteps         int            `json:"g_steps,omitempty"`
 	EMA            float64        `json:"ema,omitempty"`
 	Beta           float64        `json:"beta,omitempty"`
 	GAN            *zoo.GANConfig `json:"gan,omitempty"`
@@ -80,6 +81,7 @@ const vaeEMA = 0.995
 const genExamples = `  strata train --model dcgan --epochs 10          # samples_epoch_NNN.png every epoch
   strata train --model vae --epochs 10 --json      # test negative ELBO in nats per image
   strata train --model gan --label-smoothing 0.1 --d-steps 2
+  strata train --model dcgan --g-steps 2 --ema 0.999      # two generator updates per batch; averaged generator
 `
 
 func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error {
@@ -94,6 +96,7 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed")
 	fs.Float64Var(&c.LabelSmoothing, "label-smoothing", 0, "GAN: one-sided label smoothing of real targets (0.1: targets 0.9)")
 	fs.IntVar(&c.DSteps, "d-steps", 1, "GAN: discriminator steps per generator step")
+	fs.IntVar(&c.GSteps, "g-steps", 1, "GAN: generator steps (each on fresh noise) per batch on which the generator trains")
 	fs.Float64Var(&c.EMA, "ema", -1, "decay of a moving average of the weights (GAN: the generator's) to sample from, evaluate and save; 0: off, -1: 0.995 for VAEs, off for GANs")
 	fs.Float64Var(&c.Beta, "beta", 1, "VAE: weight of the KL term (β-VAE)")
 	fs.IntVar(&c.TrainLimit, "train-limit", 0, "use only the first N training images (0: all)")
@@ -118,6 +121,9 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 		}
 		if epochsSet {
 			prev.Epochs = c.Epochs
+		}
+		if prev.GSteps == 0 { // a run from before --g-steps
+			prev.GSteps = 1
 		}
 		c, *outDir = prev, *resume
 	}
@@ -146,8 +152,8 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 			c.EMA = vaeEMA
 		}
 	}
-	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 || !(c.EMA >= 0 && c.EMA < 1) || c.DSteps < 1 || c.Beta < 0 || math.IsNaN(c.Beta) {
-		return usagef("--label-smoothing and --ema must be in [0, 1), --d-steps at least 1 and --beta not negative")
+	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 || !(c.EMA >= 0 && c.EMA < 1) || c.DSteps < 1 || c.GSteps < 1 || c.Beta < 0 || math.IsNaN(c.Beta) {
+		return usagef("--label-smoothing and --ema must be in [0, 1), --d-steps and --g-steps at least 1 and --beta not negative")
 	}
 	ds, err := loadDataset(c.Data)
 	if err != nil {
@@ -179,7 +185,7 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 			lr = 2e-4
 		}
 		gt, err := zoo.NewGANTrainer(model.(*zoo.GAN), &optim.Adam{LearningRate: lr, Beta1: 0.5}, &optim.Adam{LearningRate: lr, Beta1: 0.5},
-			zoo.GANOptions{LabelSmoothing: float32(c.LabelSmoothing), DSteps: c.DSteps, EMA: float32(c.EMA), Seed: c.Seed})
+			zoo.GANOptions{LabelSmoothing: float32(c.LabelSmoothing), DSteps: c.DSteps, GSteps: c.GSteps, EMA: float32(c.EMA), Seed: c.Seed})
 		if err != nil {
 			return err
 		}

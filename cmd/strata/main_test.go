@@ -198,6 +198,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown schedule", []string{"train", "--lr-schedule", "linear"}, `unknown --lr-schedule "linear"`, 0, nil},
 		{"unknown schedule, vae", []string{"train", "--model", "vae", "--lr-schedule", "step"}, `unknown --lr-schedule "step"`, 0, nil},
 		{"ema 1", []string{"train", "--model", "vae", "--ema", "1"}, "--ema", 0, nil},
+		{"g-steps 0", []string{"train", "--model", "dcgan", "--g-steps", "0"}, "--g-steps", 0, nil},
 		{"unknown flag", []string{"train", "--bogus"}, "-bogus", 0, nil},
 		{"validation split 1.5", []string{"train", "--validation-split", "1.5"}, "--validation-split", 0, nil},
 		{"unknown data kind", []string{"train", "--data", "s3:bucket"}, "unknown --data", 0, nil},
