@@ -371,7 +371,8 @@ func MaxPoolGrad(gx, gy []float32, argmax []int32, g ConvGeom) {
 
 func maxPoolGrad(gx, gy []float32, argmax []int32, g ConvGeom, acc bool) {
 	img, out := g.H*g.W*g.C, g.OH*g.OW*g.C
-	if !acc && g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 && g.PadT == 0 && g.PadL == 0 && g.OH*2 <= g.H && g.OW*2 <= g.W {
+	if !acc && g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 && g.PadT == 0 && g.PadL == 0 &&
+		g.OH > 0 && g.OW > 0 && g.OH*2 <= g.H && g.OW*2 <= g.W { // windows tile the input but for an odd last row or column
 		maxPoolGrad2x2(gx, gy, argmax, g)
 		return
 	}
