@@ -17,7 +17,8 @@ import (
 // Keras optimizers' use_ema; the averaged generator of GAN training,
 // Yazıcı et al. 2019, https://arxiv.org/abs/1806.04498). The average is
 // the network to evaluate, sample from and ship: it smooths out the noise
-// of the last steps of training.
+// of the last steps of training. A nil *Average averages nothing: its
+// methods do nothing, so a trainer can hold one whether or not it averages.
 type Average struct {
 	decay     float32
 	shadow    nn.Layer
@@ -61,6 +62,9 @@ func NewAverage(live, shadow nn.Layer, decay float32) (*Average, error) {
 // so the first update takes w as it is, the weights before training carry
 // no weight, and later ones average over about the last 1/(1 − β) steps.
 func (a *Average) Update() {
+	if a == nil {
+		return
+	}
 	a.updates++
 	b := float64(a.decay)
 	d := float32(1 - (1-b)/(1-math.Pow(b, float64(a.updates))))
@@ -75,15 +79,23 @@ func (a *Average) Update() {
 // Network returns the network that holds the average.
 func (a *Average) Network() nn.Layer { return a.shadow }
 
-// State returns the averaged weights named prefix + path and the update
-// count as metadata prefix + "updates", for a training checkpoint.
-func (a *Average) State(prefix string) ([]checkpoint.Named, map[string]string) {
-	return WeightTensors(a.shadow, prefix), map[string]string{prefix + "updates": strconv.Itoa(a.updates)}
+// State appends the averaged weights, named prefix + path, to out and
+// records the update count in meta as prefix + "updates", for a training
+// checkpoint.
+func (a *Average) State(prefix string, out []checkpoint.Named, meta map[string]string) []checkpoint.Named {
+	if a == nil {
+		return out
+	}
+	meta[prefix+"updates"] = strconv.Itoa(a.updates)
+	return append(out, WeightTensors(a.shadow, prefix)...)
 }
 
 // LoadState restores what State saved: the averaged weights and the
 // update count.
 func (a *Average) LoadState(f *checkpoint.File, prefix string) error {
+	if a == nil {
+		return nil
+	}
 	if err := LoadWeights(a.shadow, f, prefix); err != nil {
 		return fmt.Errorf("averaged weights: %w", err)
 	}

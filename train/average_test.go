@@ -54,7 +54,8 @@ func TestAverage(t *testing.T) {
 	}
 
 	// The state restores the average and the update count exactly.
-	ts, meta := a.State("ema/")
+	meta := map[string]string{}
+	ts := a.State("ema/", nil, meta)
 	path := filepath.Join(t.TempDir(), "s.safetensors")
 	if err := checkpoint.SaveSafetensors(path, ts, meta); err != nil {
 		t.Fatal(err)
@@ -77,6 +78,12 @@ func TestAverage(t *testing.T) {
 		if w.Var.Value.Data()[0] != sw[i].Var.Value.Data()[0] {
 			t.Errorf("%s after a restored update %v, want %v", w.Path, w.Var.Value.Data()[0], sw[i].Var.Value.Data()[0])
 		}
+	}
+
+	var none *Average // averages nothing
+	none.Update()
+	if m := map[string]string{}; len(none.State("ema/", nil, m)) != 0 || len(m) != 0 || none.LoadState(f, "ema/") != nil {
+		t.Error("a nil Average saves or loads something")
 	}
 
 	if _, err := NewAverage(live, shadow, 1); err == nil {

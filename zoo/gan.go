@@ -3,7 +3,6 @@ package zoo
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -277,7 +276,7 @@ type GANTrainer struct {
 
 	dParams, gParams []*autograd.Var
 	avg              *GAN           // the averaged generator with the trained discriminator; nil without EMA
-	average          *train.Average // of the generator's weights, into avg.Generator
+	average          *train.Average // of the generator's weights, into avg.Generator; nil without EMA
 	pool             *autograd.Pool
 	rngSrc           *rand.PCG
 	rng              *rand.Rand
@@ -514,9 +513,7 @@ func (t *GANTrainer) generatorStep(tape *autograd.Tape, fake *autograd.Var) erro
 	if err := t.GOpt.Step(t.gParams, grads); err != nil {
 		return fmt.Errorf("generator optimizer: %w", err)
 	}
-	if t.average != nil {
-		t.average.Update()
-	}
+	t.average.Update()
 	t.gLoss.add(lv, float64(n))
 	return nil
 }
@@ -546,11 +543,7 @@ func (t *GANTrainer) State() ([]checkpoint.Named, map[string]string, error) {
 	out = append(out, train.OptimizerState(t.DOpt, "optimizer_d/")...)
 	out = append(out, train.OptimizerState(t.GOpt, "optimizer_g/")...)
 	meta := map[string]string{"gan.steps": strconv.Itoa(t.steps)}
-	if t.average != nil {
-		ts, m := t.average.State("ema/generator.")
-		out = append(out, ts...)
-		maps.Copy(meta, m)
-	}
+	out = t.average.State("ema/generator.", out, meta)
 	rs, err := train.MarshalRNG(t.rngSrc)
 	if err != nil {
 		return nil, nil, err
@@ -575,10 +568,8 @@ func (t *GANTrainer) LoadState(f *checkpoint.File) error {
 		return fmt.Errorf("bad gan.steps in checkpoint: %v", err)
 	}
 	t.steps = steps
-	if t.average != nil {
-		if err := t.average.LoadState(f, "ema/generator."); err != nil {
-			return fmt.Errorf("generator: %w", err)
-		}
+	if err := t.average.LoadState(f, "ema/generator."); err != nil {
+		return fmt.Errorf("generator: %w", err)
 	}
 	return train.UnmarshalRNG(t.rngSrc, f.Metadata["rng.gan"])
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"math/rand/v2"
 
@@ -403,7 +402,7 @@ type VAETrainer struct {
 
 	params         []*autograd.Var
 	avg            *VAE           // the averaged model; nil without EMA
-	average        *train.Average // of Model's weights, into avg
+	average        *train.Average // of Model's weights, into avg; nil without EMA
 	pool           *autograd.Pool
 	rngSrc         *rand.PCG
 	rng, testRNG   *rand.Rand
@@ -526,9 +525,7 @@ func (t *VAETrainer) TrainStep(b *data.Batch) (logs train.Logs, err error) {
 	if err := t.Opt.Step(t.params, grads); err != nil {
 		return nil, err
 	}
-	if t.average != nil {
-		t.average.Update()
-	}
+	t.average.Update()
 	return t.logs(), nil
 }
 
@@ -555,11 +552,7 @@ func (t *VAETrainer) State() ([]checkpoint.Named, map[string]string, error) {
 	out := train.WeightTensors(t.Model, "model/")
 	out = append(out, train.OptimizerState(t.Opt, "optimizer/")...)
 	meta := map[string]string{}
-	if t.average != nil {
-		ts, m := t.average.State("ema/")
-		out = append(out, ts...)
-		maps.Copy(meta, m)
-	}
+	out = t.average.State("ema/", out, meta)
 	rs, err := train.MarshalRNG(t.rngSrc)
 	if err != nil {
 		return nil, nil, err
@@ -576,10 +569,8 @@ func (t *VAETrainer) LoadState(f *checkpoint.File) error {
 	if err := train.LoadOptimizerState(t.Opt, f, "optimizer/"); err != nil {
 		return fmt.Errorf("optimizer state: %w", err)
 	}
-	if t.average != nil {
-		if err := t.average.LoadState(f, "ema/"); err != nil {
-			return err
-		}
+	if err := t.average.LoadState(f, "ema/"); err != nil {
+		return err
 	}
 	return train.UnmarshalRNG(t.rngSrc, f.Metadata["rng.vae"])
 }
