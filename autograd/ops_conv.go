@@ -14,6 +14,21 @@ import (
 // ∂L/∂b = Σ δ, ∂L/∂x = col2im(δ·kᵀ).
 func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 	t := tapeOf(x, k, b)
+	g := convGeom(x, k, b, w)
+	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Dim(3)
+	cols := patches(t, x, g)
+	y := alloc(t, []int{g.N, g.OH, g.OW, f})
+	kernels.Sgemm(false, false, rows, f, kk, 1, cols.Data(), kk, k.Value.Data(), f, 0, y.Data(), f)
+	out, pre := biasAct(t, act, y, b)
+	return result(t, out, node{back: backConv2D, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{cols, pre}, geom: g,
+		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
+}
+
+// convGeom returns the geometry of convolving x with the kernel k
+// [KH, KW, C, F] over the window w. It panics with a *tensor.ShapeError
+// for a kernel that is not rank 4, an input whose channels are not C, or
+// a bias b (nil: none) that is not [F].
+func convGeom(x, k, b *Var, w tensor.Window) tensor.ConvGeom {
 	ks := k.Value.Shape()
 	if len(ks) != 4 {
 		panic(&tensor.ShapeError{Op: "Conv2D", Got: ks, Msg: "kernel must be [kh, kw, in, out]"})
@@ -23,14 +38,18 @@ func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 	if ks[2] != g.C {
 		panic(&tensor.ShapeError{Op: "Conv2D", Got: x.Value.Shape(), Want: []int{g.N, g.H, g.W, ks[2]}, Msg: "input channels differ from kernel"})
 	}
-	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, ks[3]
-	cols := alloc(t, []int{rows, kk})
+	if b != nil && b.Value.Len() != ks[3] {
+		panic(&tensor.ShapeError{Op: "Conv2D", Got: b.Value.Shape(), Want: []int{ks[3]}, Msg: "bias length"})
+	}
+	return g
+}
+
+// patches returns the im2col patches [N·OH·OW, KH·KW·C] of x for the
+// convolution geometry g (from t's pool when t is not nil).
+func patches(t *Tape, x *Var, g tensor.ConvGeom) *tensor.Tensor {
+	cols := alloc(t, []int{g.N * g.OH * g.OW, g.KH * g.KW * g.C})
 	kernels.Im2Col(cols.Data(), x.Value.Data(), g)
-	y := alloc(t, []int{g.N, g.OH, g.OW, f})
-	kernels.Sgemm(false, false, rows, f, kk, 1, cols.Data(), kk, k.Value.Data(), f, 0, y.Data(), f)
-	out, pre := biasAct(t, act, y, b)
-	return result(t, out, node{back: backConv2D, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{cols, pre}, geom: g,
-		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
+	return cols
 }
 
 func backConv2D(t *Tape, n *node) {
@@ -78,25 +97,16 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Window) *Var {
 	fusable := pool.KH == 2 && pool.KW == 2 && pool.SH == 2 && pool.SW == 2 && max(pool.DH, 1) == 1 && max(pool.DW, 1) == 1 &&
 		(pool.Padding == "" || pool.Padding == "valid") && (!act.On || act.fromOutput())
-	ks := k.Value.Shape()
-	if len(ks) != 4 || !fusable {
+	if !fusable {
 		return MaxPool2D(Conv2D(x, k, b, w, act), pool)
 	}
-	w.KH, w.KW = ks[0], ks[1]
-	g := tensor.MustConvGeometry(x.Value.Shape(), w)
-	if ks[2] != g.C {
-		panic(&tensor.ShapeError{Op: "Conv2D", Got: x.Value.Shape(), Want: []int{g.N, g.H, g.W, ks[2]}, Msg: "input channels differ from kernel"})
-	}
-	if b != nil && b.Value.Len() != ks[3] {
-		panic(&tensor.ShapeError{Op: "Conv2D", Got: b.Value.Shape(), Want: []int{ks[3]}, Msg: "bias length"})
-	}
+	g := convGeom(x, k, b, w)
 	if g.OH < 2 || g.OW < 2 {
 		return MaxPool2D(Conv2D(x, k, b, w, act), pool)
 	}
 	t := tapeOf(x, k, b)
-	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, ks[3]
-	cols := alloc(t, []int{rows, kk})
-	kernels.Im2Col(cols.Data(), x.Value.Data(), g)
+	f := k.Value.Dim(3)
+	cols := patches(t, x, g)
 	y := alloc(t, []int{g.N, g.OH / 2, g.OW / 2, f})
 	var arg []int32
 	if t != nil && !t.infer {

@@ -71,18 +71,25 @@ func (l *Conv2D) build(c *Ctx, in []int) {
 	}
 }
 
+// check returns the geometry of the layer on a built input shape in, or
+// panics with a *ShapeError naming the layer.
+func (l *Conv2D) check(in []int) tensor.ConvGeom {
+	if len(in) != 4 || in[3] != l.Kernel.Value.Dim(2) {
+		panic(&ShapeError{Layer: l.Name, Want: []int{-1, -1, -1, l.Kernel.Value.Dim(2)}, Got: in})
+	}
+	g, err := tensor.ConvGeometry(in, l.window())
+	if err != nil {
+		panic(&ShapeError{Layer: l.Name, Msg: err.Error(), Got: in})
+	}
+	return g
+}
+
 // Forward computes σ(W ∗ x + b).
 func (l *Conv2D) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 	if l.Kernel == nil {
 		l.build(c, x.Shape())
 	}
-	in := x.Shape()
-	if len(in) != 4 || in[3] != l.Kernel.Value.Dim(2) {
-		panic(&ShapeError{Layer: l.Name, Want: []int{-1, -1, -1, l.Kernel.Value.Dim(2)}, Got: in})
-	}
-	if _, err := tensor.ConvGeometry(in, l.window()); err != nil {
-		panic(&ShapeError{Layer: l.Name, Msg: err.Error(), Got: in})
-	}
+	l.check(x.Shape())
 	y := applyPost(autograd.Conv2D(x, l.Kernel, l.Bias, l.window(), l.act), l.post)
 	c.trace(l.Name, "Conv2D", y, numel(l.Kernel, l.Bias))
 	return y
@@ -97,15 +104,8 @@ func ConvPool(c *Ctx, conv *Conv2D, pool *MaxPool2D, x *autograd.Var) *autograd.
 	if conv.Kernel == nil || conv.post != "" || (c != nil && c.build != nil) {
 		return pool.Forward(c, conv.Forward(c, x))
 	}
-	in := x.Shape()
-	if len(in) != 4 || in[3] != conv.Kernel.Value.Dim(2) {
-		panic(&ShapeError{Layer: conv.Name, Want: []int{-1, -1, -1, conv.Kernel.Value.Dim(2)}, Got: in})
-	}
-	if _, err := tensor.ConvGeometry(in, conv.window()); err != nil {
-		panic(&ShapeError{Layer: conv.Name, Msg: err.Error(), Got: in})
-	}
+	g := conv.check(x.Shape())
 	w := poolWindow(pool.PoolSize, pool.Strides, pool.Padding)
-	g := tensor.MustConvGeometry(in, conv.window())
 	if _, err := tensor.ConvGeometry([]int{g.N, g.OH, g.OW, conv.Filters}, w); err != nil {
 		panic(&ShapeError{Layer: pool.Name, Msg: err.Error(), Got: []int{g.N, g.OH, g.OW, conv.Filters}})
 	}

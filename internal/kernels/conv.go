@@ -158,7 +158,7 @@ func col2im(gx, cols []float32, g ConvGeom, acc bool) {
 // positions never win; ties go to the first position in the window
 // (row-major).
 func MaxPool(dst []float32, argmax []int32, x []float32, g ConvGeom) {
-	if g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 && g.PadT == 0 && g.PadL == 0 && g.OH*2 <= g.H && g.OW*2 <= g.W {
+	if tiles2x2(g) {
 		maxPool2x2(dst, argmax, x, g)
 		return
 	}
@@ -228,6 +228,14 @@ func maxPoolValues(dst, x []float32, g ConvGeom) {
 			}
 		}
 	})
+}
+
+// tiles2x2 reports whether g is a 2×2 pooling window with stride 2 and no
+// padding over at least one window: the windows tile the input but for an
+// odd last row or column.
+func tiles2x2(g ConvGeom) bool {
+	return g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 && g.PadT == 0 && g.PadL == 0 &&
+		g.OH > 0 && g.OW > 0 && g.OH*2 <= g.H && g.OW*2 <= g.W
 }
 
 // maxPool2x2 is MaxPool for the common 2×2 window with stride 2 and no
@@ -371,8 +379,7 @@ func MaxPoolGrad(gx, gy []float32, argmax []int32, g ConvGeom) {
 
 func maxPoolGrad(gx, gy []float32, argmax []int32, g ConvGeom, acc bool) {
 	img, out := g.H*g.W*g.C, g.OH*g.OW*g.C
-	if !acc && g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 && g.PadT == 0 && g.PadL == 0 &&
-		g.OH > 0 && g.OW > 0 && g.OH*2 <= g.H && g.OW*2 <= g.W { // windows tile the input but for an odd last row or column
+	if !acc && tiles2x2(g) {
 		maxPoolGrad2x2(gx, gy, argmax, g)
 		return
 	}
