@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 
+	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/plot"
 	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
@@ -91,31 +92,49 @@ func cmdSample(ctx context.Context, args []string, out io.Writer) error {
 }
 
 const scoreExamples = `  strata score --run runs/dcgan-20261128-120000 --classifier runs/cnn-20261128-110000 --json
+  strata score --images samples.npy --classifier runs/cnn-20261128-110000   # images from elsewhere, [n 28 28 1] or [n 784] in [0, 1]
 `
 
-// cmdScore computes the classifier-based score of a generator: the
-// Inception Score formula exp(E_x KL(p(y|x) ‖ p(y))) with a CNN trained on
-// MNIST in place of Inception (ceiling: the number of classes), and the
-// entropy of the histogram of predicted classes (ideal ln 10).
+// cmdScore computes the classifier-based score of a generator, or of a set
+// of images in a .npy file: the Inception Score formula
+// exp(E_x KL(p(y|x) ‖ p(y))) with a CNN trained on MNIST in place of
+// Inception (ceiling: the number of classes), and the entropy of the
+// histogram of predicted classes (ideal ln 10).
 func cmdScore(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("score", "score --run DIR --classifier RUN [--n 10000] [--json]", scoreExamples, out)
+	fs := newFlags("score", "score (--run DIR | --images FILE.npy) --classifier RUN [--n 10000] [--json]", scoreExamples, out)
 	runDir := fs.String("run", "", "run directory of a GAN or VAE")
+	imagesPath := fs.String("images", "", "a .npy file of images [n 28 28 1] or [n 784] with pixels in [0, 1], scored instead of a run's samples")
 	classifier := fs.String("classifier", "", "run directory of an MNIST classifier (strata train --model cnn)")
-	n := fs.Int("n", 10000, "number of generated images")
+	n := fs.Int("n", 10000, "number of generated images (with --images: at most that many of the file's)")
 	seed := fs.Uint64("seed", 7, "noise seed")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *runDir == "" || *classifier == "" {
-		return usagef("give --run DIR and --classifier RUN")
+	if (*runDir == "") == (*imagesPath == "") || *classifier == "" {
+		return usagef("give one of --run DIR and --images FILE.npy, and --classifier RUN")
 	}
 	if err := positive("n", *n); err != nil {
 		return err
 	}
-	model, c, err := loadGenerator(*runDir)
-	if err != nil {
-		return err
+	// images(lo, m) returns the m images from the lo-th on, [m, 28, 28, 1].
+	var images func(lo, m int) *tensor.Tensor
+	res := map[string]any{"classifier": *classifier}
+	if *runDir != "" {
+		model, c, err := loadGenerator(*runDir)
+		if err != nil {
+			return err
+		}
+		images = func(lo, m int) *tensor.Tensor { return model.Sample(m, *seed+uint64(lo)) }
+		res["model"], res["run"] = c.Model, *runDir
+	} else {
+		x, err := loadImages(*imagesPath)
+		if err != nil {
+			return err
+		}
+		*n = min(*n, x.Dim(0))
+		images = func(lo, m int) *tensor.Tensor { return x.Slice(lo, lo+m) }
+		res["images"] = *imagesPath
 	}
 	lm, err := loadModel(*classifier, "", "")
 	if err != nil {
@@ -131,8 +150,7 @@ func cmdScore(ctx context.Context, args []string, out io.Writer) error {
 	const chunk = 500
 	for lo := 0; lo < *n; lo += chunk {
 		m := min(chunk, *n-lo)
-		imgs := model.Sample(m, *seed+uint64(lo))
-		probs, err := train.Predict(ctx, lm.Net, imgs, 250)
+		probs, err := train.Predict(ctx, lm.Net, images(lo, m), 250)
 		if err != nil {
 			return err
 		}
@@ -166,14 +184,40 @@ func cmdScore(ctx context.Context, args []string, out io.Writer) error {
 	}
 	// E_x KL(p(y|x) ‖ p(y)) = H(p(y)) − E_x H(p(y|x))
 	score := math.Exp(hMarginal - condEntropy/total)
-	res := map[string]any{"classifier_score": score, "class_entropy": hHist, "ideal_class_entropy": math.Log(float64(k)),
-		"samples": *n, "model": c.Model, "run": *runDir, "classifier": *classifier, "class_histogram": hist}
+	res["classifier_score"], res["class_entropy"], res["ideal_class_entropy"] = score, hHist, math.Log(float64(k))
+	res["samples"], res["class_histogram"] = *n, hist
 	if *jsonOut {
 		b, _ := json.Marshal(res)
 		fmt.Fprintln(out, string(b))
 		return nil
 	}
 	fmt.Fprintf(out, "%s: classifier score %.3f (ceiling %d), class-histogram entropy %.3f (ideal %.3f) over %d samples, classifier %s\n",
-		filepath.Base(*runDir), score, k, hHist, math.Log(float64(k)), *n, filepath.Base(*classifier))
+		filepath.Base(*runDir+*imagesPath), score, k, hHist, math.Log(float64(k)), *n, filepath.Base(*classifier))
 	return nil
+}
+
+// loadImages reads a .npy file of MNIST-sized images, [n, 28, 28, 1],
+// [n, 1, 28, 28], [n, 28, 28] or [n, 784], with pixels in [0, 1], as
+// [n, 28, 28, 1].
+func loadImages(path string) (*tensor.Tensor, error) {
+	x, err := checkpoint.LoadNPY(path)
+	if err != nil {
+		return nil, err
+	}
+	shape := zoo.ImageShape()
+	h, w := shape[0], shape[1]
+	ok := false
+	for _, want := range [][]int{{h, w, 1}, {1, h, w}, {h, w}, {h * w}} {
+		ok = ok || (x.Rank() > 1 && tensor.EqualShapes(x.Shape()[1:], want))
+	}
+	if !ok || x.Dim(0) == 0 {
+		return nil, fmt.Errorf("%s: array of shape %v, want images [n %d %d 1], [n 1 %d %d], [n %d %d] or [n %d] with n > 0",
+			path, x.Shape(), h, w, h, w, h, w, h*w)
+	}
+	for i, v := range x.Data() {
+		if !(v >= 0 && v <= 1) {
+			return nil, fmt.Errorf("%s: image %d has pixel value %g, want pixels in [0, 1]", path, i/(h*w), v)
+		}
+	}
+	return x.Reshape(append([]int{x.Dim(0)}, shape...)...), nil
 }
