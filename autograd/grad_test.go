@@ -138,6 +138,9 @@ func TestGradients(t *testing.T) {
 			w := tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}
 			return Add(MaxPool2D(x[0], w), Mul(MaxPool2D(x[0], w), MaxPool2D(x[0], w)))
 		}, []*tensor.Tensor{distinct(rng, 2, 5, 4, 2)}},
+		{"leakyrelu/reused", func(x []*Var) *Var {
+			return Add(LeakyRelu(x[0], 0.2), Mul(LeakyRelu(x[0], 0.3), Tanh(x[0])))
+		}, []*tensor.Tensor{awayFromZero(rng, 6)}},
 		{"dense/reused", func(x []*Var) *Var {
 			return Add(Dense(x[0], x[1], x[2], tanh), Dense(x[0], x[1], nil, Activation{}))
 		}, []*tensor.Tensor{randT(rng, 3, 4), randT(rng, 4, 5), randT(rng, 5)}},

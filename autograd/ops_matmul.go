@@ -156,17 +156,12 @@ func actGrad(t *Tape, act Activation, y, pre, g *tensor.Tensor) *tensor.Tensor {
 	if !act.On {
 		return g
 	}
-	if act.Op == tensor.OpRelu {
-		gz := t.Alloc(g.Shape()...)
-		kernels.ReluGrad(gz.Data(), y.Data(), g.Data())
-		return gz
-	}
-	gz := t.allocZero(g.Shape())
+	gz := t.Alloc(g.Shape()...)
 	x := pre
 	if x == nil {
 		x = y
 	}
-	kernels.UnaryGradAcc(act.Op, gz.Data(), x.Data(), y.Data(), g.Data(), act.Param)
+	kernels.UnaryGradThreaded(act.Op, gz.Data(), x.Data(), y.Data(), g.Data(), act.Param)
 	return gz
 }
 

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -288,6 +289,51 @@ func TestBiasActAndReluGrad(t *testing.T) {
 		}
 	}
 }
+
+// TestUnaryGrad checks that writing each unary op's input gradient
+// (UnaryGrad, UnaryGradThreaded) gives what accumulating it into zeros
+// gives (UnaryGradAcc), below and above the threading threshold.
+func TestUnaryGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, n := range []int{1, 7, 513, 1 << 17} {
+		x, g := make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], g[i] = rng.Float32()*4-2, rng.Float32()*2-1
+		}
+		x[0] = 0 // the kink
+		for op := Neg; op <= Sign; op++ {
+			p := float32(0.2)
+			if op == PowScalar {
+				p = 2
+			}
+			in := x
+			if op == Log || op == Sqrt || op == PowScalar || op == Reciprocal {
+				in = make([]float32, n)
+				for i, v := range x {
+					in[i] = abs32(v) + 0.5
+				}
+			}
+			y := make([]float32, n)
+			Unary(op, y, in, p)
+			want := make([]float32, n)
+			UnaryGradAcc(op, want, in, y, g, p)
+			for _, grad := range []func(UnaryOp, []float32, []float32, []float32, []float32, float32){UnaryGrad, UnaryGradThreaded} {
+				got := make([]float32, n)
+				for i := range got {
+					got[i] = float32(math.NaN()) // every element must be written
+				}
+				grad(op, got, in, y, g, p)
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("op %d, %d elements: [%d] = %g, accumulated into zeros %g", op, n, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func abs32(v float32) float32 { return float32(math.Abs(float64(v))) }
 
 // TestSumRowsAcc checks the column sums, through the per-row loop and the
 // GEMM, against a plain loop (integer data: exact in any order).

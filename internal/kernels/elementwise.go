@@ -232,11 +232,7 @@ func Unary(op UnaryOp, dst, x []float32, p float32) {
 			dst[i] = v * v
 		}
 	case LeakyRelu:
-		// max/min compile to branch-free instructions: a sign test here
-		// mispredicts on half of all elements
-		for i, v := range x {
-			dst[i] = max(v, 0) + p*min(v, 0)
-		}
+		SIMD.LeakyRelu(dst, x, p)
 	case Elu:
 		for i, v := range x {
 			if v < 0 {
@@ -329,11 +325,15 @@ func UnaryGradAcc(op UnaryOp, gx, x, y, gy []float32, p float32) {
 	case Relu:
 		// Written as max(x, 0) the gradient would split at 0; we take 0 there
 		// as PyTorch does.
-		reluGradAcc(gx, x, gy, 1)
+		reluGradAcc(gx, x, gy)
 	case LeakyRelu:
-		// slope p everywhere, plus 1 − p where x > 0
-		SIMD.Axpy(p, gy, gx)
-		reluGradAcc(gx, x, gy, 1-p)
+		var buf [512]float32 // in stack-sized chunks, as reluGradAcc
+		for lo := 0; lo < len(gy); lo += len(buf) {
+			hi := min(lo+len(buf), len(gy))
+			b := buf[:hi-lo]
+			SIMD.LeakyReluGrad(b, x[lo:hi], gy[lo:hi], p)
+			SIMD.Axpy(1, b, gx[lo:hi])
+		}
 	case Elu:
 		for i, g := range gy {
 			if x[i] > 0 {
@@ -536,16 +536,16 @@ func DropoutMask(dst []float32, keep float32, uniform func() float64) {
 	}
 }
 
-// reluGradAcc adds a·g where x > 0 to gx, through the vectorized ReluGrad
+// reluGradAcc adds g where x > 0 to gx, through the vectorized ReluGrad
 // in stack-sized chunks (a per-element sign test would mispredict on half
 // of all elements).
-func reluGradAcc(gx, x, g []float32, a float32) {
+func reluGradAcc(gx, x, g []float32) {
 	var buf [512]float32
 	for lo := 0; lo < len(g); lo += len(buf) {
 		hi := min(lo+len(buf), len(g))
 		b := buf[:hi-lo]
 		SIMD.ReluGrad(b, x[lo:hi], g[lo:hi])
-		SIMD.Axpy(a, b, gx[lo:hi])
+		SIMD.Axpy(1, b, gx[lo:hi])
 	}
 }
 
@@ -574,6 +574,42 @@ func UnaryThreaded(op UnaryOp, dst, x []float32, p float32) {
 		return
 	}
 	Parallel(len(dst), elementwiseGrain, func(lo, hi int) { Unary(op, dst[lo:hi], x[lo:hi], p) })
+}
+
+// UnaryGrad writes the input gradient of a unary op, gx[i] = gy[i] ·
+// f'(x[i]), for a gx that holds nothing yet: UnaryGradAcc into zeros
+// without the zero fill (one pass for ReLU, leaky ReLU, tanh and sigmoid).
+func UnaryGrad(op UnaryOp, gx, x, y, gy []float32, p float32) {
+	gx = gx[:len(gy)]
+	switch op {
+	case Relu:
+		SIMD.ReluGrad(gx, x, gy)
+	case LeakyRelu:
+		SIMD.LeakyReluGrad(gx, x, gy, p)
+	case Tanh:
+		y = y[:len(gy)]
+		for i, g := range gy {
+			gx[i] = g * (1 - y[i]*y[i])
+		}
+	case Sigmoid:
+		y = y[:len(gy)]
+		for i, g := range gy {
+			gx[i] = g * y[i] * (1 - y[i])
+		}
+	default:
+		clear(gx)
+		UnaryGradAcc(op, gx, x, y, gy, p)
+	}
+}
+
+// UnaryGradThreaded is UnaryGrad split over threads for long slices.
+func UnaryGradThreaded(op UnaryOp, gx, x, y, gy []float32, p float32) {
+	gx, x, y = gx[:len(gy)], x[:len(gy)], y[:len(gy)]
+	if len(gy) < 2*elementwiseGrain || Threads() == 1 {
+		UnaryGrad(op, gx, x, y, gy, p)
+		return
+	}
+	Parallel(len(gy), elementwiseGrain, func(lo, hi int) { UnaryGrad(op, gx[lo:hi], x[lo:hi], y[lo:hi], gy[lo:hi], p) })
 }
 
 // UnaryGradAccThreaded is UnaryGradAcc split over threads for long slices.

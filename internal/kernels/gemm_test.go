@@ -536,3 +536,35 @@ func TestSgemmBias(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSgemmDCGAN measures the large products of a DCGAN step (batch
+// 64) with each packing plan on Threads() threads: the discriminator's
+// conv2 (4×4, stride 2, 64→128 channels over 64·7·7 outputs) forward
+// im2col·W, input gradient dY·Wᵀ and weight gradient colsᵀ·dY; the
+// generator's convt1 is the same three products in another order.
+func BenchmarkSgemmDCGAN(b *testing.B) {
+	for _, s := range []struct {
+		name           string
+		transA, transB bool
+		m, k, n        int
+	}{
+		{"fwd_NN", false, false, 3136, 1024, 128},
+		{"dx_NT", false, true, 3136, 128, 1024},
+		{"dw_TN", true, false, 1024, 3136, 128},
+	} {
+		for _, plan := range []*gemmPlan{nil, {true, true}, {false, false}, {true, false}, {false, true}} {
+			if s.transB && plan != nil && !plan.packB {
+				continue
+			}
+			pname := "auto"
+			if plan != nil {
+				pname = fmt.Sprintf("pA%v_pB%v", gemmB2i(plan.packA), gemmB2i(plan.packB))
+			}
+			b.Run(s.name+"/"+pname, func(b *testing.B) {
+				benchGemm(b, s.transA, s.transB, s.m, s.n, s.k, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
+					sgemm(gemmBest, Threads(), plan, transA, transB, m, n, k, alpha, a, lda, bb, ldb, beta, c, ldc)
+				})
+			})
+		}
+	}
+}

@@ -19,6 +19,12 @@ type SIMDKernels struct {
 	// ReluGrad sets dst[i] = g[i] where x[i] > 0, else 0: the gradient of
 	// Relu at x (0 at the kink) times the incoming gradient g.
 	ReluGrad func(dst, x, g []float32)
+	// LeakyRelu sets dst[i] = max(x[i], 0) + p·min(x[i], 0): x where
+	// x > 0, p·x elsewhere; a NaN stays NaN.
+	LeakyRelu func(dst, x []float32, p float32)
+	// LeakyReluGrad sets dst[i] = g[i] where x[i] > 0, else p·g[i]: the
+	// gradient of LeakyRelu at x (slope p at the kink) times g.
+	LeakyReluGrad func(dst, x, g []float32, p float32)
 	// Exp sets dst[i] = eˣ. Accuracy about 2e-7 relative: range reduction
 	// x = n·ln2 + r, |r| ≤ ln2/2, a degree-7 polynomial for eʳ, then 2ⁿ
 	// built in the exponent bits. Inputs above 88.376 give exp(88.376) ≈
@@ -55,6 +61,8 @@ type simdImpl struct {
 	add, mul           func(dst, a, b []float32)
 	relu               func(dst, x []float32)
 	reluGrad           func(dst, x, g []float32)
+	leakyRelu          func(dst, x []float32, p float32)
+	leakyReluGrad      func(dst, x, g []float32, p float32)
 	exp, tanh, sigmoid func(dst, x []float32)
 	sum, max           func(x []float32) float32
 	dot                func(x, y []float32) float32
@@ -97,11 +105,23 @@ func checkedSIMD(s *simdImpl) SIMDKernels {
 		Mul:      binary("Mul", s.mul),
 		Relu:     unary("Relu", s.relu),
 		ReluGrad: binary("ReluGrad", s.reluGrad),
-		Exp:      unary("Exp", s.exp),
-		Tanh:     unary("Tanh", s.tanh),
-		Sigmoid:  unary("Sigmoid", s.sigmoid),
-		Sum:      s.sum,
-		Max:      s.max,
+		LeakyRelu: func(dst, x []float32, p float32) {
+			if len(x) < len(dst) {
+				simdShort("LeakyRelu", len(dst), len(x))
+			}
+			s.leakyRelu(dst, x, p)
+		},
+		LeakyReluGrad: func(dst, x, g []float32, p float32) {
+			if len(x) < len(dst) || len(g) < len(dst) {
+				simdShort("LeakyReluGrad", len(dst), min(len(x), len(g)))
+			}
+			s.leakyReluGrad(dst, x, g, p)
+		},
+		Exp:     unary("Exp", s.exp),
+		Tanh:    unary("Tanh", s.tanh),
+		Sigmoid: unary("Sigmoid", s.sigmoid),
+		Sum:     s.sum,
+		Max:     s.max,
 		Dot: func(x, y []float32) float32 {
 			if len(y) < len(x) {
 				simdShort("Dot", len(x), len(y))

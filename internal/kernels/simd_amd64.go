@@ -28,6 +28,12 @@ func reluAVX2(dst, x []float32)
 func reluGradAVX2(dst, x, g []float32)
 
 //go:noescape
+func leakyReluAVX2(dst, x []float32, p float32)
+
+//go:noescape
+func leakyReluGradAVX2(dst, x, g []float32, p float32)
+
+//go:noescape
 func expAVX2(dst, x []float32)
 
 //go:noescape
@@ -52,7 +58,7 @@ func archSIMDImpls() []*simdImpl {
 	}
 	return []*simdImpl{{
 		name: "avx2", axpy: axpyAVX2, scale: scaleAVX2, add: addAVX2, mul: mulAVX2,
-		relu: reluAVX2, reluGrad: reluGradAVX2, exp: expAVX2, tanh: tanhAVX2, sigmoid: sigmoidAVX2,
+		relu: reluAVX2, reluGrad: reluGradAVX2, leakyRelu: leakyReluAVX2, leakyReluGrad: leakyReluGradAVX2, exp: expAVX2, tanh: tanhAVX2, sigmoid: sigmoidAVX2,
 		sum: sumAVX2, max: maxAVX2, dot: dotAVX2,
 	}}
 }

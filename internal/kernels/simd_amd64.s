@@ -320,6 +320,97 @@ done:
 	VZEROUPPER
 	RET
 
+// leakyReluAVX2 sets dst[i] = max(0, x) + p·min(0, x) (SIMDKernels.LeakyRelu):
+// VMAXPS and VMINPS return their second source, x, when either is NaN or
+// both are zeros, so NaN and −0 pass through.
+// func leakyReluAVX2(dst, x []float32, p float32)
+TEXT ·leakyReluAVX2(SB), NOSPLIT, $0-52
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	VBROADCASTSS p+48(FP), Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-16, BX
+	JEQ tail1
+loop16:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS 32(SI)(AX*4), Y3
+	VMAXPS Y0, Y7, Y1
+	VMINPS Y0, Y7, Y2
+	VMAXPS Y3, Y7, Y4
+	VMINPS Y3, Y7, Y5
+	VFMADD231PS Y2, Y6, Y1
+	VFMADD231PS Y5, Y6, Y4
+	VMOVUPS Y1, (DI)(AX*4)
+	VMOVUPS Y4, 32(DI)(AX*4)
+	ADDQ $16, AX
+	CMPQ AX, BX
+	JLT loop16
+tail1:
+	CMPQ AX, CX
+	JGE lrdone
+loop1:
+	VMOVSS (SI)(AX*4), X0
+	VMAXSS X0, X7, X1
+	VMINSS X0, X7, X2
+	VFMADD231SS X2, X6, X1
+	VMOVSS X1, (DI)(AX*4)
+	INCQ AX
+	CMPQ AX, CX
+	JLT loop1
+lrdone:
+	VZEROUPPER
+	RET
+
+// leakyReluGradAVX2 sets dst[i] = g[i] where x[i] > 0 (ordered: NaN is not),
+// else p·g[i] (SIMDKernels.LeakyReluGrad).
+// func leakyReluGradAVX2(dst, x, g []float32, p float32)
+TEXT ·leakyReluGradAVX2(SB), NOSPLIT, $0-76
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	MOVQ g_base+48(FP), DX
+	VBROADCASTSS p+72(FP), Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-16, BX
+	JEQ tail1
+loop16:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS 32(SI)(AX*4), Y3
+	VCMPPS $0x1e, Y7, Y0, Y0
+	VCMPPS $0x1e, Y7, Y3, Y3
+	VMOVUPS (DX)(AX*4), Y1
+	VMOVUPS 32(DX)(AX*4), Y4
+	VMULPS Y1, Y6, Y2
+	VMULPS Y4, Y6, Y5
+	VBLENDVPS Y0, Y1, Y2, Y2
+	VBLENDVPS Y3, Y4, Y5, Y5
+	VMOVUPS Y2, (DI)(AX*4)
+	VMOVUPS Y5, 32(DI)(AX*4)
+	ADDQ $16, AX
+	CMPQ AX, BX
+	JLT loop16
+tail1:
+	CMPQ AX, CX
+	JGE lgdone
+loop1:
+	VMOVSS (SI)(AX*4), X0
+	VCMPSS $0x1e, X7, X0, X0
+	VMOVSS (DX)(AX*4), X1
+	VMULSS X1, X6, X2
+	VBLENDVPS X0, X1, X2, X2
+	VMOVSS X2, (DI)(AX*4)
+	INCQ AX
+	CMPQ AX, CX
+	JLT loop1
+lgdone:
+	VZEROUPPER
+	RET
+
 // expAVX2 sets dst[i] = e^x[i] (see SIMDKernels.Exp).
 // x = min(hi, x), max(lo, x): NaN passes (the second operand wins)
 // n = floor(x·log2e + 1/2), r = x - n·C1 - n·C2, z = r², y = (1 + r + z·P(r))·2ⁿ, 0 where x < lo

@@ -9,7 +9,7 @@ import "math"
 
 var simdGo = &simdImpl{
 	name: "go", axpy: axpyGo, scale: scaleGo, add: addGo, mul: mulGo,
-	relu: reluGo, reluGrad: reluGradGo, exp: expGo, tanh: tanhGo, sigmoid: sigmoidGo,
+	relu: reluGo, reluGrad: reluGradGo, leakyRelu: leakyReluGo, leakyReluGrad: leakyReluGradGo, exp: expGo, tanh: tanhGo, sigmoid: sigmoidGo,
 	sum: sumGo, max: maxGo, dot: dotGo,
 }
 
@@ -58,6 +58,31 @@ func reluGradGo(dst, x, g []float32) {
 			keep = 1
 		}
 		dst[i] = math.Float32frombits(math.Float32bits(g[i]) & -keep)
+	}
+}
+
+// leakyReluGo is x where x > 0, else p·x (a NaN stays NaN; −0 stays −0,
+// as in the vector kernel).
+func leakyReluGo(dst, x []float32, p float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		if v > 0 {
+			dst[i] = v
+		} else {
+			dst[i] = p * v
+		}
+	}
+}
+
+// leakyReluGradGo is g where x > 0, else p·g.
+func leakyReluGradGo(dst, x, g []float32, p float32) {
+	x, g = x[:len(dst)], g[:len(dst)]
+	for i, v := range x {
+		if v > 0 {
+			dst[i] = g[i]
+		} else {
+			dst[i] = p * g[i]
+		}
 	}
 }
 
