@@ -64,7 +64,7 @@ func backBatchNorm(t *Tape, n *node) {
 			d[j] += sumGX[j] * inv[j]
 		}
 	}
-	gx := t.grad(x)
+	gx, acc := t.gradOut(x)
 	if gx == nil {
 		return
 	}
@@ -77,5 +77,5 @@ func backBatchNorm(t *Tape, n *node) {
 		c2[j] = -gm[j] * s * s * s * sumGX[j] / r
 		c3[j] = -gm[j]*s*sumG[j]/r - c2[j]*mean[j]
 	}
-	kernels.BatchNormInputGradAcc(gx.Data(), g.Data(), x.Value.Data(), c1, c2, c3)
+	kernels.BatchNormInputGrad(gx.Data(), g.Data(), x.Value.Data(), c1, c2, c3, acc)
 }

@@ -77,6 +77,11 @@ func TestBatchNormMatchesComposed(t *testing.T) {
 	if err := CheckGradients(f, []*tensor.Tensor{randT(rng, 5, 2, 2, 3), tensor.RandNormal(rng, 1, 0.3, 3), randT(rng, 3)}, CheckOptions{}); err != nil {
 		t.Error(err)
 	}
+	// x also feeds another op: its gradient is written first, then added to
+	reused := func(v []*Var) *Var { return Add(f(v), Mul(v[0], v[0])) }
+	if err := CheckGradients(reused, []*tensor.Tensor{randT(rng, 4, 3, 2, 5), tensor.RandNormal(rng, 1, 0.3, 5), randT(rng, 5)}, CheckOptions{}); err != nil {
+		t.Errorf("input used twice: %v", err)
+	}
 }
 
 func seqAxes(n int) []int {

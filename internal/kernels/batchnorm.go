@@ -69,21 +69,25 @@ func BatchNormGradSums(sumG, sumGX, scratch, g, x, mean []float32) {
 	}
 }
 
-// BatchNormInputGradAcc adds the input gradient of batch normalization
-// for the rows×f matrices g and x: gx[r, j] += c1[j]·g[r, j] +
-// c2[j]·x[r, j] + c3[j], where the caller folds the statistics into the
-// per-column coefficients (see autograd.BatchNorm).
-func BatchNormInputGradAcc(gx, g, x, c1, c2, c3 []float32) {
+// BatchNormInputGrad writes the input gradient of batch normalization for
+// the rows×f matrices g and x: gx[r, j] = c1[j]·g[r, j] + c2[j]·x[r, j] +
+// c3[j], where the caller folds the statistics into the per-column
+// coefficients (see autograd.BatchNorm); with acc the gradient is added to
+// gx instead.
+func BatchNormInputGrad(gx, g, x, c1, c2, c3 []float32, acc bool) {
 	f := len(c1)
 	rows := len(x) / max(f, 1)
-	c2, c3 = c2[:f], c3[:f]
-	Parallel(rows, max(1, 16384/max(f, 1)), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			d, gr, xr := gx[r*f:(r+1)*f], g[r*f:(r+1)*f], x[r*f:(r+1)*f]
-			d, gr, xr = d[:f], gr[:f], xr[:f]
-			for j := range d {
-				d[j] += c1[j]*gr[j] + c2[j]*xr[j] + c3[j]
-			}
-		}
-	})
+	grain := max(1, 16384/max(f, 1))
+	if rows < 2*grain || Threads() == 1 { // serial, without a closure to allocate
+		batchNormInputGrad(gx, g, x, c1, c2, c3, acc, 0, rows)
+		return
+	}
+	Parallel(rows, grain, func(lo, hi int) { batchNormInputGrad(gx, g, x, c1, c2, c3, acc, lo, hi) })
+}
+
+func batchNormInputGrad(gx, g, x, c1, c2, c3 []float32, acc bool, lo, hi int) {
+	f := len(c1)
+	for r := lo; r < hi; r++ {
+		SIMD.Affine2(gx[r*f:(r+1)*f], c1, g[r*f:(r+1)*f], c2, x[r*f:(r+1)*f], c3, acc)
+	}
 }

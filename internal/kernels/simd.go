@@ -25,6 +25,9 @@ type SIMDKernels struct {
 	// LeakyReluGrad sets dst[i] = g[i] where x[i] > 0, else p·g[i]: the
 	// gradient of LeakyRelu at x (slope p at the kink) times g.
 	LeakyReluGrad func(dst, x, g []float32, p float32)
+	// Affine2 sets dst[i] = a[i]·x[i] + b[i]·y[i] + c[i], added to dst[i]
+	// when acc (the input gradient of batch normalization).
+	Affine2 func(dst, a, x, b, y, c []float32, acc bool)
 	// Exp sets dst[i] = eˣ. Accuracy about 2e-7 relative: range reduction
 	// x = n·ln2 + r, |r| ≤ ln2/2, a degree-7 polynomial for eʳ, then 2ⁿ
 	// built in the exponent bits. Inputs above 88.376 give exp(88.376) ≈
@@ -63,6 +66,7 @@ type simdImpl struct {
 	reluGrad           func(dst, x, g []float32)
 	leakyRelu          func(dst, x []float32, p float32)
 	leakyReluGrad      func(dst, x, g []float32, p float32)
+	affine2            func(dst, a, x, b, y, c []float32, acc bool)
 	exp, tanh, sigmoid func(dst, x []float32)
 	sum, max           func(x []float32) float32
 	dot                func(x, y []float32) float32
@@ -116,6 +120,12 @@ func checkedSIMD(s *simdImpl) SIMDKernels {
 				simdShort("LeakyReluGrad", len(dst), min(len(x), len(g)))
 			}
 			s.leakyReluGrad(dst, x, g, p)
+		},
+		Affine2: func(dst, a, x, b, y, c []float32, acc bool) {
+			if n := min(len(a), len(x), len(b), len(y), len(c)); n < len(dst) {
+				simdShort("Affine2", len(dst), n)
+			}
+			s.affine2(dst, a, x, b, y, c, acc)
 		},
 		Exp:     unary("Exp", s.exp),
 		Tanh:    unary("Tanh", s.tanh),

@@ -34,6 +34,9 @@ func leakyReluAVX2(dst, x []float32, p float32)
 func leakyReluGradAVX2(dst, x, g []float32, p float32)
 
 //go:noescape
+func affine2AVX2(dst, a, x, b, y, c []float32, acc bool)
+
+//go:noescape
 func expAVX2(dst, x []float32)
 
 //go:noescape
@@ -58,7 +61,7 @@ func archSIMDImpls() []*simdImpl {
 	}
 	return []*simdImpl{{
 		name: "avx2", axpy: axpyAVX2, scale: scaleAVX2, add: addAVX2, mul: mulAVX2,
-		relu: reluAVX2, reluGrad: reluGradAVX2, leakyRelu: leakyReluAVX2, leakyReluGrad: leakyReluGradAVX2, exp: expAVX2, tanh: tanhAVX2, sigmoid: sigmoidAVX2,
+		relu: reluAVX2, reluGrad: reluGradAVX2, leakyRelu: leakyReluAVX2, leakyReluGrad: leakyReluGradAVX2, affine2: affine2AVX2, exp: expAVX2, tanh: tanhAVX2, sigmoid: sigmoidAVX2,
 		sum: sumAVX2, max: maxAVX2, dot: dotAVX2,
 	}}
 }

@@ -411,6 +411,67 @@ lgdone:
 	VZEROUPPER
 	RET
 
+// affine2AVX2 sets dst[i] = fma(a, x, fma(b, y, c)) (SIMDKernels.Affine2),
+// plus dst[i] when acc.
+// func affine2AVX2(dst, a, x, b, y, c []float32, acc bool)
+TEXT ·affine2AVX2(SB), NOSPLIT, $0-145
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ a_base+24(FP), R8
+	MOVQ x_base+48(FP), R9
+	MOVQ b_base+72(FP), R10
+	MOVQ y_base+96(FP), R11
+	MOVQ c_base+120(FP), R12
+	MOVBLZX acc+144(FP), DX
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-8, BX
+	JEQ tail1
+	TESTQ DX, DX
+	JNE loop8acc
+loop8:
+	VMOVUPS (R12)(AX*4), Y0
+	VMOVUPS (R10)(AX*4), Y1
+	VFMADD231PS (R11)(AX*4), Y1, Y0
+	VMOVUPS (R8)(AX*4), Y2
+	VFMADD231PS (R9)(AX*4), Y2, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, BX
+	JLT loop8
+	JMP tail1
+loop8acc:
+	VMOVUPS (R12)(AX*4), Y0
+	VMOVUPS (R10)(AX*4), Y1
+	VFMADD231PS (R11)(AX*4), Y1, Y0
+	VMOVUPS (R8)(AX*4), Y2
+	VFMADD231PS (R9)(AX*4), Y2, Y0
+	VADDPS (DI)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, BX
+	JLT loop8acc
+tail1:
+	CMPQ AX, CX
+	JGE afdone
+loop1:
+	VMOVSS (R12)(AX*4), X0
+	VMOVSS (R10)(AX*4), X1
+	VFMADD231SS (R11)(AX*4), X1, X0
+	VMOVSS (R8)(AX*4), X2
+	VFMADD231SS (R9)(AX*4), X2, X0
+	TESTQ DX, DX
+	JEQ store1
+	VADDSS (DI)(AX*4), X0, X0
+store1:
+	VMOVSS X0, (DI)(AX*4)
+	INCQ AX
+	CMPQ AX, CX
+	JLT loop1
+afdone:
+	VZEROUPPER
+	RET
+
 // expAVX2 sets dst[i] = e^x[i] (see SIMDKernels.Exp).
 // x = min(hi, x), max(lo, x): NaN passes (the second operand wins)
 // n = floor(x·log2e + 1/2), r = x - n·C1 - n·C2, z = r², y = (1 + r + z·P(r))·2ⁿ, 0 where x < lo

@@ -9,7 +9,7 @@ import "math"
 
 var simdGo = &simdImpl{
 	name: "go", axpy: axpyGo, scale: scaleGo, add: addGo, mul: mulGo,
-	relu: reluGo, reluGrad: reluGradGo, leakyRelu: leakyReluGo, leakyReluGrad: leakyReluGradGo, exp: expGo, tanh: tanhGo, sigmoid: sigmoidGo,
+	relu: reluGo, reluGrad: reluGradGo, leakyRelu: leakyReluGo, leakyReluGrad: leakyReluGradGo, affine2: affine2Go, exp: expGo, tanh: tanhGo, sigmoid: sigmoidGo,
 	sum: sumGo, max: maxGo, dot: dotGo,
 }
 
@@ -83,6 +83,19 @@ func leakyReluGradGo(dst, x, g []float32, p float32) {
 		} else {
 			dst[i] = p * g[i]
 		}
+	}
+}
+
+// affine2Go is a·x + b·y + c (+ dst when acc), rounded after each step; the
+// assembly fuses the products into the sum.
+func affine2Go(dst, a, x, b, y, c []float32, acc bool) {
+	a, x, b, y, c = a[:len(dst)], x[:len(dst)], b[:len(dst)], y[:len(dst)], c[:len(dst)]
+	for i := range dst {
+		v := a[i]*x[i] + b[i]*y[i] + c[i]
+		if acc {
+			v += dst[i]
+		}
+		dst[i] = v
 	}
 }
 

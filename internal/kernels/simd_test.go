@@ -151,6 +151,25 @@ func TestSIMDAgainstTwins(t *testing.T) {
 							t.Fatalf("axpy %s: [%d] = %g, twin %g", name, i, y[i], want[i])
 						}
 					}
+					// Affine2, written and accumulated: the assembly fuses the
+					// multiply-adds, so compare to within rounding of the terms.
+					c, d := simdInput(rng, n, 4, false), simdInput(rng, n, 4, false)
+					for _, acc := range []bool{false, true} {
+						got, check := simdGuarded(n, off)
+						copy(got, d)
+						want := append([]float32(nil), d...)
+						affine2Go(want, a, b, c, a, d, acc)
+						s.affine2(got, simdAt(a, off+1), simdAt(b, 2), simdAt(c, 1), a, d, acc)
+						if err := check(); err != nil {
+							t.Fatalf("affine2 %s: %v", name, err)
+						}
+						for i := range want {
+							scale := math.Abs(float64(a[i]*b[i])) + math.Abs(float64(c[i]*a[i])) + 2*math.Abs(float64(d[i]))
+							if !simdSame(got[i], want[i], 0) && !(math.Abs(float64(got[i]-want[i])) <= 3e-7*scale) {
+								t.Fatalf("affine2 %s acc=%v: [%d] = %g, twin %g", name, acc, i, got[i], want[i])
+							}
+						}
+					}
 					xs, check := simdGuarded(n, off)
 					copy(xs, a)
 					want = append([]float32(nil), a...)
