@@ -23,11 +23,96 @@ package kernels
 // threads, splitting C only (never K), so results are bit-identical run to
 // run and whatever the thread count; in steady state it does not allocate.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if sgemmThin(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		return
+	}
 	threads := 1
 	if 2*m*n*k >= gemmParallelFlops {
 		threads = Threads()
 	}
 	sgemm(gemmBest, threads, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmThin computes, on one thread with the vector kernels, the products
+// with a dimension of 1 whose vector operand is contiguous, and reports
+// whether it did: an outer product (k = 1: C = β·C + α·a·bᵀ, row by row),
+// a matrix-vector product (n = 1: a dot product per row of op(A), or a sum
+// of its columns for Aᵀ) and a vector-matrix product (m = 1, as in a sum
+// over rows: a sum of the rows of op(B), or a dot product per row of Bᵀ).
+// The blocked kernel would fill its 6×64 tiles with one row or column, or
+// run its loop over K once per tile. Each element of C is summed in one
+// fixed order, so results do not depend on the thread count either.
+func sgemmThin(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	if m == 0 || n == 0 || k == 0 || alpha == 0 || (k != 1 && n != 1 && m != 1) {
+		return false
+	}
+	// op(A)(i, p) = a[i*ra + p*ca], op(B)(p, j) = b[p*rb + j*cb]
+	ra, ca, rb, cb := lda, 1, ldb, 1
+	if transA {
+		ra, ca = 1, lda
+	}
+	if transB {
+		rb, cb = 1, ldb
+	}
+	switch {
+	case k == 1 && cb == 1: // rows of C: β·C[i, :] + (α·a_i)·b
+		checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		bv := b[:n]
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			scaleOrClear(row, beta)
+			SIMD.Axpy(alpha*a[i*ra], bv, row)
+		}
+	case n == 1 && ca == 1 && rb == 1: // c_i = β·c_i + α·(A[i, :]·b)
+		checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		bv := b[:k]
+		for i := 0; i < m; i++ {
+			s := alpha * SIMD.Dot(a[i*ra:i*ra+k], bv)
+			if beta != 0 {
+				s += beta * c[i*ldc]
+			}
+			c[i*ldc] = s
+		}
+	case n == 1 && ra == 1 && ldc == 1: // c = β·c + Σ_p (α·b_p)·Aᵀ[p, :]
+		checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		cv := c[:m]
+		scaleOrClear(cv, beta)
+		for p := 0; p < k; p++ {
+			SIMD.Axpy(alpha*b[p*rb], a[p*ca:p*ca+m], cv)
+		}
+	case m == 1 && cb == 1: // c = β·c + Σ_p (α·a_p)·B[p, :]
+		checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		cv := c[:n]
+		scaleOrClear(cv, beta)
+		for p := 0; p < k; p++ {
+			SIMD.Axpy(alpha*a[p*ca], b[p*rb:p*rb+n], cv)
+		}
+	case m == 1 && ca == 1 && rb == 1: // c_j = β·c_j + α·(a·Bᵀ[j, :])
+		checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		av := a[:k]
+		for j := 0; j < n; j++ {
+			s := alpha * SIMD.Dot(av, b[j*cb:j*cb+k])
+			if beta != 0 {
+				s += beta * c[j]
+			}
+			c[j] = s
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// scaleOrClear sets x = beta·x, or zeros when beta is 0 (NaNs do not
+// survive).
+func scaleOrClear(x []float32, beta float32) {
+	switch beta {
+	case 0:
+		clear(x)
+	case 1:
+	default:
+		SIMD.Scale(beta, x)
+	}
 }
 
 // sgemmRef is the plain triple loop that every fast GEMM is tested against.

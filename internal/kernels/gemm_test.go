@@ -215,7 +215,8 @@ func TestSgemmAgainstReference(t *testing.T) {
 					}
 				}
 			}
-			for _, s := range [][3]int{{129, 67, 300}, {37, 263, 257}, {301, 5, 17}, {3, 301, 101}, {64, 64, 64}, {100, 113, 9}} {
+			for _, s := range [][3]int{{129, 67, 300}, {37, 263, 257}, {301, 5, 17}, {3, 301, 101}, {64, 64, 64}, {100, 113, 9},
+				{1, 300, 129}, {300, 1, 129}, {129, 300, 1}} { // the last three: sgemmThin
 				for _, p := range ab {
 					seed++
 					cases = append(cases, gemmCase{transA: tA, transB: tB, m: s[0], n: s[1], k: s[2],
@@ -566,5 +567,34 @@ func BenchmarkSgemmDCGAN(b *testing.B) {
 				})
 			})
 		}
+	}
+}
+
+// BenchmarkSgemmThin compares Sgemm (sgemmThin) with the blocked kernel on
+// the products with a dimension of 1 of a DCGAN step (MxKxN): the
+// discriminator's one-logit dense layer forward (N = 1), weight gradient
+// (Aᵀ, N = 1) and input gradient (K = 1), and a bias gradient as a sum
+// over rows (M = 1).
+func BenchmarkSgemmThin(b *testing.B) {
+	for _, s := range []struct {
+		name           string
+		transA, transB bool
+		m, k, n        int
+	}{
+		{"fwd_64x6272x1", false, false, 64, 6272, 1},
+		{"dw_6272x64x1", true, false, 6272, 64, 1},
+		{"dx_64x1x6272", false, true, 64, 1, 6272},
+		{"sum_1x3136x128", false, false, 1, 3136, 128},
+	} {
+		b.Run(s.name+"/Sgemm", func(b *testing.B) { benchGemm(b, s.transA, s.transB, s.m, s.n, s.k, Sgemm) })
+		b.Run(s.name+"/blocked", func(b *testing.B) {
+			benchGemm(b, s.transA, s.transB, s.m, s.n, s.k, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
+				threads := 1
+				if 2*m*n*k >= gemmParallelFlops {
+					threads = Threads()
+				}
+				sgemm(gemmBest, threads, nil, transA, transB, m, n, k, alpha, a, lda, bb, ldb, beta, c, ldc)
+			})
+		})
 	}
 }
