@@ -360,17 +360,28 @@ func gemmScaleTile(c unsafe.Pointer, ldc, m, n int, beta float32) {
 // panel keeps the stride mr and is not padded: it goes to a kernel for
 // fewer rows.
 func gemmPackA(dst unsafe.Pointer, trans bool, a unsafe.Pointer, lda, ic, pc, mc, kc, mr int) {
+	if trans {
+		// op(A)(i, p) = a[p*lda + i]: each p is a contiguous run of mc rows,
+		// read in order and dealt out to the panels.
+		full := mc - mc%mr
+		for p := 0; p < kc; p++ {
+			src := unsafe.Slice((*float32)(gemmPtr(a, (pc+p)*lda+ic)), mc)
+			d := gemmPtr(dst, p*mr)
+			i := 0
+			if mr == 6 {
+				for ; i < full; i += 6 {
+					*(*[6]float32)(gemmPtr(d, i*kc)) = [6]float32(src[i : i+6])
+				}
+			}
+			for ; i < mc; i += mr {
+				copy(unsafe.Slice((*float32)(gemmPtr(d, i*kc)), min(mr, mc-i)), src[i:])
+			}
+		}
+		return
+	}
 	for i := 0; i < mc; i += mr {
 		mrr := min(mr, mc-i)
 		d := gemmPtr(dst, i*kc)
-		if trans {
-			// op(A)(i, p) = a[p*lda + i]: each p is a contiguous run of rows.
-			for p := 0; p < kc; p++ {
-				src := unsafe.Slice((*float32)(gemmPtr(a, (pc+p)*lda+ic+i)), mrr)
-				copy(unsafe.Slice((*float32)(gemmPtr(d, p*mr)), mrr), src)
-			}
-			continue
-		}
 		// op(A)(i, p) = a[i*lda + p]: gather mr rows.
 		for r := 0; r < mrr; r++ {
 			src := unsafe.Slice((*float32)(gemmPtr(a, (ic+i+r)*lda+pc)), kc)

@@ -538,11 +538,12 @@ func TestSgemmBias(t *testing.T) {
 	}
 }
 
-// BenchmarkSgemmDCGAN measures the large products of a DCGAN step (batch
-// 64) with each packing plan on Threads() threads: the discriminator's
-// conv2 (4×4, stride 2, 64→128 channels over 64·7·7 outputs) forward
-// im2col·W, input gradient dY·Wᵀ and weight gradient colsᵀ·dY; the
-// generator's convt1 is the same three products in another order.
+// BenchmarkSgemmDCGAN measures the products of a DCGAN step (batch 64)
+// with each packing plan on Threads() threads: the discriminator's conv2
+// (4×4, stride 2, 64→128 channels over 64·7·7 outputs) forward im2col·W,
+// input gradient dY·Wᵀ and weight gradient colsᵀ·dY (the generator's
+// convt1 runs the same three), conv1's weight gradient and the generator's
+// dense weight gradient.
 func BenchmarkSgemmDCGAN(b *testing.B) {
 	for _, s := range []struct {
 		name           string
@@ -552,6 +553,8 @@ func BenchmarkSgemmDCGAN(b *testing.B) {
 		{"fwd_NN", false, false, 3136, 1024, 128},
 		{"dx_NT", false, true, 3136, 128, 1024},
 		{"dw_TN", true, false, 1024, 3136, 128},
+		{"dw_conv1_TN", true, false, 16, 12544, 64},
+		{"dw_dense_TN", true, false, 100, 64, 6272},
 	} {
 		for _, plan := range []*gemmPlan{nil, {true, true}, {false, false}, {true, false}, {false, true}} {
 			if s.transB && plan != nil && !plan.packB {
