@@ -104,7 +104,7 @@ func cmdScore(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("score", "score (--run DIR | --images FILE.npy) --classifier RUN [--n 10000] [--json]", scoreExamples, out)
 	runDir := fs.String("run", "", "run directory of a GAN or VAE")
 	imagesPath := fs.String("images", "", "a .npy file of images [n 28 28 1] or [n 784] with pixels in [0, 1], scored instead of a run's samples")
-	classifier := fs.String("classifier", "", "run directory of an MNIST classifier (strata train --model cnn)")
+	classifier := fs.String("classifier", "", "run directory of an MNIST classifier; the score depends on how confident it is: strata train --model cnn --epochs 10 scores MNIST's test digits 9.91, --epochs 3 9.73")
 	n := fs.Int("n", 10000, "number of generated images (with --images: at most that many of the file's)")
 	seed := fs.Uint64("seed", 7, "noise seed")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
