@@ -46,6 +46,7 @@ func sgemmThin(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 	if m == 0 || n == 0 || k == 0 || alpha == 0 || (k != 1 && n != 1 && m != 1) {
 		return false
 	}
+	checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	// op(A)(i, p) = a[i*ra + p*ca], op(B)(p, j) = b[p*rb + j*cb]
 	ra, ca, rb, cb := lda, 1, ldb, 1
 	if transA {
@@ -56,7 +57,6 @@ func sgemmThin(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 	}
 	switch {
 	case k == 1 && cb == 1: // rows of C: β·C[i, :] + (α·a_i)·b
-		checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 		bv := b[:n]
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
@@ -64,7 +64,6 @@ func sgemmThin(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 			SIMD.Axpy(alpha*a[i*ra], bv, row)
 		}
 	case n == 1 && ca == 1 && rb == 1: // c_i = β·c_i + α·(A[i, :]·b)
-		checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 		bv := b[:k]
 		for i := 0; i < m; i++ {
 			s := alpha * SIMD.Dot(a[i*ra:i*ra+k], bv)
@@ -74,21 +73,18 @@ func sgemmThin(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 			c[i*ldc] = s
 		}
 	case n == 1 && ra == 1 && ldc == 1: // c = β·c + Σ_p (α·b_p)·Aᵀ[p, :]
-		checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 		cv := c[:m]
 		scaleOrClear(cv, beta)
 		for p := 0; p < k; p++ {
 			SIMD.Axpy(alpha*b[p*rb], a[p*ca:p*ca+m], cv)
 		}
 	case m == 1 && cb == 1: // c = β·c + Σ_p (α·a_p)·B[p, :]
-		checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 		cv := c[:n]
 		scaleOrClear(cv, beta)
 		for p := 0; p < k; p++ {
 			SIMD.Axpy(alpha*a[p*ca], b[p*rb:p*rb+n], cv)
 		}
 	case m == 1 && ca == 1 && rb == 1: // c_j = β·c_j + α·(a·Bᵀ[j, :])
-		checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 		av := a[:k]
 		for j := 0; j < n; j++ {
 			s := alpha * SIMD.Dot(av, b[j*cb:j*cb+k])
