@@ -34,16 +34,18 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 }
 
 // sgemmThin computes, on one thread with the vector kernels, the products
-// with a dimension of 1 whose vector operand is contiguous, and reports
-// whether it did: an outer product (k = 1: C = β·C + α·a·bᵀ, row by row),
-// a matrix-vector product (n = 1: a dot product per row of op(A), or a sum
-// of its columns for Aᵀ) and a vector-matrix product (m = 1, as in a sum
-// over rows: a sum of the rows of op(B), or a dot product per row of Bᵀ).
-// The blocked kernel would fill its 6×64 tiles with one row or column, or
-// run its loop over K once per tile. Each element of C is summed in one
-// fixed order, so results do not depend on the thread count either.
+// of a matrix with a vector whose other sizes are long enough to pay for a
+// call per row, and reports whether it did: an outer product (k = 1:
+// C = β·C + α·a·bᵀ, an axpy per row of C) and a matrix-vector product
+// (n = 1: a dot product per row of op(A), or for Aᵀ an axpy per column),
+// when the vector is contiguous. The blocked kernel would fill its 6×64
+// tiles with one column (n = 1) or run its loop over K once per tile
+// (k = 1); with one row (m = 1) its single-row kernel already streams B
+// once, so that case stays there. Each element of C is summed in one fixed
+// order, so results do not depend on the thread count either.
 func sgemmThin(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
-	if m == 0 || n == 0 || k == 0 || alpha == 0 || (k != 1 && n != 1 && m != 1) {
+	const long = 64 // the shortest vector worth a kernel call
+	if m == 0 || n == 0 || k == 0 || alpha == 0 || (k != 1 && n != 1) {
 		return false
 	}
 	checkSgemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
@@ -56,14 +58,14 @@ func sgemmThin(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 		rb, cb = 1, ldb
 	}
 	switch {
-	case k == 1 && cb == 1: // rows of C: β·C[i, :] + (α·a_i)·b
+	case k == 1 && cb == 1 && n >= long: // rows of C: β·C[i, :] + (α·a_i)·b
 		bv := b[:n]
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
 			scaleOrClear(row, beta)
 			SIMD.Axpy(alpha*a[i*ra], bv, row)
 		}
-	case n == 1 && ca == 1 && rb == 1: // c_i = β·c_i + α·(A[i, :]·b)
+	case n == 1 && ca == 1 && rb == 1 && k >= long: // c_i = β·c_i + α·(A[i, :]·b)
 		bv := b[:k]
 		for i := 0; i < m; i++ {
 			s := alpha * SIMD.Dot(a[i*ra:i*ra+k], bv)
@@ -72,26 +74,11 @@ func sgemmThin(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 			}
 			c[i*ldc] = s
 		}
-	case n == 1 && ra == 1 && ldc == 1: // c = β·c + Σ_p (α·b_p)·Aᵀ[p, :]
+	case n == 1 && ra == 1 && ldc == 1 && m >= long: // c = β·c + Σ_p (α·b_p)·Aᵀ[p, :]
 		cv := c[:m]
 		scaleOrClear(cv, beta)
 		for p := 0; p < k; p++ {
 			SIMD.Axpy(alpha*b[p*rb], a[p*ca:p*ca+m], cv)
-		}
-	case m == 1 && cb == 1: // c = β·c + Σ_p (α·a_p)·B[p, :]
-		cv := c[:n]
-		scaleOrClear(cv, beta)
-		for p := 0; p < k; p++ {
-			SIMD.Axpy(alpha*a[p*ca], b[p*rb:p*rb+n], cv)
-		}
-	case m == 1 && ca == 1 && rb == 1: // c_j = β·c_j + α·(a·Bᵀ[j, :])
-		av := a[:k]
-		for j := 0; j < n; j++ {
-			s := alpha * SIMD.Dot(av, b[j*cb:j*cb+k])
-			if beta != 0 {
-				s += beta * c[j]
-			}
-			c[j] = s
 		}
 	default:
 		return false

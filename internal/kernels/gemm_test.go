@@ -216,7 +216,7 @@ func TestSgemmAgainstReference(t *testing.T) {
 				}
 			}
 			for _, s := range [][3]int{{129, 67, 300}, {37, 263, 257}, {301, 5, 17}, {3, 301, 101}, {64, 64, 64}, {100, 113, 9},
-				{1, 300, 129}, {300, 1, 129}, {129, 300, 1}} { // the last three: sgemmThin
+				{1, 300, 129}, {300, 1, 129}, {129, 300, 1}, {70, 1, 64}, {64, 80, 1}} { // the last five: sgemmThin or not
 				for _, p := range ab {
 					seed++
 					cases = append(cases, gemmCase{transA: tA, transB: tB, m: s[0], n: s[1], k: s[2],
@@ -573,11 +573,11 @@ func BenchmarkSgemmDCGAN(b *testing.B) {
 	}
 }
 
-// BenchmarkSgemmThin compares Sgemm (sgemmThin) with the blocked kernel on
-// the products with a dimension of 1 of a DCGAN step (MxKxN): the
-// discriminator's one-logit dense layer forward (N = 1), weight gradient
-// (Aᵀ, N = 1) and input gradient (K = 1), and a bias gradient as a sum
-// over rows (M = 1).
+// BenchmarkSgemmThin compares Sgemm with the blocked kernel on products
+// with a dimension of 1 (MxKxN): the DCGAN discriminator's one-logit dense
+// layer forward (N = 1), weight gradient (Aᵀ, N = 1) and input gradient
+// (K = 1), which go to sgemmThin, and bias gradients as sums over rows
+// (M = 1), which stay with the blocked kernel.
 func BenchmarkSgemmThin(b *testing.B) {
 	for _, s := range []struct {
 		name           string
@@ -588,6 +588,7 @@ func BenchmarkSgemmThin(b *testing.B) {
 		{"dw_6272x64x1", true, false, 6272, 64, 1},
 		{"dx_64x1x6272", false, true, 64, 1, 6272},
 		{"sum_1x3136x128", false, false, 1, 3136, 128},
+		{"sum_1x21632x32", false, false, 1, 21632, 32},
 	} {
 		b.Run(s.name+"/Sgemm", func(b *testing.B) { benchGemm(b, s.transA, s.transB, s.m, s.n, s.k, Sgemm) })
 		b.Run(s.name+"/blocked", func(b *testing.B) {
