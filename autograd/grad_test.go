@@ -131,6 +131,13 @@ func TestGradients(t *testing.T) {
 			return Conv2DMaxPool(x[0], x[1], x[2], tensor.Window{}, relu, tensor.Window{KH: 3, KW: 3, SH: 1, SW: 1})
 		}, []*tensor.Tensor{randT(rng, 1, 6, 6, 2), randT(rng, 2, 2, 2, 3), randT(rng, 3)}},
 		// Inputs used twice: the first gradient written, the second added.
+		// 4·4·16 = 256 values per patch: padded rows (kernels.PatchStride)
+		{"conv2d/padded-stride", func(x []*Var) *Var {
+			return Conv2D(x[0], x[1], x[2], tensor.Window{SH: 2, SW: 2, Padding: "same"}, tanh)
+		}, []*tensor.Tensor{randT(rng, 1, 4, 4, 16), tensor.Scale(randT(rng, 4, 4, 16, 2), 0.2), randT(rng, 2)}},
+		{"conv2d-maxpool/padded-stride", func(x []*Var) *Var {
+			return Conv2DMaxPool(x[0], x[1], nil, tensor.Window{Padding: "same"}, tanh, tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2})
+		}, []*tensor.Tensor{randT(rng, 1, 4, 4, 16), tensor.Scale(randT(rng, 4, 4, 16, 2), 0.2)}},
 		{"conv2d/reused", func(x []*Var) *Var {
 			return Add(Conv2D(x[0], x[1], x[2], tensor.Window{}, tanh), Conv2D(x[0], x[1], nil, tensor.Window{SH: 2, SW: 2, Padding: "same"}, Activation{}))
 		}, []*tensor.Tensor{randT(rng, 2, 5, 5, 2), randT(rng, 3, 3, 2, 3), randT(rng, 3)}},

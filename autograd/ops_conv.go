@@ -16,9 +16,9 @@ func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 	t := tapeOf(x, k, b)
 	g := convGeom(x, k, b, w)
 	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Dim(3)
-	cols := patches(t, x, g)
+	cols := patches(t, x.Value, g)
 	y := alloc(t, []int{g.N, g.OH, g.OW, f})
-	kernels.Sgemm(false, false, rows, f, kk, 1, cols.Data(), kk, k.Value.Data(), f, 0, y.Data(), f)
+	kernels.Sgemm(false, false, rows, f, kk, 1, cols.Data(), cols.Dim(1), k.Value.Data(), f, 0, y.Data(), f)
 	out, pre := biasAct(t, act, y, b)
 	return result(t, out, node{back: backConv2D, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{cols, pre}, geom: g,
 		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
@@ -44,11 +44,13 @@ func convGeom(x, k, b *Var, w tensor.Window) tensor.ConvGeom {
 	return g
 }
 
-// patches returns the im2col patches [N·OH·OW, KH·KW·C] of x for the
-// convolution geometry g (from t's pool when t is not nil).
-func patches(t *Tape, x *Var, g tensor.ConvGeom) *tensor.Tensor {
-	cols := alloc(t, []int{g.N * g.OH * g.OW, g.KH * g.KW * g.C})
-	kernels.Im2Col(cols.Data(), x.Value.Data(), g)
+// patches returns the im2col patches of x for the convolution geometry g
+// (from t's pool when t is not nil): [N·OH·OW, ld], KH·KW·C values per row
+// followed by ld − KH·KW·C unused ones (kernels.PatchStride).
+func patches(t *Tape, x *tensor.Tensor, g tensor.ConvGeom) *tensor.Tensor {
+	ld := kernels.PatchStride(g.KH * g.KW * g.C)
+	cols := alloc(t, []int{g.N * g.OH * g.OW, ld})
+	kernels.Im2Col(cols.Data(), x.Data(), g, ld)
 	return cols
 }
 
@@ -66,7 +68,7 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 	cols := n.saved[0]
 	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Shape()[3]
 	if gk, beta := t.gemmOut(k); gk != nil {
-		kernels.Sgemm(true, false, kk, f, rows, 1, cols.Data(), kk, gz.Data(), f, beta, gk.Data(), f)
+		kernels.Sgemm(true, false, kk, f, rows, 1, cols.Data(), cols.Dim(1), gz.Data(), f, beta, gk.Data(), f)
 	}
 	if gb := t.grad(b); gb != nil {
 		kernels.SumRowsAcc(gb.Data(), gz.Data())
@@ -106,7 +108,7 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 	}
 	t := tapeOf(x, k, b)
 	f := k.Value.Dim(3)
-	cols := patches(t, x, g)
+	cols := patches(t, x.Value, g)
 	y := alloc(t, []int{g.N, g.OH / 2, g.OW / 2, f})
 	var arg []int32
 	if t != nil && !t.infer {
@@ -116,7 +118,7 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 	if b != nil {
 		bias = b.Value.Data()
 	}
-	kernels.ConvMaxPool2x2(y.Data(), arg, cols.Data(), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
+	kernels.ConvMaxPool2x2(y.Data(), arg, cols.Data(), cols.Dim(1), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
 	return result(t, y, node{back: backConv2DMaxPool, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{cols}, geom: g, i32: arg,
 		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
 }

@@ -129,13 +129,12 @@ func backConvTranspose2D(t *Tape, n *node) {
 		return
 	}
 	rows, kk, cin := g.N*g.OH*g.OW, g.KH*g.KW*g.C, x.Value.Dim(3)
-	q := t.Alloc(rows, kk)
-	kernels.Im2Col(q.Data(), gz.Data(), g)
+	q := patches(t, gz, g)
 	if gk != nil {
-		kernels.Sgemm(true, false, kk, cin, rows, 1, q.Data(), kk, x.Value.Data(), cin, betaK, gk.Data(), cin)
+		kernels.Sgemm(true, false, kk, cin, rows, 1, q.Data(), q.Dim(1), x.Value.Data(), cin, betaK, gk.Data(), cin)
 	}
 	if gx != nil {
-		kernels.Sgemm(false, false, rows, cin, kk, 1, q.Data(), kk, k.Value.Data(), cin, betaX, gx.Data(), cin)
+		kernels.Sgemm(false, false, rows, cin, kk, 1, q.Data(), q.Dim(1), k.Value.Data(), cin, betaX, gx.Data(), cin)
 	}
 }
 

@@ -75,7 +75,7 @@ func Im2ColInto(dst, x *Tensor, g ConvGeom) *Tensor {
 	if dst == nil {
 		dst = Zeros(g.N*g.OH*g.OW, g.KH*g.KW*g.C)
 	}
-	kernels.Im2Col(dst.data, x.data, g)
+	kernels.Im2Col(dst.data, x.data, g, g.KH*g.KW*g.C)
 	return dst
 }
 

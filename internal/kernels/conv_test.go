@@ -44,32 +44,58 @@ func TestIm2ColMatchesDefinition(t *testing.T) {
 		for i := range x {
 			x[i] = rng.Float32()
 		}
-		rowLen := g.KH * g.KW * g.C
-		got := make([]float32, g.N*g.OH*g.OW*rowLen+3) // guard values past the end
-		for i := range got {
-			got[i] = -7
-		}
-		Im2Col(got, x, g)
-		for n := 0; n < g.N; n++ {
-			for oh := 0; oh < g.OH; oh++ {
-				for ow := 0; ow < g.OW; ow++ {
-					for kh := 0; kh < g.KH; kh++ {
-						for kw := 0; kw < g.KW; kw++ {
-							for c := 0; c < g.C; c++ {
-								want, _ := at(x, g, n, oh*g.SH-g.PadT+kh*g.DH, ow*g.SW-g.PadL+kw*g.DW, c)
-								i := ((n*g.OH+oh)*g.OW+ow)*rowLen + (kh*g.KW+kw)*g.C + c
-								if got[i] != want {
-									t.Fatalf("%+v: cols[%d] = %v, want %v", g, i, got[i], want)
+		kk := g.KH * g.KW * g.C
+		for _, rowLen := range []int{kk, kk + 5} { // dense, and rows with unused values between them
+			got := make([]float32, g.N*g.OH*g.OW*rowLen+3) // guard values past the end
+			for i := range got {
+				got[i] = -7
+			}
+			Im2Col(got, x, g, rowLen)
+			for n := 0; n < g.N; n++ {
+				for oh := 0; oh < g.OH; oh++ {
+					for ow := 0; ow < g.OW; ow++ {
+						for kh := 0; kh < g.KH; kh++ {
+							for kw := 0; kw < g.KW; kw++ {
+								for c := 0; c < g.C; c++ {
+									want, _ := at(x, g, n, oh*g.SH-g.PadT+kh*g.DH, ow*g.SW-g.PadL+kw*g.DW, c)
+									i := ((n*g.OH+oh)*g.OW+ow)*rowLen + (kh*g.KW+kw)*g.C + c
+									if got[i] != want {
+										t.Fatalf("%+v: cols[%d] = %v, want %v", g, i, got[i], want)
+									}
 								}
 							}
 						}
 					}
 				}
 			}
+			for r := 0; r < g.N*g.OH*g.OW; r++ {
+				for i := r*rowLen + kk; i < (r+1)*rowLen; i++ {
+					if got[i] != -7 {
+						t.Fatalf("%+v, stride %d: wrote %v into the unused value %d of row %d", g, rowLen, got[i], i-r*rowLen, r)
+					}
+				}
+			}
+			if !slices.Equal(got[len(got)-3:], []float32{-7, -7, -7}) {
+				t.Fatalf("%+v: wrote past the end", g)
+			}
 		}
-		if !slices.Equal(got[len(got)-3:], []float32{-7, -7, -7}) {
-			t.Fatalf("%+v: wrote past the end", g)
+	}
+}
+
+// TestPatchStride checks that padded strides leave an odd number of cache
+// lines between rows and stay within 7% of the dense size.
+func TestPatchStride(t *testing.T) {
+	for kk := 1; kk <= 4096; kk++ {
+		ld := PatchStride(kk)
+		if ld < kk || float64(ld) > 1.07*float64(kk) {
+			t.Fatalf("PatchStride(%d) = %d", kk, ld)
 		}
+		if ld != kk && (ld*4/64)%2 != 1 {
+			t.Fatalf("PatchStride(%d) = %d: %d cache lines per row", kk, ld, ld*4/64)
+		}
+	}
+	if PatchStride(1024) == 1024 {
+		t.Error("no padding for 4 KiB rows")
 	}
 }
 
