@@ -74,13 +74,7 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 		kernels.SumRowsAcc(gb.Data(), gz.Data())
 	}
 	if gx, acc := t.gradOut(x); gx != nil {
-		dcols := t.Alloc(rows, kk)
-		kernels.Sgemm(false, true, rows, kk, f, 1, gz.Data(), f, k.Value.Data(), f, 0, dcols.Data(), kk)
-		if acc {
-			kernels.Col2ImAcc(gx.Data(), dcols.Data(), g)
-		} else {
-			kernels.Col2Im(gx.Data(), dcols.Data(), g)
-		}
+		kernels.ConvInputGrad(gx.Data(), gz.Data(), k.Value.Data(), g, f, acc)
 	}
 }
 

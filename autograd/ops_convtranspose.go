@@ -84,9 +84,10 @@ func ConvTransposeGeometry(in, kernel []int, w tensor.Window, outputPadding [2]i
 //	y[n, i·s − pt + a·d, j·s − pl + e·d, f] += Σ_c x[n, i, j, c]·k[a, e, f, c]
 //
 // which is the input gradient of a Conv2D from the output space. It runs
-// as one GEMM, columns P = x·Kᵀ [N·H·W, KH·KW·F] with the kernel viewed as
-// K [KH·KW·F, C], followed by col2im (the adjoint of Conv2D's im2col);
-// bias and activation are fused on the output.
+// as GEMMs, columns P = x·Kᵀ [N·H·W, KH·KW·F] with the kernel viewed as
+// K [KH·KW·F, C], each followed by col2im (the adjoint of Conv2D's
+// im2col), a few images at a time (kernels.ConvInputGrad); bias and
+// activation are fused on the output.
 //
 // Backward, with δ = ∂L/∂z and Q = im2col(δ) [N·H·W, KH·KW·F]:
 // ∂L/∂x = Q·K, ∂L/∂K = Qᵀ·x, ∂L/∂b = Σ δ.
@@ -105,11 +106,8 @@ func ConvTranspose2D(x, k, b *Var, w tensor.Window, outputPadding [2]int, act Ac
 	if b != nil && b.Value.Len() != f {
 		panic(&tensor.ShapeError{Op: "ConvTranspose2D", Got: b.Value.Shape(), Want: []int{f}, Msg: "bias length"})
 	}
-	rows, kk := g.N*g.OH*g.OW, g.KH*g.KW*f
-	cols := alloc(t, []int{rows, kk})
-	kernels.Sgemm(false, true, rows, kk, cin, 1, x.Value.Data(), cin, k.Value.Data(), cin, 0, cols.Data(), kk)
 	y := alloc(t, []int{g.N, g.H, g.W, f})
-	kernels.Col2Im(y.Data(), cols.Data(), g)
+	kernels.ConvInputGrad(y.Data(), x.Value.Data(), k.Value.Data(), g, cin, false)
 	out, pre := biasAct(t, act, y, b)
 	return result(t, out, node{back: backConvTranspose2D, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{pre}, geom: g,
 		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})

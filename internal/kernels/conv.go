@@ -130,43 +130,96 @@ func Col2ImAcc(gx, cols []float32, g ConvGeom) { col2im(gx, cols, g, true) }
 func Col2Im(gx, cols []float32, g ConvGeom) { col2im(gx, cols, g, false) }
 
 func col2im(gx, cols []float32, g ConvGeom, acc bool) {
-	rowLen := g.KH * g.KW * g.C
+	// Parallel over images: patches of different images never overlap.
+	ld := g.KH * g.KW * g.C
+	Parallel(g.N, 1, func(lo, hi int) { col2imImages(gx, cols[lo*g.OH*g.OW*ld:], g, ld, acc, lo, hi) })
+}
+
+// col2imImages is col2im for the images [n0, n1) on the calling thread;
+// the patch rows of image n0 start at cols[0] and are ld apart.
+func col2imImages(gx, cols []float32, g ConvGeom, ld int, acc bool, n0, n1 int) {
 	span := g.KW * g.C
 	img := g.H * g.W * g.C
-	// Parallel over images: patches of different images never overlap.
-	Parallel(g.N, 1, func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			if !acc {
-				clear(gx[n*img : (n+1)*img])
-			}
-			for oh := 0; oh < g.OH; oh++ {
-				for ow := 0; ow < g.OW; ow++ {
-					src := cols[((n*g.OH+oh)*g.OW+ow)*rowLen:]
-					iw0 := ow*g.SW - g.PadL
-					inside := g.DW == 1 && iw0 >= 0 && iw0+g.KW <= g.W // a window row is one run of KW·C
-					p := 0
-					for kh := 0; kh < g.KH; kh++ {
-						ih := oh*g.SH - g.PadT + kh*g.DH
-						switch {
-						case ih < 0 || ih >= g.H:
-						case inside:
-							d := ((n*g.H+ih)*g.W + iw0) * g.C
-							SIMD.Axpy(1, src[p:p+span], gx[d:d+span])
-						default:
-							for kw := 0; kw < g.KW; kw++ {
-								iw := iw0 + kw*g.DW
-								if iw >= 0 && iw < g.W {
-									d := ((n*g.H+ih)*g.W + iw) * g.C
-									SIMD.Axpy(1, src[p+kw*g.C:p+(kw+1)*g.C], gx[d:d+g.C])
-								}
+	for n := n0; n < n1; n++ {
+		if !acc {
+			clear(gx[n*img : (n+1)*img])
+		}
+		for oh := 0; oh < g.OH; oh++ {
+			for ow := 0; ow < g.OW; ow++ {
+				src := cols[(((n-n0)*g.OH+oh)*g.OW+ow)*ld:]
+				iw0 := ow*g.SW - g.PadL
+				inside := g.DW == 1 && iw0 >= 0 && iw0+g.KW <= g.W // a window row is one run of KW·C
+				p := 0
+				for kh := 0; kh < g.KH; kh++ {
+					ih := oh*g.SH - g.PadT + kh*g.DH
+					switch {
+					case ih < 0 || ih >= g.H:
+					case inside:
+						d := ((n*g.H+ih)*g.W + iw0) * g.C
+						SIMD.Axpy(1, src[p:p+span], gx[d:d+span])
+					default:
+						for kw := 0; kw < g.KW; kw++ {
+							iw := iw0 + kw*g.DW
+							if iw >= 0 && iw < g.W {
+								d := ((n*g.H+ih)*g.W + iw) * g.C
+								SIMD.Axpy(1, src[p+kw*g.C:p+(kw+1)*g.C], gx[d:d+g.C])
 							}
 						}
-						p += span
 					}
+					p += span
 				}
 			}
 		}
+	}
+}
+
+// ConvInputGrad writes gx = col2im(gz·wᵀ), or adds it to gx when acc: the
+// input gradient of a convolution with geometry g, output gradient gz
+// [N·OH·OW, f] and kernel w [KH·KW·C, f] seen as a matrix; also the
+// forward pass of a transposed convolution. It runs a few images at a
+// time, the patch gradients of each group computed into a scratch of about
+// 1 MiB that col2im reads while it is still in L2, instead of writing and
+// reading back all N·OH·OW of them. The result does not depend on the
+// grouping or the thread count.
+func ConvInputGrad(gx, gz, w []float32, g ConvGeom, f int, acc bool) {
+	kk := g.KH * g.KW * g.C
+	ld := PatchStride(kk)
+	imgRows := g.OH * g.OW
+	// About 1 MiB of patch gradients per group, and a multiple of the
+	// thread count of groups; image q·N/groups starts group q. Each element
+	// of gx gets the same sums in the same order however the images are
+	// grouped.
+	t := Threads()
+	groups := min(g.N, (4*g.N*imgRows*ld+(1<<20)-1)>>20)
+	groups = min(g.N, max(1, (groups+t-1)/t*t))
+	per := (g.N + groups - 1) / groups // the most images in a group
+	wtp := convScratch.Get().(*[]float32)
+	defer convScratch.Put(wtp)
+	wt := growScratch(wtp, f*ld)
+	for p := 0; p < kk; p++ { // wt [f, ld] = wᵀ, read by the GEMM in place
+		for j, v := range w[p*f : (p+1)*f] {
+			wt[j*ld+p] = v
+		}
+	}
+	Parallel(groups, 1, func(lo, hi int) {
+		sp := convScratch.Get().(*[]float32)
+		defer convScratch.Put(sp)
+		dc := growScratch(sp, per*imgRows*ld)
+		for q := lo; q < hi; q++ {
+			n0, n1 := q*g.N/groups, (q+1)*g.N/groups
+			rows := (n1 - n0) * imgRows
+			sgemm(gemmBest, 1, nil, false, false, rows, kk, f, 1, gz[n0*imgRows*f:], f, wt, ld, 0, dc, ld)
+			col2imImages(gx, dc, g, ld, acc, n0, n1)
+		}
 	})
+}
+
+// growScratch returns (*p)[:n], growing *p when it is shorter.
+func growScratch(p *[]float32, n int) []float32 {
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	return (*p)[:n]
 }
 
 // MaxPool writes the window maxima of x [N, H, W, C] into dst
@@ -307,7 +360,8 @@ func poolRow2x2(d []float32, a []int32, x []float32, s, base, ow, c, rs int) {
 	}
 }
 
-// convScratch holds ConvMaxPool2x2's per-thread scratch rows.
+// convScratch holds the per-thread scratch of ConvMaxPool2x2 and
+// ConvInputGrad.
 var convScratch = sync.Pool{New: func() any { return new([]float32) }}
 
 // ConvMaxPool2x2 computes dst = maxpool₂ₓ₂(act(cols·k + bias)) without
@@ -325,10 +379,7 @@ func ConvMaxPool2x2(dst []float32, argmax []int32, cols []float32, ld int, k, bi
 	Parallel(g.N*ph, max(1, 16384/max(1, span*kk/8)), func(lo, hi int) {
 		sp := convScratch.Get().(*[]float32)
 		defer convScratch.Put(sp)
-		if cap(*sp) < span {
-			*sp = make([]float32, span)
-		}
-		scratch := (*sp)[:span]
+		scratch := growScratch(sp, span)
 		for r := lo; r < hi; r++ {
 			n, h := r/ph, r%ph
 			row := (n*g.OH + 2*h) * g.OW // first patch row

@@ -386,3 +386,45 @@ func TestSumRowsAcc(t *testing.T) {
 		}
 	}
 }
+
+// TestConvInputGrad checks the grouped GEMM + col2im against the whole
+// GEMM followed by Col2Im and Col2ImAcc on every test
+// geometry and on one whose patch rows are padded (PatchStride) and span
+// several groups.
+func TestConvInputGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	gs := append(geometries(), ConvGeom{N: 11, H: 14, W: 14, C: 64, KH: 4, KW: 4, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 7, OW: 7})
+	for _, g := range gs {
+		for _, f := range []int{1, 5, 64} {
+			kk, rows := g.KH*g.KW*g.C, g.N*g.OH*g.OW
+			gz, w := make([]float32, rows*f), make([]float32, kk*f)
+			for i := range gz {
+				gz[i] = rng.Float32()*2 - 1
+			}
+			for i := range w {
+				w[i] = rng.Float32()*2 - 1
+			}
+			base := make([]float32, g.N*g.H*g.W*g.C)
+			for i := range base {
+				base[i] = rng.Float32()
+			}
+			dcols := make([]float32, rows*kk)
+			Sgemm(false, true, rows, kk, f, 1, gz, f, w, f, 0, dcols, kk)
+			for _, acc := range []bool{false, true} {
+				want := slices.Clone(base)
+				if acc {
+					Col2ImAcc(want, dcols, g)
+				} else {
+					Col2Im(want, dcols, g)
+				}
+				got := slices.Clone(base)
+				ConvInputGrad(got, gz, w, g, f, acc)
+				for i := range want { // within rounding: Sgemm takes dot products for kk = 1
+					if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+						t.Fatalf("%+v f=%d acc=%v: gx[%d] = %v, want %v", g, f, acc, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
