@@ -395,7 +395,7 @@ func TestConvInputGrad(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	gs := append(geometries(), ConvGeom{N: 11, H: 14, W: 14, C: 64, KH: 4, KW: 4, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 7, OW: 7})
 	for _, g := range gs {
-		for _, f := range []int{1, 5, 64} {
+		for _, f := range []int{1, 5, 12, 64} {
 			kk, rows := g.KH*g.KW*g.C, g.N*g.OH*g.OW
 			gz, w := make([]float32, rows*f), make([]float32, kk*f)
 			for i := range gz {
