@@ -193,18 +193,18 @@ func ConvInputGrad(gx, gz, w []float32, g ConvGeom, f int, acc bool) {
 	groups := min(g.N, (4*g.N*imgRows*ld+(1<<20)-1)>>20)
 	groups = min(g.N, max(1, (groups+t-1)/t*t))
 	per := (g.N + groups - 1) / groups // the most images in a group
-	wtp := convScratch.Get().(*[]float32)
-	defer convScratch.Put(wtp)
-	wt := growScratch(wtp, f*ld)
+	wtp := convScratch.get(f * ld)
+	defer convScratch.put(wtp)
+	wt := *wtp
 	for p := 0; p < kk; p++ { // wt [f, ld] = wᵀ, read by the GEMM in place
 		for j, v := range w[p*f : (p+1)*f] {
 			wt[j*ld+p] = v
 		}
 	}
 	Parallel(groups, 1, func(lo, hi int) {
-		sp := convScratch.Get().(*[]float32)
-		defer convScratch.Put(sp)
-		dc := growScratch(sp, per*imgRows*ld)
+		sp := convScratch.get(per * imgRows * ld)
+		defer convScratch.put(sp)
+		dc := *sp
 		for q := lo; q < hi; q++ {
 			n0, n1 := q*g.N/groups, (q+1)*g.N/groups
 			rows := (n1 - n0) * imgRows
@@ -212,14 +212,6 @@ func ConvInputGrad(gx, gz, w []float32, g ConvGeom, f int, acc bool) {
 			col2imImages(gx, dc, g, ld, acc, n0, n1)
 		}
 	})
-}
-
-// growScratch returns (*p)[:n], growing *p when it is shorter.
-func growScratch(p *[]float32, n int) []float32 {
-	if cap(*p) < n {
-		*p = make([]float32, n)
-	}
-	return (*p)[:n]
 }
 
 // MaxPool writes the window maxima of x [N, H, W, C] into dst
@@ -362,7 +354,44 @@ func poolRow2x2(d []float32, a []int32, x []float32, s, base, ow, c, rs int) {
 
 // convScratch holds the per-thread scratch of ConvMaxPool2x2 and
 // ConvInputGrad.
-var convScratch = sync.Pool{New: func() any { return new([]float32) }}
+var convScratch scratchPool
+
+// scratchPool is a free list of float32 buffers that, unlike a
+// sync.Pool, the garbage collector does not empty: the scratch of the
+// convolutions (up to 1 MiB a thread) is reused for the life of the
+// process instead of reallocated after every other collection. It keeps
+// at most 16 buffers.
+type scratchPool struct {
+	mu   sync.Mutex
+	free []*[]float32
+}
+
+// get returns a buffer of n values (contents undefined).
+func (p *scratchPool) get(n int) *[]float32 {
+	p.mu.Lock()
+	var b *[]float32
+	if k := len(p.free); k > 0 {
+		b, p.free = p.free[k-1], p.free[:k-1]
+	}
+	p.mu.Unlock()
+	if b == nil {
+		b = new([]float32)
+	}
+	if cap(*b) < n {
+		*b = make([]float32, n)
+	}
+	*b = (*b)[:n]
+	return b
+}
+
+// put returns b to the pool.
+func (p *scratchPool) put(b *[]float32) {
+	p.mu.Lock()
+	if len(p.free) < 16 {
+		p.free = append(p.free, b)
+	}
+	p.mu.Unlock()
+}
 
 // ConvMaxPool2x2 computes dst = maxpool₂ₓ₂(act(cols·k + bias)) without
 // storing the convolution's output whole: for the patches cols
@@ -377,9 +406,9 @@ func ConvMaxPool2x2(dst []float32, argmax []int32, cols []float32, ld int, k, bi
 	kk, ph, pw := g.KH*g.KW*g.C, g.OH/2, g.OW/2
 	span := 2 * g.OW * f // two output rows
 	Parallel(g.N*ph, max(1, 16384/max(1, span*kk/8)), func(lo, hi int) {
-		sp := convScratch.Get().(*[]float32)
-		defer convScratch.Put(sp)
-		scratch := growScratch(sp, span)
+		sp := convScratch.get(span)
+		defer convScratch.put(sp)
+		scratch := *sp
 		for r := lo; r < hi; r++ {
 			n, h := r/ph, r%ph
 			row := (n*g.OH + 2*h) * g.OW // first patch row
