@@ -156,15 +156,9 @@ func unary(op tensor.UnaryOp, x *Var, p float32) *Var {
 
 func backUnary(t *Tape, n *node) {
 	x := n.in[0]
-	grad := kernels.UnaryGradThreaded
-	gx, acc := t.gradOut(x)
-	if gx == nil {
-		return
+	if gx, acc := t.gradOut(x); gx != nil {
+		kernels.UnaryGradThreaded(tensor.UnaryOp(n.op), gx.Data(), x.Value.Data(), n.out.Value.Data(), t.grads[n.out.id].Data(), n.f[0], acc)
 	}
-	if acc {
-		grad = kernels.UnaryGradAccThreaded
-	}
-	grad(tensor.UnaryOp(n.op), gx.Data(), x.Value.Data(), n.out.Value.Data(), t.grads[n.out.id].Data(), n.f[0])
 }
 
 // Neg returns −x.

@@ -161,7 +161,7 @@ func actGrad(t *Tape, act Activation, y, pre, g *tensor.Tensor) *tensor.Tensor {
 	if x == nil {
 		x = y
 	}
-	kernels.UnaryGradThreaded(act.Op, gz.Data(), x.Data(), y.Data(), g.Data(), act.Param)
+	kernels.UnaryGradThreaded(act.Op, gz.Data(), x.Data(), y.Data(), g.Data(), act.Param, false)
 	return gz
 }
 

@@ -308,9 +308,9 @@ func TestBiasActAndReluGrad(t *testing.T) {
 			}
 			wantG, gotG := slices.Clone(g), slices.Clone(g)
 			UnaryGradAcc(op, wantG, y, want, g, 0.2)
-			UnaryGradAccThreaded(op, gotG, y, want, g, 0.2)
+			UnaryGradThreaded(op, gotG, y, want, g, 0.2, true)
 			if !slices.Equal(gotG, wantG) {
-				t.Errorf("%d elements: UnaryGradAccThreaded(%v) differs from UnaryGradAcc", len(y), op)
+				t.Errorf("%d elements: UnaryGradThreaded(%v, acc) differs from UnaryGradAcc", len(y), op)
 			}
 		}
 	}
@@ -343,7 +343,8 @@ func TestUnaryGrad(t *testing.T) {
 			Unary(op, y, in, p)
 			want := make([]float32, n)
 			UnaryGradAcc(op, want, in, y, g, p)
-			for _, grad := range []func(UnaryOp, []float32, []float32, []float32, []float32, float32){UnaryGrad, UnaryGradThreaded} {
+			threaded := func(op UnaryOp, gx, x, y, gy []float32, p float32) { UnaryGradThreaded(op, gx, x, y, gy, p, false) }
+			for _, grad := range []func(UnaryOp, []float32, []float32, []float32, []float32, float32){UnaryGrad, threaded} {
 				got := make([]float32, n)
 				for i := range got {
 					got[i] = float32(math.NaN()) // every element must be written

@@ -602,24 +602,19 @@ func UnaryGrad(op UnaryOp, gx, x, y, gy []float32, p float32) {
 	}
 }
 
-// UnaryGradThreaded is UnaryGrad split over threads for long slices.
-func UnaryGradThreaded(op UnaryOp, gx, x, y, gy []float32, p float32) {
+// UnaryGradThreaded is UnaryGrad, or with acc UnaryGradAcc, split over
+// threads for long slices.
+func UnaryGradThreaded(op UnaryOp, gx, x, y, gy []float32, p float32, acc bool) {
 	gx, x, y = gx[:len(gy)], x[:len(gy)], y[:len(gy)]
+	grad := UnaryGrad
+	if acc {
+		grad = UnaryGradAcc
+	}
 	if len(gy) < 2*elementwiseGrain || Threads() == 1 {
-		UnaryGrad(op, gx, x, y, gy, p)
+		grad(op, gx, x, y, gy, p)
 		return
 	}
-	Parallel(len(gy), elementwiseGrain, func(lo, hi int) { UnaryGrad(op, gx[lo:hi], x[lo:hi], y[lo:hi], gy[lo:hi], p) })
-}
-
-// UnaryGradAccThreaded is UnaryGradAcc split over threads for long slices.
-func UnaryGradAccThreaded(op UnaryOp, gx, x, y, gy []float32, p float32) {
-	gx, x, y = gx[:len(gy)], x[:len(gy)], y[:len(gy)]
-	if len(gy) < 2*elementwiseGrain || Threads() == 1 {
-		UnaryGradAcc(op, gx, x, y, gy, p)
-		return
-	}
-	Parallel(len(gy), elementwiseGrain, func(lo, hi int) { UnaryGradAcc(op, gx[lo:hi], x[lo:hi], y[lo:hi], gy[lo:hi], p) })
+	Parallel(len(gy), elementwiseGrain, func(lo, hi int) { grad(op, gx[lo:hi], x[lo:hi], y[lo:hi], gy[lo:hi], p) })
 }
 
 // BiasAct finishes a fused dense or convolution output in one pass over
