@@ -41,9 +41,8 @@ func PatchStride(kk int) int {
 // as they are). Positions in the padding read as zero. PatchStride gives
 // the ld to use.
 func Im2Col(cols, x []float32, g ConvGeom, ld int) {
-	rowLen := ld
 	span := g.KW * g.C // a window row: contiguous in NHWC when DW == 1
-	Parallel(g.N*g.OH, max(1, 4096/max(1, g.OW*rowLen)), func(lo, hi int) {
+	Parallel(g.N*g.OH, max(1, 4096/max(1, g.OW*ld)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			n, oh := r/g.OH, r%g.OH
 			owLo, owHi := 0, 0 // the pixels done by im2colNarrow
@@ -55,7 +54,7 @@ func Im2Col(cols, x []float32, g ConvGeom, ld int) {
 					ow = owHi - 1
 					continue
 				}
-				dst := cols[((n*g.OH+oh)*g.OW+ow)*rowLen:]
+				dst := cols[((n*g.OH+oh)*g.OW+ow)*ld:]
 				iw0 := ow*g.SW - g.PadL
 				inside := g.DW == 1 && iw0 >= 0 && iw0+g.KW <= g.W
 				p := 0
@@ -92,7 +91,7 @@ func Im2Col(cols, x []float32, g ConvGeom, ld int) {
 // window row would cost more than the copy. It returns the range of output
 // columns it wrote; the caller writes the others (empty when a window row
 // falls in the padding).
-func im2colNarrow(cols, x []float32, g ConvGeom, rowLen, n, oh int) (owLo, owHi int) {
+func im2colNarrow(cols, x []float32, g ConvGeom, ld, n, oh int) (owLo, owHi int) {
 	span := g.KW * g.C
 	for kh := 0; kh < g.KH; kh++ {
 		if ih := oh*g.SH - g.PadT + kh*g.DH; ih < 0 || ih >= g.H {
@@ -108,14 +107,14 @@ func im2colNarrow(cols, x []float32, g ConvGeom, rowLen, n, oh int) (owLo, owHi 
 	for kh := 0; kh < g.KH; kh++ {
 		ih := oh*g.SH - g.PadT + kh*g.DH
 		si := ((n*g.H+ih)*g.W + owLo*g.SW - g.PadL) * g.C
-		di := ((n*g.OH+oh)*g.OW+owLo)*rowLen + kh*span
+		di := ((n*g.OH+oh)*g.OW+owLo)*ld + kh*span
 		for ow := owLo; ow < owHi; ow++ {
 			d, s := cols[di:di+span], x[si:si+span]
 			for i := range d {
 				d[i] = s[i]
 			}
 			si += step
-			di += rowLen
+			di += ld
 		}
 	}
 	return owLo, owHi
@@ -123,20 +122,15 @@ func im2colNarrow(cols, x []float32, g ConvGeom, rowLen, n, oh int) (owLo, owHi 
 
 // Col2ImAcc is the adjoint of Im2Col: it adds every patch row of cols back
 // into gx [N, H, W, C] at the positions the patch was read from.
-func Col2ImAcc(gx, cols []float32, g ConvGeom) { col2im(gx, cols, g, true) }
-
-// Col2Im is Col2ImAcc into a gx that it overwrites: each image is cleared
-// (while it is cache-hot) before its patches are added.
-func Col2Im(gx, cols []float32, g ConvGeom) { col2im(gx, cols, g, false) }
-
-func col2im(gx, cols []float32, g ConvGeom, acc bool) {
+func Col2ImAcc(gx, cols []float32, g ConvGeom) {
 	// Parallel over images: patches of different images never overlap.
 	ld := g.KH * g.KW * g.C
-	Parallel(g.N, 1, func(lo, hi int) { col2imImages(gx, cols[lo*g.OH*g.OW*ld:], g, ld, acc, lo, hi) })
+	Parallel(g.N, 1, func(lo, hi int) { col2imImages(gx, cols[lo*g.OH*g.OW*ld:], g, ld, true, lo, hi) })
 }
 
-// col2imImages is col2im for the images [n0, n1) on the calling thread;
-// the patch rows of image n0 start at cols[0] and are ld apart.
+// col2imImages is Col2ImAcc for the images [n0, n1) on the calling thread,
+// or with acc false into images it clears first (while they are
+// cache-hot); the patch rows of image n0 start at cols[0] and are ld apart.
 func col2imImages(gx, cols []float32, g ConvGeom, ld int, acc bool, n0, n1 int) {
 	span := g.KW * g.C
 	img := g.H * g.W * g.C
