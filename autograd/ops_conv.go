@@ -7,18 +7,20 @@ import (
 
 // Conv2D returns act(x ∗ k + b) for x [N, H, W, C], kernel k [KH, KW, C, F]
 // and bias b [F] (may be nil), NHWC output [N, OH, OW, F]. It runs as
-// im2col (patches [N·OH·OW, KH·KW·C]) followed by one GEMM with the kernel
-// viewed as [KH·KW·C, F]; bias and activation are fused on the output.
+// im2col (patches [N·OH·OW, KH·KW·C], kept for the backward pass) and a
+// GEMM with the kernel viewed as [KH·KW·C, F], a few images at a time
+// (kernels.ConvForward); bias and activation are fused on the output.
 //
 // Backward, with P the patches and δ = ∂L/∂z: ∂L/∂k = Pᵀ·δ,
 // ∂L/∂b = Σ δ, ∂L/∂x = col2im(δ·kᵀ).
 func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 	t := tapeOf(x, k, b)
 	g := convGeom(x, k, b, w)
-	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Dim(3)
-	cols := patches(t, x.Value, g)
+	f := k.Value.Dim(3)
+	ld := kernels.PatchStride(g.KH * g.KW * g.C)
+	cols := alloc(t, []int{g.N * g.OH * g.OW, ld})
 	y := alloc(t, []int{g.N, g.OH, g.OW, f})
-	kernels.Sgemm(false, false, rows, f, kk, 1, cols.Data(), cols.Dim(1), k.Value.Data(), f, 0, y.Data(), f)
+	kernels.ConvForward(y.Data(), cols.Data(), x.Value.Data(), k.Value.Data(), g, f, ld)
 	out, pre := biasAct(t, act, y, b)
 	return result(t, out, node{back: backConv2D, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{cols, pre}, geom: g,
 		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})

@@ -41,48 +41,78 @@ func PatchStride(kk int) int {
 // as they are). Positions in the padding read as zero. PatchStride gives
 // the ld to use.
 func Im2Col(cols, x []float32, g ConvGeom, ld int) {
+	Parallel(g.N*g.OH, max(1, 4096/max(1, g.OW*ld)), func(lo, hi int) { im2colRows(cols, x, g, ld, lo, hi) })
+}
+
+// im2colRows is Im2Col for the output rows r = n·OH + oh in [lo, hi) on the
+// calling thread.
+func im2colRows(cols, x []float32, g ConvGeom, ld, lo, hi int) {
 	span := g.KW * g.C // a window row: contiguous in NHWC when DW == 1
-	Parallel(g.N*g.OH, max(1, 4096/max(1, g.OW*ld)), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			n, oh := r/g.OH, r%g.OH
-			owLo, owHi := 0, 0 // the pixels done by im2colNarrow
-			if span <= 8 && g.DW == 1 {
-				owLo, owHi = im2colNarrow(cols, x, g, ld, n, oh)
+	for r := lo; r < hi; r++ {
+		n, oh := r/g.OH, r%g.OH
+		owLo, owHi := 0, 0 // the pixels done by im2colNarrow
+		if span <= 8 && g.DW == 1 {
+			owLo, owHi = im2colNarrow(cols, x, g, ld, n, oh)
+		}
+		for ow := 0; ow < g.OW; ow++ {
+			if ow == owLo && owHi > owLo {
+				ow = owHi - 1
+				continue
 			}
-			for ow := 0; ow < g.OW; ow++ {
-				if ow == owLo && owHi > owLo {
-					ow = owHi - 1
-					continue
-				}
-				dst := cols[((n*g.OH+oh)*g.OW+ow)*ld:]
-				iw0 := ow*g.SW - g.PadL
-				inside := g.DW == 1 && iw0 >= 0 && iw0+g.KW <= g.W
-				p := 0
-				for kh := 0; kh < g.KH; kh++ {
-					ih := oh*g.SH - g.PadT + kh*g.DH
-					switch {
-					case ih < 0 || ih >= g.H:
-						clear(dst[p : p+span])
-					case inside:
-						src := ((n*g.H+ih)*g.W + iw0) * g.C
-						copy(dst[p:p+span], x[src:src+span])
-					default:
-						for kw := 0; kw < g.KW; kw++ {
-							iw := iw0 + kw*g.DW
-							q := p + kw*g.C
-							if iw < 0 || iw >= g.W {
-								clear(dst[q : q+g.C])
-							} else {
-								src := ((n*g.H+ih)*g.W + iw) * g.C
-								copy(dst[q:q+g.C], x[src:src+g.C])
-							}
+			dst := cols[((n*g.OH+oh)*g.OW+ow)*ld:]
+			iw0 := ow*g.SW - g.PadL
+			inside := g.DW == 1 && iw0 >= 0 && iw0+g.KW <= g.W
+			p := 0
+			for kh := 0; kh < g.KH; kh++ {
+				ih := oh*g.SH - g.PadT + kh*g.DH
+				switch {
+				case ih < 0 || ih >= g.H:
+					clear(dst[p : p+span])
+				case inside:
+					src := ((n*g.H+ih)*g.W + iw0) * g.C
+					copy(dst[p:p+span], x[src:src+span])
+				default:
+					for kw := 0; kw < g.KW; kw++ {
+						iw := iw0 + kw*g.DW
+						q := p + kw*g.C
+						if iw < 0 || iw >= g.W {
+							clear(dst[q : q+g.C])
+						} else {
+							src := ((n*g.H+ih)*g.W + iw) * g.C
+							copy(dst[q:q+g.C], x[src:src+g.C])
 						}
 					}
-					p += span
 				}
+				p += span
 			}
 		}
+	}
+}
+
+// ConvForward writes the patches of x into cols (rows ld apart, as Im2Col)
+// and y = cols·w for the kernel w [KH·KW·C, f] seen as a matrix, a few
+// images at a time so that the GEMM reads each group's patches from L2
+// right after they are written. y is [N·OH·OW, f]; the patches stay in
+// cols for the weight gradient. Results do not depend on the grouping.
+func ConvForward(y, cols, x, w []float32, g ConvGeom, f, ld int) {
+	kk, imgRows := g.KH*g.KW*g.C, g.OH*g.OW
+	groups := convGroups(g.N, 4*imgRows*ld)
+	Parallel(groups, 1, func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			n0, n1 := q*g.N/groups, (q+1)*g.N/groups
+			im2colRows(cols, x, g, ld, n0*g.OH, n1*g.OH)
+			r0 := n0 * imgRows
+			sgemm(gemmBest, 1, nil, false, false, (n1-n0)*imgRows, f, kk, 1, cols[r0*ld:], ld, w, f, 0, y[r0*f:], f)
+		}
 	})
+}
+
+// convGroups returns how many groups to cut n images of bytes each into:
+// about 1 MiB a group, and a multiple of the thread count.
+func convGroups(n, bytes int) int {
+	t := Threads()
+	groups := min(n, (n*bytes+(1<<20)-1)>>20)
+	return min(n, max(1, (groups+t-1)/t*t))
 }
 
 // im2colNarrow writes the patches of output row (n, oh) whose windows lie
@@ -179,13 +209,9 @@ func ConvInputGrad(gx, gz, w []float32, g ConvGeom, f int, acc bool) {
 	kk := g.KH * g.KW * g.C
 	ld := PatchStride(kk)
 	imgRows := g.OH * g.OW
-	// About 1 MiB of patch gradients per group, and a multiple of the
-	// thread count of groups; image q·N/groups starts group q. Each element
-	// of gx gets the same sums in the same order however the images are
-	// grouped.
-	t := Threads()
-	groups := min(g.N, (4*g.N*imgRows*ld+(1<<20)-1)>>20)
-	groups = min(g.N, max(1, (groups+t-1)/t*t))
+	// Image q·N/groups starts group q. Each element of gx gets the same
+	// sums in the same order however the images are grouped.
+	groups := convGroups(g.N, 4*imgRows*ld)
 	per := (g.N + groups - 1) / groups // the most images in a group
 	wtp := convScratch.get(f * ld)
 	defer convScratch.put(wtp)

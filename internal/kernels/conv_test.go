@@ -420,3 +420,37 @@ func TestConvInputGrad(t *testing.T) {
 		}
 	}
 }
+
+// TestConvForward checks the grouped im2col + GEMM against Im2Col followed
+// by one Sgemm: the same patches, and the same outputs within rounding
+// (Sgemm takes dot products for f = 1).
+func TestConvForward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	gs := append(geometries(), ConvGeom{N: 11, H: 14, W: 14, C: 64, KH: 4, KW: 4, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 7, OW: 7})
+	for _, g := range gs {
+		for _, f := range []int{1, 12, 64} {
+			kk, rows := g.KH*g.KW*g.C, g.N*g.OH*g.OW
+			ld := PatchStride(kk)
+			x, w := make([]float32, g.N*g.H*g.W*g.C), make([]float32, kk*f)
+			for i := range x {
+				x[i] = rng.Float32()*2 - 1
+			}
+			for i := range w {
+				w[i] = rng.Float32()*2 - 1
+			}
+			wantCols, gotCols := make([]float32, rows*ld), make([]float32, rows*ld)
+			Im2Col(wantCols, x, g, ld)
+			want, got := make([]float32, rows*f), make([]float32, rows*f)
+			Sgemm(false, false, rows, f, kk, 1, wantCols, ld, w, f, 0, want, f)
+			ConvForward(got, gotCols, x, w, g, f, ld)
+			if !slices.Equal(gotCols, wantCols) {
+				t.Fatalf("%+v: patches differ from Im2Col's", g)
+			}
+			for i := range want {
+				if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%+v f=%d: y[%d] = %v, want %v", g, f, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
