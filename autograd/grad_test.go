@@ -51,6 +51,7 @@ func TestGradients(t *testing.T) {
 	gelu := Act(tensor.OpGelu, 0)
 	labels := tensor.New([]int{4}, []float32{0, 2, 1, 2})
 	soft := tensor.Softmax(randT(rng, 4, 3), 1)
+	constKernel := tensor.Scale(randT(rand.New(rand.NewPCG(7, 7)), 4, 4, 16, 2), 0.2) // own stream: rng's draws stay as they were
 	bin := tensor.New([]int{2, 3}, []float32{0, 1, 1, 0, 0.5, 1})
 	cond := tensor.New([]int{2, 3}, []float32{1, 0, 1, 0, 0, 1})
 	cases := []struct {
@@ -135,6 +136,10 @@ func TestGradients(t *testing.T) {
 		{"conv2d/padded-stride", func(x []*Var) *Var {
 			return Conv2D(x[0], x[1], x[2], tensor.Window{SH: 2, SW: 2, Padding: "same"}, tanh)
 		}, []*tensor.Tensor{randT(rng, 1, 4, 4, 16), tensor.Scale(randT(rng, 4, 4, 16, 2), 0.2), randT(rng, 2)}},
+		// A constant kernel: no weight gradient, so no patches are kept.
+		{"conv2d/const-kernel", func(x []*Var) *Var {
+			return Conv2D(x[0], Const(constKernel), nil, tensor.Window{SH: 2, SW: 2, Padding: "same"}, tanh)
+		}, []*tensor.Tensor{randT(rng, 2, 4, 4, 16)}},
 		{"conv2d-maxpool/padded-stride", func(x []*Var) *Var {
 			return Conv2DMaxPool(x[0], x[1], nil, tensor.Window{Padding: "same"}, tanh, tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2})
 		}, []*tensor.Tensor{randT(rng, 1, 4, 4, 16), tensor.Scale(randT(rng, 4, 4, 16, 2), 0.2)}},
