@@ -553,19 +553,6 @@ func reluGradAcc(gx, x, g []float32) {
 // one-pass elementwise kernel (~10 µs of work).
 const elementwiseGrain = 1 << 15
 
-// ReluGrad sets dst[i] = g[i] where x[i] > 0, else 0 (SIMD.ReluGrad),
-// split over threads for long slices.
-func ReluGrad(dst, x, g []float32) {
-	x, g = x[:len(dst)], g[:len(dst)]
-	if len(dst) < 2*elementwiseGrain || Threads() == 1 { // serial, without a closure to allocate
-		SIMD.ReluGrad(dst, x, g)
-		return
-	}
-	Parallel(len(dst), elementwiseGrain, func(lo, hi int) {
-		SIMD.ReluGrad(dst[lo:hi], x[lo:hi], g[lo:hi])
-	})
-}
-
 // UnaryThreaded is Unary split over threads for long slices.
 func UnaryThreaded(op UnaryOp, dst, x []float32, p float32) {
 	x = x[:len(dst)]
