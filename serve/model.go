@@ -91,11 +91,11 @@ type tensorMeta struct {
 
 // modelMetadata is the answer to GET /v2/models/{name}.
 type modelMetadata struct {
-	Name       string            `json:"name"`
-	Versions   []string          `json:"versions"`
-	Platform   string            `json:"platform"`
-	Inputs     []tensorMeta      `json:"inputs"`
-	Outputs    []tensorMeta      `json:"outputs"`
+	Name       string         `json:"name"`
+	Versions   []string       `json:"versions"`
+	Platform   string         `json:"platform"`
+	Inputs     []tensorMeta   `json:"inputs"`
+	Outputs    []tensorMeta   `json:"outputs"`
 	Parameters map[string]any `json:"parameters,omitempty"`
 }
 

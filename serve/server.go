@@ -209,7 +209,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		model := rec.model
 		s.metrics.request(model, rec.code, time.Since(start))
 		s.log(slog.LevelInfo, "request", "method", r.Method, "path", r.URL.Path, "model", model,
-			"status", rec.code, "bytes", rec.bytes, "duration", time.Since(start), "remote", r.RemoteAddr)
+			"status", rec.code, "bytes", rec.bytes, "ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
 	}()
 	if s.opts.Token != "" && !strings.HasPrefix(r.URL.Path, "/v2/health/") && !s.authorized(r) {
 		rec.Header().Set("WWW-Authenticate", `Bearer realm="strata"`)

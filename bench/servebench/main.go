@@ -1,0 +1,201 @@
+// Command servebench drives inference servers with concurrent clients
+// sending single MNIST images to the seed's CNN (Open Inference Protocol
+// v2 JSON), and measures Strata's in-process batched Predict as the
+// ceiling. It is bounded in requests and time, and only talks to the
+// URLs it is given (use loopback ones). bench/serve_compare.sh runs it
+// against strata serve and the PyTorch baseline, bench/serve_torch.py.
+//
+//	go run ./bench/servebench -write-model /tmp/cnn.safetensors
+//	go run ./bench/servebench -inprocess -target strata=http://127.0.0.1:18080/v2/models/cnn/infer -clients 1,8,64
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/nn"
+	"github.com/strata-dl/strata/tensor"
+	"github.com/strata-dl/strata/train"
+	"github.com/strata-dl/strata/zoo"
+)
+
+type targets []string
+
+func (t *targets) String() string     { return strings.Join(*t, ",") }
+func (t *targets) Set(v string) error { *t = append(*t, v); return nil }
+
+func main() {
+	var tg targets
+	flag.Var(&tg, "target", "LABEL=URL of an infer endpoint (repeatable)")
+	clients := flag.String("clients", "1,8,64", "concurrent clients, comma-separated levels")
+	requests := flag.Int("requests", 4000, "requests per level (after 200 warm-up requests)")
+	duration := flag.Duration("duration", 20*time.Second, "time limit per level")
+	inprocess := flag.Bool("inprocess", false, "also measure in-process Predict at batch 64 (the ceiling)")
+	writeModel := flag.String("write-model", "", "write the seed CNN (seeded weights) as a weights file and exit")
+	flag.Parse()
+	if err := run(tg, *clients, *requests, *duration, *inprocess, *writeModel); err != nil {
+		fmt.Fprintln(os.Stderr, "servebench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(tg targets, clients string, requests int, duration time.Duration, inprocess bool, writeModel string) error {
+	net := zoo.NewCNNNet(10)
+	if _, err := nn.Build(net, []int{28, 28, 1}, rand.New(rand.NewPCG(1, 2))); err != nil {
+		return err
+	}
+	if writeModel != "" {
+		arch := `{"model":"cnn","classes":10,"input_shape":[28,28,1],"preprocessing":"x/255"}`
+		return train.SaveWeights(writeModel, net, map[string]string{"format": "strata.weights.v1", "strata.architecture": arch})
+	}
+	images := mnistImages(256)
+	fmt.Println("| system | clients | requests | images/s | p50 ms | p99 ms | p99/p50 | errors |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
+	if inprocess {
+		rate, err := predictRate(net, images, duration)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("| strata in-process Predict, batch 64 | – | – | %.0f | – | – | – | – |\n", rate)
+	}
+	bodies := make([][]byte, len(images))
+	for i, img := range images {
+		bodies[i], _ = json.Marshal(map[string]any{"inputs": []map[string]any{{
+			"name": "input", "shape": []int{1, 28, 28, 1}, "datatype": "FP32", "data": img}}})
+	}
+	for _, t := range tg {
+		label, url, ok := strings.Cut(t, "=")
+		if !ok {
+			return fmt.Errorf("-target %q: want LABEL=URL", t)
+		}
+		for _, f := range strings.Split(clients, ",") {
+			c, err := strconv.Atoi(f)
+			if err != nil || c < 1 {
+				return fmt.Errorf("-clients %q: want positive integers", clients)
+			}
+			r := load(url, bodies, c, requests, duration)
+			fmt.Printf("| %s | %d | %d | %.0f | %.2f | %.2f | %.1f | %d |\n", label, c, r.n, r.rate, r.p50, r.p99, r.p99/r.p50, r.errors)
+		}
+	}
+	return nil
+}
+
+// mnistImages returns n MNIST test images (pixels in [0, 1]), or random
+// ones when MNIST is not at hand.
+func mnistImages(n int) [][]float32 {
+	out := make([][]float32, n)
+	_, test, err := data.MNIST()
+	var x *tensor.Tensor
+	if err == nil {
+		x = test.X
+	} else {
+		fmt.Fprintln(os.Stderr, "servebench: no MNIST, random images:", err)
+		x = tensor.RandUniform(rand.New(rand.NewPCG(5, 6)), 0, 1, n, 28, 28, 1)
+	}
+	for i := range out {
+		out[i] = slices.Clone(x.Slice(i, i+1).Data())
+	}
+	return out
+}
+
+// predictRate is images/s of Predict over batches of 64.
+func predictRate(net nn.Layer, images [][]float32, limit time.Duration) (float64, error) {
+	var flat []float32
+	for _, img := range images[:64] {
+		flat = append(flat, img...)
+	}
+	x := tensor.New([]int{64, 28, 28, 1}, flat)
+	p := &train.Predictor{Net: net}
+	ctx := context.Background()
+	for range 5 {
+		if _, err := p.Predict(ctx, x, 64); err != nil {
+			return 0, err
+		}
+	}
+	start, n := time.Now(), 0
+	for time.Since(start) < min(limit, 10*time.Second) {
+		if _, err := p.Predict(ctx, x, 64); err != nil {
+			return 0, err
+		}
+		n += 64
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+type loadResult struct {
+	n, errors      int
+	rate, p50, p99 float64
+}
+
+// load sends bodies round-robin from c clients until requests are done or
+// the time limit passes; the first 200 answers are a warm-up.
+func load(url string, bodies [][]byte, c, requests int, limit time.Duration) loadResult {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}, Timeout: 30 * time.Second}
+	send := func(i int) (time.Duration, bool) {
+		t := time.Now()
+		resp, err := client.Post(url, "application/json", bytes.NewReader(bodies[i%len(bodies)]))
+		if err != nil {
+			return 0, false
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return time.Since(t), resp.StatusCode == 200
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range c { // warm-up
+		wg.Go(func() {
+			for next.Add(1) <= 200 {
+				send(0)
+			}
+		})
+	}
+	wg.Wait()
+	next.Store(0)
+	lats := make([][]time.Duration, c)
+	var errs atomic.Int64
+	deadline := time.Now().Add(limit)
+	start := time.Now()
+	for k := range c {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(requests) || time.Now().After(deadline) {
+					return
+				}
+				d, ok := send(int(i))
+				if !ok {
+					errs.Add(1)
+					continue
+				}
+				lats[k] = append(lats[k], d)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	all := slices.Concat(lats...)
+	slices.Sort(all)
+	r := loadResult{n: len(all), errors: int(errs.Load())}
+	if len(all) == 0 {
+		return r
+	}
+	r.rate = float64(len(all)) / elapsed.Seconds()
+	r.p50 = float64(all[len(all)/2]) / 1e6
+	r.p99 = float64(all[len(all)*99/100]) / 1e6
+	return r
+}
