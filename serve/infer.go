@@ -82,7 +82,17 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *served) {
 		writeError(w, http.StatusBadRequest, "reading the request body: "+err.Error())
 		return
 	}
+	// At most GOMAXPROCS requests are decoded at once: the others wait
+	// parked, not runnable, so that a batch's parallel kernels are not
+	// queued behind dozens of decoding goroutines.
+	select {
+	case s.decoding <- struct{}{}:
+	case <-ctx.Done():
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("model %q: request timed out after %v", m.Name, s.opts.Timeout))
+		return
+	}
 	req, x, err := s.parseInfer(r.Header.Get(binaryHeader), buf.Bytes(), m)
+	<-s.decoding
 	if err != nil {
 		writeHTTPError(w, err)
 		return

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -88,6 +89,7 @@ type Server struct {
 	metrics  *metrics
 	gatherer prometheus.Gatherer
 	draining atomic.Bool
+	decoding chan struct{} // semaphore: requests being read and decoded
 }
 
 // served is a model with its batcher.
@@ -108,7 +110,7 @@ func New(opts Options, models ...*Model) (*Server, error) {
 	if len(models) == 0 {
 		return nil, errors.New("serve: no models")
 	}
-	s := &Server{opts: opts, models: map[string]*served{}}
+	s := &Server{opts: opts, models: map[string]*served{}, decoding: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	reg := opts.Registerer
 	if reg == nil {
 		r := prometheus.NewRegistry()

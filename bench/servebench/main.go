@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/strata-dl/strata/data"
@@ -40,7 +41,7 @@ func (t *targets) Set(v string) error { *t = append(*t, v); return nil }
 
 func main() {
 	var tg targets
-	flag.Var(&tg, "target", "LABEL=URL of an infer endpoint (repeatable)")
+	flag.Var(&tg, "target", "LABEL=URL of an infer endpoint, or LABEL=URL@PID to also report the server process's CPU time per image (repeatable)")
 	clients := flag.String("clients", "1,8,64", "concurrent clients, comma-separated levels")
 	requests := flag.Int("requests", 4000, "requests per level (after 200 warm-up requests)")
 	duration := flag.Duration("duration", 20*time.Second, "time limit per level")
@@ -63,14 +64,14 @@ func run(tg targets, clients string, requests int, duration time.Duration, inpro
 		return train.SaveWeights(writeModel, net, map[string]string{"format": "strata.weights.v1", "strata.architecture": arch})
 	}
 	images := mnistImages(256)
-	fmt.Println("| system | clients | requests | images/s | p50 ms | p99 ms | p99/p50 | errors |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| system | clients | requests | images/s | p50 ms | p99 ms | p99/p50 | server CPU ms/image | errors |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	if inprocess {
-		rate, err := predictRate(net, images, duration)
+		rate, cpu, err := predictRate(net, images, duration)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("| strata in-process Predict, batch 64 | – | – | %.0f | – | – | – | – |\n", rate)
+		fmt.Printf("| strata in-process Predict, batch 64 | – | – | %.0f | – | – | – | %.3f | – |\n", rate, cpu)
 	}
 	bodies := make([][]byte, len(images))
 	for i, img := range images {
@@ -82,13 +83,24 @@ func run(tg targets, clients string, requests int, duration time.Duration, inpro
 		if !ok {
 			return fmt.Errorf("-target %q: want LABEL=URL", t)
 		}
+		pid := 0
+		if u, p, ok := strings.Cut(url, "@"); ok {
+			url = u
+			if pid, _ = strconv.Atoi(p); pid <= 0 {
+				return fmt.Errorf("-target %q: bad process id %q", t, p)
+			}
+		}
 		for _, f := range strings.Split(clients, ",") {
 			c, err := strconv.Atoi(f)
 			if err != nil || c < 1 {
 				return fmt.Errorf("-clients %q: want positive integers", clients)
 			}
-			r := load(url, bodies, c, requests, duration)
-			fmt.Printf("| %s | %d | %d | %.0f | %.2f | %.2f | %.1f | %d |\n", label, c, r.n, r.rate, r.p50, r.p99, r.p99/r.p50, r.errors)
+			r := load(url, bodies, c, requests, duration, pid)
+			cpu := "–"
+			if r.cpu > 0 {
+				cpu = fmt.Sprintf("%.3f", r.cpu*1000/float64(r.n))
+			}
+			fmt.Printf("| %s | %d | %d | %.0f | %.2f | %.2f | %.1f | %s | %d |\n", label, c, r.n, r.rate, r.p50, r.p99, r.p99/r.p50, cpu, r.errors)
 		}
 	}
 	return nil
@@ -112,8 +124,9 @@ func mnistImages(n int) [][]float32 {
 	return out
 }
 
-// predictRate is images/s of Predict over batches of 64.
-func predictRate(net nn.Layer, images [][]float32, limit time.Duration) (float64, error) {
+// predictRate is images/s of Predict over batches of 64, and the CPU
+// milliseconds per image.
+func predictRate(net nn.Layer, images [][]float32, limit time.Duration) (float64, float64, error) {
 	var flat []float32
 	for _, img := range images[:64] {
 		flat = append(flat, img...)
@@ -123,27 +136,51 @@ func predictRate(net nn.Layer, images [][]float32, limit time.Duration) (float64
 	ctx := context.Background()
 	for range 5 {
 		if _, err := p.Predict(ctx, x, 64); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	start, n := time.Now(), 0
+	start, n, cpu0 := time.Now(), 0, selfCPU()
 	for time.Since(start) < min(limit, 10*time.Second) {
 		if _, err := p.Predict(ctx, x, 64); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		n += 64
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	return float64(n) / time.Since(start).Seconds(), (selfCPU() - cpu0) * 1000 / float64(n), nil
+}
+
+// selfCPU is this process's user + system CPU seconds.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// procCPU is a process's user + system CPU seconds from /proc (0 where
+// it cannot be read).
+func procCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	_, after, _ := strings.Cut(string(b), ") ") // the command name may hold spaces
+	f := strings.Fields(after)
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	s, _ := strconv.ParseFloat(f[12], 64)
+	return (u + s) / 100 // clock ticks: USER_HZ is 100 on Linux
 }
 
 type loadResult struct {
-	n, errors      int
-	rate, p50, p99 float64
+	n, errors           int
+	rate, p50, p99, cpu float64 // cpu: the server's CPU seconds during the run
 }
 
 // load sends bodies round-robin from c clients until requests are done or
 // the time limit passes; the first 200 answers are a warm-up.
-func load(url string, bodies [][]byte, c, requests int, limit time.Duration) loadResult {
+func load(url string, bodies [][]byte, c, requests int, limit time.Duration, pid int) loadResult {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}, Timeout: 30 * time.Second}
 	send := func(i int) (time.Duration, bool) {
 		t := time.Now()
@@ -169,7 +206,7 @@ func load(url string, bodies [][]byte, c, requests int, limit time.Duration) loa
 	lats := make([][]time.Duration, c)
 	var errs atomic.Int64
 	deadline := time.Now().Add(limit)
-	start := time.Now()
+	start, cpu0 := time.Now(), procCPU(pid)
 	for k := range c {
 		wg.Go(func() {
 			for {
@@ -188,9 +225,13 @@ func load(url string, bodies [][]byte, c, requests int, limit time.Duration) loa
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	var cpu float64
+	if pid > 0 {
+		cpu = procCPU(pid) - cpu0
+	}
 	all := slices.Concat(lats...)
 	slices.Sort(all)
-	r := loadResult{n: len(all), errors: int(errs.Load())}
+	r := loadResult{n: len(all), errors: int(errs.Load()), cpu: cpu}
 	if len(all) == 0 {
 		return r
 	}
