@@ -3,8 +3,8 @@ package serve
 import (
 	"bytes"
 	"fmt"
-	"math/rand/v2"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -78,7 +78,7 @@ func BenchmarkServeLoopback(b *testing.B) {
 	_, url, _ := start(b, Options{}, &Model{Name: "cnn", Net: net, InputShape: []int{28, 28, 1}})
 	body := mnistBody()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	b.SetParallelism(32)
+	b.SetParallelism(benchParallelism)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -92,3 +92,5 @@ func BenchmarkServeLoopback(b *testing.B) {
 		}
 	})
 }
+
+var benchParallelism = 32

@@ -70,6 +70,15 @@ var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *served) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
 	defer cancel()
+	m.batcher.arriving.Add(1)
+	arrived := false
+	done := func() {
+		if !arrived {
+			arrived = true
+			m.batcher.arriving.Add(-1)
+		}
+	}
+	defer done()
 	buf := bodyPool.Get().(*bytes.Buffer)
 	defer bodyPool.Put(buf)
 	buf.Reset()
@@ -104,7 +113,9 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *served) {
 	}
 	n := x.Dim(0)
 	j := &job{ctx: ctx, x: x.Data(), n: n, done: make(chan result, 1)}
-	if err := m.batcher.submit(j); err != nil {
+	err = m.batcher.submit(j)
+	done()
+	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("model %q: %v, try again later", m.Name, err))
 		return
 	}

@@ -6,7 +6,7 @@
 // against strata serve and the PyTorch baseline, bench/serve_torch.py.
 //
 //	go run ./bench/servebench -write-model /tmp/cnn.safetensors
-//	go run ./bench/servebench -inprocess -target strata=http://127.0.0.1:18080/v2/models/cnn/infer -clients 1,8,64
+//	go run ./bench/servebench -inprocess 64 -target strata=http://127.0.0.1:18080/v2/models/cnn/infer -clients 1,8,64
 package main
 
 import (
@@ -45,7 +45,7 @@ func main() {
 	clients := flag.String("clients", "1,8,64", "concurrent clients, comma-separated levels")
 	requests := flag.Int("requests", 4000, "requests per level (after 200 warm-up requests)")
 	duration := flag.Duration("duration", 20*time.Second, "time limit per level")
-	inprocess := flag.Bool("inprocess", false, "also measure in-process Predict at batch 64 (the ceiling)")
+	inprocess := flag.String("inprocess", "", "also measure in-process Predict at these batch sizes (comma-separated; 64 is the ceiling the issue names)")
 	writeModel := flag.String("write-model", "", "write the seed CNN (seeded weights) as a weights file and exit")
 	flag.Parse()
 	if err := run(tg, *clients, *requests, *duration, *inprocess, *writeModel); err != nil {
@@ -54,7 +54,7 @@ func main() {
 	}
 }
 
-func run(tg targets, clients string, requests int, duration time.Duration, inprocess bool, writeModel string) error {
+func run(tg targets, clients string, requests int, duration time.Duration, inprocess string, writeModel string) error {
 	net := zoo.NewCNNNet(10)
 	if _, err := nn.Build(net, []int{28, 28, 1}, rand.New(rand.NewPCG(1, 2))); err != nil {
 		return err
@@ -66,12 +66,16 @@ func run(tg targets, clients string, requests int, duration time.Duration, inpro
 	images := mnistImages(256)
 	fmt.Println("| system | clients | requests | images/s | p50 ms | p99 ms | p99/p50 | server CPU ms/image | errors |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-	if inprocess {
-		rate, cpu, err := predictRate(net, images, duration)
+	for _, f := range strings.FieldsFunc(inprocess, func(r rune) bool { return r == ',' }) {
+		batch, err := strconv.Atoi(f)
+		if err != nil || batch < 1 || batch > len(images) {
+			return fmt.Errorf("-inprocess %q: want batch sizes from 1 to %d", inprocess, len(images))
+		}
+		rate, cpu, err := predictRate(net, images[:batch], duration)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("| strata in-process Predict, batch 64 | – | – | %.0f | – | – | – | %.3f | – |\n", rate, cpu)
+		fmt.Printf("| strata in-process Predict, batch %d | – | – | %.0f | – | – | – | %.3f | – |\n", batch, rate, cpu)
 	}
 	bodies := make([][]byte, len(images))
 	for i, img := range images {
@@ -124,27 +128,28 @@ func mnistImages(n int) [][]float32 {
 	return out
 }
 
-// predictRate is images/s of Predict over batches of 64, and the CPU
-// milliseconds per image.
+// predictRate is images/s of Predict over batches of len(images), and the
+// CPU milliseconds per image.
 func predictRate(net nn.Layer, images [][]float32, limit time.Duration) (float64, float64, error) {
 	var flat []float32
-	for _, img := range images[:64] {
+	for _, img := range images {
 		flat = append(flat, img...)
 	}
-	x := tensor.New([]int{64, 28, 28, 1}, flat)
+	batch := len(images)
+	x := tensor.New([]int{batch, 28, 28, 1}, flat)
 	p := &train.Predictor{Net: net}
 	ctx := context.Background()
 	for range 5 {
-		if _, err := p.Predict(ctx, x, 64); err != nil {
+		if _, err := p.Predict(ctx, x, batch); err != nil {
 			return 0, 0, err
 		}
 	}
 	start, n, cpu0 := time.Now(), 0, selfCPU()
-	for time.Since(start) < min(limit, 10*time.Second) {
-		if _, err := p.Predict(ctx, x, 64); err != nil {
+	for time.Since(start) < min(limit, 5*time.Second) {
+		if _, err := p.Predict(ctx, x, batch); err != nil {
 			return 0, 0, err
 		}
-		n += 64
+		n += batch
 	}
 	return float64(n) / time.Since(start).Seconds(), (selfCPU() - cpu0) * 1000 / float64(n), nil
 }
