@@ -35,7 +35,7 @@ func tokens(t testing.TB) *Model {
 }
 
 // gate is a layer that, once armed, blocks each forward pass until
-// released (one token on release per pass).
+// release is closed.
 type gate struct {
 	armed   atomic.Bool
 	entered chan struct{}
@@ -43,7 +43,7 @@ type gate struct {
 }
 
 func newGate() *gate {
-	return &gate{entered: make(chan struct{}, 100), release: make(chan struct{}, 100)}
+	return &gate{entered: make(chan struct{}, 1000), release: make(chan struct{})}
 }
 
 func (g *gate) Forward(c *nn.Ctx, x *autograd.Var) *autograd.Var {
@@ -56,6 +56,13 @@ func (g *gate) Forward(c *nn.Ctx, x *autograd.Var) *autograd.Var {
 
 // gated returns a model over g with input [2].
 func gated(g *gate) *Model { return &Model{Name: "slow", Net: g, InputShape: []int{2}} }
+
+// gatedClassifier is classifier with a gate in front.
+func gatedClassifier(t testing.TB, g *gate) *Model {
+	m := classifier(t)
+	m.Net = &nn.Sequential{Layers: []nn.Layer{g, m.Net}}
+	return m
+}
 
 // start runs a server for models on a real listener on 127.0.0.1 and
 // returns its base URL; the server stops with the test.

@@ -163,7 +163,8 @@ func (s *Server) parseInfer(headerLen string, body []byte, m *served) (inferRequ
 		}
 		js, bin = body[:hl], body[hl:]
 	}
-	if err := json.Unmarshal(js, &req); err != nil {
+	req, err := decodeRequest(js)
+	if err != nil {
 		return req, nil, badRequest("malformed JSON request: %v", err)
 	}
 	if len(req.Inputs) != 1 {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
 )
@@ -184,10 +185,21 @@ func TestBinaryTensors(t *testing.T) {
 }
 
 // TestBatchingConcurrent sends distinct inputs from many clients at once
-// and checks that each gets its own rows back, and that batches formed.
+// and checks that each gets its own rows back, and that batches formed:
+// the first batch is held until the other clients' requests are queued.
 func TestBatchingConcurrent(t *testing.T) {
-	m := classifier(t)
-	_, url, _ := start(t, Options{MaxBatch: 16, MaxDelay: 5 * time.Millisecond}, m)
+	g := newGate()
+	m := gatedClassifier(t, g)
+	s, url, _ := start(t, Options{MaxBatch: 16}, m)
+	ref := m.Net.(*nn.Sequential).Layers[1] // the network without its gate
+	g.armed.Store(true)
+	go func() {
+		q := s.models["digits"].batcher.queue
+		for start := time.Now(); len(q) < 31 && time.Since(start) < 10*time.Second; {
+			time.Sleep(time.Millisecond)
+		}
+		close(g.release)
+	}()
 	const clients, each = 32, 4
 	var wg sync.WaitGroup
 	samples := 0
@@ -204,7 +216,7 @@ func TestBatchingConcurrent(t *testing.T) {
 				for i := range x {
 					x[i] = float32(c*100+r*10+i) / 100
 				}
-				want, _ := train.Predict(context.Background(), m.Net, tensor.New([]int{n, 2, 2, 1}, x), n)
+				want, _ := train.Predict(context.Background(), ref, tensor.New([]int{n, 2, 2, 1}, x), n)
 				body := fmt.Sprintf(`{"id":"%d-%d","outputs":[{"name":"probabilities"}],"inputs":[{"name":"input","shape":[%d,2,2,1],"datatype":"FP32","data":%s}]}`, c, r, n, floats(x))
 				code, b, _ := call(t, "POST", url+"/v2/models/digits/infer", body)
 				a := decode(t, b)
@@ -249,8 +261,7 @@ func TestOverloadAndTimeout(t *testing.T) {
 			t.Errorf("timed-out request: %d, want 503", c)
 		}
 	}
-	g.release <- struct{}{}
-	g.release <- struct{}{}
+	close(g.release)
 }
 
 func TestShutdownDrains(t *testing.T) {
@@ -275,7 +286,7 @@ func TestShutdownDrains(t *testing.T) {
 		t.Fatalf("Shutdown returned %v before the in-flight request finished", err)
 	default:
 	}
-	g.release <- struct{}{}
+	close(g.release)
 	if got := <-done; !strings.HasPrefix(got, "200 ") || !strings.Contains(got, "[3,4]") {
 		t.Errorf("in-flight request: %s", got)
 	}

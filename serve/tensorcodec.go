@@ -90,12 +90,9 @@ func parseJSONNumbers(dst []float32, raw []byte, dt datatype) ([]float32, error)
 			if !expectValue {
 				return nil, fmt.Errorf("data: missing ',' at offset %d", i)
 			}
-			j := i
-			for j < len(raw) && (raw[j] == '-' || raw[j] == '+' || raw[j] == '.' || raw[j] == 'e' || raw[j] == 'E' || (raw[j] >= '0' && raw[j] <= '9')) {
-				j++
-			}
+			j, ok := numberEnd(raw, i)
 			v, err := strconv.ParseFloat(string(raw[i:j]), 64)
-			if err != nil {
+			if !ok || err != nil {
 				return nil, fmt.Errorf("data: bad number %q at offset %d", raw[i:j], i)
 			}
 			if dt.integer && (v != math.Trunc(v) || v < dt.min || v > dt.max) {
@@ -122,6 +119,42 @@ func parseJSONNumbers(dst []float32, raw []byte, dt datatype) ([]float32, error)
 		}
 	}
 	return nil, errors.New("data: unterminated array")
+}
+
+// numberEnd returns the end of the JSON number at raw[i:] and whether it
+// follows JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func numberEnd(raw []byte, i int) (int, bool) {
+	digits := func() int {
+		k := i
+		for i < len(raw) && raw[i] >= '0' && raw[i] <= '9' {
+			i++
+		}
+		return i - k
+	}
+	if i < len(raw) && raw[i] == '-' {
+		i++
+	}
+	start := i
+	n := digits()
+	if n == 0 || (n > 1 && raw[start] == '0') {
+		return min(max(i, start+1), len(raw)), false
+	}
+	if i < len(raw) && raw[i] == '.' {
+		i++
+		if digits() == 0 {
+			return i, false
+		}
+	}
+	if i < len(raw) && (raw[i] == 'e' || raw[i] == 'E') {
+		i++
+		if i < len(raw) && (raw[i] == '+' || raw[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return i, false
+		}
+	}
+	return i, true
 }
 
 // decodeBinary reads n little-endian elements of type dt into dst.
