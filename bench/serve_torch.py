@@ -39,6 +39,7 @@ MODEL = CNNNet().eval()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the load generator expects
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
     def do_POST(self):
         if self.path != "/v2/models/cnn/infer":
