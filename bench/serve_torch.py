@@ -70,8 +70,12 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+class Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default listen backlog of 5 drops connections from 64 clients
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=18081)
     a = ap.parse_args()
-    ThreadingHTTPServer(("127.0.0.1", a.port), Handler).serve_forever()
+    Server(("127.0.0.1", a.port), Handler).serve_forever()
