@@ -64,8 +64,8 @@ func run(tg targets, clients string, requests int, duration time.Duration, inpro
 		return train.SaveWeights(writeModel, net, map[string]string{"format": "strata.weights.v1", "strata.architecture": arch})
 	}
 	images := mnistImages(256)
-	fmt.Println("| system | clients | requests | images/s | p50 ms | p99 ms | p99/p50 | server CPU ms/image | errors |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| system | clients | requests | images/s | p50 ms | p99 ms | p99/p50 | server CPU ms/image | client CPU ms/request | errors |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, f := range strings.FieldsFunc(inprocess, func(r rune) bool { return r == ',' }) {
 		batch, err := strconv.Atoi(f)
 		if err != nil || batch < 1 || batch > len(images) {
@@ -75,7 +75,7 @@ func run(tg targets, clients string, requests int, duration time.Duration, inpro
 		if err != nil {
 			return err
 		}
-		fmt.Printf("| strata in-process Predict, batch %d | – | – | %.0f | – | – | – | %.3f | – |\n", batch, rate, cpu)
+		fmt.Printf("| strata in-process Predict, batch %d | – | – | %.0f | – | – | – | %.3f | – | – |\n", batch, rate, cpu)
 	}
 	bodies := make([][]byte, len(images))
 	for i, img := range images {
@@ -104,7 +104,7 @@ func run(tg targets, clients string, requests int, duration time.Duration, inpro
 			if r.cpu > 0 {
 				cpu = fmt.Sprintf("%.3f", r.cpu*1000/float64(r.n))
 			}
-			fmt.Printf("| %s | %d | %d | %.0f | %.2f | %.2f | %.1f | %s | %d |\n", label, c, r.n, r.rate, r.p50, r.p99, r.p99/r.p50, cpu, r.errors)
+			fmt.Printf("| %s | %d | %d | %.0f | %.2f | %.2f | %.1f | %s | %.3f | %d |\n", label, c, r.n, r.rate, r.p50, r.p99, r.p99/r.p50, cpu, r.clientCPU*1000/float64(r.n), r.errors)
 		}
 	}
 	return nil
@@ -181,6 +181,7 @@ func procCPU(pid int) float64 {
 type loadResult struct {
 	n, errors           int
 	rate, p50, p99, cpu float64 // cpu: the server's CPU seconds during the run
+	clientCPU           float64 // this process's CPU seconds during the run
 }
 
 // load sends bodies round-robin from c clients until requests are done or
@@ -211,7 +212,7 @@ func load(url string, bodies [][]byte, c, requests int, limit time.Duration, pid
 	lats := make([][]time.Duration, c)
 	var errs atomic.Int64
 	deadline := time.Now().Add(limit)
-	start, cpu0 := time.Now(), procCPU(pid)
+	start, cpu0, self0 := time.Now(), procCPU(pid), selfCPU()
 	for k := range c {
 		wg.Go(func() {
 			for {
@@ -230,13 +231,14 @@ func load(url string, bodies [][]byte, c, requests int, limit time.Duration, pid
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	clientCPU := selfCPU() - self0
 	var cpu float64
 	if pid > 0 {
 		cpu = procCPU(pid) - cpu0
 	}
 	all := slices.Concat(lats...)
 	slices.Sort(all)
-	r := loadResult{n: len(all), errors: int(errs.Load()), cpu: cpu}
+	r := loadResult{n: len(all), errors: int(errs.Load()), cpu: cpu, clientCPU: clientCPU}
 	if len(all) == 0 {
 		return r
 	}
