@@ -35,6 +35,7 @@ import (
 // recurrent is implemented by SimpleRNN, LSTM and GRU.
 type recurrent interface {
 	Layer
+	namer
 	ForwardState(c *Ctx, x *autograd.Var, init []*autograd.Var) (*autograd.Var, []*autograd.Var)
 	// reversed returns an unbuilt copy that runs the other way in time
 	// and writes its output steps in input order (Bidirectional's

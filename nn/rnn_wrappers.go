@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/strata-dl/strata/autograd"
 	"github.com/strata-dl/strata/tensor"
@@ -71,15 +72,18 @@ func (l *Bidirectional) init() {
 	var b recurrent
 	if l.Backward == nil {
 		b = f.reversed()
-		l.names = [2]string{"forward_" + wrappedName(l.Layer), "backward_" + wrappedName(l.Layer)}
+		b.setLayerName("backward_" + wrappedName(l.Layer))
 		l.Backward = b
 	} else {
 		if b, ok = l.Backward.(recurrent); !ok || isNil(l.Backward) {
 			panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("Bidirectional's backward layer must be a SimpleRNN, LSTM or GRU, got %T", l.Backward)})
 		}
 		b.setRestoreOrder(true)
-		l.names = [2]string{"forward_" + wrappedName(l.Layer), "backward_" + wrappedName(l.Backward)}
 	}
+	// The wrapped layers take their child names as their own names, so
+	// that a Bidirectional rebuilt from its config (see MarshalLayer) names
+	// its weights as the original did.
+	l.names = [2]string{prefixName("forward_", f), prefixName("backward_", b)}
 	if f.goesBackwards() == b.goesBackwards() {
 		panic(&ShapeError{Layer: l.Name, Msg: "the backward layer must run the other way in time (GoBackwards)"})
 	}
@@ -92,6 +96,17 @@ func (l *Bidirectional) init() {
 		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("unknown merge mode %q (want concat, sum, mul or ave)", l.MergeMode)})
 	}
 	l.fwd, l.bwd = f, b
+}
+
+// prefixName names the layer r prefix + its name or type, unless its name
+// starts with prefix already, and returns the name.
+func prefixName(prefix string, r recurrent) string {
+	n := wrappedName(r)
+	if !strings.HasPrefix(n, prefix) {
+		n = prefix + n
+	}
+	r.setLayerName(n)
+	return n
 }
 
 // Children returns the forward and backward layers.
