@@ -262,7 +262,6 @@ func encodeValue(v reflect.Value, where string) (json.RawMessage, error) {
 	return b, nil
 }
 
-
 // UnmarshalLayer rebuilds an unbuilt layer from the JSON MarshalLayer
 // wrote: every type in it must be registered (the layers of nn are). Build
 // it (or let the first Forward build it) and then load its weights.
