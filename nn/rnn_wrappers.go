@@ -67,7 +67,7 @@ func (l *Bidirectional) init() {
 	}
 	f, ok := l.Layer.(recurrent)
 	if !ok || isNil(l.Layer) {
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("Bidirectional wraps a SimpleRNN, LSTM or GRU, got %T", l.Layer)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("Bidirectional wraps a SimpleRNN, LSTM or GRU, got %T", l.Layer)})
 	}
 	var b recurrent
 	if l.Backward == nil {
@@ -76,7 +76,7 @@ func (l *Bidirectional) init() {
 		l.Backward = b
 	} else {
 		if b, ok = l.Backward.(recurrent); !ok || isNil(l.Backward) {
-			panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("Bidirectional's backward layer must be a SimpleRNN, LSTM or GRU, got %T", l.Backward)})
+			panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("Bidirectional's backward layer must be a SimpleRNN, LSTM or GRU, got %T", l.Backward)})
 		}
 		b.setRestoreOrder(true)
 	}
@@ -85,15 +85,15 @@ func (l *Bidirectional) init() {
 	// its weights as the original did.
 	l.names = [2]string{prefixName("forward_", f), prefixName("backward_", b)}
 	if f.goesBackwards() == b.goesBackwards() {
-		panic(&ShapeError{Layer: l.Name, Msg: "the backward layer must run the other way in time (GoBackwards)"})
+		panic(&ConfigError{Layer: l.Name, Msg: "the backward layer must run the other way in time (GoBackwards)"})
 	}
 	if f.returnsSequences() != b.returnsSequences() {
-		panic(&ShapeError{Layer: l.Name, Msg: "forward and backward layers must agree on ReturnSequences"})
+		panic(&ConfigError{Layer: l.Name, Msg: "forward and backward layers must agree on ReturnSequences"})
 	}
 	switch l.MergeMode {
 	case "", "concat", "sum", "mul", "ave":
 	default:
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("unknown merge mode %q (want concat, sum, mul or ave)", l.MergeMode)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("unknown merge mode %q (want concat, sum, mul or ave)", l.MergeMode)})
 	}
 	l.fwd, l.bwd = f, b
 }
@@ -183,7 +183,7 @@ func (l *TimeDistributed) Children() []Child {
 func (l *TimeDistributed) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 	s := x.Shape()
 	if l.Layer == nil || isNil(l.Layer) {
-		panic(&ShapeError{Layer: l.Name, Msg: "TimeDistributed has no layer"})
+		panic(&ConfigError{Layer: l.Name, Msg: "TimeDistributed has no layer"})
 	}
 	if len(s) < 3 {
 		panic(&ShapeError{Layer: l.Name, Want: []int{-1, -1, -1}, Got: s, Msg: "TimeDistributed needs [batch, time, ...]"})
@@ -237,10 +237,10 @@ func (u embeddingUniform) Init(rng *rand.Rand, t *tensor.Tensor, _, _ int) {
 func (l *Embedding) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 	if l.Embeddings == nil {
 		if l.InputDim <= 0 || l.OutputDim <= 0 {
-			panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("input and output dimensions must be positive, got %d and %d", l.InputDim, l.OutputDim)})
+			panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("input and output dimensions must be positive, got %d and %d", l.InputDim, l.OutputDim)})
 		}
 		e := tensor.Zeros(l.InputDim, l.OutputDim)
-		orDefault(l.EmbeddingsInitializer, embeddingUniform{-0.05, 0.05}).Init(c.buildRNG(), e, l.InputDim, l.OutputDim)
+		orDefault(l.EmbeddingsInitializer, embeddingUniform{-0.05, 0.05}).Init(c.buildRNG(l.Name), e, l.InputDim, l.OutputDim)
 		l.Embeddings = autograd.NewParam(l.Name+".embeddings", e)
 	}
 	s := x.Shape()
