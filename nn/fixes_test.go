@@ -17,7 +17,9 @@ type scaledNet struct {
 	Body  *Dense
 }
 
-func (m *scaledNet) Weights() []Weight { return []Weight{{Name: "scale", Var: m.Scale, Trainable: true}} }
+func (m *scaledNet) Weights() []Weight {
+	return []Weight{{Name: "scale", Var: m.Scale, Trainable: true}}
+}
 
 func (m *scaledNet) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 	if m.Scale == nil {
