@@ -19,10 +19,8 @@ const explainExamples = `  strata explain --run runs/cnn-20261128-120000 --metho
 `
 
 func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("explain", "explain --run DIR [--method NAME] [flags] IMAGE...", explainExamples, out)
-	runDir := fs.String("run", "", "run directory written by strata train")
-	weights := fs.String("weights", "", "weights file (instead of --run)")
-	model := fs.String("model", "", "model name (default: from the weights' metadata)")
+	fs := newFlags("explain", "explain (--run DIR | --model-file FILE) [--method NAME] [flags] IMAGE...", explainExamples, out)
+	runDir, model, weights := modelFlags(fs)
 	method := fs.String("method", "saliency", "attribution method: "+strings.Join(explain.Names(), ", "))
 	class := fs.Int("class", explain.Predicted, "class to explain (-1: the predicted class)")
 	layer := fs.String("layer", "", "Grad-CAM layer (default: the last convolution)")
@@ -69,7 +67,11 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		a, err := m.Attribute(ctx, lm.Net, x, *class)
+		xin, err := lm.modelInput(x) // overlays show x
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		a, err := m.Attribute(ctx, lm.Net, xin, *class)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}

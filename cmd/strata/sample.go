@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/strata-dl/strata/checkpoint"
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/plot"
 	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
@@ -18,11 +19,13 @@ import (
 const sampleExamples = `  strata sample --run runs/dcgan-20261128-120000 --n 64 --out grid.png
   strata sample --run runs/vae-20261128-120000 --reconstruct --out recon.png
   strata sample --run runs/vae-20261128-120000 --interpolate --out walk.png
+  strata sample --model-file dcgan.safetensors --n 16
 `
 
 func cmdSample(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("sample", "sample --run DIR [--n 64] [--out grid.png] [--seed S] [--reconstruct | --interpolate]", sampleExamples, out)
+	fs := newFlags("sample", "sample (--run DIR | --model-file FILE) [--n 64] [--out grid.png] [--seed S] [--reconstruct | --interpolate]", sampleExamples, out)
 	runDir := fs.String("run", "", "run directory of a GAN or VAE")
+	file := fs.String("model-file", "", "model file of a GAN or VAE (instead of --run)")
 	n := fs.Int("n", 64, "number of images")
 	outPath := fs.String("out", "samples.png", "output PNG")
 	seed := fs.Uint64("seed", 0, "noise seed")
@@ -31,16 +34,13 @@ func cmdSample(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *runDir == "" {
-		return usagef("give --run DIR")
-	}
 	if err := positive("n", *n); err != nil {
 		return err
 	}
 	if *reconstruct && *interpolate {
 		return usagef("give --reconstruct or --interpolate, not both")
 	}
-	model, c, err := loadGenerator(*runDir)
+	model, c, err := loadSampler(*runDir, *file)
 	if err != nil {
 		return err
 	}
@@ -89,6 +89,26 @@ func cmdSample(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "wrote %d images to %s\n", grid.Dim(0), *outPath)
 	return nil
+}
+
+// loadSampler loads the GAN or VAE of a run directory or of a model file
+// (whose VAE reconstructs MNIST test images).
+func loadSampler(runDir, file string) (generator, *genConfig, error) {
+	switch {
+	case (runDir == "") == (file == ""):
+		return nil, nil, usagef("give --run DIR or --model-file FILE")
+	case runDir != "":
+		return loadGenerator(runDir)
+	}
+	m, err := modelfile.Load(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, ok := m.Net.(generator)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s holds a %T model, not a GAN or VAE", file, m.Net)
+	}
+	return g, &genConfig{Model: m.Meta.Family, Data: "mnist"}, nil
 }
 
 const scoreExamples = `  strata score --run runs/dcgan-20261128-120000 --classifier runs/cnn-20261128-110000 --json
