@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/strata-dl/strata/checkpoint"
+	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/losses"
 	"github.com/strata-dl/strata/metrics"
 	"github.com/strata-dl/strata/modelfile"
@@ -137,23 +138,9 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	spec := *dataSpec
-	if spec == "" {
-		spec = lm.Data
-	}
-	if spec == "" {
-		spec = "mnist"
-	}
-	ds, err := loadDataset(spec)
+	test, err := evalData(lm, *dataSpec, *limitN)
 	if err != nil {
 		return err
-	}
-	test := limit(ds.Test, *limitN)
-	if got, want := test.XShape(), lm.Arch.InputShape; fmt.Sprint(got) != fmt.Sprint(want) {
-		return fmt.Errorf("test data samples have shape %v but the %s model takes %v", got, lm.Arch.Model, want)
-	}
-	if ds.Classes > lm.Arch.Classes {
-		return fmt.Errorf("test data has %d classes but the model predicts %d", ds.Classes, lm.Arch.Classes)
 	}
 	xin, err := lm.modelInput(test.X)
 	if err != nil {
@@ -190,22 +177,7 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 		dir = lm.Dir
 	}
 	if dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		if err := writePNG(filepath.Join(dir, "confusion.png"), func(w io.Writer) error {
-			return plot.Confusion(w, cm.Counts(), nil, plot.ConfusionOptions{Title: "Confusion matrix: " + lm.Arch.Model})
-		}); err != nil {
-			return err
-		}
-		var curves []plot.ROCCurve
-		for c := 0; c < k; c++ {
-			fpr, tpr, _ := auc.Curve(c)
-			curves = append(curves, plot.ROCCurve{Label: fmt.Sprint(c), FPR: fpr, TPR: tpr, AUC: auc.ClassAUC(c)})
-		}
-		if err := writePNG(filepath.Join(dir, "roc.png"), func(w io.Writer) error {
-			return plot.ROC(w, curves, plot.ROCOptions{Title: fmt.Sprintf("ROC (one-vs-rest), macro AUC %.4f", auc.Result())})
-		}); err != nil {
+		if err := writeEvalPlots(dir, lm.Arch.Model, cm, auc); err != nil {
 			return err
 		}
 		res["confusion_png"] = filepath.Join(dir, "confusion.png")
@@ -227,6 +199,50 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, strings.Trim(fmt.Sprint(row), "[]"))
 	}
 	return nil
+}
+
+// evalData loads the test set of the --data spec (default: the run's
+// data, else mnist), keeps its first limitN samples and checks that they
+// fit the model.
+func evalData(lm *loadedModel, spec string, limitN int) (data.Tensors, error) {
+	if spec == "" {
+		spec = lm.Data
+	}
+	if spec == "" {
+		spec = "mnist"
+	}
+	ds, err := loadDataset(spec)
+	if err != nil {
+		return data.Tensors{}, err
+	}
+	test := limit(ds.Test, limitN)
+	if got, want := test.XShape(), lm.Arch.InputShape; fmt.Sprint(got) != fmt.Sprint(want) {
+		return data.Tensors{}, fmt.Errorf("test data samples have shape %v but the %s model takes %v", got, lm.Arch.Model, want)
+	}
+	if ds.Classes > lm.Arch.Classes {
+		return data.Tensors{}, fmt.Errorf("test data has %d classes but the model predicts %d", ds.Classes, lm.Arch.Classes)
+	}
+	return test, nil
+}
+
+// writeEvalPlots writes DIR/confusion.png and DIR/roc.png.
+func writeEvalPlots(dir, model string, cm *metrics.ConfusionMatrix, auc *metrics.AUC) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := writePNG(filepath.Join(dir, "confusion.png"), func(w io.Writer) error {
+		return plot.Confusion(w, cm.Counts(), nil, plot.ConfusionOptions{Title: "Confusion matrix: " + model})
+	}); err != nil {
+		return err
+	}
+	var curves []plot.ROCCurve
+	for c := range len(cm.Counts()) {
+		fpr, tpr, _ := auc.Curve(c)
+		curves = append(curves, plot.ROCCurve{Label: fmt.Sprint(c), FPR: fpr, TPR: tpr, AUC: auc.ClassAUC(c)})
+	}
+	return writePNG(filepath.Join(dir, "roc.png"), func(w io.Writer) error {
+		return plot.ROC(w, curves, plot.ROCOptions{Title: fmt.Sprintf("ROC (one-vs-rest), macro AUC %.4f", auc.Result())})
+	})
 }
 
 func writePNG(path string, draw func(w io.Writer) error) error {

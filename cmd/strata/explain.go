@@ -36,30 +36,16 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
 	if *steps < 0 {
 		return usagef("--steps must not be negative, got %d", *steps)
 	}
-	m, err := explain.New(*method)
+	m, err := explainMethod(*method, *layer, *steps)
 	if err != nil {
-		return usagef("%v", err)
-	}
-	switch mm := m.(type) { // explain.New returns values
-	case explain.GradCAM:
-		mm.Layer = *layer
-		m = mm
-	case explain.IntegratedGradients:
-		mm.Steps = *steps
-		m = mm
+		return err
 	}
 	lm, err := loadModel(*runDir, *model, *weights)
 	if err != nil {
 		return err
 	}
-	dir := *outDir
-	if dir == "" {
-		dir = "explain"
-		if lm.Dir != "" {
-			dir = filepath.Join(lm.Dir, "explain")
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, err := explainDir(*outDir, lm.Dir)
+	if err != nil {
 		return err
 	}
 	for _, path := range fs.Args() {
@@ -111,6 +97,37 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// explainDir creates and returns the output directory: --out, else
+// explain/ in the run directory, else ./explain.
+func explainDir(outDir, runDir string) (string, error) {
+	dir := outDir
+	if dir == "" {
+		dir = "explain"
+		if runDir != "" {
+			dir = filepath.Join(runDir, "explain")
+		}
+	}
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
+// explainMethod returns the attribution method of --method, with the
+// Grad-CAM layer and the Integrated Gradients steps set.
+func explainMethod(name, layer string, steps int) (explain.Method, error) {
+	m, err := explain.New(name)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	switch mm := m.(type) { // explain.New returns values
+	case explain.GradCAM:
+		mm.Layer = layer
+		m = mm
+	case explain.IntegratedGradients:
+		mm.Steps = steps
+		m = mm
+	}
+	return m, nil
 }
 
 // sample returns sample i of a batch tensor, without the batch axis.
