@@ -83,6 +83,7 @@ func (l *Dropout) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 		}
 		kernels.DropoutMask(mask.Data(), 1-l.Rate, c.RNG.Float64)
 		y = autograd.Mul(x, autograd.Const(mask))
+		c.SetMask(y, c.Mask(x))
 	}
 	c.trace(l.Name, "Dropout", y, 0)
 	return y

@@ -31,6 +31,7 @@ type Ctx struct {
 	RNG      *rand.Rand // dropout masks, noise; required when Training uses them
 
 	build *builder
+	masks map[*autograd.Var]*tensor.Tensor // see Mask
 }
 
 // builder records layer outputs while Build runs the dry forward pass.

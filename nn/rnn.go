@@ -197,6 +197,21 @@ func runRNN(c *Ctx, s rnnSpec, x, k, r, b *autograd.Var, init []*autograd.Var) (
 			c0 = init[1]
 		}
 	}
+	var y *autograd.Var
+	var st []*autograd.Var
+	if mask := stepMask(c, s.name, x); mask != nil {
+		y, st = runMasked(s, x, k, r, b, h0, c0, o, mask)
+	} else {
+		y, st = runFused(s, x, k, r, b, h0, c0, o)
+	}
+	if s.retSeq {
+		c.SetMask(y, c.Mask(x)) // stacked recurrent layers see the mask too
+	}
+	return y, st
+}
+
+// runFused runs the whole sequence through the fused op.
+func runFused(s rnnSpec, x, k, r, b, h0, c0 *autograd.Var, o autograd.RNNOptions) (*autograd.Var, []*autograd.Var) {
 	switch s.gates {
 	case 4:
 		y, h, cell := autograd.LSTM(x, k, r, b, h0, c0, o)

@@ -17,7 +17,7 @@ func quietCtx(c *Ctx) *Ctx {
 	if c == nil || c.build == nil {
 		return c
 	}
-	return &Ctx{Training: c.Training, RNG: c.RNG, build: &builder{rng: c.build.rng}}
+	return &Ctx{Training: c.Training, RNG: c.RNG, build: &builder{rng: c.build.rng}, masks: c.masks}
 }
 
 func wrapperParams(l Layer) int {
@@ -150,6 +150,9 @@ func (l *Bidirectional) ForwardState(c *Ctx, x *autograd.Var, init []*autograd.V
 	default:
 		y = autograd.Concat(fy.Value.Rank()-1, fy, by)
 	}
+	if l.fwd.returnsSequences() {
+		c.SetMask(y, c.Mask(x))
+	}
 	c.trace(l.Name, "Bidirectional", y, wrapperParams(l))
 	return y, append(fs, bs...)
 }
@@ -200,9 +203,10 @@ func (l *TimeDistributed) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 // [0, InputDim) as float32 (rounded to the nearest integer) gives
 // [batch, ..., OutputDim], row id of the table embeddings
 // [InputDim, OutputDim]. With MaskZero, id 0 is padding: its output is
-// zero and it gets no gradient (Keras instead passes a mask on to later
-// layers, which Strata does not do). An id out of range panics with a
-// *ShapeError.
+// zero and it gets no gradient, and the output carries the mask (1 for
+// real ids, 0 for padding; see Ctx.Mask) to the layers after it: SimpleRNN,
+// LSTM and GRU then skip the padded steps, as in Keras. An id out of range
+// panics with a *ShapeError.
 //
 // Zero values: embeddings drawn from U(−0.05, 0.05) (Keras "uniform").
 type Embedding struct {
@@ -268,6 +272,9 @@ func (l *Embedding) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 		y = autograd.Mul(y, autograd.Const(mask))
 	}
 	y = autograd.Reshape(y, append(append([]int(nil), s...), dim)...)
+	if mask != nil {
+		c.SetMask(y, mask.Reshape(s...)) // read by the recurrent layers
+	}
 	c.trace(l.Name, "Embedding", y, n*dim)
 	return y
 }
