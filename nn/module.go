@@ -25,7 +25,9 @@ type Layer interface {
 
 // Ctx carries what a forward pass needs besides its input: the mode
 // (training enables dropout and batch statistics) and the random source for
-// stochastic layers. The zero value is inference mode.
+// stochastic layers. The zero value is inference mode. A Ctx serves one
+// forward pass at a time (it also records that pass's masks, see Mask):
+// make one per call, as &nn.Ctx{} does.
 type Ctx struct {
 	Training bool
 	RNG      *rand.Rand // dropout masks, noise; required when Training uses them

@@ -108,13 +108,22 @@ func loadCharLMFrom(runDir, file string) (*zoo.CharLM, *data.Vocab, error) {
 	if runDir != "" {
 		return loadCharLM(runDir)
 	}
-	m, err := modelfile.Load(file)
+	f, err := checkpoint.LoadSafetensors(file)
 	if err != nil {
 		return nil, nil, err
 	}
+	return charLMOf(f, file)
+}
+
+// charLMOf rebuilds the char LM of the model file f read from path.
+func charLMOf(f *checkpoint.File, path string) (*zoo.CharLM, *data.Vocab, error) {
+	m, err := modelfile.FromFile(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
 	lm, ok := m.Net.(*zoo.CharLM)
 	if !ok || m.Meta.Vocab == nil || m.Meta.Vocab.Len() != lm.Options.Vocab {
-		return nil, nil, fmt.Errorf("%s holds a %T model, not a character language model with its vocabulary", file, m.Net)
+		return nil, nil, fmt.Errorf("%s holds a %T model, not a character language model with its vocabulary", path, m.Net)
 	}
 	return lm, m.Meta.Vocab, nil
 }
@@ -137,6 +146,9 @@ func loadCharLM(dir string) (*zoo.CharLM, *data.Vocab, error) {
 	f, err := checkpoint.LoadSafetensors(path)
 	if err != nil {
 		return nil, nil, err
+	}
+	if f.Metadata[modelfile.KeyModel] != "" { // a model file (modelfile.Save)
+		return charLMOf(f, path)
 	}
 	var arch charLMArchitecture
 	if a := f.Metadata["strata.architecture"]; a == "" {

@@ -131,4 +131,13 @@ func TestGenerativeModelFiles(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"length":5,"prompt":"ab"`) {
 		t.Errorf("generate: exit %d: %s %s", code, out, stderr)
 	}
+	// A run directory whose model.safetensors is a model file.
+	run := filepath.Join(dir, "run")
+	os.MkdirAll(run, 0o755)
+	b, _ := os.ReadFile(lmPath)
+	os.WriteFile(filepath.Join(run, "model.safetensors"), b, 0o644)
+	out2, stderr, code := strata(t, "generate", "--run", run, "--prompt", "ab", "--length", "5", "--json")
+	if code != 0 || strings.Replace(out2, `"run":"`+run+`"`, `"run":""`, 1) != out {
+		t.Errorf("generate --run: exit %d: %s %s", code, out2, stderr)
+	}
 }
