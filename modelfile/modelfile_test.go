@@ -216,3 +216,36 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("mismatch: %v", err)
 	}
 }
+
+// TestLoadedModelConcurrentInference runs a loaded model from several
+// goroutines (run with -race): inference of a built model only reads it.
+func TestLoadedModelConcurrentInference(t *testing.T) {
+	net := nn.NewSequential(&nn.Embedding{InputDim: 5, OutputDim: 3, MaskZero: true}, &nn.LSTM{Units: 4}, &nn.Dense{Units: 2, Activation: "softmax"})
+	build(t, net, []int{6})
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := modelfile.Save(path, net, modelfile.Meta{InputShape: []int{6}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := modelfile.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New([]int{2, 6}, []float32{1, 2, 3, 0, 0, 0, 4, 4, 1, 2, 3, 1})
+	want := m.Net.Forward(&nn.Ctx{}, autograd.Const(x)).Value.Data()
+	errs := make(chan string, 8)
+	for range 8 {
+		go func() {
+			got := m.Net.Forward(&nn.Ctx{}, autograd.Const(x)).Value.Data()
+			if !slices.Equal(got, want) {
+				errs <- "a concurrent forward pass computed other outputs"
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range 8 {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+}
