@@ -211,8 +211,14 @@ func FromFile(f *checkpoint.File) (*Model, error) {
 }
 
 // build builds m.Net for m.Meta.InputShape, or by its own Build. The
-// weights drawn here are overwritten by the file's.
-func (m *Model) build() error {
+// weights drawn here are overwritten by the file's. The configuration came
+// from a file, so any panic while building is returned as an error.
+func (m *Model) build() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the architecture in the file cannot be built: %v", r)
+		}
+	}()
 	rng := rand.New(rand.NewPCG(0, 0))
 	if b, ok := m.Net.(Builder); ok {
 		return b.Build(rng)

@@ -6,7 +6,9 @@
 //     AveragePool2D, GlobalAveragePool2D, UpSampling2D;
 //   - normalization: BatchNormalization, LayerNormalization;
 //   - recurrent ([batch, time, features]): SimpleRNN, LSTM, GRU, with
-//     Bidirectional, TimeDistributed and Embedding;
+//     Bidirectional, TimeDistributed and Embedding; Embedding(MaskZero)
+//     masks padding and the recurrent layers skip masked steps (Keras's
+//     mask propagation, see Ctx.Mask);
 //   - containers: Sequential, and any Go struct whose fields are layers;
 //   - initializers (GlorotUniform, HeNormal, Orthogonal, ...) and
 //     regularizers (L1, L2, L1L2).
