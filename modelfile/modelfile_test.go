@@ -25,6 +25,7 @@ type gated struct {
 	Gate   *autograd.Var
 	Blocks []nn.Layer
 	Head   *nn.Dense
+	Norm   nn.LayerNormalization // a layer held by value
 	Note   string
 }
 
@@ -40,7 +41,7 @@ func (m *gated) Forward(c *nn.Ctx, x *autograd.Var) *autograd.Var {
 	for _, b := range m.Blocks {
 		x = b.Forward(c, x)
 	}
-	return m.Head.Forward(c, x)
+	return m.Head.Forward(c, m.Norm.Forward(c, x))
 }
 
 func init() { nn.RegisterLayer("modelfile_test.gated", func() nn.Layer { return &gated{} }) }
@@ -140,7 +141,7 @@ func TestUserModelsRoundTrip(t *testing.T) {
 		&nn.Sequential{Name: "block", Layers: []nn.Layer{&nn.Dense{Units: 6, Activation: "tanh"}, &nn.LayerNormalization{}}},
 		&nn.Dense{Units: 3, Activation: "softmax"},
 	)
-	st := &gated{Blocks: []nn.Layer{&nn.Dense{Units: 5, Activation: "elu"}, &nn.BatchNormalization{}}, Head: &nn.Dense{Units: 2}, Note: "v1"}
+	st := &gated{Blocks: []nn.Layer{&nn.Dense{Units: 5, Activation: "elu"}, &nn.BatchNormalization{}}, Head: &nn.Dense{Units: 2}, Norm: nn.LayerNormalization{Epsilon: 0.01}, Note: "v1"}
 	std := &data.Standardizer{Mean: []float32{1, 2, 3, 4}, Std: []float32{1, 1, 2, 2}}
 	meta := modelfile.Meta{InputShape: []int{4}, Classes: []string{"a", "b", "c"}, Standardizer: std,
 		Vocab: data.NewVocab("abc"), Values: map[string]string{"author": "me"}}

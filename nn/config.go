@@ -196,7 +196,7 @@ func encodeValue(v reflect.Value, where string) (json.RawMessage, error) {
 	t := v.Type()
 	switch {
 	case isLayerType(t):
-		if v.IsNil() {
+		if k := v.Kind(); (k == reflect.Pointer || k == reflect.Interface) && v.IsNil() {
 			return json.RawMessage("null"), nil
 		}
 		c, err := ConfigOf(v.Interface().(Layer))
@@ -346,7 +346,11 @@ func decodeValue(raw json.RawMessage, dst reflect.Value, where string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
-		if !reflect.TypeOf(l).AssignableTo(t) {
+		if lt := reflect.TypeOf(l); !lt.AssignableTo(t) {
+			if lt.Kind() == reflect.Pointer && lt.Elem().AssignableTo(t) { // a layer held by value
+				dst.Set(reflect.ValueOf(l).Elem())
+				return nil
+			}
 			return fmt.Errorf("nn: %s: a %T does not fit a field of type %v", where, l, t)
 		}
 		dst.Set(reflect.ValueOf(l))
