@@ -8,16 +8,21 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"math"
 	"os"
-	"strconv"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/strata-dl/strata/modelfile"
+	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/serve"
+	"github.com/strata-dl/strata/tensor"
+	"github.com/strata-dl/strata/train"
 )
 
 const serveExamples = `  strata serve --model mnist=runs/cnn-20261128-120000
-  strata serve --model cnn=model.safetensors --model lenet=runs/lenet-20261128-130000
+  strata serve --model cnn=model.safetensors --model lenet=runs/lenet-20261128-130000   # modelfile.Save's files too
   strata serve --model mnist=runs/cnn --addr 0.0.0.0:8080 --token-file /run/secrets/strata-token
   curl -s localhost:8080/v2/models/mnist
 `
@@ -73,7 +78,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs := newFlags("serve", "serve --model NAME=PATH [--model NAME=PATH ...] [flags]", serveExamples, out)
 	c := &serveConfig{}
-	fs.Var(&c.models, "model", "NAME=PATH: serve the run directory or weights file PATH as NAME (repeatable)")
+	fs.Var(&c.models, "model", "NAME=PATH: serve the run directory or model file PATH as NAME (repeatable)")
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (loopback unless you say otherwise)")
 	fs.StringVar(&c.tokenFile, "token-file", "", "file holding a bearer token that every request but the health checks must send")
 	fs.DurationVar(&c.drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
@@ -147,25 +152,70 @@ func isLoopback(a net.Addr) bool {
 	return ok && t.IP.IsLoopback()
 }
 
-// loadServeModel loads a run directory or weights file as a served model.
+// loadServeModel loads a run directory or a model file (modelfile.Load:
+// strata train's, modelfile.Save's or an older build's) as a served
+// model: its input shape, class names and standardizer come from the
+// file's Meta; a text model (with a vocabulary) takes INT64 token ids.
 func loadServeModel(name, path string) (*serve.Model, error) {
-	runDir, weights := path, ""
-	if fi, err := os.Stat(path); err != nil {
-		return nil, err
-	} else if !fi.IsDir() {
-		runDir, weights = "", path
-	}
-	lm, err := loadModel(runDir, "", weights)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
-	classes := make([]string, lm.Arch.Classes)
-	for i := range classes {
-		classes[i] = strconv.Itoa(i)
+	if fi.IsDir() {
+		path = filepath.Join(path, "model.safetensors")
 	}
-	m := &serve.Model{Name: name, Net: lm.Net, InputShape: lm.Arch.InputShape, Classes: classes}
-	if p := lm.Arch.Preprocessing; p != "" {
-		m.Parameters = map[string]string{"preprocessing": p + " (by the client)"}
+	mf, err := modelfile.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	meta := mf.Meta
+	if len(meta.InputShape) == 0 {
+		return nil, fmt.Errorf("%s: the file does not say its input shape (a %s model)", path, meta.Family)
+	}
+	m := &serve.Model{Name: name, Net: mf.Net, InputShape: meta.InputShape, Classes: meta.Classes, Parameters: map[string]string{}}
+	if meta.Standardizer != nil {
+		m.Preprocess = mf.Preprocess
+		m.Parameters["preprocessing"] = "standardized by the server"
+	}
+	if p := meta.Preprocessing; p != "" && p != "none" {
+		m.Parameters["preprocessing"] = p + " (by the client)"
+	}
+	if meta.Vocab != nil {
+		m.Datatype = "INT64"
+	}
+	if meta.Family != "" {
+		m.Parameters["family"] = meta.Family
+	}
+	if len(m.Classes) > 0 {
+		if m.Logits, err = outputsLogits(mf.Net, meta.InputShape); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
+}
+
+// outputsLogits tells whether a classifier's outputs are logits rather
+// than probabilities: on two probe inputs (zeros and ones) its rows must
+// be non-negative and sum to 1 to count as probabilities.
+func outputsLogits(net nn.Layer, in []int) (bool, error) {
+	x := tensor.Zeros(append([]int{2}, in...)...)
+	copy(x.Data()[x.Len()/2:], tensor.Ones(x.Len()/2).Data())
+	y, err := train.Predict(context.Background(), net, x, 2)
+	if err != nil {
+		return false, err
+	}
+	k := y.Len() / 2
+	for r := range 2 {
+		sum := 0.0
+		for _, v := range y.Data()[r*k : (r+1)*k] {
+			if v < 0 {
+				return true, nil
+			}
+			sum += float64(v)
+		}
+		if math.Abs(sum-1) > 1e-3 {
+			return true, nil
+		}
+	}
+	return false, nil
 }

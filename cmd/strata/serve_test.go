@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -14,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
+	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
 	"github.com/strata-dl/strata/zoo"
 )
@@ -112,5 +116,34 @@ func TestServeUsage(t *testing.T) {
 		if code != tc.code || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, %s; want %d with %q", tc.args, code, stderr, tc.code, tc.want)
 		}
+	}
+}
+
+// TestLoadServeModel loads a model file of a user's Sequential whose
+// output is logits, with class names and a standardizer: the server
+// applies the softmax and the standardizer.
+func TestLoadServeModel(t *testing.T) {
+	net := &nn.Sequential{Layers: []nn.Layer{&nn.Dense{Units: 3}}}
+	if _, err := nn.Build(net, []int{2}, rand.New(rand.NewPCG(1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "user.safetensors")
+	std := &data.Standardizer{Mean: []float32{10, 20}, Std: []float32{2, 4}}
+	if err := modelfile.Save(path, net, modelfile.Meta{InputShape: []int{2}, Classes: []string{"a", "b", "c"}, Standardizer: std}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := loadServeModel("user", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Logits || m.Preprocess == nil || m.Datatype != "" || fmt.Sprint(m.Classes) != "[a b c]" || m.Parameters["preprocessing"] != "standardized by the server" {
+		t.Errorf("model %+v", m)
+	}
+	x := tensor.New([]int{1, 2}, []float32{12, 28})
+	if err := m.Preprocess(x); err != nil || fmt.Sprint(x.Data()) != "[1 2]" {
+		t.Errorf("preprocess: %v %v", x.Data(), err)
+	}
+	if _, err := loadServeModel("x", filepath.Join(t.TempDir(), "none")); err == nil {
+		t.Error("a missing file loaded")
 	}
 }
