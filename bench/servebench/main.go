@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
@@ -46,7 +47,7 @@ func main() {
 	requests := flag.Int("requests", 4000, "requests per level (after 200 warm-up requests)")
 	duration := flag.Duration("duration", 20*time.Second, "time limit per level")
 	inprocess := flag.String("inprocess", "", "also measure in-process Predict at these batch sizes (comma-separated; 64 is the ceiling the issue names)")
-	writeModel := flag.String("write-model", "", "write the seed CNN (seeded weights) as a weights file and exit")
+	writeModel := flag.String("write-model", "", "write the seed CNN (seeded weights) as a model file and exit")
 	flag.Parse()
 	if err := run(tg, *clients, *requests, *duration, *inprocess, *writeModel); err != nil {
 		fmt.Fprintln(os.Stderr, "servebench:", err)
@@ -60,8 +61,11 @@ func run(tg targets, clients string, requests int, duration time.Duration, inpro
 		return err
 	}
 	if writeModel != "" {
-		arch := `{"model":"cnn","classes":10,"input_shape":[28,28,1],"preprocessing":"x/255"}`
-		return train.SaveWeights(writeModel, net, map[string]string{"format": "strata.weights.v1", "strata.architecture": arch})
+		classes := make([]string, 10)
+		for i := range classes {
+			classes[i] = strconv.Itoa(i)
+		}
+		return modelfile.Save(writeModel, net, modelfile.Meta{Family: "cnn", InputShape: []int{28, 28, 1}, Classes: classes, Preprocessing: "x/255"})
 	}
 	images := mnistImages(256)
 	fmt.Println("| system | clients | requests | images/s | p50 ms | p99 ms | p99/p50 | server CPU ms/image | client CPU ms/request | errors |")
