@@ -31,15 +31,17 @@ type Options struct {
 	// first of a batch [500µs]; negative: never wait (run whatever is
 	// queued).
 	MaxDelay time.Duration
-	// MaxQueue is the most requests waiting per model [256]; more are
-	// answered 503 at once.
+	// MaxQueue is the most requests waiting per model, being decoded or
+	// queued for a batch [256]; more are answered 503 at once, before
+	// their body is read. Memory for requests stays under MaxQueue ×
+	// MaxBodyBytes per model.
 	MaxQueue int
 	// Workers is the number of batches of one model computed at once [1];
 	// each batch already uses every core through the kernels' pool.
 	Workers int
-	// MaxBodyBytes limits a request body [64 MiB]; more is answered 413.
+	// MaxBodyBytes limits a request body [32 MiB]; more is answered 413.
 	MaxBodyBytes int64
-	// MaxElements limits the elements of a request's input [1<<24].
+	// MaxElements limits the elements of a request's input [1<<23].
 	MaxElements int
 	// Timeout bounds a request from arrival to answer [30s]; a request
 	// still waiting then is answered 503.
@@ -66,12 +68,12 @@ func (o *Options) defaults() error {
 	def(&o.MaxBatch, 64)
 	def(&o.MaxQueue, 256)
 	def(&o.Workers, 1)
-	def(&o.MaxElements, 1<<24)
+	def(&o.MaxElements, 1<<23)
 	if o.MaxDelay == 0 {
 		o.MaxDelay = 500 * time.Microsecond
 	}
 	if o.MaxBodyBytes == 0 {
-		o.MaxBodyBytes = 64 << 20
+		o.MaxBodyBytes = 32 << 20
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second

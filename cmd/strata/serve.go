@@ -85,11 +85,11 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.BoolVar(&c.quiet, "quiet", false, "no request logs on stderr")
 	fs.IntVar(&c.opts.MaxBatch, "max-batch", 64, "most samples run as one batch")
 	fs.DurationVar(&c.opts.MaxDelay, "max-delay", 500*time.Microsecond, "how long a batch waits for more requests (negative: never)")
-	fs.IntVar(&c.opts.MaxQueue, "max-queue", 256, "most requests waiting per model; more are answered 503")
+	fs.IntVar(&c.opts.MaxQueue, "max-queue", 256, "most requests waiting per model (decoding or queued); more are answered 503 at once")
 	fs.IntVar(&c.opts.Workers, "workers", 1, "batches of one model computed at once")
 	fs.DurationVar(&c.opts.Timeout, "timeout", 30*time.Second, "per-request time limit (also the server's read timeout)")
-	fs.Int64Var(&c.opts.MaxBodyBytes, "max-body", 64<<20, "largest request body in bytes")
-	fs.IntVar(&c.opts.MaxElements, "max-elements", 1<<24, "largest input of one request in elements")
+	fs.Int64Var(&c.opts.MaxBodyBytes, "max-body", 32<<20, "largest request body in bytes")
+	fs.IntVar(&c.opts.MaxElements, "max-elements", 1<<23, "largest input of one request in elements")
 	if err := parse(fs, args); err != nil {
 		return nil, err
 	}
