@@ -83,7 +83,7 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.StringVar(&c.tokenFile, "token-file", "", "file holding a bearer token that every request but the health checks must send")
 	fs.DurationVar(&c.drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
 	fs.BoolVar(&c.quiet, "quiet", false, "no request logs on stderr")
-	fs.IntVar(&c.opts.MaxBatch, "max-batch", 64, "most samples run as one batch")
+	fs.IntVar(&c.opts.MaxBatch, "max-batch", 16, "most samples run as one batch")
 	fs.DurationVar(&c.opts.MaxDelay, "max-delay", 500*time.Microsecond, "how long a batch waits for more requests (negative: never)")
 	fs.IntVar(&c.opts.MaxQueue, "max-queue", 256, "most requests waiting per model (decoding or queued); more are answered 503 at once")
 	fs.IntVar(&c.opts.Workers, "workers", 1, "batches of one model computed at once")
