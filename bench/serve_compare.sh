@@ -26,4 +26,4 @@ fi
 for port in 18080 18081; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v2/health/ready" >/dev/null && break; sleep 0.2; done
 done
-"$tmp/servebench" -inprocess 64 "${targets[@]}" "$@"
+"$tmp/servebench" -inprocess 16,64 "${targets[@]}" "$@"
