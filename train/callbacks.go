@@ -98,7 +98,10 @@ func (m *monitor) value(logs Logs) (float64, error) {
 }
 
 // EarlyStopping stops training when Monitor (default "val_loss") has not
-// improved by more than MinDelta for Patience epochs. Mode is "auto"
+// improved by more than MinDelta for Patience epochs: with Patience 2 and
+// the best value at epoch 5, training stops after epoch 7 (as Keras, and
+// as ReduceLROnPlateau counts; Patience 0 stops at the first epoch
+// without improvement). Mode is "auto"
 // (maximize accuracies, AUC, F1; minimize the rest), "min" or "max". With
 // RestoreBestWeights the network's weights are reset to those of the best
 // epoch when training stops.
@@ -139,7 +142,7 @@ func (e *EarlyStopping) OnEpochEnd(r *Run, logs Logs) error {
 		return nil
 	}
 	e.wait++
-	if e.wait > e.Patience || (e.Patience == 0 && e.wait > 0) {
+	if e.wait >= e.Patience {
 		e.StoppedEpoch = r.Epoch
 		if e.RestoreBestWeights && e.best != nil {
 			restore(r.Network(), e.best)

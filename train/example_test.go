@@ -67,12 +67,13 @@ func Example_subclassedModel() {
 
 // meanSquared is a custom Trainer: Fit calls its TrainStep for each batch,
 // which writes the step by hand with a tape, a loss and an optimizer (a
-// GAN would use two tapes, two losses and two optimizers here).
+// GAN would use two tapes, two losses and two optimizers here) and returns
+// the batch's loss. Fit keeps its running mean, checks it for NaN and
+// divergence and recovers shape panics; with Network and Optimizers
+// methods it would also checkpoint and resume the trainer.
 type meanSquared struct {
-	net  nn.Layer
-	opt  optim.Optimizer
-	loss float64
-	n    int
+	net nn.Layer
+	opt optim.Optimizer
 }
 
 func (m *meanSquared) TrainStep(b *data.Batch) (train.Logs, error) {
@@ -89,12 +90,8 @@ func (m *meanSquared) TrainStep(b *data.Batch) (train.Logs, error) {
 	if err := m.opt.Step(params, grads); err != nil {
 		return nil, err
 	}
-	m.loss += float64(loss.Item())
-	m.n++
-	return train.Logs{"mse": m.loss / float64(m.n)}, nil
+	return train.Logs{"mse": float64(loss.Item())}, nil
 }
-
-func (m *meanSquared) ResetMetrics() { m.loss, m.n = 0, 0 }
 
 func Example_customTrainingStep() {
 	// learn y = 2x − 1
