@@ -336,9 +336,14 @@ func OptimizerState(o optim.Optimizer, prefix string) []checkpoint.Named {
 }
 
 // OptimizerMeta returns the metadata that completes an optimizer's saved
-// state: its current learning rate, exact (a callback may have changed it).
+// state: its current learning rate, exact (a callback may have changed
+// it), and the factor ReduceLROnPlateau set on an optim.Scaled one.
 func OptimizerMeta(o optim.Optimizer, prefix string) map[string]string {
-	return map[string]string{prefix + "lr": strconv.FormatFloat(o.LR(), 'g', -1, 64)}
+	m := map[string]string{prefix + "lr": strconv.FormatFloat(o.LR(), 'g', -1, 64)}
+	if s, ok := o.(optim.Scaled); ok && s.LRScale() != 1 {
+		m[prefix+"lr_scale"] = strconv.FormatFloat(s.LRScale(), 'g', -1, 64)
+	}
+	return m
 }
 
 // LoadOptimizerState restores an optimizer from the tensors of f named
@@ -352,6 +357,14 @@ func LoadOptimizerState(o optim.Optimizer, f *checkpoint.File, prefix string) er
 	}
 	if err := o.LoadState(st); err != nil {
 		return err
+	}
+	if s, ok := f.Metadata[prefix+"lr_scale"]; ok {
+		v, err := strconv.ParseFloat(s, 64)
+		sc, scaled := o.(optim.Scaled)
+		if err != nil || !(v > 0) || !scaled {
+			return fmt.Errorf("bad learning-rate factor %q in checkpoint metadata", s)
+		}
+		sc.SetLRScale(v)
 	}
 	if s, ok := f.Metadata[prefix+"lr"]; ok {
 		lr, err := strconv.ParseFloat(s, 64)

@@ -307,10 +307,10 @@ func NewGANTrainer(m *GAN, dOpt, gOpt optim.Optimizer, o GANOptions) (*GANTraine
 		}
 	}
 	if t.DOpt == nil {
-		t.DOpt = &optim.Adam{LearningRate: 2e-4, Beta1: 0.5}
+		t.DOpt = &optim.Adam{Base: optim.Base{LearningRate: 2e-4}, Beta1: 0.5}
 	}
 	if t.GOpt == nil {
-		t.GOpt = &optim.Adam{LearningRate: 2e-4, Beta1: 0.5}
+		t.GOpt = &optim.Adam{Base: optim.Base{LearningRate: 2e-4}, Beta1: 0.5}
 	}
 	t.rngSrc = rand.NewPCG(o.Seed, 0x6a4)
 	t.rng = rand.New(t.rngSrc)

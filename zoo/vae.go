@@ -424,7 +424,7 @@ func NewVAETrainer(m *VAE, opt optim.Optimizer, o VAEOptions) (*VAETrainer, erro
 		return nil, fmt.Errorf("vae: beta %v must not be negative and EMA decay %v must be in [0, 1)", o.Beta, o.EMA)
 	}
 	if opt == nil {
-		opt = &optim.Adam{LearningRate: 1e-3}
+		opt = &optim.Adam{Base: optim.Base{LearningRate: 1e-3}}
 	}
 	t := &VAETrainer{Model: m, Opt: opt, Options: o, params: params, pool: autograd.NewPool()}
 	if o.EMA > 0 {

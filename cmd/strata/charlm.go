@@ -188,7 +188,7 @@ func cmdTrainCharLM(ctx context.Context, args []string, out io.Writer) error {
 		return usagef("%v", err)
 	}
 	if c.ClipNorm > 0 {
-		if err := setGlobalClipNorm(opt, c.ClipNorm); err != nil {
+		if err := optim.SetClip(opt, "global_norm", c.ClipNorm); err != nil {
 			return usagef("%v", err)
 		}
 	}
@@ -338,26 +338,6 @@ func validateCharLM(c *charLMConfig) error {
 	}
 	if c.Net.Cell != "lstm" && c.Net.Cell != "gru" {
 		return usagef("--cell must be lstm or gru, got %q", c.Net.Cell)
-	}
-	return nil
-}
-
-// setGlobalClipNorm sets the global gradient-norm clipping of the
-// optimizers that have it.
-func setGlobalClipNorm(o optim.Optimizer, norm float64) error {
-	switch o := o.(type) {
-	case *optim.Adam:
-		o.GlobalClipNorm = norm
-	case *optim.AdamW:
-		o.GlobalClipNorm = norm
-	case *optim.SGD:
-		o.GlobalClipNorm = norm
-	case *optim.RMSprop:
-		o.GlobalClipNorm = norm
-	case *optim.Adagrad:
-		o.GlobalClipNorm = norm
-	default:
-		return fmt.Errorf("--clip-norm is not supported with %T (use --clip-norm 0)", o)
 	}
 	return nil
 }

@@ -184,7 +184,7 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 		if lr == 0 {
 			lr = 2e-4
 		}
-		gt, err := zoo.NewGANTrainer(model.(*zoo.GAN), &optim.Adam{LearningRate: lr, Beta1: 0.5}, &optim.Adam{LearningRate: lr, Beta1: 0.5},
+		gt, err := zoo.NewGANTrainer(model.(*zoo.GAN), &optim.Adam{Base: optim.Base{LearningRate: lr}, Beta1: 0.5}, &optim.Adam{Base: optim.Base{LearningRate: lr}, Beta1: 0.5},
 			zoo.GANOptions{LabelSmoothing: float32(c.LabelSmoothing), DSteps: c.DSteps, GSteps: c.GSteps, EMA: float32(c.EMA), Seed: c.Seed})
 		if err != nil {
 			return err
@@ -195,7 +195,7 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 		if lr == 0 {
 			lr = 1e-3
 		}
-		vt, err := zoo.NewVAETrainer(model.(*zoo.VAE), &optim.Adam{LearningRate: lr}, zoo.VAEOptions{Beta: float32(c.Beta), EMA: float32(c.EMA), Seed: c.Seed})
+		vt, err := zoo.NewVAETrainer(model.(*zoo.VAE), &optim.Adam{Base: optim.Base{LearningRate: lr}}, zoo.VAEOptions{Beta: float32(c.Beta), EMA: float32(c.EMA), Seed: c.Seed})
 		if err != nil {
 			return err
 		}
