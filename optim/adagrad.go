@@ -21,8 +21,8 @@ import (
 // Epsilon to Zero for a true 0.
 type Adagrad struct {
 	Base
-	InitialAccumulator float64  `json:"initial_accumulator_value"` // A's starting value [0.1]
-	Epsilon            float64  `json:"epsilon"`                   // ε [1e-7]
+	InitialAccumulator float64 `json:"initial_accumulator_value"` // A's starting value [0.1]
+	Epsilon            float64 `json:"epsilon"`                   // ε [1e-7]
 }
 
 func (o *Adagrad) layout() layout {

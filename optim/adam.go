@@ -31,10 +31,10 @@ import (
 // for a true 0.
 type Adam struct {
 	Base
-	Beta1          float64  `json:"beta_1"`                    // β1, decay of the first moment [0.9]
-	Beta2          float64  `json:"beta_2"`                    // β2, decay of the second moment [0.999]
-	Epsilon        float64  `json:"epsilon"`                   // ε̂ [1e-7, as Keras; PyTorch uses 1e-8]
-	AMSGrad        bool     `json:"amsgrad"`                   // use the running maximum of v
+	Beta1   float64 `json:"beta_1"`  // β1, decay of the first moment [0.9]
+	Beta2   float64 `json:"beta_2"`  // β2, decay of the second moment [0.999]
+	Epsilon float64 `json:"epsilon"` // ε̂ [1e-7, as Keras; PyTorch uses 1e-8]
+	AMSGrad bool    `json:"amsgrad"` // use the running maximum of v
 }
 
 // AdamW is Adam with decoupled weight decay (Loshchilov & Hutter 2019,
@@ -48,11 +48,11 @@ type Adam struct {
 // 0.01). State: "adamw.m.<param>", "adamw.v.<param>", "adamw.vhat.<param>".
 type AdamW struct {
 	Base
-	WeightDecay    float64  `json:"weight_decay"`              // λ [0.004]; Zero turns it off
-	Beta1          float64  `json:"beta_1"`                    // β1 [0.9]
-	Beta2          float64  `json:"beta_2"`                    // β2 [0.999]
-	Epsilon        float64  `json:"epsilon"`                   // ε̂ [1e-7]
-	AMSGrad        bool     `json:"amsgrad"`                   // use the running maximum of v
+	WeightDecay float64 `json:"weight_decay"` // λ [0.004]; Zero turns it off
+	Beta1       float64 `json:"beta_1"`       // β1 [0.9]
+	Beta2       float64 `json:"beta_2"`       // β2 [0.999]
+	Epsilon     float64 `json:"epsilon"`      // ε̂ [1e-7]
+	AMSGrad     bool    `json:"amsgrad"`      // use the running maximum of v
 }
 
 // adamHyper are Adam's resolved hyperparameters.

@@ -152,7 +152,9 @@ func TestStateRoundTrip(t *testing.T) {
 		func() Optimizer { return &AdamW{} },
 		func() Optimizer { return &RMSprop{Centered: true, Momentum: 0.3} },
 		func() Optimizer { return &Adagrad{} },
-		func() Optimizer { return &Adam{Base: Base{Schedule: ExponentialDecay{Initial: 0.01, DecaySteps: 3, Rate: 0.5}}} },
+		func() Optimizer {
+			return &Adam{Base: Base{Schedule: ExponentialDecay{Initial: 0.01, DecaySteps: 3, Rate: 0.5}}}
+		},
 	}
 	for _, mk := range fresh {
 		a := mk()

@@ -27,10 +27,10 @@ import (
 // 0.
 type RMSprop struct {
 	Base
-	Rho            float64  `json:"rho"`                       // ρ, discount of the running averages [0.9]
-	Momentum       float64  `json:"momentum"`                  // μ in [0, 1] [0]
-	Epsilon        float64  `json:"epsilon"`                   // ε [1e-7]
-	Centered       bool     `json:"centered"`                  // normalize by the variance, not the second moment
+	Rho      float64 `json:"rho"`      // ρ, discount of the running averages [0.9]
+	Momentum float64 `json:"momentum"` // μ in [0, 1] [0]
+	Epsilon  float64 `json:"epsilon"`  // ε [1e-7]
+	Centered bool    `json:"centered"` // normalize by the variance, not the second moment
 }
 
 func (o *RMSprop) layout() layout {

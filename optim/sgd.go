@@ -21,9 +21,9 @@ import (
 // the same without momentum. State: "sgd.momentum.<param>" when μ > 0.
 type SGD struct {
 	Base
-	Momentum       float64  `json:"momentum"`                  // μ in [0, 1] [0]
-	Nesterov       bool     `json:"nesterov"`                  // Nesterov momentum (Sutskever et al. 2013)
-	WeightDecay    float64  `json:"weight_decay"`              // λ [0]
+	Momentum    float64 `json:"momentum"`     // μ in [0, 1] [0]
+	Nesterov    bool    `json:"nesterov"`     // Nesterov momentum (Sutskever et al. 2013)
+	WeightDecay float64 `json:"weight_decay"` // λ [0]
 }
 
 func (o *SGD) layout() layout {
