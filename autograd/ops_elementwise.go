@@ -30,7 +30,7 @@ func (t *Tape) accumulate(acc, g *tensor.Tensor) {
 		}
 	}
 	tmp := t.Alloc(tensor.ReducedShape(gs, axes, false)...)
-	tensor.ReduceInto(tmp, kernels.ReduceSum, g, axes, false)
+	tensor.ReduceInto(tmp, tensor.ReduceSum, g, axes, false)
 	kernels.Axpy(1, tmp.Data(), acc.Data())
 }
 
