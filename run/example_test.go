@@ -1,0 +1,45 @@
+package run_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/strata-dl/strata/run"
+)
+
+func ExampleParseSource() {
+	for _, spec := range []string{"mnist", "csv:iris.csv", "images:photos/", "s3:bucket"} {
+		s, err := run.ParseSource(spec)
+		fmt.Printf("%q %q %v\n", s.Kind, s.Path, err)
+	}
+	// Output:
+	// "mnist" "" <nil>
+	// "csv" "iris.csv" <nil>
+	// "images" "photos/" <nil>
+	// "s3" "bucket" unknown --data "s3:bucket" (want mnist, idx:DIR or csv:FILE)
+}
+
+// A run directory is created and locked by its writer; a second writer is
+// told who holds it, and a new run does not replace a finished one
+// unless asked to.
+func ExampleNew() {
+	tmp, _ := os.MkdirTemp("", "runs")
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, "mlp")
+	d, err := run.New(dir, "mlp", "strata train", false)
+	if err != nil {
+		panic(err)
+	}
+	_ = run.WriteJSON(d.File(run.ConfigFile), map[string]any{"model": "mlp"})
+	_, err = run.Open(dir, "strata eval")
+	var locked *run.LockedError
+	fmt.Println(errors.As(err, &locked), locked.Holder.Command)
+	d.Close()
+	_, err = run.New(dir, "mlp", "strata train", false)
+	fmt.Println(err != nil, run.ReadModel(dir))
+	// Output:
+	// true strata train
+	// true mlp
+}
