@@ -31,8 +31,11 @@ const (
 	ExplainDir  = "explain"
 )
 
-// runFiles are the files whose presence means a directory holds a run.
-var runFiles = []string{ConfigFile, StateFile, ModelFile, MetricsFile}
+// runFiles are the files whose presence means a directory holds a run
+// with something to lose. A config.json alone is a run that was stopped
+// before its first checkpoint: starting again in its directory loses
+// nothing (and is what resuming it asks for).
+var runFiles = []string{StateFile, ModelFile, MetricsFile}
 
 // Dir is a run directory held (locked) by this process.
 type Dir struct {
@@ -46,9 +49,8 @@ func (d *Dir) File(name string) string { return filepath.Join(d.Path, name) }
 // Close releases the directory's lock.
 func (d *Dir) Close() error { return d.lock.Unlock() }
 
-// HoldsRun reports whether dir holds a run (one of config.json,
-// state.safetensors, model.safetensors, metrics.jsonl) and which file says
-// so.
+// HoldsRun reports whether dir holds a run (one of state.safetensors,
+// model.safetensors, metrics.jsonl) and which file says so.
 func HoldsRun(dir string) (string, bool) {
 	for _, f := range runFiles {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {

@@ -100,7 +100,7 @@ func TestNewRefusesAnotherRun(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, ExplainDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(dir, "mlp", "test", false); err == nil || !strings.Contains(err.Error(), "already holds a run (config.json)") || !strings.Contains(err.Error(), "--overwrite") {
+	if _, err := New(dir, "mlp", "test", false); err == nil || !strings.Contains(err.Error(), "already holds a run (model.safetensors)") || !strings.Contains(err.Error(), "--overwrite") {
 		t.Fatalf("got %v, want a refusal that names --overwrite", err)
 	}
 	d, err := New(dir, "mlp", "test", true)

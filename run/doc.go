@@ -36,10 +36,10 @@
 // Every process that writes into a run directory — training, resuming,
 // evaluation writing plots — holds its lock (Lock), so that two of them
 // never interleave their files; the error for a held lock names the
-// holder's process, host, command and start time. A new run refuses a
-// directory that already holds a run (config.json, a checkpoint, a model
-// or metrics) unless Options.Overwrite, which first removes that run's
-// files.
+// holder's process, host, command and start time (a lock whose process
+// has died on this host is taken over). A new run refuses a directory
+// that already holds a run (a checkpoint, a model or metrics) unless
+// Options.Overwrite, which first removes that run's files.
 //
 // Readers (strata eval, predict, the board) read config.json,
 // model.safetensors, metrics.jsonl and results.json and take no lock: every

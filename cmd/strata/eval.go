@@ -17,6 +17,8 @@ import (
 	"github.com/strata-dl/strata/plot"
 	"github.com/strata-dl/strata/train"
 	"github.com/strata-dl/strata/zoo"
+
+	runs "github.com/strata-dl/strata/run"
 )
 
 // loadedModel is a trained classifier rebuilt from its weights file.
@@ -151,27 +153,8 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 	if dir == "" {
 		dir = lm.Dir
 	}
-	if dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		if err := writePNG(filepath.Join(dir, "confusion.png"), func(w io.Writer) error {
-			return plot.Confusion(w, cm.Counts(), nil, plot.ConfusionOptions{Title: "Confusion matrix: " + lm.Arch.Model})
-		}); err != nil {
-			return err
-		}
-		var curves []plot.ROCCurve
-		for c := 0; c < k; c++ {
-			fpr, tpr, _ := auc.Curve(c)
-			curves = append(curves, plot.ROCCurve{Label: fmt.Sprint(c), FPR: fpr, TPR: tpr, AUC: auc.ClassAUC(c)})
-		}
-		if err := writePNG(filepath.Join(dir, "roc.png"), func(w io.Writer) error {
-			return plot.ROC(w, curves, plot.ROCOptions{Title: fmt.Sprintf("ROC (one-vs-rest), macro AUC %.4f", auc.Result())})
-		}); err != nil {
-			return err
-		}
-		res["confusion_png"] = filepath.Join(dir, "confusion.png")
-		res["roc_png"] = filepath.Join(dir, "roc.png")
+	if err := writeEvalPlots(dir, lm.Arch.Model, cm, auc, res); err != nil {
+		return err
 	}
 	if *jsonOut {
 		b, err := json.Marshal(res)
@@ -188,6 +171,43 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 	for _, row := range cm.Counts() {
 		fmt.Fprintln(out, strings.Trim(fmt.Sprint(row), "[]"))
 	}
+	return nil
+}
+
+// writeEvalPlots writes confusion.png and roc.png into dir (nothing for
+// ""), holding the lock of the run directory dir when it is one, and
+// records their paths in res.
+func writeEvalPlots(dir, model string, cm *metrics.ConfusionMatrix, auc *metrics.AUC, res map[string]any) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if _, isRun := runs.HoldsRun(dir); isRun {
+		d, err := runs.Open(dir, "strata eval")
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+	}
+	if err := writePNG(filepath.Join(dir, "confusion.png"), func(w io.Writer) error {
+		return plot.Confusion(w, cm.Counts(), nil, plot.ConfusionOptions{Title: "Confusion matrix: " + model})
+	}); err != nil {
+		return err
+	}
+	var curves []plot.ROCCurve
+	for c := 0; c < cm.NumClasses(); c++ {
+		fpr, tpr, _ := auc.Curve(c)
+		curves = append(curves, plot.ROCCurve{Label: fmt.Sprint(c), FPR: fpr, TPR: tpr, AUC: auc.ClassAUC(c)})
+	}
+	if err := writePNG(filepath.Join(dir, "roc.png"), func(w io.Writer) error {
+		return plot.ROC(w, curves, plot.ROCOptions{Title: fmt.Sprintf("ROC (one-vs-rest), macro AUC %.4f", auc.Result())})
+	}); err != nil {
+		return err
+	}
+	res["confusion_png"] = filepath.Join(dir, "confusion.png")
+	res["roc_png"] = filepath.Join(dir, "roc.png")
 	return nil
 }
 
