@@ -13,6 +13,7 @@ import (
 
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/losses"
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/optim"
 	"github.com/strata-dl/strata/train"
@@ -224,7 +225,8 @@ func (s *session) trainCharLM(ctx context.Context, c *CharLMConfig, text *textDa
 		fmt.Fprintf(s.progress, "%s: %d characters from %d files%s; vocabulary of %d; %d training and %d held-out windows of %d\n%s",
 			text.path, c.Chars, c.Files, trunc, text.vocab.Len(), c.TrainWindows, c.HeldOutWindows, c.SeqLen, summary)
 	}
-	weights := &epochWeights{path: s.dir.File(ModelFile), net: model.Net, arch: arch}
+	meta := modelfile.Meta{Family: "charlm", InputShape: []int{c.SeqLen}, Vocab: text.vocab}
+	weights := &epochWeights{path: s.dir.File(ModelFile), net: model.Net, meta: meta, arch: arch}
 	hist, elapsed, done, err := s.fit(ctx, model, loader, train.FitOptions{Epochs: c.Epochs, Validation: val, Callbacks: []train.Callback{weights}})
 	if err != nil {
 		return nil, err
@@ -277,9 +279,10 @@ type epochWeights struct {
 	train.Base
 	path string
 	net  nn.Layer
+	meta modelfile.Meta
 	arch []byte
 }
 
 func (e *epochWeights) OnEpochEnd(*train.Run, train.Logs) error {
-	return saveModel(e.path, e.net, e.arch)
+	return saveModel(e.path, e.net, e.meta, e.arch)
 }

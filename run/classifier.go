@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/losses"
 	"github.com/strata-dl/strata/metrics"
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/optim"
 	"github.com/strata-dl/strata/train"
@@ -207,7 +209,11 @@ func (s *session) trainClassifier(ctx context.Context, c *ClassifierConfig, ds *
 		return nil, fmt.Errorf("evaluating on the test set: %w", err)
 	}
 	arch, _ := json.Marshal(ClassifierArchitecture{Model: c.Model, Classes: c.Classes, InputShape: c.InputShape, Preprocessing: c.Preprocessing})
-	if err := saveModel(s.dir.File(ModelFile), model.Net, arch); err != nil {
+	meta := modelfile.Meta{Family: c.Model, InputShape: c.InputShape, Classes: ds.ClassNames, Preprocessing: c.Preprocessing}
+	if meta.Classes == nil {
+		meta.Classes = numbered(c.Classes)
+	}
+	if err := saveModel(s.dir.File(ModelFile), model.Net, meta, arch); err != nil {
 		return nil, err
 	}
 	if err := s.dir.WriteHistoryPlot(hist, c.Model); err != nil {
@@ -240,4 +246,13 @@ func validationSplit(ds data.Tensors, fraction float64) (data.Tensors, *data.Loa
 	}
 	val, err := data.NewLoader(v, data.LoaderOptions{BatchSize: 256})
 	return tr, val, err
+}
+
+// numbered returns the class names "0", "1", ..., of k numbered classes.
+func numbered(k int) []string {
+	out := make([]string, k)
+	for i := range out {
+		out[i] = strconv.Itoa(i)
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/optim"
 	"github.com/strata-dl/strata/plot"
@@ -230,7 +231,8 @@ func (s *session) trainGenerative(ctx context.Context, c *GenerativeConfig, ds *
 		return s.interrupted(hist), nil
 	}
 	arch, _ := json.Marshal(map[string]any{"model": c.Model, "gan": c.GAN, "vae": c.VAE})
-	if err := saveModel(s.dir.File(ModelFile), model, arch); err != nil {
+	meta := modelfile.Meta{Family: c.Model, InputShape: zoo.ImageShape(), Preprocessing: c.Preprocessing}
+	if err := saveModel(s.dir.File(ModelFile), model, meta, arch); err != nil {
 		return nil, err
 	}
 	if err := s.dir.WriteHistoryPlot(hist, c.Model); err != nil {

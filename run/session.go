@@ -8,7 +8,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/train"
 )
@@ -176,11 +178,17 @@ func (s *session) interrupted(hist *train.History) *Result {
 // epochsRun returns how many epochs this call ran.
 func (s *session) epochsRun(hist *train.History) int { return len(hist.Epochs) - s.before }
 
-// saveModel writes model.safetensors: every weight of net with the
-// architecture (JSON) in the metadata, so that the file alone rebuilds the
-// model.
-func saveModel(path string, net nn.Layer, arch []byte) error {
-	return train.SaveWeights(path, net, map[string]string{"format": "strata.weights.v1", "strata.architecture": string(arch)})
+// saveModel writes model.safetensors as a model file (modelfile.Save: the
+// architecture, the weights and meta), which rebuilds the model without
+// this program; legacy, the zoo architecture as older builds wrote it, is
+// kept under "strata.architecture" so that those builds read it too.
+func saveModel(path string, net nn.Layer, meta modelfile.Meta, legacy []byte) error {
+	md, err := modelfile.Metadata(net, meta)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	md[modelfile.KeyLegacy] = string(legacy)
+	return checkpoint.SaveSafetensors(path, modelfile.Tensors(net), md)
 }
 
 // positive and nonNegative check numeric options, naming the flag.
