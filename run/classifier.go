@@ -60,13 +60,7 @@ type ClassifierArchitecture struct {
 
 // Validate checks the user's settings, naming the flag at fault.
 func (c *ClassifierConfig) Validate() error {
-	if err := positive("epochs", c.Epochs); err != nil {
-		return err
-	}
-	if err := positive("batch-size", c.BatchSize); err != nil {
-		return err
-	}
-	if err := finiteNonNegative("lr", c.LR); err != nil {
+	if err := checkLoop(c.Epochs, c.BatchSize, c.LR); err != nil {
 		return err
 	}
 	if c.ValidationSplit < 0 || c.ValidationSplit >= 1 || c.ValidationSplit != c.ValidationSplit {

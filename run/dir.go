@@ -32,10 +32,12 @@ const (
 )
 
 // runFiles are the files whose presence means a directory holds a run
-// with something to lose. A config.json alone is a run that was stopped
-// before its first checkpoint: starting again in its directory loses
-// nothing (and is what resuming it asks for).
-var runFiles = []string{StateFile, ModelFile, MetricsFile}
+// with something to lose: a checkpoint or a model. Without either (only a
+// config.json, or metrics of an epoch whose checkpoint was never
+// written), the run stopped before its first checkpoint and cannot be
+// resumed: starting again in its directory loses nothing, and is what
+// resuming it tells the user to do.
+var runFiles = []string{StateFile, ModelFile}
 
 // Dir is a run directory held (locked) by this process.
 type Dir struct {
@@ -49,8 +51,8 @@ func (d *Dir) File(name string) string { return filepath.Join(d.Path, name) }
 // Close releases the directory's lock.
 func (d *Dir) Close() error { return d.lock.Unlock() }
 
-// HoldsRun reports whether dir holds a run (one of state.safetensors,
-// model.safetensors, metrics.jsonl) and which file says so.
+// HoldsRun reports whether dir holds a run (state.safetensors or
+// model.safetensors) and which file says so.
 func HoldsRun(dir string) (string, bool) {
 	for _, f := range runFiles {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {

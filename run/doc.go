@@ -38,7 +38,7 @@
 // never interleave their files; the error for a held lock names the
 // holder's process, host, command and start time (a lock whose process
 // has died on this host is taken over). A new run refuses a directory
-// that already holds a run (a checkpoint, a model or metrics) unless
+// that already holds a run (a checkpoint or a model) unless
 // Options.Overwrite, which first removes that run's files.
 //
 // Readers (strata eval, predict, the board) read config.json,

@@ -33,7 +33,7 @@ func ExampleNew() {
 		panic(err)
 	}
 	_ = run.WriteJSON(d.File(run.ConfigFile), map[string]any{"model": "mlp"})
-	_ = os.WriteFile(d.File(run.MetricsFile), []byte(`{"epoch": 1, "loss": 0.5}`+"\n"), 0o644)
+	_ = os.WriteFile(d.File(run.StateFile), []byte("a checkpoint"), 0o644)
 	_, err = run.Open(dir, "strata eval")
 	var locked *run.LockedError
 	fmt.Println(errors.As(err, &locked), locked.Holder.Command)

@@ -109,13 +109,7 @@ func (c *GenerativeConfig) Defaults() {
 
 // Validate checks the user's settings, naming the flags at fault.
 func (c *GenerativeConfig) Validate() error {
-	if err := positive("epochs", c.Epochs); err != nil {
-		return err
-	}
-	if err := positive("batch-size", c.BatchSize); err != nil {
-		return err
-	}
-	if err := finiteNonNegative("lr", c.LR); err != nil {
+	if err := checkLoop(c.Epochs, c.BatchSize, c.LR); err != nil {
 		return err
 	}
 	if err := CheckSchedule(c.LRSchedule); err != nil {

@@ -191,7 +191,18 @@ func saveModel(path string, net nn.Layer, meta modelfile.Meta, legacy []byte) er
 	return checkpoint.SaveSafetensors(path, modelfile.Tensors(net), md)
 }
 
-// positive and nonNegative check numeric options, naming the flag.
+// checkLoop checks the settings every training run has.
+func checkLoop(epochs, batchSize int, lr float64) error {
+	if err := positive("epochs", epochs); err != nil {
+		return err
+	}
+	if err := positive("batch-size", batchSize); err != nil {
+		return err
+	}
+	return finiteNonNegative("lr", lr)
+}
+
+// positive and finiteNonNegative check numeric options, naming the flag.
 func positive(name string, v int) error {
 	if v <= 0 {
 		return configf("--%s must be positive, got %d", name, v)

@@ -41,15 +41,23 @@ func with(idx []int, axis, v int) []int {
 
 func randT(rng *rand.Rand, shape ...int) *Tensor { return RandUniform(rng, -1, 1, shape...) }
 
-// checkNaive compares got with want(idx) at every index of wantShape.
+// checkNaive compares got with want(idx) at every index of wantShape,
+// exactly.
 func checkNaive(t *testing.T, name string, got *Tensor, wantShape []int, want func(idx []int) float32) {
+	t.Helper()
+	checkClose(t, name, got, wantShape, want, 0)
+}
+
+// checkClose compares got with want(idx) at every index of wantShape, to
+// within tol.
+func checkClose(t *testing.T, name string, got *Tensor, wantShape []int, want func(idx []int) float32, tol float32) {
 	t.Helper()
 	if !EqualShapes(got.shape, wantShape) {
 		t.Errorf("%s: shape %v, want %v", name, got.shape, wantShape)
 		return
 	}
 	forEach(wantShape, func(idx []int) {
-		if g, w := at(got, idx), want(idx); g != w {
+		if g, w := at(got, idx), want(idx); g-w > tol || w-g > tol {
 			t.Errorf("%s: at %v got %v, want %v", name, idx, g, w)
 		}
 	})
@@ -198,21 +206,7 @@ func TestReduceNaive(t *testing.T) {
 			}
 			got := op.f(x, true, axes...)
 			// a float32 sum in another order may differ in the last bits
-			checkClose(t, fmt.Sprintf("%s axes %v", op.name, axes), got, ReducedShape(x.shape, norm, true), want)
+			checkClose(t, fmt.Sprintf("%s axes %v", op.name, axes), got, ReducedShape(x.shape, norm, true), want, 1e-5)
 		}
 	}
-}
-
-func checkClose(t *testing.T, name string, got *Tensor, wantShape []int, want func(idx []int) float32) {
-	t.Helper()
-	if !EqualShapes(got.shape, wantShape) {
-		t.Errorf("%s: shape %v, want %v", name, got.shape, wantShape)
-		return
-	}
-	forEach(wantShape, func(idx []int) {
-		g, w := at(got, idx), want(idx)
-		if d := g - w; d > 1e-5 || d < -1e-5 {
-			t.Errorf("%s: at %v got %v, want %v", name, idx, g, w)
-		}
-	})
 }
