@@ -48,8 +48,13 @@ type Dir struct {
 // File returns the path of a file of the run.
 func (d *Dir) File(name string) string { return filepath.Join(d.Path, name) }
 
-// Close releases the directory's lock.
-func (d *Dir) Close() error { return d.lock.Unlock() }
+// Close releases the directory's lock (a nil Dir does nothing).
+func (d *Dir) Close() error {
+	if d == nil {
+		return nil
+	}
+	return d.lock.Unlock()
+}
 
 // HoldsRun reports whether dir holds a run (state.safetensors or
 // model.safetensors) and which file says so.
