@@ -84,9 +84,9 @@ type Dataset struct {
 }
 
 // LoadDataset reads a classification data source (see ParseSource; text
-// is for the character language model, see TrainCharLM). CSV files and
-// image folders are split 80/20 into train and test (the last fifth is
-// the test set). Labels are checked against the number of classes; every
+// is for the character language model, see TrainCharLM). CSV files are
+// split 80/20 into train and test (the last fifth is the test set), image
+// folders likewise within each class. Labels are checked against the number of classes; every
 // error names the file or directory.
 func LoadDataset(spec string) (*Dataset, error) {
 	src, err := ParseSource(spec)
@@ -130,10 +130,8 @@ func LoadDataset(spec string) (*Dataset, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := d.split(all); err != nil {
-			return nil, err
-		}
 		d.Classes, d.ClassNames = len(names), names
+		d.Train, d.Test = splitPerClass(all, d.Classes, 0.2)
 	case "text":
 		return nil, configf("--data %s is text, for --model charlm; a classifier needs mnist, idx:DIR, csv:FILE or images:DIR", spec)
 	}
@@ -163,6 +161,32 @@ func (d *Dataset) split(all data.Tensors) error {
 	var err error
 	d.Train, d.Test, err = data.Split(all, 0.2)
 	return err
+}
+
+// splitPerClass holds out the last fraction (at least one sample) of
+// every class with two samples or more, keeping the order within each
+// part: an image folder is sorted by class, so the last fifth of it would
+// test one class only.
+func splitPerClass(all data.Tensors, classes int, fraction float64) (train, test data.Tensors) {
+	byClass := make([][]int, classes)
+	for i, v := range all.Y.Data() {
+		byClass[int(v)] = append(byClass[int(v)], i)
+	}
+	var tr, te []int
+	for _, idx := range byClass {
+		n := 0
+		if len(idx) >= 2 {
+			n = max(int(float64(len(idx))*fraction), 1)
+		}
+		tr, te = append(tr, idx[:len(idx)-n]...), append(te, idx[len(idx)-n:]...)
+	}
+	pick := func(idx []int) data.Tensors {
+		if len(idx) == 0 {
+			return data.Tensors{X: all.X.Slice(0, 0), Y: all.Y.Slice(0, 0)}
+		}
+		return data.Tensors{X: tensor.IndexSelect(all.X, 0, idx), Y: tensor.IndexSelect(all.Y, 0, idx)}
+	}
+	return pick(tr), pick(te)
 }
 
 // check refuses empty splits and labels outside the classes.

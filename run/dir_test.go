@@ -2,6 +2,8 @@ package run
 
 import (
 	"errors"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,5 +134,37 @@ func TestParseSource(t *testing.T) {
 		if c.ok != (err == nil) || (err != nil && !errors.As(err, &ce)) || (c.ok && (s.Kind != c.kind || s.Path != c.path)) {
 			t.Errorf("ParseSource(%q) = %+v, %v", c.spec, s, err)
 		}
+	}
+}
+
+// TestLoadImagesSource loads images:DIR, one sub-directory per class.
+func TestLoadImagesSource(t *testing.T) {
+	dir := t.TempDir()
+	for c, name := range []string{"cat", "dog"} {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			img := image.NewGray(image.Rect(0, 0, 4, 4))
+			img.Pix[0] = uint8(100 * c)
+			f, err := os.Create(filepath.Join(dir, name, strconv.Itoa(i)+".png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := png.Encode(f, img); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		}
+	}
+	ds, err := LoadDataset("images:" + dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Classes != 2 || strings.Join(ds.ClassNames, ",") != "cat,dog" || ds.Train.Len() != 8 || ds.Test.Len() != 2 || ds.Test.Y.Data()[0] != 0 || ds.Test.Y.Data()[1] != 1 || len(ds.SHA256) != 64 {
+		t.Errorf("dataset: %d classes %v, %d train, %d test", ds.Classes, ds.ClassNames, ds.Train.Len(), ds.Test.Len())
+	}
+	if _, err := LoadDataset("images:" + filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("got %v for a missing directory", err)
 	}
 }
