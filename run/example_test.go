@@ -1,11 +1,13 @@
 package run_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/run"
 )
 
@@ -43,4 +45,24 @@ func ExampleNew() {
 	// Output:
 	// true strata train
 	// true mlp
+}
+
+// TrainClassifier is what strata train does: a config, one call, a run
+// directory whose model.safetensors loads in another program.
+func ExampleTrainClassifier() {
+	tmp, _ := os.MkdirTemp("", "runs")
+	defer os.RemoveAll(tmp)
+	csv := filepath.Join(tmp, "xor.csv") // two features, label last
+	_ = os.WriteFile(csv, []byte("0,0,0\n0,1,1\n1,0,1\n1,1,0\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n0,0,0\n1,1,0\n"), 0o644)
+	c := run.ClassifierConfig{Model: "mlp", Data: "csv:" + csv, Epochs: 2, BatchSize: 4, Optimizer: "adam", Seed: 1}
+	res, err := run.TrainClassifier(context.Background(), c, "example", run.Options{Dir: filepath.Join(tmp, "xor")})
+	if err != nil {
+		panic(err)
+	}
+	m, err := modelfile.Load(filepath.Join(res.Dir, run.ModelFile))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(res.Summary["epochs"], m.Meta.Family, m.Meta.InputShape, m.Meta.Classes)
+	// Output: 2 mlp [2] [0 1]
 }
