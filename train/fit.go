@@ -57,7 +57,7 @@ type FitOptions struct {
 	Callbacks    []Callback   // called in order
 	Verbose      int          // 0 silent, 1 progress bar, 2 one line per epoch [0]
 	Out          io.Writer    // where progress goes [os.Stdout]
-	AllowNaN     bool         // keep going when the loss is NaN/Inf [false: stop with *NaNError]
+	AllowNaN     bool         // keep going when a step returns NaN/Inf or a loss diverges [false: stop with *NaNError or *DivergenceError]
 	Resume       *Checkpoint  // continue from this checkpoint (see Checkpoint)
 	// CheckpointPath, when set, receives a training checkpoint (atomically)
 	// after every epoch and when interrupted.
@@ -121,7 +121,8 @@ func (r *Run) StopTraining() { r.stop = true }
 // A NaN or infinite value returned by a step stops training with a
 // *NaNError, and a loss (IsLoss) past DivergenceFactor times its first
 // value with a *DivergenceError, both naming the epoch and batch (unless
-// AllowNaN, which keeps going and leaves such steps out of the means).
+// AllowNaN, which keeps going, as Keras does: the epoch's means then show
+// the NaN, and a TerminateOnNaN callback can still stop).
 // Cancelling ctx stops after the current step with an error wrapping
 // ErrInterrupted, after writing a checkpoint when CheckpointPath is set.
 // A panic with a shape error inside a step comes back as an error naming
@@ -238,13 +239,10 @@ func (l *loop) step(epoch int, b *data.Batch) error {
 		}
 		return fmt.Errorf("epoch %d, batch %d: %w", epoch, b.Index, err)
 	}
-	if err := run.guard.check(logs, epoch, b.Index); err != nil {
-		if !l.opts.AllowNaN {
-			return err
-		}
-	} else {
-		run.means.Add(logs, batchSize(b))
+	if err := run.guard.check(logs, epoch, b.Index); err != nil && !l.opts.AllowNaN {
+		return err
 	}
+	run.means.Add(logs, batchSize(b))
 	run.Steps++
 	logs = epochLogs(&run.means, l.t)
 	if l.bar != nil {

@@ -138,9 +138,14 @@ func TestCustomTrainerChecks(t *testing.T) {
 			}
 			return Logs{"loss": 3}
 		}
-		h, err := Fit(context.Background(), u, loaderOf(t, ds, 8), FitOptions{Epochs: 1, AllowNaN: true})
-		if err != nil || h.Last()["loss"] != 3 {
-			t.Errorf("got %v, %v: want training to go on, the bad step left out of the means", h.Last(), err)
+		h, err := Fit(context.Background(), u, loaderOf(t, ds, 8), FitOptions{Epochs: 2, AllowNaN: true})
+		if err != nil || len(h.Epochs) != 2 || !math.IsInf(h.Last()["loss"], 1) {
+			t.Errorf("got %v, %v: want training to go on, the epoch's mean showing the bad step", h.Last(), err)
+		}
+		_, err = Fit(context.Background(), u, loaderOf(t, ds, 8), FitOptions{Epochs: 2, AllowNaN: true, Callbacks: []Callback{TerminateOnNaN{}}})
+		var nan *NaNError
+		if !errors.As(err, &nan) || nan.Epoch != 1 || nan.Batch != 1 {
+			t.Errorf("with TerminateOnNaN: got %v, want a stop at epoch 1, batch 1", err)
 		}
 	})
 	t.Run("shape", func(t *testing.T) {
