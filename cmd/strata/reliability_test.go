@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/strata-dl/strata/checkpoint"
+	runs "github.com/strata-dl/strata/run"
+	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
 	"github.com/strata-dl/strata/zoo"
 )
@@ -518,4 +520,38 @@ func TestOneWriterPerRun(t *testing.T) {
 		t.Errorf("the run's lock outlived it: %v", err)
 	}
 	start(t, "train", "--resume", dir, "--quiet").mustSucceed(t)
+}
+
+// TestWritersOfAFinishedRun checks the other writers of a run directory:
+// eval's plots and explain's maps wait for no one silently — with the
+// directory locked (here by this process, as a training would), both are
+// refused with the holder named, and both work once it is free.
+func TestWritersOfAFinishedRun(t *testing.T) {
+	data := mnistDir(t, 20, mod10, nil)
+	dir := trainTiny(t, "mlp", data, filepath.Join(t.TempDir(), "run"))
+	img := writeBytes(t, t.TempDir(), "x.npy", nil)
+	if err := checkpoint.SaveNPY(img, tensor.Zeros(1, 28, 28, 1)); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := runs.LockDir(dir, "strata train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"eval", "--run", dir, "--data", "idx:" + data},
+		{"explain", "--run", dir, img},
+	} {
+		if _, stderr, code := strata(t, args...); code != 1 || !strings.Contains(stderr, "in use by process "+strconv.Itoa(os.Getpid())) {
+			t.Errorf("strata %s while locked: exit %d, %s", args[0], code, stderr)
+		}
+	}
+	lock.Unlock()
+	for _, args := range [][]string{
+		{"eval", "--run", dir, "--data", "idx:" + data},
+		{"explain", "--run", dir, img},
+	} {
+		if _, stderr, code := strata(t, args...); code != 0 {
+			t.Errorf("strata %s: exit %d, %s", args[0], code, stderr)
+		}
+	}
 }
