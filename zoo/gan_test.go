@@ -325,11 +325,15 @@ func varsOf(ws []nn.NamedWeight) []*autograd.Var {
 }
 
 func benchmarkGAN(b *testing.B, m *GAN, batch int) {
-	m = buildGAN(b, m, 1)
-	tr, err := NewGANTrainer(m, nil, nil, GANOptions{Seed: 1})
+	tr, err := NewGANTrainer(buildGAN(b, m, 1), nil, nil, GANOptions{Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchmarkStep(b, tr, batch)
+}
+
+// benchmarkStep times a trainer's step on batches of synthetic images.
+func benchmarkStep(b *testing.B, tr train.Trainer, batch int) {
 	bt := &data.Batch{X: syntheticImages(rand.New(rand.NewPCG(1, 1)), batch)}
 	for i := 0; i < 2; i++ { // warm the pool and the optimizer state
 		if _, err := tr.TrainStep(bt); err != nil {

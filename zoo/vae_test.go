@@ -193,25 +193,11 @@ func TestVAETrainSmoke(t *testing.T) {
 }
 
 func benchmarkVAE(b *testing.B, m *VAE, batch int) {
-	m = buildVAE(b, m, 1)
-	tr, err := NewVAETrainer(m, nil, VAEOptions{Seed: 1})
+	tr, err := NewVAETrainer(buildVAE(b, m, 1), nil, VAEOptions{Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
-	bt := &data.Batch{X: syntheticImages(rand.New(rand.NewPCG(1, 1)), batch)}
-	for i := 0; i < 2; i++ {
-		if _, err := tr.TrainStep(bt); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := tr.TrainStep(bt); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
+	benchmarkStep(b, tr, batch)
 }
 
 // BenchmarkVAEStep is one training step of the MLP VAE on a batch of 128
