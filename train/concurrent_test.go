@@ -50,7 +50,7 @@ func TestConcurrentInference(t *testing.T) {
 			if _, err := nn.Build(tc.net, tc.in, rng); err != nil {
 				t.Fatal(err)
 			}
-			m, err := train.Compile(tc.net, &optim.SGD{LearningRate: 0.1}, losses.MSE{})
+			m, err := train.Compile(tc.net, &optim.SGD{Base: optim.Base{LearningRate: 0.1}}, losses.MSE{})
 			if err != nil {
 				t.Fatal(err)
 			}

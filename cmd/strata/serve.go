@@ -16,6 +16,7 @@ import (
 
 	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
+	runs "github.com/strata-dl/strata/run"
 	"github.com/strata-dl/strata/serve"
 	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
@@ -162,7 +163,7 @@ func loadServeModel(name, path string) (*serve.Model, error) {
 		return nil, err
 	}
 	if fi.IsDir() {
-		path = filepath.Join(path, "model.safetensors")
+		path = filepath.Join(path, runs.ModelFile)
 	}
 	mf, err := modelfile.Load(path)
 	if err != nil {
