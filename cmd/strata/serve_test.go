@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -145,5 +146,17 @@ func TestLoadServeModel(t *testing.T) {
 	}
 	if _, err := loadServeModel("x", filepath.Join(t.TempDir(), "none")); err == nil {
 		t.Error("a missing file loaded")
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:8080": true, "[::1]:80": true, "0.0.0.0:8080": false, "10.1.2.3:80": false} {
+		a, err := net.ResolveTCPAddr("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := isLoopback(a); got != want {
+			t.Errorf("%s: %v, want %v", addr, got, want)
+		}
 	}
 }
