@@ -87,7 +87,11 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *served) {
 	}
 	defer done()
 	buf := bodyPool.Get().(*bytes.Buffer)
-	defer bodyPool.Put(buf)
+	defer func() {
+		if buf.Cap() <= 1<<20 { // large bodies are not kept
+			bodyPool.Put(buf)
+		}
+	}()
 	buf.Reset()
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)); err != nil {
 		var mb *http.MaxBytesError
