@@ -29,7 +29,7 @@ type Conv2D struct {
 
 	Kernel, Bias *autograd.Var
 	act          autograd.Activation
-	post         string
+	post         func(*autograd.Var) *autograd.Var
 }
 
 func (l *Conv2D) layerName() string     { return l.Name }
@@ -101,7 +101,7 @@ func (l *Conv2D) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 // that is not built yet, a summary trace or a post-activation (softmax,
 // sigmoid) takes the two layers one after the other.
 func ConvPool(c *Ctx, conv *Conv2D, pool *MaxPool2D, x *autograd.Var) *autograd.Var {
-	if conv.Kernel == nil || conv.post != "" || (c != nil && c.build != nil) {
+	if conv.Kernel == nil || conv.post != nil || (c != nil && c.build != nil) {
 		return pool.Forward(c, conv.Forward(c, x))
 	}
 	g := conv.check(x.Shape())

@@ -42,7 +42,7 @@ type ConvTranspose2D struct {
 
 	Kernel, Bias *autograd.Var
 	act          autograd.Activation
-	post         string
+	post         func(*autograd.Var) *autograd.Var
 }
 
 func (l *ConvTranspose2D) layerName() string     { return l.Name }

@@ -67,25 +67,6 @@ func (s rnnSpec) states() int {
 	return 1
 }
 
-// recActivation resolves a Keras activation name for a recurrent layer.
-func recActivation(name string) (autograd.RecurrentActivation, error) {
-	switch name {
-	case "":
-		return autograd.RecDefault, nil
-	case "tanh":
-		return autograd.RecTanh, nil
-	case "sigmoid":
-		return autograd.RecSigmoid, nil
-	case "hard_sigmoid":
-		return autograd.RecHardSigmoid, nil
-	case "relu":
-		return autograd.RecRelu, nil
-	case "linear":
-		return autograd.RecLinear, nil
-	}
-	return 0, fmt.Errorf("unknown recurrent activation %q (want tanh, sigmoid, hard_sigmoid, relu or linear)", name)
-}
-
 func (s rnnSpec) check(in []int) {
 	if len(in) != 3 || in[1] < 1 {
 		panic(&ShapeError{Layer: s.name, Want: []int{-1, -1, -1}, Got: in, Msg: s.kind + " needs [batch, time, features]"})
@@ -94,7 +75,7 @@ func (s rnnSpec) check(in []int) {
 		panic(&ConfigError{Layer: s.name, Msg: fmt.Sprintf("units must be positive, got %d", s.units)})
 	}
 	for _, a := range []string{s.act, s.rec} {
-		if _, err := recActivation(a); err != nil {
+		if _, err := autograd.ResolveRecurrentActivation(a); err != nil {
 			panic(&ConfigError{Layer: s.name, Msg: err.Error()})
 		}
 	}
@@ -165,11 +146,11 @@ func runRNN(c *Ctx, s rnnSpec, x, k, r, b *autograd.Var, init []*autograd.Var) (
 			panic(&ShapeError{Layer: s.name, Want: []int{-1, s.units}, Got: got, Msg: "initial state"})
 		}
 	}
-	act, err := recActivation(s.act)
+	act, err := autograd.ResolveRecurrentActivation(s.act)
 	if err != nil {
 		panic(&ConfigError{Layer: s.name, Msg: err.Error()})
 	}
-	rec, err := recActivation(s.rec)
+	rec, err := autograd.ResolveRecurrentActivation(s.rec)
 	if err != nil {
 		panic(&ConfigError{Layer: s.name, Msg: err.Error()})
 	}
