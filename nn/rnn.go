@@ -214,23 +214,23 @@ func rnnWeights(k, r, b *autograd.Var, kr, rr, br Regularizer) []Weight {
 // [features, units], recurrent kernel R [units, units], bias b [units].
 // Output [batch, units], or [batch, time, units] with ReturnSequences.
 // Activation: tanh (default), sigmoid, hard_sigmoid, relu or linear. See
-// the recurrent layers' common fields above.
+// the package doc (Shared fields) and the field comments.
 type SimpleRNN struct {
-	Units                int
-	Activation           string
-	ReturnSequences      bool
-	ReturnState          bool
-	GoBackwards          bool
-	Dropout              float32
-	RecurrentDropout     float32
-	NoBias               bool
-	KernelInitializer    Initializer
-	RecurrentInitializer Initializer
-	BiasInitializer      Initializer
-	KernelRegularizer    Regularizer
-	RecurrentRegularizer Regularizer
-	BiasRegularizer      Regularizer
-	Name                 string
+	Units                int         // size of the output and of each state (required, > 0)
+	Activation           string      // candidate and output activation [tanh]: tanh, sigmoid, hard_sigmoid, relu or linear
+	ReturnSequences      bool        // output every step [batch, time, units], not only the last [batch, units]
+	ReturnState          bool        // kept for the config (Keras); ForwardState returns the final states anyway
+	GoBackwards          bool        // process the sequence from its last step to its first
+	Dropout              float32     // fraction of the inputs dropped in training, one mask per sequence (needs Ctx.RNG)
+	RecurrentDropout     float32     // fraction of the recurrent state dropped in training, one mask per sequence
+	NoBias               bool        // no bias (Keras use_bias=False)
+	KernelInitializer    Initializer // of kernel [glorot_uniform]
+	RecurrentInitializer Initializer // of recurrent_kernel [orthogonal]
+	BiasInitializer      Initializer // of bias [zeros]
+	KernelRegularizer    Regularizer // penalty on kernel [none]
+	RecurrentRegularizer Regularizer // penalty on recurrent_kernel [none]
+	BiasRegularizer      Regularizer // penalty on bias [none]
+	Name                 string      // layer name; empty: Build names it after its place in the model
 
 	Kernel, RecurrentKernel, Bias *autograd.Var // created on first Forward / Build
 	restoreOrder                  bool
@@ -291,26 +291,26 @@ func (l *SimpleRNN) ForwardState(c *Ctx, x *autograd.Var, init []*autograd.Var) 
 // ReturnSequences; states h and c [batch, units].
 //
 // The forget-gate bias starts at 1 (Keras unit_forget_bias, on by
-// default; NoUnitForgetBias turns it off). See the recurrent layers'
-// common fields above.
+// default; NoUnitForgetBias turns it off). See the package doc
+// (Shared fields) and the field comments.
 type LSTM struct {
-	Units                int
-	Activation           string
-	RecurrentActivation  string
-	ReturnSequences      bool
-	ReturnState          bool
-	GoBackwards          bool
-	Dropout              float32
-	RecurrentDropout     float32
-	NoBias               bool
-	NoUnitForgetBias     bool
-	KernelInitializer    Initializer
-	RecurrentInitializer Initializer
-	BiasInitializer      Initializer
-	KernelRegularizer    Regularizer
-	RecurrentRegularizer Regularizer
-	BiasRegularizer      Regularizer
-	Name                 string
+	Units                int         // size of the output and of each state (required, > 0)
+	Activation           string      // candidate and output activation [tanh]: tanh, sigmoid, hard_sigmoid, relu or linear
+	RecurrentActivation  string      // gate activation σ [sigmoid]: the same names as Activation
+	ReturnSequences      bool        // output every step [batch, time, units], not only the last [batch, units]
+	ReturnState          bool        // kept for the config (Keras); ForwardState returns the final states anyway
+	GoBackwards          bool        // process the sequence from its last step to its first
+	Dropout              float32     // fraction of the inputs dropped in training, one mask per sequence (needs Ctx.RNG)
+	RecurrentDropout     float32     // fraction of the recurrent state dropped in training, one mask per sequence
+	NoBias               bool        // no bias (Keras use_bias=False)
+	NoUnitForgetBias     bool        // forget-gate bias starts at 0, not 1 (Keras unit_forget_bias=False)
+	KernelInitializer    Initializer // of kernel [glorot_uniform]
+	RecurrentInitializer Initializer // of recurrent_kernel [orthogonal]
+	BiasInitializer      Initializer // of bias [zeros]
+	KernelRegularizer    Regularizer // penalty on kernel [none]
+	RecurrentRegularizer Regularizer // penalty on recurrent_kernel [none]
+	BiasRegularizer      Regularizer // penalty on bias [none]
+	Name                 string      // layer name; empty: Build names it after its place in the model
 
 	Kernel, RecurrentKernel, Bias *autograd.Var // created on first Forward / Build
 	restoreOrder                  bool
@@ -370,24 +370,24 @@ func (l *LSTM) ForwardState(c *Ctx, x *autograd.Var, init []*autograd.Var) (*aut
 // Kernel W [features, 3·units], recurrent kernel R [units, 3·units], bias
 // [2, 3·units] (row 0 input, row 1 recurrent). Output [batch, units], or
 // [batch, time, units] with ReturnSequences; state h [batch, units]. See
-// the recurrent layers' common fields above.
+// the package doc (Shared fields) and the field comments.
 type GRU struct {
-	Units                int
-	Activation           string
-	RecurrentActivation  string
-	ReturnSequences      bool
-	ReturnState          bool
-	GoBackwards          bool
-	Dropout              float32
-	RecurrentDropout     float32
-	NoBias               bool
-	KernelInitializer    Initializer
-	RecurrentInitializer Initializer
-	BiasInitializer      Initializer
-	KernelRegularizer    Regularizer
-	RecurrentRegularizer Regularizer
-	BiasRegularizer      Regularizer
-	Name                 string
+	Units                int         // size of the output and of each state (required, > 0)
+	Activation           string      // candidate and output activation [tanh]: tanh, sigmoid, hard_sigmoid, relu or linear
+	RecurrentActivation  string      // gate activation σ [sigmoid]: the same names as Activation
+	ReturnSequences      bool        // output every step [batch, time, units], not only the last [batch, units]
+	ReturnState          bool        // kept for the config (Keras); ForwardState returns the final states anyway
+	GoBackwards          bool        // process the sequence from its last step to its first
+	Dropout              float32     // fraction of the inputs dropped in training, one mask per sequence (needs Ctx.RNG)
+	RecurrentDropout     float32     // fraction of the recurrent state dropped in training, one mask per sequence
+	NoBias               bool        // no bias (Keras use_bias=False)
+	KernelInitializer    Initializer // of kernel [glorot_uniform]
+	RecurrentInitializer Initializer // of recurrent_kernel [orthogonal]
+	BiasInitializer      Initializer // of bias [zeros]
+	KernelRegularizer    Regularizer // penalty on kernel [none]
+	RecurrentRegularizer Regularizer // penalty on recurrent_kernel [none]
+	BiasRegularizer      Regularizer // penalty on bias [none]
+	Name                 string      // layer name; empty: Build names it after its place in the model
 
 	Kernel, RecurrentKernel, Bias *autograd.Var // created on first Forward / Build
 	restoreOrder                  bool
