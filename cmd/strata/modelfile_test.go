@@ -46,9 +46,13 @@ func TestUserModelFile(t *testing.T) {
 			t.Fatalf("predict %s: exit %d: %s", flag, code, stderr)
 		}
 		lines := strings.Split(strings.TrimSpace(out), "\n")
-		if len(lines) != 2 || !strings.Contains(lines[0], `"class":1`) || !strings.Contains(lines[1], `"class":0`) {
+		if len(lines) != 2 || !strings.Contains(lines[0], `"class":1`) || !strings.Contains(lines[1], `"class":0`) ||
+			!strings.Contains(lines[0], `"label":"high"`) {
 			t.Errorf("predict %s: %s", flag, out)
 		}
+	}
+	if out, _, _ := strata(t, "predict", "--model-file", path, npy); !strings.Contains(out, `class 1 "high"`) {
+		t.Errorf("predict names the file's classes: got %s, want class 1 \"high\"", out)
 	}
 	// eval: a CSV of raw features and labels (its last fifth is the test set).
 	var b strings.Builder

@@ -54,12 +54,20 @@ func cmdPredict(ctx context.Context, args []string, out io.Writer) error {
 			if probs.Dim(0) > 1 {
 				name = fmt.Sprintf("%s[%d]", path, i)
 			}
+			label := lm.label(c)
 			if *jsonOut {
-				b, _ := json.Marshal(map[string]any{"input": name, "class": c, "probability": row[c], "probabilities": row})
+				js := map[string]any{"input": name, "class": c, "probability": row[c], "probabilities": row}
+				if label != "" {
+					js["label"] = label
+				}
+				b, _ := json.Marshal(js)
 				fmt.Fprintln(out, string(b))
 				continue
 			}
-			fmt.Fprintf(out, "%s: class %d (p=%.4f)\n", name, c, row[c])
+			if label != "" {
+				label = fmt.Sprintf(" %q", label)
+			}
+			fmt.Fprintf(out, "%s: class %d%s (p=%.4f)\n", name, c, label, row[c])
 		}
 	}
 	return nil
@@ -91,4 +99,16 @@ func loadInput(path string, arch architecture) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	return img.Reshape(append([]int{1}, in...)...), nil
+}
+
+// label returns the model file's name of class c (Meta.Classes), or ""
+// when the file names none or names class c by its number.
+func (lm *loadedModel) label(c int) string {
+	if lm.Model == nil || c >= len(lm.Model.Meta.Classes) {
+		return ""
+	}
+	if l := lm.Model.Meta.Classes[c]; l != fmt.Sprint(c) {
+		return l
+	}
+	return ""
 }
