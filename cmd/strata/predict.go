@@ -11,7 +11,6 @@ import (
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/tensor"
-	"github.com/strata-dl/strata/train"
 )
 
 const predictExamples = `  strata predict --run runs/cnn-20261128-120000 digit.png
@@ -41,7 +40,7 @@ func cmdPredict(ctx context.Context, args []string, out io.Writer) error {
 		if x, err = lm.modelInput(x); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		probs, err := train.Predict(ctx, lm.Net, x, 256)
+		probs, err := lm.probabilities(ctx, x)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
