@@ -11,12 +11,12 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/strata-dl/strata/internal/regular"
 	"github.com/strata-dl/strata/tensor"
 )
 
@@ -260,7 +260,7 @@ func writeJSONString(b *bytes.Buffer, s string) {
 
 // LoadSafetensors reads the safetensors file at path (see ReadSafetensors).
 func LoadSafetensors(path string) (*File, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}

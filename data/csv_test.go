@@ -152,3 +152,37 @@ func FuzzCSV(f *testing.F) {
 		}
 	})
 }
+
+func TestCSVByteOrderMarkAndOneColumn(t *testing.T) {
+	d, cols, err := ReadCSV(strings.NewReader("\ufeff1,2,0\n3,4,1\n"), CSVOptions{})
+	if err != nil || d.Len() != 2 || cols[0] != "col1" {
+		t.Fatalf("BOM: %d rows, columns %v, %v (the first row must stay data)", d.Len(), cols, err)
+	}
+	d, cols, err = ReadCSV(strings.NewReader("\ufeffa,b,label\n1,2,0\n"), CSVOptions{})
+	if err != nil || d.Len() != 1 || cols[0] != "a" {
+		t.Fatalf("BOM before a header: %v, %v", cols, err)
+	}
+	_, _, err = ReadCSV(strings.NewReader("1\n2\n3\n"), CSVOptions{})
+	if err == nil || !strings.Contains(err.Error(), "line 1 has one column") {
+		t.Fatalf("one column: %v", err)
+	}
+	if d, _, err := ReadCSV(strings.NewReader("1\n2\n"), CSVOptions{NoLabel: true}); err != nil || d.X.Dim(1) != 1 {
+		t.Fatalf("one unlabelled column: %v", err)
+	}
+}
+
+func TestLoadersRefuseNonRegularFiles(t *testing.T) {
+	for _, load := range []func(string) error{
+		func(p string) error { _, _, err := LoadCSV(p, CSVOptions{}); return err },
+		func(p string) error { _, err := LoadIDX(p); return err },
+		func(p string) error { _, _, err := ReadText(p, TextOptions{}); return err },
+	} {
+		if _, err := os.Stat("/dev/zero"); err != nil {
+			t.Skip("no /dev/zero")
+		}
+		err := load("/dev/zero")
+		if err == nil || !strings.Contains(err.Error(), "a device, not a regular file") {
+			t.Errorf("/dev/zero: got %v", err)
+		}
+	}
+}

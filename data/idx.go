@@ -9,8 +9,8 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"os"
 
+	"github.com/strata-dl/strata/internal/regular"
 	"github.com/strata-dl/strata/tensor"
 )
 
@@ -34,7 +34,7 @@ const maxIDXElements = 1 << 40
 
 // LoadIDX reads the IDX file at path (see ReadIDX). Errors name the file.
 func LoadIDX(path string) (*tensor.Tensor, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}

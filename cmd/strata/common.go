@@ -85,7 +85,9 @@ func loadDataset(spec string) (*dataset, error) {
 		if d.Train, d.Test, err = data.Split(all, 0.2); err != nil {
 			return nil, err
 		}
-		d.Classes = int(tensor.Max(all.Y, false).Item()) + 1
+		if d.Classes, err = data.InferClasses(all.Y); err != nil {
+			return nil, fmt.Errorf("%s: %w", arg, err)
+		}
 	default:
 		return nil, usagef("unknown --data %q (want mnist, idx:DIR or csv:FILE)", spec)
 	}

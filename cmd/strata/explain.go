@@ -11,6 +11,7 @@ import (
 
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/explain"
+	"github.com/strata-dl/strata/explain/overlay"
 	"github.com/strata-dl/strata/tensor"
 )
 
@@ -80,7 +81,7 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
 				base = fmt.Sprintf("%s-%d_%s_class%d_p%.3f", stem, i, *method, a.Classes[i], a.Probs[i])
 			}
 			png := filepath.Join(dir, base+".png")
-			if err := explain.SaveOverlay(png, x, a, i); err != nil {
+			if err := overlay.Save(png, x, a, i); err != nil {
 				return err
 			}
 			rec := map[string]any{"input": path, "index": i, "method": a.Method, "class": a.Classes[i], "probability": a.Probs[i],

@@ -67,19 +67,12 @@ func cmdPredict(ctx context.Context, args []string, out io.Writer) error {
 // arch.InputShape, applying the model's preprocessing to images.
 func loadInput(path string, arch architecture) (*tensor.Tensor, error) {
 	in := arch.InputShape
-	per := tensor.Numel(in)
 	if strings.EqualFold(filepath.Ext(path), ".npy") {
 		x, err := checkpoint.LoadNPY(path)
 		if err != nil {
 			return nil, err
 		}
-		if x.Len() == per {
-			return x.Reshape(append([]int{1}, in...)...), nil
-		}
-		if x.Len()%per != 0 || x.Rank() < 1 || x.Len()/x.Dim(0) != per {
-			return nil, fmt.Errorf("%s: array of shape %v does not fit the model's input %v (one sample or [n, %v])", path, x.Shape(), in, in)
-		}
-		return x.Reshape(append([]int{x.Dim(0)}, in...)...), nil
+		return data.AsBatch(x, in, path)
 	}
 	if len(in) != 3 {
 		return nil, fmt.Errorf("%s: the model takes inputs of shape %v, not images", path, in)
