@@ -265,7 +265,7 @@ func writeResults(dir string, result map[string]any, hist *train.History) error 
 func printJSON(out io.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return err
+		return fmt.Errorf("--json: %w (a result is not a finite number)", err)
 	}
 	_, err = fmt.Fprintln(out, string(b))
 	return err

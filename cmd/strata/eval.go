@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/strata-dl/strata/checkpoint"
+	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/losses"
 	"github.com/strata-dl/strata/metrics"
 	"github.com/strata-dl/strata/nn"
@@ -99,6 +100,9 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
+	if *limitN < 0 {
+		return usagef("--limit must be 0 (all) or a number of samples, got %d", *limitN)
+	}
 	lm, err := loadModel(*runDir, *model, *weights)
 	if err != nil {
 		return err
@@ -124,6 +128,9 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 	probs, err := train.Predict(ctx, lm.Net, test.X, 256)
 	if err != nil {
 		return err
+	}
+	if err := data.CheckFinite(probs, "the model's output on the test set"); err != nil {
+		return fmt.Errorf("%w: its weights hold NaN or infinite values, or overflow on this data", err)
 	}
 	k := lm.Arch.Classes
 	cm := metrics.NewConfusionMatrix(k)

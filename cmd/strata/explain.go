@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -98,8 +97,9 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
 					return err
 				}
 				rec["npy"] = npy
-				b, _ := json.Marshal(rec)
-				fmt.Fprintln(out, string(b))
+				if err := printJSON(out, rec); err != nil {
+					return err
+				}
 				continue
 			}
 			fmt.Fprintf(out, "%s: %s → %s", path, explain.Caption(a, i), png)

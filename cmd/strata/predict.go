@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -43,6 +42,9 @@ func cmdPredict(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		if err := data.CheckFinite(probs, path+": the model's output"); err != nil {
+			return fmt.Errorf("%w (its inputs are finite: are the model's weights?)", err)
+		}
 		pred := tensor.ArgMax(probs, -1)
 		k := probs.Dim(-1)
 		for i := 0; i < probs.Dim(0); i++ {
@@ -53,8 +55,9 @@ func cmdPredict(ctx context.Context, args []string, out io.Writer) error {
 				name = fmt.Sprintf("%s[%d]", path, i)
 			}
 			if *jsonOut {
-				b, _ := json.Marshal(map[string]any{"input": name, "class": c, "probability": row[c], "probabilities": row})
-				fmt.Fprintln(out, string(b))
+				if err := printJSON(out, map[string]any{"input": name, "class": c, "probability": row[c], "probabilities": row}); err != nil {
+					return err
+				}
 				continue
 			}
 			fmt.Fprintf(out, "%s: class %d (p=%.4f)\n", name, c, row[c])

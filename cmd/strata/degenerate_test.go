@@ -1,0 +1,150 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/strata-dl/strata/checkpoint"
+	"github.com/strata-dl/strata/tensor"
+)
+
+// Degenerate and non-finite input from issue 19, class 6, and the sizes of
+// class 4: one clear line and a non-zero exit, never a wrong answer.
+func TestDegenerateInput(t *testing.T) {
+	tmp := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(tmp, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	rows := func(label func(i int) string) string {
+		var b strings.Builder
+		for i := range 40 {
+			b.WriteString(strings.Repeat("0.5,", 3) + label(i) + "\n")
+		}
+		return b.String()
+	}
+	oneCol := write("one.csv", "1\n2\n3\n4\n")
+	sameLabel := write("same.csv", rows(func(int) string { return "3" }))
+	hugeLabel := write("huge.csv", rows(func(i int) string {
+		if i == 7 {
+			return "10000000"
+		}
+		return []string{"0", "1"}[i%2]
+	}))
+	billion := write("billion.csv", rows(func(i int) string { return []string{"0", "1e9"}[i%2] }))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--model", "mlp", "--data", "csv:" + oneCol}, "one column, the label"},
+		{[]string{"train", "--model", "mlp", "--data", "csv:" + sameLabel}, "all 40 labels are 3"},
+		{[]string{"train", "--model", "mlp", "--data", "csv:" + hugeLabel}, "label 10000000 in row 7 would make 10000001 classes"},
+		{[]string{"train", "--model", "mlp", "--data", "csv:" + billion}, "label 1000000000 in row 1"},
+		{[]string{"train", "--model", "mlp", "--data", "text:/dev/zero"}, ""},
+		{[]string{"eval", "--run", tmp, "--limit", "-1"}, "--limit must be 0 (all) or a number of samples, got -1"},
+		{[]string{"sample", "--run", tmp, "--out", "s.jpg"}, "give a name ending in .png"},
+		{[]string{"sample", "--run", tmp, "--n", "100000000"}, "--n 100000000 is over the limit of 4096"},
+		{[]string{"summary", "--model", "mlp", "--classes", "100000000", "--max-memory", "1G"}, "this summary needs about 12.3 GiB"},
+		{[]string{"summary", "--model", "mlp", "--max-memory", "lots"}, `bad size "lots"`},
+	} {
+		_, stderr, code := strata(t, tc.args...)
+		if tc.want == "" { // any clean refusal
+			checkOneLineError(t, stderr, code, "strata")
+			continue
+		}
+		checkOneLineError(t, stderr, code, tc.want)
+	}
+}
+
+// predict and eval refuse non-finite inputs and weights where they enter,
+// and --json prints valid JSON or fails.
+func TestNonFiniteInputsAndWeights(t *testing.T) {
+	data := mnistDir(t, 60, mod10, nil)
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, stderr, code := strata(t, "train", "--model", "mlp", "--data", "idx:"+data, "--epochs", "1", "--quiet", "--out", dir); code != 0 {
+		t.Fatalf("train: %s", stderr)
+	}
+	tmp := t.TempDir()
+	save := func(name string, x *tensor.Tensor) string {
+		p := filepath.Join(tmp, name)
+		if err := checkpoint.SaveNPY(p, x); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	nan := tensor.Zeros(784)
+	nan.Data()[300] = float32(math.NaN())
+	for _, tc := range []struct {
+		file, want string
+	}{
+		{save("nan.npy", nan), "nan.npy: sample 0 holds NaN at [10 20 0]"},
+		{save("empty.npy", tensor.Zeros(0)), "array of shape [0] holds no values"},
+		{save("empty784.npy", tensor.Zeros(0, 784)), "array of shape [0 784] holds no values"},
+	} {
+		for _, js := range []bool{false, true} {
+			args := []string{"predict", "--run", dir, tc.file}
+			if js {
+				args = append(args, "--json")
+			}
+			out, stderr, code := strata(t, args...)
+			checkOneLineError(t, stderr, code, tc.want)
+			if out != "" {
+				t.Errorf("%v printed %q", args, out)
+			}
+		}
+	}
+	// NaN weights: the model's output is refused, not scored.
+	f, err := checkpoint.LoadSafetensors(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var named []checkpoint.Named
+	for _, n := range f.Names {
+		tt := f.Tensors[n]
+		if strings.HasSuffix(n, "kernel") {
+			tt.Data()[0] = float32(math.NaN())
+		}
+		named = append(named, checkpoint.Named{Name: n, Tensor: tt})
+	}
+	if err := checkpoint.SaveSafetensors(filepath.Join(dir, "model.safetensors"), named, f.Metadata); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"eval", "--run", dir, "--json"}, {"predict", "--run", dir, "--json", save("zero.npy", tensor.Zeros(784))}} {
+		out, stderr, code := strata(t, args...)
+		checkOneLineError(t, stderr, code, "NaN")
+		if out != "" && json.Valid([]byte(out)) == false {
+			t.Errorf("%v printed invalid JSON %q", args, out)
+		}
+	}
+}
+
+// A damaged checkpoint is refused on resume with the file and the tensor,
+// not resumed into a different model (issue 19, class 2).
+func TestResumeRefusesDamagedCheckpoint(t *testing.T) {
+	data := mnistDir(t, 60, mod10, nil)
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, stderr, code := strata(t, "train", "--model", "mlp", "--data", "idx:"+data, "--epochs", "1", "--quiet", "--out", dir); code != 0 {
+		t.Fatalf("train: %s", stderr)
+	}
+	state := filepath.Join(dir, "state.safetensors")
+	b, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(b) / 2; i < len(b)/2+16; i++ {
+		b[i] ^= 0xff
+	}
+	os.WriteFile(state, b, 0o644)
+	_, stderr, code := strata(t, "train", "--resume", dir, "--epochs", "2", "--quiet")
+	checkOneLineError(t, stderr, code, "is damaged")
+	if !strings.Contains(stderr, state) || !strings.Contains(stderr, "tensor \"") {
+		t.Errorf("the error should name the file and the tensor: %s", stderr)
+	}
+}
