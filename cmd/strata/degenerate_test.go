@@ -148,3 +148,41 @@ func TestResumeRefusesDamagedCheckpoint(t *testing.T) {
 		t.Errorf("the error should name the file and the tensor: %s", stderr)
 	}
 }
+
+// An edited loop position (batch 91 of a 8-batch epoch, a negative epoch)
+// is refused on resume, naming the epoch's real length.
+func TestResumeRefusesImpossiblePosition(t *testing.T) {
+	data := mnistDir(t, 64, mod10, nil)
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, stderr, code := strata(t, "train", "--model", "mlp", "--data", "idx:"+data, "--epochs", "1", "--batch-size", "8", "--quiet", "--out", dir); code != 0 {
+		t.Fatalf("train: %s", stderr)
+	}
+	state := filepath.Join(dir, "state.safetensors")
+	orig, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		epoch, batch, want string
+	}{
+		{"1", "91", "cannot start at batch 91: an epoch has 8 batches"},
+		{"-3", "0", "loop position epoch -3"},
+	} {
+		os.WriteFile(state, orig, 0o644)
+		f, err := checkpoint.LoadSafetensors(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var named []checkpoint.Named
+		for _, n := range f.Names {
+			named = append(named, checkpoint.Named{Name: n, Tensor: f.Tensors[n]})
+		}
+		f.Metadata["loop.epoch"], f.Metadata["loop.batch"] = tc.epoch, tc.batch
+		f.Metadata["loop.history"] = "[]"
+		if err := checkpoint.SaveSafetensors(state, named, f.Metadata); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr, code := strata(t, "train", "--resume", dir, "--epochs", "2", "--quiet")
+		checkOneLineError(t, stderr, code, tc.want)
+	}
+}
