@@ -2,6 +2,7 @@ package data
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -50,12 +51,19 @@ type CSVOptions struct {
 
 // LoadCSV reads the CSV file at path (see ReadCSV). Errors name the file.
 func LoadCSV(path string, opts CSVOptions) (Tensors, []string, error) {
+	return LoadCSVContext(context.Background(), path, opts)
+}
+
+// LoadCSVContext is LoadCSV that stops, returning ctx.Err(), when ctx is
+// cancelled (checked every few thousand rows), so that Ctrl-C during the
+// load of a large file takes effect at once.
+func LoadCSVContext(ctx context.Context, path string, opts CSVOptions) (Tensors, []string, error) {
 	f, err := regular.Open(path)
 	if err != nil {
 		return Tensors{}, nil, fmt.Errorf("data: %w", err)
 	}
 	defer f.Close()
-	d, cols, err := ReadCSV(f, opts)
+	d, cols, err := readCSV(ctx, f, opts)
 	if err != nil {
 		return Tensors{}, nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -72,6 +80,10 @@ func LoadCSV(path string, opts CSVOptions) (Tensors, []string, error) {
 // non-numeric cell, or a CSV syntax error; and an error if there are no data
 // rows.
 func ReadCSV(r io.Reader, opts CSVOptions) (Tensors, []string, error) {
+	return readCSV(context.Background(), r, opts)
+}
+
+func readCSV(ctx context.Context, r io.Reader, opts CSVOptions) (Tensors, []string, error) {
 	cr, err := newCSVReader(r, opts)
 	if err != nil {
 		return Tensors{}, nil, err
@@ -84,6 +96,11 @@ func ReadCSV(r io.Reader, opts CSVOptions) (Tensors, []string, error) {
 	}
 	n := 0
 	for {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return Tensors{}, nil, err
+			}
+		}
 		if err := cr.next(x, y); err == io.EOF {
 			break
 		} else if err != nil {

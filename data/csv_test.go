@@ -2,6 +2,7 @@ package data
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -184,5 +185,18 @@ func TestLoadersRefuseNonRegularFiles(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "a device, not a regular file") {
 			t.Errorf("/dev/zero: got %v", err)
 		}
+	}
+}
+
+func TestLoadCSVContextCancelled(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.csv")
+	os.WriteFile(p, []byte(strings.Repeat("1,2,0\n", 10000)), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := LoadCSVContext(ctx, p, CSVOptions{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+	if d, _, err := LoadCSVContext(context.Background(), p, CSVOptions{}); err != nil || d.Len() != 10000 {
+		t.Fatalf("got %d rows, %v", d.Len(), err)
 	}
 }
