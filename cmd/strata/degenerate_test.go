@@ -186,3 +186,36 @@ func TestResumeRefusesImpossiblePosition(t *testing.T) {
 		checkOneLineError(t, stderr, code, tc.want)
 	}
 }
+
+// Model metadata that claims 1e8 classes, a 1e5×1e5 input or a zero
+// dimension is refused before a model of that size is built.
+func TestModelMetadataBounded(t *testing.T) {
+	data := mnistDir(t, 40, mod10, nil)
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, stderr, code := strata(t, "train", "--model", "mlp", "--data", "idx:"+data, "--epochs", "1", "--quiet", "--out", dir); code != 0 {
+		t.Fatalf("train: %s", stderr)
+	}
+	model := filepath.Join(dir, "model.safetensors")
+	orig, _ := os.ReadFile(model)
+	for _, tc := range []struct{ arch, want string }{
+		{`{"model":"mlp","classes":100000000,"input_shape":[28,28,1]}`, "100000000 classes; a classifier has 2 to 1048576"},
+		{`{"model":"mlp","classes":10,"input_shape":[100000,100000,1]}`, "more than 16777216 values per sample"},
+		{`{"model":"mlp","classes":10,"input_shape":[0,28,1]}`, "with a dimension of 0"},
+		{`{"model":"mlp","classes":1000000,"input_shape":[28,28,1]}`, "describes a model of 33052320 parameters (1000000 classes"},
+		{`{"model":"mlp","classes":11,"input_shape":[28,28,1]}`, `wrong shape 2: "dense3.kernel"`},
+	} {
+		os.WriteFile(model, orig, 0o644)
+		f, err := checkpoint.LoadSafetensors(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var named []checkpoint.Named
+		for _, n := range f.Names {
+			named = append(named, checkpoint.Named{Name: n, Tensor: f.Tensors[n]})
+		}
+		f.Metadata["strata.architecture"] = tc.arch
+		checkpoint.SaveSafetensors(model, named, f.Metadata)
+		_, stderr, code := strata(t, "eval", "--run", dir)
+		checkOneLineError(t, stderr, code, tc.want)
+	}
+}

@@ -71,6 +71,9 @@ func loadModel(runDir, model, weights string) (*loadedModel, error) {
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
+	if err := checkArchitecture(weights, f, spec.New, lm.Arch.InputShape, lm.Arch.Classes); err != nil {
+		return nil, err
+	}
 	lm.Net = spec.New(lm.Arch.Classes)
 	if _, err := nn.Build(lm.Net, lm.Arch.InputShape, rand.New(rand.NewPCG(0, 0))); err != nil {
 		return nil, err
