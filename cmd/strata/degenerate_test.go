@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/tensor"
@@ -217,5 +219,23 @@ func TestModelMetadataBounded(t *testing.T) {
 		checkpoint.SaveSafetensors(model, named, f.Metadata)
 		_, stderr, code := strata(t, "eval", "--run", dir)
 		checkOneLineError(t, stderr, code, tc.want)
+	}
+}
+
+// The first interrupt asks the command to stop (a training run saves its
+// checkpoint); a second one exits at once with status 130.
+func TestSecondInterruptExitsAtOnce(t *testing.T) {
+	data := mnistDir(t, 400, mod10, nil)
+	dir := filepath.Join(t.TempDir(), "run")
+	p := start(t, "train", "--model", "mlp", "--data", "idx:"+data, "--epochs", "200", "--batch-size", "4", "--quiet", "--out", dir)
+	p.waitForFile(t, filepath.Join(dir, "state.safetensors"), time.Minute)
+	p.cmd.Process.Signal(syscall.SIGINT)
+	p.cmd.Process.Signal(syscall.SIGINT)
+	code := p.wait(t, 10*time.Second)
+	if code != 130 && code != 0 {
+		t.Fatalf("exit %d, want 130 (or 0 if the first stop won); stderr:\n%s", code, p.stderr.String())
+	}
+	if !strings.Contains(p.stderr.String(), "interrupt again to exit at once") {
+		t.Errorf("stderr does not say a second interrupt exits:\n%s", p.stderr.String())
 	}
 }
