@@ -217,7 +217,8 @@ func TestModelMetadataBounded(t *testing.T) {
 		}
 		f.Metadata["strata.architecture"] = tc.arch
 		checkpoint.SaveSafetensors(model, named, f.Metadata)
-		_, stderr, code := strata(t, "eval", "--run", dir)
+		// --model takes the legacy path that reads this metadata key.
+		_, stderr, code := strata(t, "eval", "--model-file", model, "--model", "mlp", "--data", "idx:"+data)
 		checkOneLineError(t, stderr, code, tc.want)
 	}
 }
