@@ -240,3 +240,40 @@ func TestSecondInterruptExitsAtOnce(t *testing.T) {
 		t.Errorf("stderr does not say a second interrupt exits:\n%s", p.stderr.String())
 	}
 }
+
+// The same through a model file's own metadata (the default path).
+func TestModelFileMetadataBounded(t *testing.T) {
+	data := mnistDir(t, 40, mod10, nil)
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, stderr, code := strata(t, "train", "--model", "mlp", "--data", "idx:"+data, "--epochs", "1", "--quiet", "--out", dir); code != 0 {
+		t.Fatalf("train: %s", stderr)
+	}
+	model := filepath.Join(dir, "model.safetensors")
+	orig, _ := os.ReadFile(model)
+	for _, tc := range []struct{ shape, want string }{
+		{"[0,28,1]", "input shape [0 28 1], with a dimension of 0"},
+		{"[100000,100000,1]", "more than 16777216 values per sample"},
+	} {
+		os.WriteFile(model, orig, 0o644)
+		f, err := checkpoint.LoadSafetensors(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var meta map[string]any
+		if err := json.Unmarshal([]byte(f.Metadata["strata.meta"]), &meta); err != nil {
+			t.Fatalf("strata.meta: %v", err)
+		}
+		var shape []int
+		json.Unmarshal([]byte(tc.shape), &shape)
+		meta["input_shape"] = shape
+		b, _ := json.Marshal(meta)
+		f.Metadata["strata.meta"] = string(b)
+		var named []checkpoint.Named
+		for _, n := range f.Names {
+			named = append(named, checkpoint.Named{Name: n, Tensor: f.Tensors[n]})
+		}
+		checkpoint.SaveSafetensors(model, named, f.Metadata)
+		_, stderr, code := strata(t, "eval", "--run", dir)
+		checkOneLineError(t, stderr, code, tc.want)
+	}
+}
