@@ -277,3 +277,37 @@ func TestModelFileMetadataBounded(t *testing.T) {
 		checkOneLineError(t, stderr, code, tc.want)
 	}
 }
+
+// Sizes a char LM cannot train in memory are refused before the model is
+// built: --units 1000000, --layers 500, a text of 21,000 distinct
+// characters under --max-memory 2G.
+func TestCharLMMemoryRefused(t *testing.T) {
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small.txt")
+	os.WriteFile(small, []byte(strings.Repeat("hello world, func main() {}\n", 200)), 0o644)
+	var wide strings.Builder
+	for i := range 21000 {
+		wide.WriteRune(rune(0x4e00 + i))
+		if i%80 == 79 {
+			wide.WriteByte('\n')
+		}
+	}
+	big := filepath.Join(dir, "wide.txt")
+	os.WriteFile(big, []byte(strings.Repeat(wide.String(), 2)), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--data", "text:" + small, "--units", "1000000", "--max-memory", "8G"}, "optimizer state"},
+		{[]string{"--data", "text:" + small, "--layers", "500", "--max-memory", "8G"}, "activations at batch size 64"},
+		{[]string{"--data", "text:" + big, "--max-memory", "2G"}, "21001 characters in its vocabulary"},
+	} {
+		out := filepath.Join(t.TempDir(), "lm")
+		args := append([]string{"train", "--model", "charlm", "--epochs", "1", "--out", out}, tc.args...)
+		_, stderr, code := strata(t, args...)
+		checkOneLineError(t, stderr, code, tc.want)
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%v left a run directory", tc.args)
+		}
+	}
+}

@@ -60,3 +60,17 @@ func Training(params int64, slots int) []sysmem.Need {
 func Activations(batch int, perSample int64) sysmem.Need {
 	return sysmem.Need{What: fmt.Sprintf("activations at batch size %d", batch), Bytes: uint64(batch) * uint64(perSample) * 4 * 2}
 }
+
+// RecurrentLM lists what training a character language model needs: an
+// embedding of vocab × embed, layers recurrent layers of units (gates = 4
+// for an LSTM, 3 for a GRU) and a dense output over the vocabulary, with
+// Adam (two slots), on batches of batch windows of seqLen characters. The
+// activations count, per character, the embedding, each layer's gates and
+// state, and three vocabulary-wide rows (logits, softmax, their gradient),
+// which dominate for a large vocabulary.
+func RecurrentLM(vocab, embed, units, layers, gates, seqLen, batch int) []sysmem.Need {
+	v, e, u, l, g := int64(vocab), int64(embed), int64(units), int64(layers), int64(gates)
+	params := v*e + g*u*(e+u+1) + (l-1)*g*u*(u+u+1) + u*v + v
+	perChar := e + l*u*(g+2) + 3*v
+	return append(Training(params, 2), Activations(batch, int64(seqLen)*perChar))
+}

@@ -36,3 +36,24 @@ func TestClassifierParams(t *testing.T) {
 		t.Error("1 class accepted")
 	}
 }
+
+func TestRecurrentLM(t *testing.T) {
+	lim := sysmem.Limit{Bytes: 16 << 30, Source: "physical memory"}
+	// The default model on Go source (about 100 characters) fits easily.
+	if err := sysmem.Check(lim, "this char LM", RecurrentLM(100, 64, 256, 1, 4, 100, 64)...); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		needs []sysmem.Need
+		want  string
+	}{
+		{RecurrentLM(100, 64, 1_000_000, 1, 4, 100, 64), "optimizer state"},
+		{RecurrentLM(100, 64, 256, 500, 4, 100, 64), "activations at batch size 64"},
+		{RecurrentLM(21000, 64, 256, 1, 4, 100, 64), "activations at batch size 64: 3.1 GiB"},
+	} {
+		err := sysmem.Check(sysmem.Limit{Bytes: 2 << 30, Source: "ulimit -v"}, "this char LM", tc.needs...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want the largest part to be %q", err, tc.want)
+		}
+	}
+}
