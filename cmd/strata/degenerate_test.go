@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -309,5 +310,23 @@ func TestCharLMMemoryRefused(t *testing.T) {
 		if _, err := os.Stat(out); err == nil {
 			t.Errorf("%v left a run directory", tc.args)
 		}
+	}
+}
+
+// A classifier too large for the memory the process may use is refused
+// before it is built (3000 classes of 3 features under --max-memory 256K),
+// leaving no run directory.
+func TestClassifierMemoryRefused(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "wide.csv")
+	var rows strings.Builder
+	for i := range 3000 {
+		rows.WriteString("0.5,0.25," + strconv.Itoa(i) + "\n")
+	}
+	os.WriteFile(p, []byte(rows.String()), 0o644)
+	out := filepath.Join(t.TempDir(), "run")
+	_, stderr, code := strata(t, "train", "--model", "mlp", "--data", "csv:"+p, "--max-memory", "256K", "--out", out)
+	checkOneLineError(t, stderr, code, "this model (3000 classes) needs about")
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a refused run left its directory")
 	}
 }
