@@ -128,7 +128,7 @@ func TrainClassifier(ctx context.Context, c ClassifierConfig, version string, o 
 	if err != nil {
 		return nil, configf("%v", err)
 	}
-	ds, err := LoadDataset(c.Data)
+	ds, err := LoadDatasetContext(ctx, c.Data)
 	if err != nil {
 		return nil, err
 	}

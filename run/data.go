@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -89,6 +90,12 @@ type Dataset struct {
 // folders likewise within each class. Labels are checked against the number of classes; every
 // error names the file or directory.
 func LoadDataset(spec string) (*Dataset, error) {
+	return LoadDatasetContext(context.Background(), spec)
+}
+
+// LoadDatasetContext is LoadDataset that stops loading a CSV file when ctx
+// is cancelled (Ctrl-C during the load of a large file).
+func LoadDatasetContext(ctx context.Context, spec string) (*Dataset, error) {
 	src, err := ParseSource(spec)
 	if err != nil {
 		return nil, err
@@ -114,7 +121,7 @@ func LoadDataset(spec string) (*Dataset, error) {
 		}
 		d.Classes = 10
 	case "csv":
-		all, _, err := data.LoadCSV(src.Path, data.CSVOptions{})
+		all, _, err := data.LoadCSVContext(ctx, src.Path, data.CSVOptions{})
 		if err != nil {
 			return nil, err
 		}
