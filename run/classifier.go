@@ -120,6 +120,9 @@ func TrainClassifier(ctx context.Context, c ClassifierConfig, version string, o 
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if r, ok := s.alreadyFinished(c.Epochs); ok {
+		return r, nil
+	}
 	spec, err := zoo.LookupClassifier(c.Model)
 	if err != nil {
 		return nil, configf("%v", err)

@@ -176,6 +176,9 @@ func TrainGenerative(ctx context.Context, c GenerativeConfig, version string, o 
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if r, ok := s.alreadyFinished(c.Epochs); ok {
+		return r, nil
+	}
 	ds, err := LoadDataset(c.Data)
 	if err != nil {
 		return nil, err

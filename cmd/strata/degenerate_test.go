@@ -330,3 +330,21 @@ func TestClassifierMemoryRefused(t *testing.T) {
 		t.Error("a refused run left its directory")
 	}
 }
+
+// Resuming a finished run has nothing to do: it says so and leaves
+// results.json as the run wrote it (not "0 samples/s").
+func TestResumeFinishedRun(t *testing.T) {
+	data := mnistDir(t, 40, mod10, nil)
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, stderr, code := strata(t, "train", "--model", "mlp", "--data", "idx:"+data, "--epochs", "1", "--quiet", "--out", dir); code != 0 {
+		t.Fatalf("train: %s", stderr)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "results.json"))
+	out, stderr, code := strata(t, "train", "--resume", dir, "--quiet")
+	if code != 0 || !strings.Contains(out+stderr, "already finished its 1 epochs: nothing to do") {
+		t.Fatalf("exit %d: %s%s", code, out, stderr)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "results.json")); string(after) != string(before) {
+		t.Errorf("results.json was rewritten:\n%s", after)
+	}
+}
