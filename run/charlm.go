@@ -184,12 +184,12 @@ func TrainCharLM(ctx context.Context, c CharLMConfig, version string, o Options)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if r, ok := s.alreadyFinished(c.Epochs); ok {
-		return r, nil
-	}
 	text, err := loadText(&c, s.ckpt != nil)
 	if err != nil {
 		return nil, err
+	}
+	if r, ok := s.alreadyFinished(c.Epochs); ok {
+		return r, nil
 	}
 	if err := checkCharLMMemory(ctx, &c); err != nil {
 		return nil, err

@@ -120,9 +120,6 @@ func TrainClassifier(ctx context.Context, c ClassifierConfig, version string, o 
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if r, ok := s.alreadyFinished(c.Epochs); ok {
-		return r, nil
-	}
 	spec, err := zoo.LookupClassifier(c.Model)
 	if err != nil {
 		return nil, configf("%v", err)
@@ -137,6 +134,9 @@ func TrainClassifier(ctx context.Context, c ClassifierConfig, version string, o 
 	}
 	if s.ckpt != nil && c.DataSHA256 != "" && ds.SHA256 != c.DataSHA256 {
 		return nil, fmt.Errorf("cannot resume: the data %s has changed since the run started (sha256 %s, config.json records %s)", c.Data, ds.SHA256, c.DataSHA256)
+	}
+	if r, ok := s.alreadyFinished(c.Epochs); ok {
+		return r, nil
 	}
 	ds.Limit(c.TrainLimit, c.TestLimit)
 	c.DataSource, c.DataSHA256, c.Classes = ds.Source, ds.SHA256, ds.Classes

@@ -176,9 +176,6 @@ func TrainGenerative(ctx context.Context, c GenerativeConfig, version string, o 
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if r, ok := s.alreadyFinished(c.Epochs); ok {
-		return r, nil
-	}
 	ds, err := LoadDataset(c.Data)
 	if err != nil {
 		return nil, err
@@ -189,6 +186,9 @@ func TrainGenerative(ctx context.Context, c GenerativeConfig, version string, o 
 	ds.Limit(c.TrainLimit, c.TestLimit)
 	if s.ckpt != nil && c.DataSHA256 != "" && c.DataSHA256 != ds.SHA256 {
 		return nil, fmt.Errorf("cannot resume: the data %s has changed since the run started", c.Data)
+	}
+	if r, ok := s.alreadyFinished(c.Epochs); ok {
+		return r, nil
 	}
 	c.DataSource, c.DataSHA256, c.Preprocessing = ds.Source, ds.SHA256, "x/255"
 	c.Threads, c.Version, c.Created, c.Args = runtime.GOMAXPROCS(0), version, time.Now().UTC(), s.args()
