@@ -1,0 +1,82 @@
+// Package mpitest runs a package's tests as several MPI ranks: a test in
+// the default build compiles the package's test binary with -tags mpi and
+// launches it under mpirun, where worker tests (which skip unless
+// WorkerEnv is set) do the distributed work. Tests skip with a message when
+// mpirun, cgo or mpi.h is missing.
+package mpitest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// WorkerEnv is set to "1" in the environment of the ranks.
+const WorkerEnv = "STRATA_MPI_WORKER"
+
+// Worker reports whether the test runs as a rank under mpirun.
+func Worker() bool { return os.Getenv(WorkerEnv) == "1" }
+
+// Require skips t when an MPI job cannot be built and launched here.
+func Require(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("MPI tests skipped in -short mode")
+	}
+	for _, tool := range []string{"mpirun", "pkg-config"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("MPI tests need %s (Debian: apt-get install openmpi-bin libopenmpi-dev pkg-config): %v", tool, err)
+		}
+	}
+	if err := exec.Command("pkg-config", "--exists", "mpi").Run(); err != nil {
+		t.Skip("MPI tests need mpi.h and pkg-config's mpi.pc (Debian: apt-get install libopenmpi-dev)")
+	}
+	if os.Getenv("CGO_ENABLED") == "0" {
+		t.Skip("MPI tests need cgo (CGO_ENABLED=0)")
+	}
+}
+
+// Build compiles the test binary of the package in the current directory
+// with -tags mpi and returns its path.
+func Build(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "mpi.test")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "test", "-tags", "mpi", "-c", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go test -tags mpi -c: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// Run launches np ranks of bin running the tests that match run, with
+// extra environment variables, and returns their combined output. It
+// kills the job after limit.
+func Run(bin string, np int, run string, limit time.Duration, env ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	args := []string{"-np", strconv.Itoa(np), "--oversubscribe", bin, "-test.run", "^(" + run + ")$", "-test.v"}
+	cmd := exec.CommandContext(ctx, "mpirun", args...)
+	cmd.Env = append(os.Environ(), WorkerEnv+"=1",
+		// CI runs as root; mpirun refuses that without these.
+		"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
+		// Containers often forbid the cross-memory attach of the
+		// shared-memory transport's single-copy mode.
+		"OMPI_MCA_btl_vader_single_copy_mechanism=none",
+		// One thread per rank: the ranks share this machine's cores.
+		"GOMAXPROCS=1")
+	cmd.Env = append(cmd.Env, env...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return buf.Bytes(), ctx.Err()
+	}
+	return buf.Bytes(), err
+}
