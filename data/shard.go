@@ -128,3 +128,24 @@ func (d indexed) Len() int                         { return len(d.idx) }
 func (d indexed) XShape() []int                    { return d.ds.XShape() }
 func (d indexed) YShape() []int                    { return d.ds.YShape() }
 func (d indexed) Read(i int, x, y []float32) error { return d.ds.Read(d.idx[i], x, y) }
+
+// Part returns a loader, with l's options, over rank r's contiguous part
+// of l's dataset: samples ⌊r·n/N⌋ to ⌊(r+1)·n/N⌋ (in dataset order, before
+// any shuffling). The parts of the N ranks cover every sample exactly
+// once, which is what evaluating over ranks needs; it also returns the
+// part's number of samples.
+func (l *Loader) Part(s Shard) (*Loader, int, error) {
+	if s.Ranks < 1 || s.Rank < 0 || s.Rank >= s.Ranks {
+		return nil, 0, fmt.Errorf("data: part: rank %d of %d ranks", s.Rank, s.Ranks)
+	}
+	if l.ds == nil {
+		return nil, 0, errors.New("data: part: splitting needs a Dataset (random access), not a stream Source")
+	}
+	lo, hi := s.part(l.ds.Len())
+	idx := make([]int, hi-lo)
+	for i := range idx {
+		idx[i] = lo + i
+	}
+	p := &Loader{ds: indexed{l.ds, idx}, opts: l.opts, xshape: l.xshape, yshape: l.yshape, xsize: l.xsize, ysize: l.ysize}
+	return p, hi - lo, nil
+}

@@ -120,3 +120,29 @@ func ExampleLoader_ShardEpochFrom() {
 	// rank 1 batch 0 [2 3]
 	// rank 1 batch 1 [6 7]
 }
+
+func TestPart(t *testing.T) {
+	ds := Tensors{X: tensor.New([]int{5, 1}, []float32{0, 1, 2, 3, 4})}
+	l, _ := NewLoader(ds, LoaderOptions{BatchSize: 2})
+	var got []float32
+	total := 0
+	for r := range 3 {
+		p, n, err := l.Part(Shard{Rank: r, Ranks: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+		for b, err := range p.Epoch(context.Background(), 0) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, b.X.Data()...)
+		}
+	}
+	if total != 5 || fmt.Sprint(got) != "[0 1 2 3 4]" {
+		t.Fatalf("parts hold %v (%d samples)", got, total)
+	}
+	if _, _, err := l.Part(Shard{Rank: 3, Ranks: 3}); err == nil {
+		t.Fatal("rank 3 of 3 accepted")
+	}
+}

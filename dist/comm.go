@@ -60,6 +60,10 @@ type Communicator interface {
 	Broadcast(buf []float32, root int) error
 	// Barrier returns once every rank has called it.
 	Barrier() error
+	// Abort ends every rank of the job (MPI_Abort) with the given exit
+	// status, for an error on one rank that the others cannot know about;
+	// it does not return on success. Single returns nil and does nothing.
+	Abort(code int) error
 	// Close ends the communicator (MPI_Finalize). Call it once, at the end
 	// of the program, on every rank: a rank that exits without it makes
 	// mpirun report an error.
@@ -122,6 +126,7 @@ func (Single) Progress() error                { return nil }
 func (Single) Wait() error                    { return nil }
 func (Single) Barrier() error                 { return nil }
 func (Single) Close() error                   { return nil }
+func (Single) Abort(int) error                { return nil }
 func (Single) Broadcast(_ []float32, root int) error {
 	if root != 0 {
 		return fmt.Errorf("dist: broadcast from rank %d in a communicator of 1 rank", root)

@@ -39,6 +39,7 @@ static int strata_bcast_f32(float *buf, int n, int root) {
 }
 static int strata_barrier(void) { return MPI_Barrier(MPI_COMM_WORLD); }
 static int strata_finalize(void) { return MPI_Finalize(); }
+static int strata_abort(int code) { return MPI_Abort(MPI_COMM_WORLD, code); }
 static void strata_error_string(int code, char *s) {
 	int n = 0;
 	MPI_Error_string(code, s, &n);
@@ -169,6 +170,7 @@ var (
 	opWait      = "MPI_Waitall (bucketed all-reduce)"
 	opBroadcast = "MPI_Bcast"
 	opBarrier   = "MPI_Barrier"
+	opFinalize  = "MPI_Finalize"
 )
 
 // Rank returns MPI_Comm_rank of MPI_COMM_WORLD.
@@ -311,12 +313,21 @@ func (c *MPI) Close() error {
 		return fmt.Errorf("dist: Close with %d all-reduces started and not waited for", c.pending)
 	}
 	c.closed = true
+	c.begin(&opFinalize)
+	rc := C.strata_finalize()
+	c.end()
 	if c.timeout > 0 {
 		close(c.stop)
 	}
 	C.free(unsafe.Pointer(c.reqs))
 	c.reqs = nil
-	return mpiError("MPI_Finalize", c.rank, C.strata_finalize())
+	return mpiError("MPI_Finalize", c.rank, rc)
+}
+
+// Abort calls MPI_Abort on MPI_COMM_WORLD, which ends every rank of the
+// job with status code.
+func (c *MPI) Abort(code int) error {
+	return mpiError("MPI_Abort", c.rank, C.strata_abort(C.int(code)))
 }
 
 // mpiError turns an MPI return code into an error naming the call and the

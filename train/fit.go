@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/dist"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/optim"
 )
@@ -64,6 +65,11 @@ type FitOptions struct {
 	Seed            uint64        // shuffling and dropout [0]
 	ValidationSplit float64       // last fraction of x, y held out before shuffling (Keras) [0]
 	ValidationData  *data.Tensors // explicit validation set (instead of a split)
+
+	// Comm, when it has several ranks, makes Fit train data-parallel over
+	// them (see Fit and DataParallel) [nil: one process].
+	Comm         dist.Communicator `json:"-"`
+	DataParallel DataParallelOptions
 }
 
 // Run is the state of a Fit call that callbacks see.
@@ -115,6 +121,17 @@ func (r *Run) StopTraining() { r.stop = true }
 // with an error wrapping ErrInterrupted, after writing a checkpoint when
 // CheckpointPath is set. A panic with a shape error inside a step comes
 // back as an error; other panics propagate.
+//
+// With opts.Comm of N > 1 ranks (every rank calls Fit alike), Fit trains
+// data-parallel: it broadcasts the trainer's state (weights and optimizer
+// slots, after resuming) from rank 0, gives each rank a disjoint part of
+// every global batch (the loader's batch size is per rank, N·B in all,
+// unless DataParallel.GlobalBatch), averages the gradients over the ranks
+// (DataParallel), combines the logs and validation over the ranks, stops
+// all ranks at the same step when any rank's ctx is cancelled, and lets
+// only rank 0 draw progress and write checkpoints (callbacks run on every
+// rank with the same logs: give file writers to rank 0 only). A checkpoint
+// records N, and resuming with another number of ranks is an error.
 func Fit(ctx context.Context, t Trainer, loader *data.Loader, opts FitOptions) (*History, error) {
 	if opts.Epochs == 0 {
 		opts.Epochs = 1
@@ -138,9 +155,13 @@ func Fit(ctx context.Context, t Trainer, loader *data.Loader, opts FitOptions) (
 		run.History = opts.Resume.History
 		run.Steps = opts.Resume.Steps
 	}
+	dr, err := startDist(t, &opts) // data parallel over opts.Comm, or nil
+	if err != nil {
+		return nil, err
+	}
 	var bar *progress
-	if opts.Verbose > 0 {
-		bar = newProgress(opts.Out, opts.Verbose, opts.Epochs, loader.Len())
+	if opts.Verbose > 0 && dr.writes() {
+		bar = newProgress(opts.Out, opts.Verbose, opts.Epochs, dr.epochLen(loader, opts.DataParallel))
 	}
 	for _, cb := range opts.Callbacks {
 		if err := cb.OnTrainBegin(run); err != nil {
@@ -165,7 +186,7 @@ func Fit(ctx context.Context, t Trainer, loader *data.Loader, opts FitOptions) (
 		var logs Logs
 		start := time.Now()
 		next := first // the next batch to run, for an exact resume
-		for b, err := range loader.EpochFrom(ctx, epoch, first) {
+		for b, err := range dr.epoch(ctx, loader, opts.DataParallel, epoch, first) {
 			if err != nil {
 				if ctx.Err() != nil {
 					return interrupted(run, t, opts, epoch, next)
@@ -185,6 +206,9 @@ func Fit(ctx context.Context, t Trainer, loader *data.Loader, opts FitOptions) (
 				}
 				return finish(run, fmt.Errorf("epoch %d, batch %d: %w", epoch, b.Index, err))
 			}
+			if logs, err = dr.combine(ctx, logs, b.X.Dim(0)); err != nil {
+				return finish(run, fmt.Errorf("epoch %d, batch %d: %w", epoch, b.Index, err))
+			}
 			run.Steps++
 			next = b.Index + 1
 			if bar != nil {
@@ -195,11 +219,11 @@ func Fit(ctx context.Context, t Trainer, loader *data.Loader, opts FitOptions) (
 					return finish(run, err)
 				}
 			}
-			if ctx.Err() != nil {
+			if dr.interrupted(ctx) {
 				return interrupted(run, t, opts, epoch, next)
 			}
 		}
-		if ctx.Err() != nil {
+		if dr.interrupted(ctx) {
 			return interrupted(run, t, opts, epoch, next)
 		}
 		logs = logs.Clone()
@@ -208,7 +232,7 @@ func Fit(ctx context.Context, t Trainer, loader *data.Loader, opts FitOptions) (
 		}
 		if opts.Validation != nil {
 			if te, ok := t.(Tester); ok {
-				val, err := evaluate(ctx, te, opts.Validation)
+				val, err := dr.evaluate(ctx, te, opts.Validation)
 				if err != nil {
 					if ctx.Err() != nil {
 						return interrupted(run, t, opts, epoch, next)
@@ -233,7 +257,7 @@ func Fit(ctx context.Context, t Trainer, loader *data.Loader, opts FitOptions) (
 				return finish(run, err)
 			}
 		}
-		if opts.CheckpointPath != "" {
+		if opts.CheckpointPath != "" && dr.writes() {
 			if err := SaveCheckpoint(opts.CheckpointPath, t, epoch+1, 0, run); err != nil {
 				return run.History, fmt.Errorf("epoch %d: writing checkpoint: %w", epoch, err)
 			}
@@ -262,7 +286,7 @@ func finish(run *Run, err error) (*History, error) {
 // interrupted saves a checkpoint positioned at the next batch to run and
 // returns ErrInterrupted.
 func interrupted(run *Run, t Trainer, opts FitOptions, epoch, batch int) (*History, error) {
-	if opts.CheckpointPath != "" {
+	if opts.CheckpointPath != "" && (opts.Comm == nil || opts.Comm.Rank() == 0) {
 		if err := SaveCheckpoint(opts.CheckpointPath, t, epoch, batch, run); err != nil {
 			return run.History, fmt.Errorf("interrupted, and writing the checkpoint failed: %w", err)
 		}

@@ -42,6 +42,7 @@ type Model struct {
 	loss    mean
 	weights []float32 // per-batch sample weights buffer
 	wt      *tensor.Tensor
+	dp      *DataParallel // data-parallel steps (SetDataParallel), or nil
 }
 
 // Compile returns a Model training net (which must be built: see nn.Build)
@@ -142,17 +143,24 @@ func (m *Model) TrainStep(b *data.Batch) (logs Logs, err error) {
 		loss = autograd.Add(loss, w.Reg.Penalty(w.Var))
 	}
 	lv := float64(loss.Item())
+	gl, scale, err := m.syncLoss(lv, b.X.Dim(0)) // the global batch's loss (data parallel)
+	if err != nil {
+		return nil, err
+	}
 	if m.first == 0 {
-		m.first = math.Max(math.Abs(lv), 1)
+		m.first = math.Max(math.Abs(gl), 1)
 	}
-	if math.IsNaN(lv) || math.IsInf(lv, 0) || lv > DivergenceFactor*m.first {
-		return nil, &NaNError{Value: lv}
+	if math.IsNaN(gl) || math.IsInf(gl, 0) || gl > DivergenceFactor*m.first {
+		return nil, &NaNError{Value: gl}
 	}
-	grads, err := tape.Gradients(loss, m.params...)
+	grads, err := m.gradients(tape, loss, scale)
 	if err != nil {
 		return nil, err
 	}
 	if err := m.Optimizer.Step(m.params, grads); err != nil {
+		return nil, err
+	}
+	if err := m.syncBuffers(); err != nil {
 		return nil, err
 	}
 	return m.observe(b, pred.Value, lv, sw), nil
