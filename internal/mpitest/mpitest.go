@@ -22,22 +22,30 @@ const WorkerEnv = "STRATA_MPI_WORKER"
 // Worker reports whether the test runs as a rank under mpirun.
 func Worker() bool { return os.Getenv(WorkerEnv) == "1" }
 
-// Require skips t when an MPI job cannot be built and launched here.
+// RequireEnv, set to 1 (as CI does), makes Require fail instead of skip.
+const RequireEnv = "STRATA_REQUIRE_MPI"
+
+// Require skips t when an MPI job cannot be built and launched here (fails
+// it when RequireEnv is set).
 func Require(t testing.TB) {
 	t.Helper()
+	skip := t.Skipf
+	if os.Getenv(RequireEnv) == "1" {
+		skip = t.Fatalf
+	}
 	if testing.Short() {
 		t.Skip("MPI tests skipped in -short mode")
 	}
 	for _, tool := range []string{"mpirun", "pkg-config"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("MPI tests need %s (Debian: apt-get install openmpi-bin libopenmpi-dev pkg-config): %v", tool, err)
+			skip("MPI tests need %s (Debian: apt-get install openmpi-bin libopenmpi-dev pkg-config): %v", tool, err)
 		}
 	}
 	if err := exec.Command("pkg-config", "--exists", "mpi").Run(); err != nil {
-		t.Skip("MPI tests need mpi.h and pkg-config's mpi.pc (Debian: apt-get install libopenmpi-dev)")
+		skip("MPI tests need mpi.h and pkg-config's mpi.pc (Debian: apt-get install libopenmpi-dev)")
 	}
 	if os.Getenv("CGO_ENABLED") == "0" {
-		t.Skip("MPI tests need cgo (CGO_ENABLED=0)")
+		skip("MPI tests need cgo (CGO_ENABLED=0)")
 	}
 }
 
