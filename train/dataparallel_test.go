@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-dl/strata/autograd"
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/dist"
 	"github.com/strata-dl/strata/internal/mpitest"
@@ -165,7 +166,8 @@ func TestDataParallelEquivalence(t *testing.T) {
 	}
 }
 
-// TestDataParallelWorker is a rank of TestDataParallelEquivalence.
+// TestDataParallelWorker is a rank of TestDataParallelEquivalence; it
+// also checks AveragedOptimizer.
 func TestDataParallelWorker(t *testing.T) {
 	if !mpitest.Worker() {
 		t.Skip("runs under mpirun (see TestDataParallelEquivalence)")
@@ -175,6 +177,14 @@ func TestDataParallelWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer comm.Close()
+	p := autograd.NewParam("p", tensor.New([]int{2}, []float32{0, 0}))
+	g := tensor.New([]int{2}, []float32{float32(comm.Rank() + 1), 1})
+	if err := train.AverageOver(comm, &optim.SGD{LearningRate: 1}).Step([]*autograd.Var{p}, []*tensor.Tensor{g}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(p.Value.Data()) != "[-1.5 -1]" {
+		t.Fatalf("rank %d: averaged SGD step gave %v, want [-1.5 -1]", comm.Rank(), p.Value.Data())
+	}
 	for _, c := range dpCases {
 		// Rank 1 starts from other weights: the broadcast from rank 0
 		// must replace them.
@@ -249,4 +259,38 @@ func TestDataParallelDeadRankWorker(t *testing.T) {
 		return nil
 	})
 	t.Fatal("training ended although rank 1 failed")
+}
+
+func TestAverageOverOneRank(t *testing.T) {
+	opt := &optim.SGD{}
+	if got := train.AverageOver(dist.Single{}, opt); got != opt {
+		t.Fatalf("one rank: %T, want the optimizer itself", got)
+	}
+	if got := train.AverageOver(nil, train.AverageOver(dist.Single{}, opt)); got != opt {
+		t.Fatalf("nil communicator: %T", got)
+	}
+}
+
+// Fit with a communicator of one rank (dist.Single, or dist.Init in a
+// binary without MPI) trains as without one; under mpirun, with a binary
+// built with -tags mpi, the same code trains data-parallel.
+func ExampleFitOptions_comm() {
+	comm, err := dist.Init(dist.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer comm.Close()
+	net := &nn.Dense{Units: 1}
+	if _, err := nn.Build(net, []int{2}, rand.New(rand.NewPCG(1, 1))); err != nil {
+		panic(err)
+	}
+	m, _ := train.Compile(net, &optim.SGD{LearningRate: 0.1}, losses.MSE{})
+	x := tensor.New([]int{4, 2}, []float32{0, 0, 0, 1, 1, 0, 1, 1})
+	y := tensor.New([]int{4, 1}, []float32{0, 1, 1, 2})
+	hist, err := m.Fit(context.Background(), x, y, train.FitOptions{Epochs: 50, BatchSize: 2, Seed: 1, Comm: comm})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("rank %d of %d, loss %.3f\n", comm.Rank(), comm.Size(), hist.Epochs[len(hist.Epochs)-1]["loss"])
+	// Output: rank 0 of 1, loss 0.000
 }
