@@ -53,25 +53,52 @@ func Require(t testing.TB) {
 // with -tags mpi and returns its path.
 func Build(t testing.TB) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "mpi.test")
+	return build(t, "mpi.test", "test", "-tags", "mpi", "-c")
+}
+
+// BuildCommand compiles the command (package main) in the current
+// directory with the given build tags ("mpi", or none) and returns the
+// binary's path.
+func BuildCommand(t testing.TB, tags string) string {
+	t.Helper()
+	return build(t, "cmd", "build", "-tags", tags)
+}
+
+func build(t testing.TB, name string, args ...string) string {
+	bin := filepath.Join(t.TempDir(), name)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "test", "-tags", "mpi", "-c", "-o", bin, ".").CombinedOutput()
+	out, err := exec.CommandContext(ctx, "go", append(args, "-o", bin, ".")...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("go test -tags mpi -c: %v\n%s", err, out)
+		t.Fatalf("go %v: %v\n%s", args, err, out)
 	}
 	return bin
+}
+
+// Launch runs np ranks of the command bin with args under mpirun (with the
+// environment of Run, but not WorkerEnv) and returns their combined
+// output. It kills the job after limit.
+func Launch(bin string, np int, limit time.Duration, args ...string) ([]byte, error) {
+	return launch(append([]string{"-np", strconv.Itoa(np), "--oversubscribe", bin}, args...), limit, false)
 }
 
 // Run launches np ranks of bin running the tests that match run, with
 // extra environment variables, and returns their combined output. It
 // kills the job after limit.
 func Run(bin string, np int, run string, limit time.Duration, env ...string) ([]byte, error) {
+	args := []string{"-np", strconv.Itoa(np), "--oversubscribe", bin, "-test.run", "^(" + run + ")$", "-test.v"}
+	return launch(args, limit, true, env...)
+}
+
+func launch(args []string, limit time.Duration, worker bool, env ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	args := []string{"-np", strconv.Itoa(np), "--oversubscribe", bin, "-test.run", "^(" + run + ")$", "-test.v"}
 	cmd := exec.CommandContext(ctx, "mpirun", args...)
-	cmd.Env = append(os.Environ(), WorkerEnv+"=1",
+	cmd.Env = os.Environ()
+	if worker {
+		cmd.Env = append(cmd.Env, WorkerEnv+"=1")
+	}
+	cmd.Env = append(cmd.Env,
 		// CI runs as root; mpirun refuses that without these.
 		"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
 		// Containers often forbid the cross-memory attach of the
