@@ -40,6 +40,7 @@ type runConfig struct {
 	ValidationSplit float64   `json:"validation_split"`
 	EarlyStopping   int       `json:"early_stopping"`
 	Threads         int       `json:"threads"`
+	Ranks           int       `json:"ranks"` // MPI ranks (data parallel); 1 without MPI
 	TrainLimit      int       `json:"train_limit,omitempty"`
 	TestLimit       int       `json:"test_limit,omitempty"`
 	InputShape      []int     `json:"input_shape"`
@@ -136,6 +137,9 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
+	comm := commOf(ctx)
+	out, rank0 := rankOutput(comm, out)
+	*quiet = *quiet || !rank0
 	var ckpt *train.Checkpoint
 	if *resume != "" {
 		var prev runConfig
@@ -174,7 +178,7 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	if c.Data != "mnist" && c.Data[:3] == "csv" {
 		c.Preprocessing = "none"
 	}
-	c.Threads, c.Version, c.Created = threads(), version(), time.Now().UTC()
+	c.Threads, c.Ranks, c.Version, c.Created = threads(), comm.Size(), version(), time.Now().UTC()
 	if ckpt == nil {
 		c.Args = args
 	}
@@ -194,18 +198,20 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	if dir == "" {
 		dir = defaultRunDir(c.Model)
 	}
-	if err := prepareRunDir(dir, ckpt); err != nil {
-		return err
-	}
-	if err := writeJSON(filepath.Join(dir, "config.json"), c); err != nil {
-		return err
-	}
 	summary, err := nn.Summary(net, c.InputShape)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "summary.txt"), []byte(summary), 0o644); err != nil {
-		return err
+	if rank0 { // only rank 0 writes the run directory
+		if err := prepareRunDir(dir, ckpt); err != nil {
+			return err
+		}
+		if err := writeJSON(filepath.Join(dir, "config.json"), c); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "summary.txt"), []byte(summary), 0o644); err != nil {
+			return err
+		}
 	}
 
 	trainDS := ds.Train
@@ -224,14 +230,17 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	if err != nil {
 		return err
 	}
-	if err := setSchedule(opt, c.LRSchedule, opt.LR(), c.Epochs, loader.Len()); err != nil {
+	if err := setSchedule(opt, c.LRSchedule, opt.LR(), c.Epochs, stepsPerEpoch(loader, comm)); err != nil {
 		return err
 	}
 	progress := io.Writer(os.Stdout)
 	if *quiet {
 		progress = io.Discard
 	}
-	callbacks := []train.Callback{&train.JSONLogger{Path: filepath.Join(dir, "metrics.jsonl")}}
+	var callbacks []train.Callback
+	if rank0 {
+		callbacks = append(callbacks, &train.JSONLogger{Path: filepath.Join(dir, "metrics.jsonl")})
+	}
 	if c.EarlyStopping > 0 {
 		monitor := "val_loss"
 		if val == nil {
@@ -253,6 +262,7 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	hist, err := train.Fit(ctx, model, loader, train.FitOptions{
 		Epochs: c.Epochs, Validation: val, Callbacks: callbacks, Verbose: 1, Out: progress,
 		CheckpointPath: filepath.Join(dir, "state.safetensors"), Resume: ckpt,
+		Comm: comm, DataParallel: train.DataParallelOptions{GlobalBatch: true}, // --batch-size is the global batch
 	})
 	elapsed := time.Since(start)
 	if errors.Is(err, train.ErrInterrupted) {
@@ -269,6 +279,9 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	}
 	if err != nil {
 		return err
+	}
+	if !rank0 {
+		return nil // rank 0 evaluates, writes and prints
 	}
 	steps := (len(hist.Epochs) - epochsBefore) * trainDS.Len()
 
@@ -297,6 +310,7 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 		"train_seconds":         elapsed.Seconds(),
 		"seed":                  c.Seed,
 		"threads":               c.Threads,
+		"ranks":                 c.Ranks,
 	}
 	if err := writeResults(dir, result, hist); err != nil {
 		return err

@@ -61,7 +61,7 @@ func Build(t testing.TB) string {
 // binary's path.
 func BuildCommand(t testing.TB, tags string) string {
 	t.Helper()
-	return build(t, "cmd", "build", "-tags", tags)
+	return build(t, "cmd-"+tags, "build", "-tags", tags)
 }
 
 func build(t testing.TB, name string, args ...string) string {
