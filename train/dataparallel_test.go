@@ -37,8 +37,8 @@ type dpCase struct {
 }
 
 var dpCases = []dpCase{
-	{"mlp", 96, func() nn.Layer { return zoo.NewSimpleNet(10) }, func() optim.Optimizer { return &optim.Adam{LearningRate: 1e-3} }},
-	{"cnn", 64, func() nn.Layer { return zoo.NewCNNNet(10) }, func() optim.Optimizer { return &optim.SGD{LearningRate: 0.05, Momentum: 0.9} }},
+	{"mlp", 96, func() nn.Layer { return zoo.NewSimpleNet(10) }, func() optim.Optimizer { return &optim.Adam{Base: optim.Base{LearningRate: 1e-3}} }},
+	{"cnn", 64, func() nn.Layer { return zoo.NewCNNNet(10) }, func() optim.Optimizer { return &optim.SGD{Base: optim.Base{LearningRate: 0.05}, Momentum: 0.9} }},
 }
 
 // dpResult is what a run of a case ends with.
@@ -179,7 +179,7 @@ func TestDataParallelWorker(t *testing.T) {
 	defer comm.Close()
 	p := autograd.NewParam("p", tensor.New([]int{2}, []float32{0, 0}))
 	g := tensor.New([]int{2}, []float32{float32(comm.Rank() + 1), 1})
-	if err := train.AverageOver(comm, &optim.SGD{LearningRate: 1}).Step([]*autograd.Var{p}, []*tensor.Tensor{g}); err != nil {
+	if err := train.AverageOver(comm, &optim.SGD{Base: optim.Base{LearningRate: 1}}).Step([]*autograd.Var{p}, []*tensor.Tensor{g}); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(p.Value.Data()) != "[-1.5 -1]" {
@@ -284,7 +284,7 @@ func ExampleFitOptions_comm() {
 	if _, err := nn.Build(net, []int{2}, rand.New(rand.NewPCG(1, 1))); err != nil {
 		panic(err)
 	}
-	m, _ := train.Compile(net, &optim.SGD{LearningRate: 0.1}, losses.MSE{})
+	m, _ := train.Compile(net, &optim.SGD{Base: optim.Base{LearningRate: 0.1}}, losses.MSE{})
 	x := tensor.New([]int{4, 2}, []float32{0, 0, 0, 1, 1, 0, 1, 1})
 	y := tensor.New([]int{4, 1}, []float32{0, 1, 1, 2})
 	hist, err := m.Fit(context.Background(), x, y, train.FitOptions{Epochs: 50, BatchSize: 2, Seed: 1, Comm: comm})

@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/dist"
-	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/tensor"
 )
 
@@ -79,22 +79,21 @@ func startDist(t Trainer, opts *FitOptions) (*distRun, error) {
 	if err := dt.SetDataParallel(opts.Comm, opts.DataParallel); err != nil {
 		return nil, err
 	}
-	var state []*tensor.Tensor
-	switch s := t.(type) {
-	case Stateful:
-		named, _, err := s.State()
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range named {
-			state = append(state, n.Tensor)
-		}
-	case Networked:
-		for _, w := range nn.AllWeights(s.Network()) {
-			state = append(state, w.Var.Value)
-		}
-	default:
-		return nil, fmt.Errorf("train: a %T has no state to broadcast from rank 0 (implement Stateful)", t)
+	var named []checkpoint.Named
+	var err error
+	if s, ok := t.(Stateful); ok {
+		named, _, err = s.State()
+	} else if p, ok := PartsOf(t); ok {
+		named, _, err = SaveParts(p)
+	} else {
+		return nil, fmt.Errorf("train: a %T has no state to broadcast from rank 0 (declare its Parts)", t)
+	}
+	if err != nil {
+		return nil, err
+	}
+	state := make([]*tensor.Tensor, len(named))
+	for i, n := range named {
+		state[i] = n.Tensor
 	}
 	if err := BroadcastState(opts.Comm, state); err != nil {
 		return nil, err
@@ -168,6 +167,16 @@ func (d *distRun) combine(ctx context.Context, logs Logs, n int) (Logs, error) {
 	}
 	d.stop = d.stop || votes > 0
 	return out, nil
+}
+
+// mean returns the sample-weighted mean over the ranks of this rank's
+// epoch logs (the logs themselves for one process).
+func (d *distRun) mean(logs Logs) (Logs, error) {
+	if d == nil {
+		return logs, nil
+	}
+	out, _, err := d.weightedMean(logs, d.seen, 0)
+	return out, err
 }
 
 // weightedMean all-reduces [w, extra, w·logs[k]…] and returns

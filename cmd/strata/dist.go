@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/dist"
 )
 
@@ -32,6 +31,9 @@ func cmdTrainDist(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if comm.Rank() != 0 {
+		out = io.Discard // only rank 0 prints
+	}
 	err = cmdTrain(context.WithValue(ctx, commKey{}, comm), args, out)
 	if err != nil && comm.Size() > 1 {
 		fmt.Fprintf(os.Stderr, "strata train: %s: %v\n", dist.Describe(comm), err)
@@ -41,26 +43,4 @@ func cmdTrainDist(ctx context.Context, args []string, out io.Writer) error {
 		err = cerr
 	}
 	return err
-}
-
-// rankOutput returns where rank's output goes: out on rank 0, nowhere on
-// the others (only rank 0 prints), and whether this rank writes files.
-func rankOutput(comm dist.Communicator, out io.Writer) (io.Writer, bool) {
-	if comm.Rank() == 0 {
-		return out, true
-	}
-	return io.Discard, false
-}
-
-// stepsPerEpoch returns the optimizer steps of an epoch of loader whose
-// batch size is the global batch, split over comm's ranks.
-func stepsPerEpoch(loader *data.Loader, comm dist.Communicator) int {
-	if comm.Size() == 1 {
-		return loader.Len()
-	}
-	n, err := loader.ShardLen(data.Shard{Rank: comm.Rank(), Ranks: comm.Size(), GlobalBatch: loader.Options().BatchSize})
-	if err != nil {
-		return loader.Len()
-	}
-	return n
 }
