@@ -146,3 +146,19 @@ func TestPart(t *testing.T) {
 		t.Fatal("rank 3 of 3 accepted")
 	}
 }
+
+// Evaluation splits a data set into contiguous parts, one per rank, that
+// together hold every sample once.
+func ExampleLoader_Part() {
+	ds := Tensors{X: tensor.New([]int{5, 1}, []float32{0, 1, 2, 3, 4})}
+	l, _ := NewLoader(ds, LoaderOptions{BatchSize: 8})
+	for rank := range 2 {
+		p, n, _ := l.Part(Shard{Rank: rank, Ranks: 2})
+		for b, _ := range p.Epoch(context.Background(), 0) {
+			fmt.Println("rank", rank, n, "samples:", b.X.Data())
+		}
+	}
+	// Output:
+	// rank 0 2 samples: [0 1]
+	// rank 1 3 samples: [2 3 4]
+}

@@ -294,3 +294,33 @@ func ExampleFitOptions_comm() {
 	fmt.Printf("rank %d of %d, loss %.3f\n", comm.Rank(), comm.Size(), hist.Epochs[len(hist.Epochs)-1]["loss"])
 	// Output: rank 0 of 1, loss 0.000
 }
+
+// A data-parallel step written by hand: the loss is made global, the
+// backward pass sums the gradients over the ranks in buckets, and every
+// rank applies the same update. With dist.Single it is an ordinary step.
+func ExampleNewDataParallel() {
+	var comm dist.Communicator = dist.Single{} // dist.Init under mpirun
+	w := autograd.NewParam("w", tensor.New([]int{2}, []float32{1, -1}))
+	dp, err := train.NewDataParallel(comm, []*autograd.Var{w}, nil, train.DataParallelOptions{})
+	if err != nil {
+		panic(err)
+	}
+	x := autograd.Const(tensor.New([]int{2}, []float32{3, 4})) // this rank's batch
+	tape := autograd.NewTape(nil)
+	defer tape.Release()
+	tape.Watch(w)
+	loss := autograd.Sum(autograd.Mul(w, x), false) // w·x
+	global, scale, err := dp.SyncLoss(float64(loss.Item()), 1)
+	if err != nil {
+		panic(err)
+	}
+	grads, err := dp.Gradients(tape, autograd.Scale(loss, scale))
+	if err != nil {
+		panic(err)
+	}
+	if err := (&optim.SGD{Base: optim.Base{LearningRate: 0.1}}).Step([]*autograd.Var{w}, grads); err != nil {
+		panic(err)
+	}
+	fmt.Println(global, grads[0].Data(), w.Value.Data())
+	// Output: -1 [3 4] [0.7 -1.4]
+}
