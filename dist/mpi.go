@@ -102,8 +102,11 @@ var initOnce struct {
 func initComm(timeout time.Duration) (Communicator, error) {
 	initOnce.Lock()
 	defer initOnce.Unlock()
-	if initOnce.c != nil && !initOnce.c.closed {
-		return initOnce.c, nil
+	if c := initOnce.c; c != nil {
+		if c.closed {
+			return nil, fmt.Errorf("dist: MPI was finalized by Close and cannot be initialized again in this process")
+		}
+		return c, nil
 	}
 	var provided C.int
 	if rc := C.strata_init(&provided); rc != C.MPI_SUCCESS {
