@@ -308,8 +308,13 @@ func WeightTensors(net nn.Layer, prefix string) []checkpoint.Named {
 
 // LoadWeights copies the tensors of f named prefix + dotted path into
 // net's weights. Names and shapes must match exactly; the error lists
-// every missing, unexpected and mis-shaped tensor.
+// every missing, unexpected and mis-shaped tensor. An unbuilt network (one
+// that owns no weight yet) is a *nn.ConfigError naming its first unbuilt
+// layer (see nn.CheckBuilt): build it with its input shape first.
 func LoadWeights(net nn.Layer, f *checkpoint.File, prefix string) error {
+	if err := nn.CheckBuilt(net); err != nil {
+		return err
+	}
 	return checkpoint.Assign(WeightTensors(net, ""), prefixed(f, prefix))
 }
 
