@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,6 +44,11 @@ func Require(t testing.TB) {
 	}
 	if err := exec.Command("pkg-config", "--exists", "mpi").Run(); err != nil {
 		skip("MPI tests need mpi.h and pkg-config's mpi.pc (Debian: apt-get install libopenmpi-dev)")
+	}
+	if cc, err := exec.Command("go", "env", "CC").Output(); err == nil {
+		if _, err := exec.LookPath(strings.TrimSpace(string(cc))); err != nil {
+			skip("MPI tests need a C compiler for cgo (Debian: apt-get install gcc): %v", err)
+		}
 	}
 	if os.Getenv("CGO_ENABLED") == "0" {
 		skip("MPI tests need cgo (CGO_ENABLED=0)")
