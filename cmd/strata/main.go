@@ -11,6 +11,7 @@
 //	strata generate --run DIR --prompt TEXT                        text from a character-level language model
 //	strata board   [--logdir runs]                                 the live training dashboard
 //	strata bench   [--workload NAME ...] [--json]                  the performance workloads
+//	strata serve   --model NAME=PATH [--addr 127.0.0.1:8080]       models as a web service (Open Inference Protocol v2)
 //
 // Run "strata COMMAND --help" for each command's flags and examples.
 package main
@@ -51,6 +52,7 @@ func commands() []command {
 		{"generate", "sample text from a trained character-level language model", cmdGenerate},
 		{"bench", "run the standard performance workloads", cmdBench},
 		{"board", "serve the training dashboard", cmdBoard},
+		{"serve", "serve models over HTTP (Open Inference Protocol v2)", cmdServe},
 	}
 }
 
