@@ -2,9 +2,7 @@ package run
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,54 +35,10 @@ func (e *LockedError) Error() string {
 		e.Dir, e.Holder, filepath.Join(e.Dir, LockFile))
 }
 
-// Lock is a held run-directory lock; Unlock releases it.
-type Lock struct {
-	path string
-}
-
-// LockDir takes the lock of the run directory dir (which must exist) for
-// command (what the holder is doing, as shown to other processes: "strata
-// train"). It fails with a *LockedError naming the holder when another
-// live process holds it; a lock left by a process that no longer runs on
-// this host is taken over.
-func LockDir(dir, command string) (*Lock, error) {
-	path := filepath.Join(dir, LockFile)
+// me describes this process as the holder of a lock taken for command.
+func me(command string) Holder {
 	host, _ := os.Hostname()
-	me := Holder{PID: os.Getpid(), Host: host, Command: command, Since: time.Now().UTC().Truncate(time.Second)}
-	b, _ := json.Marshal(me)
-	for attempt := 0; attempt < 3; attempt++ {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err == nil {
-			_, werr := f.Write(append(b, '\n'))
-			if cerr := f.Close(); werr == nil {
-				werr = cerr
-			}
-			if werr != nil {
-				os.Remove(path)
-				return nil, fmt.Errorf("locking run directory %s: %w", dir, werr)
-			}
-			return &Lock{path: path}, nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("locking run directory %s: %w", dir, err)
-		}
-		h, ok := readHolder(path)
-		if ok && !(h.Host == host && !processAlive(h.PID)) {
-			return nil, &LockedError{Dir: dir, Holder: h}
-		}
-		if !ok {
-			// Being written this instant, or torn by a crash: give a
-			// writer a moment, then treat it as stale.
-			time.Sleep(50 * time.Millisecond)
-			if h, ok = readHolder(path); ok && !(h.Host == host && !processAlive(h.PID)) {
-				return nil, &LockedError{Dir: dir, Holder: h}
-			}
-		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("removing the stale lock of %s: %w", dir, err)
-		}
-	}
-	return nil, fmt.Errorf("locking run directory %s: the lock keeps changing hands", dir)
+	return Holder{PID: os.Getpid(), Host: host, Command: command, Since: time.Now().UTC().Truncate(time.Second)}
 }
 
 // readHolder reads a lock file; ok is false when it is absent or torn.
@@ -94,17 +48,4 @@ func readHolder(path string) (h Holder, ok bool) {
 		return Holder{}, false
 	}
 	return h, true
-}
-
-// Unlock releases the lock (a nil Lock or a second Unlock does nothing).
-func (l *Lock) Unlock() error {
-	if l == nil || l.path == "" {
-		return nil
-	}
-	err := os.Remove(l.path)
-	l.path = ""
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	return err
 }
