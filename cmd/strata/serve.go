@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -15,11 +14,8 @@ import (
 	"time"
 
 	"github.com/strata-dl/strata/modelfile"
-	"github.com/strata-dl/strata/nn"
 	runs "github.com/strata-dl/strata/run"
 	"github.com/strata-dl/strata/serve"
-	"github.com/strata-dl/strata/tensor"
-	"github.com/strata-dl/strata/train"
 )
 
 const serveExamples = `  strata serve --model mnist=runs/cnn-20261128-120000
@@ -169,54 +165,9 @@ func loadServeModel(name, path string) (*serve.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta := mf.Meta
-	if len(meta.InputShape) == 0 {
-		return nil, fmt.Errorf("%s: the file does not say its input shape (a %s model)", path, meta.Family)
-	}
-	m := &serve.Model{Name: name, Net: mf.Net, InputShape: meta.InputShape, Classes: meta.Classes, Logits: meta.Logits, Parameters: map[string]string{}}
-	if meta.Standardizer != nil {
-		m.Preprocess = mf.Preprocess
-		m.Parameters["preprocessing"] = "standardized by the server"
-	}
-	if p := meta.Preprocessing; p != "" && p != "none" {
-		m.Parameters["preprocessing"] = p + " (by the client)"
-	}
-	if meta.Vocab != nil {
-		m.Datatype = "INT64"
-	}
-	if meta.Family != "" {
-		m.Parameters["family"] = meta.Family
-	}
-	if len(m.Classes) > 0 {
-		if m.Logits, err = outputsLogits(mf.Net, meta.InputShape); err != nil {
-			return nil, err
-		}
+	m, err := serve.FromModelFile(name, mf)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
-}
-
-// outputsLogits tells whether a classifier's outputs are logits rather
-// than probabilities: on two probe inputs (zeros and ones) its rows must
-// be non-negative and sum to 1 to count as probabilities.
-func outputsLogits(net nn.Layer, in []int) (bool, error) {
-	x := tensor.Zeros(append([]int{2}, in...)...)
-	copy(x.Data()[x.Len()/2:], tensor.Ones(x.Len()/2).Data())
-	y, err := train.Predict(context.Background(), net, x, 2)
-	if err != nil {
-		return false, err
-	}
-	k := y.Len() / 2
-	for r := range 2 {
-		sum := 0.0
-		for _, v := range y.Data()[r*k : (r+1)*k] {
-			if v < 0 {
-				return true, nil
-			}
-			sum += float64(v)
-		}
-		if math.Abs(sum-1) > 1e-3 {
-			return true, nil
-		}
-	}
-	return false, nil
 }
