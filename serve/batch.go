@@ -60,6 +60,24 @@ var (
 	errClosed    = fmt.Errorf("server is shutting down")
 )
 
+// admit counts one more arriving request unless arriving and queued
+// requests already number max or more; it reports whether it did. The
+// check and the count are one atomic step (a compare-and-swap loop), so
+// a burst of concurrent requests cannot all pass the check before any
+// of them is counted. (A request moving from arriving to the queue is
+// briefly counted twice, which only errs on the side of refusing.)
+func (b *batcher) admit(max int) bool {
+	for {
+		a := b.arriving.Load()
+		if int(a)+len(b.queue) >= max {
+			return false
+		}
+		if b.arriving.CompareAndSwap(a, a+1) {
+			return true
+		}
+	}
+}
+
 // submit queues j without waiting: a full queue is an error at once.
 func (b *batcher) submit(j *job) error {
 	b.mu.RLock()

@@ -70,14 +70,13 @@ var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *served) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
 	defer cancel()
-	// Admission: a model with MaxQueue requests already waiting or being
-	// decoded answers 503 before reading the body, so that memory stays
-	// under MaxQueue × MaxBodyBytes per model however many clients come.
-	if int(m.batcher.arriving.Load())+len(m.batcher.queue) >= s.opts.MaxQueue {
+	// Admission: a model with MaxQueue requests already being read,
+	// decoded or queued answers 503 before reading the body (see
+	// Options.MaxQueue for the memory this bounds).
+	if !m.batcher.admit(s.opts.MaxQueue) {
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("model %q: %v, try again later", m.Name, errQueueFull))
 		return
 	}
-	m.batcher.arriving.Add(1)
 	arrived := false
 	done := func() {
 		if !arrived {

@@ -33,10 +33,12 @@ type Options struct {
 	// first of a batch [500µs]; negative: never wait (run whatever is
 	// queued).
 	MaxDelay time.Duration
-	// MaxQueue is the most requests waiting per model, being decoded or
+	// MaxQueue is the most requests per model being read, decoded or
 	// queued for a batch [256]; more are answered 503 at once, before
-	// their body is read. Memory for requests stays under MaxQueue ×
-	// MaxBodyBytes per model.
+	// their body is read. Requests in the batches being computed are not
+	// counted, so per model at most MaxQueue + Workers × (MaxBatch+1)
+	// requests hold memory at once, each at most MaxBodyBytes of body
+	// plus its decoded input (at most MaxElements values).
 	MaxQueue int
 	// Workers is the number of batches of one model computed at once [1];
 	// each batch already uses every core through the kernels' pool.
