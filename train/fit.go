@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"time"
 
@@ -166,6 +167,7 @@ func Fit(ctx context.Context, t Trainer, loader *data.Loader, opts FitOptions) (
 		}
 		startEpoch, startBatch = c.Epoch, c.Batch
 		l.run.History, l.run.Steps = c.History, c.Steps
+		l.run.guard.first = maps.Clone(c.LossScales)
 	}
 	var err error
 	if l.dr, err = startDist(t, &opts); err != nil { // data parallel over opts.Comm, or nil

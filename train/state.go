@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -176,6 +177,10 @@ type Checkpoint struct {
 	Means Means
 	// Metrics are the states of the trainer's Resumable metrics by name.
 	Metrics map[string][]float64
+	// LossScales are the scales the divergence check measures each loss
+	// against (|first value| of the run, at least 1; see
+	// DivergenceError), so that a resumed run keeps the original run's.
+	LossScales map[string]float64
 }
 
 // Restore loads the trainer's state from the checkpoint: through Stateful,
@@ -249,6 +254,13 @@ func SaveCheckpoint(path string, t Trainer, epoch, batch int, run *Run) error {
 			all["loop.metrics"] = string(b)
 		}
 	}
+	if len(run.guard.first) > 0 {
+		b, err := json.Marshal(run.guard.first)
+		if err != nil {
+			return err
+		}
+		all["loop.loss_scales"] = string(b)
+	}
 	for k, v := range meta {
 		all[k] = v
 	}
@@ -284,6 +296,16 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	if s, ok := f.Metadata["loop.metrics"]; ok {
 		if err := json.Unmarshal([]byte(s), &c.Metrics); err != nil {
 			return nil, fmt.Errorf("%s: bad loop.metrics in metadata: %v", path, err)
+		}
+	}
+	if s, ok := f.Metadata["loop.loss_scales"]; ok {
+		if err := json.Unmarshal([]byte(s), &c.LossScales); err != nil {
+			return nil, fmt.Errorf("%s: bad loop.loss_scales in metadata: %v", path, err)
+		}
+		for k, v := range c.LossScales {
+			if !(v >= 1) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("%s: loop.loss_scales[%q] = %v is not a finite scale of at least 1 (edited or damaged metadata)", path, k, v)
+			}
 		}
 	}
 	// The position must be one a run can reach: the loader checks the batch

@@ -395,3 +395,45 @@ func TestLoadWeightsUnbuilt(t *testing.T) {
 		t.Fatalf("LoadWeights into the built network: %v", err)
 	}
 }
+
+// TestResumeKeepsDivergenceScale checks that a resumed run measures
+// divergence against the original run's first loss, not against the first
+// loss after the resume: both runs stop at the same step.
+func TestResumeKeepsDivergenceScale(t *testing.T) {
+	ds := linear(40) // 5 batches of 8 per epoch
+	// The loss is 1 for 6 steps, then 2e6: past DivergenceFactor times the
+	// first loss at epoch 2, batch 1.
+	hook := func(u *userTrainer) func(*data.Batch) Logs {
+		return func(*data.Batch) Logs {
+			if u.opt.Iterations() <= 6 {
+				return Logs{"loss": 1}
+			}
+			return Logs{"loss": 2e6}
+		}
+	}
+	a := newUserTrainer(t, 3)
+	a.hook = hook(a)
+	_, errA := Fit(context.Background(), a, loaderOf(t, ds, 8), FitOptions{Epochs: 2})
+	var de *DivergenceError
+	if !errors.As(errA, &de) || de.Epoch != 2 || de.Batch != 1 || de.First != 1 {
+		t.Fatalf("straight run: got %v, want a divergence at epoch 2, batch 1", errA)
+	}
+	path := filepath.Join(t.TempDir(), "state.safetensors")
+	b := newUserTrainer(t, 3)
+	b.hook = hook(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := Fit(ctx, b, loaderOf(t, ds, 8), FitOptions{Epochs: 2, CheckpointPath: path, Callbacks: []Callback{&cancelAt{epoch: 2, batch: 0, cancel: cancel}}})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("got %v, want ErrInterrupted", err)
+	}
+	ck, err := LoadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newUserTrainer(t, 3)
+	c.hook = hook(c)
+	_, errC := Fit(context.Background(), c, loaderOf(t, ds, 8), FitOptions{Epochs: 2, Resume: ck})
+	if errC == nil || errC.Error() != errA.Error() {
+		t.Errorf("resumed run: got %v, want %v", errC, errA)
+	}
+}
