@@ -273,14 +273,32 @@ func UnmarshalLayer(data []byte) (Layer, error) {
 	return FromConfig(&c)
 }
 
+// UnknownTypeError reports a serialized layer (or a value held by a
+// layer's field) whose type name is not registered in this program (see
+// RegisterLayer): the file was written by a program that registers it,
+// typically a user's struct model, and only that program (or one that
+// imports the package that registers it) can rebuild it.
+type UnknownTypeError struct {
+	Type  string // the type name in the file
+	Where string // the field path that holds it; empty for a layer itself
+}
+
+func (e *UnknownTypeError) Error() string {
+	if e.Where == "" {
+		return fmt.Sprintf("nn: unknown layer type %q (is the package that registers it imported?)", e.Type)
+	}
+	return fmt.Sprintf("nn: %s: unknown type %q (is the package that registers it imported?)", e.Where, e.Type)
+}
+
 // FromConfig returns a new unbuilt layer made from c; see UnmarshalLayer.
+// A type name that is not registered is an *UnknownTypeError.
 func FromConfig(c *LayerConfig) (Layer, error) {
 	if c == nil || c.Type == "" {
 		return nil, fmt.Errorf("nn: layer config without a type")
 	}
 	t, ok := lookupType(c.Type)
 	if !ok {
-		return nil, fmt.Errorf("nn: unknown layer type %q (is the package that registers it imported?)", c.Type)
+		return nil, &UnknownTypeError{Type: c.Type}
 	}
 	if !isLayerType(t) {
 		return nil, fmt.Errorf("nn: type %q is not a layer", c.Type)
@@ -369,7 +387,7 @@ func decodeValue(raw json.RawMessage, dst reflect.Value, where string) error {
 		}
 		vt, ok := lookupType(tv.Type)
 		if !ok {
-			return fmt.Errorf("nn: %s: unknown type %q", where, tv.Type)
+			return &UnknownTypeError{Type: tv.Type, Where: where}
 		}
 		if !vt.AssignableTo(t) {
 			return fmt.Errorf("nn: %s: type %q does not fit a field of type %v", where, tv.Type, t)

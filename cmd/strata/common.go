@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/nn"
 	runs "github.com/strata-dl/strata/run"
 )
 
@@ -22,7 +24,7 @@ func loadDataset(spec string) (*dataset, error) { return runs.LoadDataset(spec) 
 // an architecture).
 func modelFlags(fs *flags) (run, model, file *string) {
 	run = fs.String("run", "", "run directory written by strata train")
-	file = fs.String("model-file", "", "model file (.safetensors) instead of --run: written by strata train or modelfile.Save")
+	file = fs.String("model-file", "", "model file (.safetensors) instead of --run: written by strata train or modelfile.Save; the CLI rebuilds only nn layers and zoo models (a struct model of your own must be loaded with modelfile.Load in the program that registers its type)")
 	fs.StringVar(file, "weights", "", "alias of --model-file")
 	model = fs.String("model", "", "zoo classifier the file holds weights of (default: the file's architecture)")
 	return run, model, file
@@ -55,5 +57,17 @@ func printJSON(out io.Writer, v any) error {
 		return fmt.Errorf("--json: %w (a result is not a finite number)", err)
 	}
 	_, err = fmt.Fprintln(out, string(b))
+	return err
+}
+
+// modelLoadError explains err, an error loading the model file path: a
+// type the file names that this program does not register (a user's
+// struct model) gets a message saying what the CLI can rebuild; other
+// errors are returned as they are.
+func modelLoadError(path string, err error) error {
+	var ut *nn.UnknownTypeError
+	if errors.As(err, &ut) {
+		return fmt.Errorf("%s: the model uses the type %q, which strata does not know: the CLI rebuilds only nn layers and zoo models; a struct model must be loaded with modelfile.Load from the program that registers its type (nn.RegisterLayer)", path, ut.Type)
+	}
 	return err
 }

@@ -66,7 +66,7 @@ func loadModel(runDir, model, file string) (*loadedModel, error) {
 		return nil, usagef("%s does not name its architecture: give --model", file)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, modelLoadError(file, fmt.Errorf("%s: %w", file, err))
 	}
 	lm.Net, lm.Model = m.Net, m
 	lm.Arch = architecture{Model: m.Meta.Family, Classes: len(m.Meta.Classes), InputShape: m.Meta.InputShape, Preprocessing: m.Meta.Preprocessing}

@@ -183,3 +183,31 @@ func TestGenerativeModelFiles(t *testing.T) {
 		t.Errorf("generate --run: exit %d: %s %s", code, out2, stderr)
 	}
 }
+
+// TestStructModelFileExplained: a model file whose architecture names a
+// struct type registered only by the user's program is refused with a
+// message saying what the CLI can rebuild and how to load such a model.
+func TestStructModelFileExplained(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mine.safetensors")
+	w := tensor.Zeros(2)
+	if err := checkpoint.SaveSafetensors(path, []checkpoint.Named{{Name: "w", Tensor: w}},
+		map[string]string{modelfile.KeyModel: `{"type": "MyModel", "config": {}}`}); err != nil {
+		t.Fatal(err)
+	}
+	npy := filepath.Join(dir, "rows.npy")
+	if err := checkpoint.SaveNPY(npy, tensor.Zeros(1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := strata(t, "predict", "--model-file", path, npy)
+	if code == 0 || !strings.Contains(stderr, `"MyModel"`) || !strings.Contains(stderr, "only nn layers and zoo models") ||
+		!strings.Contains(stderr, "modelfile.Load") {
+		t.Errorf("exit %d, stderr %q: want the CLI's limits and modelfile.Load named", code, stderr)
+	}
+	if _, stderr, _ := strata(t, "predict", "--help"); !strings.Contains(stderr, "modelfile.Load") {
+		out, _, _ := strata(t, "predict", "--help")
+		if !strings.Contains(out, "modelfile.Load") {
+			t.Errorf("--model-file help does not say how a struct model loads")
+		}
+	}
+}

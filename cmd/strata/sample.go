@@ -113,7 +113,7 @@ func loadSampler(runDir, file string) (generator, *genConfig, error) {
 	}
 	m, err := modelfile.Load(file)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, modelLoadError(file, err)
 	}
 	g, ok := m.Net.(generator)
 	if !ok {
