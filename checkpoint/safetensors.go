@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/strata-dl/strata/internal/regular"
@@ -276,6 +277,24 @@ func LoadSafetensors(path string) (*File, error) {
 	return sf, nil
 }
 
+// otherFormat names the format of a file whose first 8 bytes are the
+// magic number of a format often mistaken for safetensors, or "". (Only
+// asked when those bytes are not a possible header length.)
+func otherFormat(b []byte) string {
+	for _, f := range []struct{ magic, name string }{
+		{"\x93NUMPY", "a NumPy .npy file"},
+		{"\x89PNG", "a PNG image"},
+		{"\xff\xd8\xff", "a JPEG image"},
+		{"PK\x03\x04", "a zip archive (a PyTorch .pt/.pth file or a .npz?)"},
+		{"\x1f\x8b", "a gzip file"},
+	} {
+		if strings.HasPrefix(string(b), f.magic) {
+			return f.name
+		}
+	}
+	return ""
+}
+
 // headerEntry is one tensor's description in the JSON header.
 type headerEntry struct {
 	name  string
@@ -314,15 +333,21 @@ func ReadSafetensors(r io.ReaderAt, size int64) (*File, error) {
 		return nil, fmt.Errorf("checkpoint: safetensors: read header length at byte 0: %w", err)
 	}
 	n := binary.LittleEndian.Uint64(lenBuf[:])
+	if kind := otherFormat(lenBuf[:]); kind != "" && (n > MaxHeaderSize || n > uint64(size-8)) {
+		return nil, fmt.Errorf("checkpoint: safetensors: not a safetensors file: it begins like %s", kind)
+	}
 	if n > MaxHeaderSize {
-		return nil, fmt.Errorf("checkpoint: safetensors: header length %d at byte 0 is over the %d-byte limit", n, MaxHeaderSize)
+		return nil, fmt.Errorf("checkpoint: safetensors: header length %d at byte 0 is over the %d-byte limit: not a safetensors file", n, MaxHeaderSize)
 	}
 	if n > uint64(size-8) {
-		return nil, fmt.Errorf("checkpoint: safetensors: header length %d at byte 0 runs past the end of the file (%d bytes after the length)", n, size-8)
+		return nil, fmt.Errorf("checkpoint: safetensors: header length %d at byte 0 runs past the end of the file (%d bytes after the length): not a safetensors file, or a truncated one", n, size-8)
 	}
 	hdr := make([]byte, n)
 	if _, err := r.ReadAt(hdr, 8); err != nil {
 		return nil, fmt.Errorf("checkpoint: safetensors: read header at byte 8: %w", err)
+	}
+	if n == 0 || hdr[0] != '{' {
+		return nil, fmt.Errorf("checkpoint: safetensors: not a safetensors file: the %d-byte header at byte 8 does not start with '{'", n)
 	}
 	entries, meta, err := parseHeader(hdr)
 	if err != nil {

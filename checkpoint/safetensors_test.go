@@ -354,3 +354,24 @@ func FuzzReadSafetensors(f *testing.F) {
 		}
 	})
 }
+
+// TestNotSafetensors: a file of another format (a .npy, a PNG) or one
+// whose header is not JSON is "not a safetensors file", named by path,
+// not a puzzling header length.
+func TestNotSafetensors(t *testing.T) {
+	dir := t.TempDir()
+	npy := filepath.Join(dir, "x.npy")
+	if err := SaveNPY(npy, tensor.Zeros(2, 3)); err != nil {
+		t.Fatal(err)
+	}
+	png := filepath.Join(dir, "x.png")
+	os.WriteFile(png, append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 100)...), 0o644)
+	text := filepath.Join(dir, "x.txt")
+	os.WriteFile(text, append(binary.LittleEndian.AppendUint64(nil, 4), "abcd"...), 0o644)
+	for path, want := range map[string]string{npy: "NumPy .npy", png: "PNG image", text: "does not start with '{'"} {
+		_, err := LoadSafetensors(path)
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "not a safetensors file") || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want the path, \"not a safetensors file\" and %q", path, err, want)
+		}
+	}
+}
