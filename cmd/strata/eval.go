@@ -146,7 +146,7 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	test, err := evalData(lm, *dataSpec, *limitN)
+	test, err := evalData(ctx, lm, *dataSpec, *limitN)
 	if err != nil {
 		return err
 	}
@@ -229,16 +229,17 @@ func printEval(out io.Writer, res map[string]any, jsonOut bool, model string, n 
 }
 
 // evalData loads the test set of the --data spec (default: the run's
-// data, else mnist), keeps its first limitN samples and checks that they
+// data, else mnist) — only the test files of mnist and idx:DIR, see
+// run.LoadTestSet —, keeps its first limitN samples and checks that they
 // fit the model.
-func evalData(lm *loadedModel, spec string, limitN int) (data.Tensors, error) {
+func evalData(ctx context.Context, lm *loadedModel, spec string, limitN int) (data.Tensors, error) {
 	if spec == "" {
 		spec = lm.Data
 	}
 	if spec == "" {
 		spec = "mnist"
 	}
-	ds, err := loadDataset(spec)
+	ds, err := runs.LoadTestSet(ctx, spec)
 	if err != nil {
 		return data.Tensors{}, err
 	}

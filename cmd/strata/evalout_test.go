@@ -42,3 +42,23 @@ func TestEvalPrintsMetricsWhenPlotsFail(t *testing.T) {
 		}
 	}
 }
+
+// eval reads only the test files of an IDX directory: it works with the
+// training files gone (and so never holds MNIST's 188 MB training set).
+func TestEvalReadsOnlyTheTestSplit(t *testing.T) {
+	data := mnistDir(t, 40, mod10, nil)
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, stderr, code := strata(t, "train", "--model", "mlp", "--data", "idx:"+data, "--epochs", "1", "--quiet", "--out", dir); code != 0 {
+		t.Fatalf("train: %s", stderr)
+	}
+	for _, f := range []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"} {
+		if err := os.Remove(filepath.Join(data, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, code := strata(t, "eval", "--run", dir, "--json")
+	var res map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res["samples"] != float64(40) {
+		t.Errorf("eval without the training files: exit %d, %q, stderr %q; want the 40 test samples scored", code, out, stderr)
+	}
+}
