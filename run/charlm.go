@@ -103,7 +103,7 @@ type textData struct {
 
 // loadText reads c.Data (text:PATH), checks it against a resumed run's
 // checksum and cuts it into windows, filling in c's data fields.
-func loadText(c *CharLMConfig, resuming bool) (*textData, error) {
+func loadText(ctx context.Context, c *CharLMConfig, resuming bool) (*textData, error) {
 	src, err := ParseSource(c.Data)
 	if err != nil || src.Kind != "text" {
 		if c.Data == "" {
@@ -111,7 +111,7 @@ func loadText(c *CharLMConfig, resuming bool) (*textData, error) {
 		}
 		return nil, configf("--model charlm reads --data text:FILE_OR_DIR, got %q", c.Data)
 	}
-	text, info, err := data.ReadText(src.Path, data.TextOptions{MaxBytes: c.MaxBytes, Extensions: c.Extensions})
+	text, info, err := data.ReadTextContext(ctx, src.Path, data.TextOptions{MaxBytes: c.MaxBytes, Extensions: c.Extensions})
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func TrainCharLM(ctx context.Context, c CharLMConfig, version string, o Options)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	text, err := loadText(&c, s.ckpt != nil)
+	text, err := loadText(ctx, &c, s.ckpt != nil)
 	if err != nil {
 		return nil, err
 	}

@@ -93,8 +93,9 @@ func LoadDataset(spec string) (*Dataset, error) {
 	return LoadDatasetContext(context.Background(), spec)
 }
 
-// LoadDatasetContext is LoadDataset that stops loading a CSV file when ctx
-// is cancelled (Ctrl-C during the load of a large file).
+// LoadDatasetContext is LoadDataset that stops loading a CSV file or an
+// image folder when ctx is cancelled (Ctrl-C during the load of a large
+// file or folder), returning ctx.Err().
 func LoadDatasetContext(ctx context.Context, spec string) (*Dataset, error) {
 	src, err := ParseSource(spec)
 	if err != nil {
@@ -135,7 +136,7 @@ func LoadDatasetContext(ctx context.Context, spec string) (*Dataset, error) {
 		if err := isDir("image directory", src.Path); err != nil {
 			return nil, err
 		}
-		all, names, err := data.LoadImageFolder(src.Path, data.ImageFolderOptions{})
+		all, names, err := data.LoadImageFolderContext(ctx, src.Path, data.ImageFolderOptions{})
 		if err != nil {
 			return nil, err
 		}
