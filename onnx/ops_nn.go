@@ -1,0 +1,422 @@
+package onnx
+
+import (
+	"math"
+
+	"github.com/strata-dl/strata/autograd"
+	"github.com/strata-dl/strata/tensor"
+)
+
+// Neural-network operators: convolution, pooling, normalization, Gemm and
+// MatMul, softmax. Convolution and pooling run on NHWC data with Strata's
+// kernels; their NCHW inputs and outputs are transposed lazily (see
+// value.nhwc).
+
+// unsupported is a run-time rejection of a documented attribute or input
+// form (the conformance test counts it apart from a wrong result).
+type unsupported struct{ msg string }
+
+func (e *unsupported) Error() string { return "unsupported: " + e.msg }
+
+func reject(format string, args ...any) { panic(&unsupported{sprintf(format, args...)}) }
+
+func init() {
+	reg("Conv", opConv, func(n *node) string {
+		return firstReason(attrIs(n, "group", func(a *aproto) bool { return a.GetI() == 1 }, "group ≠ 1"),
+			attrIs(n, "kernel_shape", func(a *aproto) bool { return len(a.GetInts()) == 2 }, "only 2-D convolution"))
+	})
+	reg("ConvTranspose", opConvTranspose, func(n *node) string {
+		return firstReason(attrIs(n, "group", func(a *aproto) bool { return a.GetI() == 1 }, "group ≠ 1"),
+			attrIs(n, "kernel_shape", func(a *aproto) bool { return len(a.GetInts()) == 2 }, "only 2-D"),
+			attrIs(n, "output_shape", func(a *aproto) bool { return false }, "output_shape"),
+			attrIs(n, "auto_pad", func(a *aproto) bool { s := string(a.GetS()); return s == "NOTSET" || s == "VALID" }, "auto_pad SAME_*"))
+	})
+	poolCheck := func(n *node) string {
+		return firstReason(attrIs(n, "kernel_shape", func(a *aproto) bool { return len(a.GetInts()) == 2 }, "only 2-D pooling"),
+			attrIs(n, "storage_order", func(a *aproto) bool { return a.GetI() == 0 }, "storage_order"),
+			func() string {
+				if len(n.out) > 1 && n.out[1] != "" {
+					return "Indices output"
+				}
+				return ""
+			}())
+	}
+	reg("MaxPool", opPool(true), poolCheck)
+	reg("AveragePool", opPool(false), poolCheck)
+	reg("GlobalAveragePool", opGlobalPool(false), nil)
+	reg("GlobalMaxPool", opGlobalPool(true), nil)
+	reg("BatchNormalization", opBatchNorm, func(n *node) string {
+		return attrIs(n, "training_mode", func(a *aproto) bool { return a.GetI() == 0 }, "training_mode (inference only)")
+	})
+	reg("InstanceNormalization", opInstanceNorm, nil)
+	reg("LayerNormalization", opLayerNorm, nil)
+	reg("Gemm", opGemm, nil)
+	reg("MatMul", opMatMul, nil)
+	reg("Softmax", opSoftmax(false), nil)
+	reg("LogSoftmax", opSoftmax(true), nil)
+	reg("Hardmax", opHardmax, nil)
+	reg("MeanVarianceNormalization", opMVN, nil)
+}
+
+// window2D reads kernel, strides, dilations and pads of a 2-D window op
+// for an input of spatial size h, w.
+func window2D(c *opCtx, kh, kw, h, w int, ceil bool) tensor.Window {
+	win := tensor.Window{KH: kh, KW: kw, SH: 1, SW: 1, DH: 1, DW: 1, Padding: "explicit"}
+	if s := c.ints("strides"); len(s) == 2 {
+		win.SH, win.SW = int(s[0]), int(s[1])
+	}
+	if d := c.ints("dilations"); len(d) == 2 {
+		win.DH, win.DW = int(d[0]), int(d[1])
+	}
+	if win.SH <= 0 || win.SW <= 0 || win.DH <= 0 || win.DW <= 0 || kh <= 0 || kw <= 0 {
+		fail("kernel %dx%d, strides and dilations must be positive", kh, kw)
+	}
+	switch ap := c.str("auto_pad", "NOTSET"); ap {
+	case "NOTSET", "":
+		if p := c.ints("pads"); len(p) == 4 {
+			win.Pads = [4]int{int(p[0]), int(p[2]), int(p[1]), int(p[3])}
+		}
+	case "VALID":
+	case "SAME_UPPER", "SAME_LOWER":
+		pad := func(n, k, s, d int) (int, int) {
+			out := (n + s - 1) / s
+			total := max((out-1)*s+(k-1)*d+1-n, 0)
+			if ap == "SAME_UPPER" {
+				return total / 2, total - total/2
+			}
+			return total - total/2, total / 2
+		}
+		t, b := pad(h, kh, win.SH, win.DH)
+		l, r := pad(w, kw, win.SW, win.DW)
+		win.Pads = [4]int{t, b, l, r}
+	default:
+		fail("unknown auto_pad %q", ap)
+	}
+	for _, p := range win.Pads {
+		if p < 0 || p > MaxElements {
+			fail("pads %v out of range", win.Pads)
+		}
+	}
+	if ceil {
+		// extra bottom/right padding so the last partial window counts
+		ext := func(n, k, s, d, p0, p1 int) int {
+			span := n + p0 + p1 - ((k-1)*d + 1)
+			if span < 0 || span%s == 0 {
+				return p1
+			}
+			out := span/s + 2
+			if (out-1)*s >= n+p0 { // a window may not start in the end padding
+				return p1
+			}
+			return p1 + s - span%s
+		}
+		win.Pads[1] = ext(h, kh, win.SH, win.DH, win.Pads[0], win.Pads[1])
+		win.Pads[3] = ext(w, kw, win.SW, win.DW, win.Pads[2], win.Pads[3])
+	}
+	return win
+}
+
+func opConv(c *opCtx, in []*value) []*value {
+	x, w := need(in, 0, "X"), need(in, 1, "W")
+	ws := w.shape()
+	if len(ws) != 4 || len(x.shape()) != 4 {
+		reject("only 2-D convolution (input rank %d, weight rank %d)", len(x.shape()), len(ws))
+	}
+	xp := physicalNHWC(x)
+	xs := xp.Shape()
+	if ks := c.ints("kernel_shape"); len(ks) == 2 && (int(ks[0]) != ws[2] || int(ks[1]) != ws[3]) {
+		fail("kernel_shape %v differs from the weight's %v", ks, ws)
+	}
+	win := window2D(c, ws[2], ws[3], xs[1], xs[2], false)
+	k := autograd.Transpose(L(w), 2, 3, 1, 0) // [F, C, KH, KW] → [KH, KW, C, F]
+	var b *autograd.Var
+	if len(in) > 2 && in[2] != nil {
+		b = in[2].v
+	}
+	y := autograd.Conv2D(xp, k, b, win, autograd.Activation{})
+	return one(&value{v: y, dt: tFloat, nhwc: true})
+}
+
+func opConvTranspose(c *opCtx, in []*value) []*value {
+	x, w := need(in, 0, "X"), need(in, 1, "W")
+	ws := w.shape()
+	if len(ws) != 4 || len(x.shape()) != 4 {
+		reject("only 2-D transposed convolution (input rank %d)", len(x.shape()))
+	}
+	xp := physicalNHWC(x)
+	win := tensor.Window{KH: ws[2], KW: ws[3], SH: 1, SW: 1, DH: 1, DW: 1, Padding: "explicit"}
+	if s := c.ints("strides"); len(s) == 2 {
+		win.SH, win.SW = int(s[0]), int(s[1])
+	}
+	if d := c.ints("dilations"); len(d) == 2 {
+		win.DH, win.DW = int(d[0]), int(d[1])
+	}
+	if p := c.ints("pads"); len(p) == 4 {
+		win.Pads = [4]int{int(p[0]), int(p[2]), int(p[1]), int(p[3])}
+	}
+	var op [2]int
+	if p := c.ints("output_padding"); len(p) == 2 {
+		op = [2]int{int(p[0]), int(p[1])}
+	}
+	k := autograd.Transpose(L(w), 2, 3, 1, 0) // [C, F, KH, KW] → [KH, KW, F, C]
+	if _, err := autograd.ConvTransposeGeometry(xp.Shape(), k.Shape(), win, op); err != nil {
+		reject("%v", err)
+	}
+	var b *autograd.Var
+	if len(in) > 2 && in[2] != nil {
+		b = in[2].v
+	}
+	y := autograd.ConvTranspose2D(xp, k, b, win, op, autograd.Activation{})
+	return one(&value{v: y, dt: tFloat, nhwc: true})
+}
+
+func opPool(isMax bool) opFunc {
+	return func(c *opCtx, in []*value) []*value {
+		x := need(in, 0, "X")
+		if len(x.shape()) != 4 {
+			reject("only 2-D pooling (input rank %d)", len(x.shape()))
+		}
+		ks := c.ints("kernel_shape")
+		if len(ks) != 2 {
+			fail("kernel_shape must have 2 entries, got %v", ks)
+		}
+		xp := physicalNHWC(x)
+		xs := xp.Shape()
+		win := window2D(c, int(ks[0]), int(ks[1]), xs[1], xs[2], c.int("ceil_mode", 0) == 1)
+		var y *autograd.Var
+		switch {
+		case isMax:
+			y = autograd.MaxPool2D(xp, win)
+		case c.int("count_include_pad", 0) == 1 && win.Pads != [4]int{}:
+			p := win.Pads
+			if win.DH != 1 || win.DW != 1 {
+				reject("dilated average pooling")
+			}
+			// zero padding that counts: pad explicitly, then pool without padding
+			padded := autograd.Const(tensor.Pad(xp.Value, [][2]int{{0, 0}, {p[0], p[1]}, {p[2], p[3]}, {0, 0}}, 0))
+			if xp.Tracked() {
+				reject("count_include_pad with gradients")
+			}
+			win.Pads = [4]int{}
+			y = autograd.AvgPool2D(padded, win)
+		default:
+			if win.DH != 1 || win.DW != 1 {
+				reject("dilated average pooling")
+			}
+			y = autograd.AvgPool2D(xp, win)
+		}
+		return one(&value{v: y, dt: x.dt, nhwc: true})
+	}
+}
+
+func opGlobalPool(isMax bool) opFunc {
+	return func(c *opCtx, in []*value) []*value {
+		x := need(in, 0, "X")
+		if len(x.shape()) != 4 {
+			xv := L(x)
+			axes := make([]int, 0, len(xv.Shape()))
+			for i := 2; i < len(xv.Shape()); i++ {
+				axes = append(axes, i)
+			}
+			if isMax {
+				return one(fl(autograd.Max(xv, true, axes...)))
+			}
+			return one(fl(autograd.Mean(xv, true, axes...)))
+		}
+		xp := physicalNHWC(x)
+		var y *autograd.Var
+		if isMax {
+			y = autograd.Max(xp, true, 1, 2)
+		} else {
+			y = autograd.Mean(xp, true, 1, 2)
+		}
+		return one(&value{v: y, dt: x.dt, nhwc: true})
+	}
+}
+
+// channelParam reshapes a per-channel [C] parameter to broadcast over x
+// (channels on axis 1 of the graph's layout, last axis when x is NHWC).
+func channelParam(p *autograd.Var, rank int, nhwc bool) *autograd.Var {
+	if nhwc || rank <= 2 {
+		return p
+	}
+	s := make([]int, rank-1)
+	for i := range s {
+		s[i] = 1
+	}
+	s[0] = p.Value.Len()
+	return autograd.Reshape(p, s...)
+}
+
+func opBatchNorm(c *opCtx, in []*value) []*value {
+	x := need(in, 0, "X")
+	scale, bias, mean, vr := need(in, 1, "scale"), need(in, 2, "B"), need(in, 3, "input_mean"), need(in, 4, "input_var")
+	eps := c.float("epsilon", 1e-5)
+	var xv *autograd.Var
+	nhwc := false
+	if len(x.shape()) == 4 {
+		xv, nhwc = physicalNHWC(x), true
+	} else {
+		xv = L(x)
+	}
+	rank := len(xv.Shape())
+	f := scale.v.Value.Len()
+	inv := tensor.Zeros(f)
+	for i, v := range vr.data() {
+		inv.Data()[i] = 1 / float32(math.Sqrt(float64(v)+float64(eps)))
+	}
+	var y *autograd.Var
+	if xv.Tracked() || scale.v.Tracked() || bias.v.Tracked() {
+		xn := autograd.Mul(autograd.Sub(xv, channelParam(autograd.Const(mean.v.Value), rank, nhwc)), channelParam(autograd.Const(inv), rank, nhwc))
+		y = autograd.Add(autograd.Mul(xn, channelParam(scale.v, rank, nhwc)), channelParam(bias.v, rank, nhwc))
+	} else {
+		sc, sh := tensor.Zeros(f), tensor.Zeros(f)
+		for i := range sc.Data() {
+			sc.Data()[i] = scale.data()[i] * inv.Data()[i]
+			sh.Data()[i] = bias.data()[i] - mean.data()[i]*sc.Data()[i]
+		}
+		y = autograd.Add(autograd.Mul(xv, channelParam(autograd.Const(sc), rank, nhwc)), channelParam(autograd.Const(sh), rank, nhwc))
+	}
+	return one(&value{v: y, dt: x.dt, nhwc: nhwc})
+}
+
+func opInstanceNorm(c *opCtx, in []*value) []*value {
+	x := L(need(in, 0, "input"))
+	scale, bias := need(in, 1, "scale"), need(in, 2, "B")
+	eps := c.float("epsilon", 1e-5)
+	rank := len(x.Shape())
+	axes := []int{}
+	for i := 2; i < rank; i++ {
+		axes = append(axes, i)
+	}
+	mean := autograd.Mean(x, true, axes...)
+	xc := autograd.Sub(x, mean)
+	v := autograd.Mean(autograd.Square(xc), true, axes...)
+	y := autograd.Div(xc, autograd.Sqrt(autograd.AddScalar(v, eps)))
+	y = autograd.Add(autograd.Mul(y, channelParam(scale.v, rank, false)), channelParam(bias.v, rank, false))
+	return one(fl(y))
+}
+
+func opLayerNorm(c *opCtx, in []*value) []*value {
+	xin := need(in, 0, "X")
+	x := L(xin)
+	rank := len(x.Shape())
+	axis := normAxis(c.int("axis", -1), rank)
+	eps := c.float("epsilon", 1e-5)
+	axes := []int{}
+	for i := axis; i < rank; i++ {
+		axes = append(axes, i)
+	}
+	mean := autograd.Mean(x, true, axes...)
+	xc := autograd.Sub(x, mean)
+	v := autograd.Mean(autograd.Square(xc), true, axes...)
+	invStd := autograd.PowScalar(autograd.AddScalar(v, eps), -0.5)
+	y := autograd.Mul(xc, invStd)
+	y = autograd.Mul(y, need(in, 1, "Scale").v)
+	if len(in) > 2 && in[2] != nil {
+		y = autograd.Add(y, in[2].v)
+	}
+	return []*value{{v: y, dt: xin.dt}, fl(mean), fl(invStd)}
+}
+
+func opGemm(c *opCtx, in []*value) []*value {
+	a, b := L(need(in, 0, "A")), L(need(in, 1, "B"))
+	if len(a.Shape()) != 2 || len(b.Shape()) != 2 {
+		fail("Gemm needs rank-2 A and B, got %v and %v", a.Shape(), b.Shape())
+	}
+	y := autograd.MatMul(a, b, c.int("transA", 0) == 1, c.int("transB", 0) == 1)
+	if alpha := c.float("alpha", 1); alpha != 1 {
+		y = autograd.Scale(y, alpha)
+	}
+	if len(in) > 2 && in[2] != nil {
+		cv := L(in[2])
+		if beta := c.float("beta", 1); beta != 1 {
+			cv = autograd.Scale(cv, beta)
+		}
+		y = autograd.Add(y, cv)
+	}
+	return one(&value{v: y, dt: in[0].dt})
+}
+
+func opMatMul(c *opCtx, in []*value) []*value {
+	a, b := L(need(in, 0, "A")), L(need(in, 1, "B"))
+	as, bs := a.Shape(), b.Shape()
+	va, vb := len(as) == 1, len(bs) == 1
+	if va {
+		a = autograd.Reshape(a, 1, as[0])
+	}
+	if vb {
+		b = autograd.Reshape(b, bs[0], 1)
+	}
+	as, bs = a.Shape(), b.Shape()
+	if len(as) > 2 && len(bs) > 2 && !tensor.EqualShapes(as[:len(as)-2], bs[:len(bs)-2]) {
+		batch := tensor.BroadcastShape("MatMul", as[:len(as)-2], bs[:len(bs)-2])
+		a = autograd.Const(expandTo(a.Value, append(append([]int{}, batch...), as[len(as)-2:]...)))
+		b = autograd.Const(expandTo(b.Value, append(append([]int{}, batch...), bs[len(bs)-2:]...)))
+	} else if len(as) == 2 && len(bs) > 2 || len(bs) == 2 && len(as) > 2 {
+		// handled by MatMul's shared-operand forms
+	}
+	y := autograd.MatMul(a, b, false, false)
+	ys := y.Shape()
+	switch {
+	case va && vb:
+		y = autograd.Reshape(y)
+	case va:
+		y = autograd.Reshape(y, append(append([]int{}, ys[:len(ys)-2]...), ys[len(ys)-1])...)
+	case vb:
+		y = autograd.Reshape(y, ys[:len(ys)-1]...)
+	}
+	return one(&value{v: y, dt: in[0].dt})
+}
+
+func opSoftmax(log bool) opFunc {
+	return func(c *opCtx, in []*value) []*value {
+		x := L(need(in, 0, "input"))
+		axis := normAxis(c.int("axis", -1), len(x.Shape()))
+		if log {
+			return one(fl(autograd.LogSoftmax(x, axis)))
+		}
+		return one(fl(autograd.Softmax(x, axis)))
+	}
+}
+
+func opHardmax(c *opCtx, in []*value) []*value {
+	x := T(need(in, 0, "input"))
+	axis := normAxis(c.int("axis", -1), x.Rank())
+	s := x.Shape()
+	outer, n, inner := 1, s[axis], 1
+	for i := 0; i < axis; i++ {
+		outer *= s[i]
+	}
+	for i := axis + 1; i < len(s); i++ {
+		inner *= s[i]
+	}
+	out := tensor.Zeros(s...)
+	d, od := x.Data(), out.Data()
+	for o := 0; o < outer; o++ {
+		for j := 0; j < inner; j++ {
+			best := 0
+			for k := 1; k < n; k++ {
+				if d[(o*n+k)*inner+j] > d[(o*n+best)*inner+j] {
+					best = k
+				}
+			}
+			if n > 0 {
+				od[(o*n+best)*inner+j] = 1
+			}
+		}
+	}
+	return one(constant(out, tFloat))
+}
+
+func opMVN(c *opCtx, in []*value) []*value {
+	x := L(need(in, 0, "X"))
+	axes := toInts(c.ints("axes"))
+	if len(axes) == 0 {
+		axes = []int{0, 2, 3}
+	}
+	mean := autograd.Mean(x, true, axes...)
+	xc := autograd.Sub(x, mean)
+	v := autograd.Mean(autograd.Square(xc), true, axes...)
+	return one(fl(autograd.Div(xc, autograd.AddScalar(autograd.Sqrt(v), 1e-9))))
+}
