@@ -54,7 +54,7 @@ type Model struct {
 	nodes  []*node
 	consts map[string]*value // initializers (params are in here as tracked-capable Vars)
 	params []nn.Weight
-	inNCHW bool                // first input is [N, C, H, W] with a fixed C
+	inNCHW bool // first input is [N, C, H, W] with a fixed C
 }
 
 // node is one graph node with its attributes by name.
@@ -413,4 +413,3 @@ func (m *Model) run(inputs map[string]*value, want []IO) (outs []*value, err err
 	}
 	return outs, nil
 }
-
