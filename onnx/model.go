@@ -173,7 +173,7 @@ func FromProto(mp *onnxpb.ModelProto) (*Model, error) {
 	m.makeParams()
 	if len(m.Inputs) > 0 {
 		s := m.Inputs[0].Shape
-		m.inNCHW = len(s) == 4 && s[1] > 0 && (s[1] <= 4) && s[1] != s[3]
+		m.inNCHW = len(s) == 4 && s[1] > 0
 	}
 	return m, nil
 }
@@ -317,15 +317,18 @@ func (m *Model) Forward(c *nn.Ctx, x *autograd.Var) *autograd.Var {
 	}
 	in := &value{v: x, dt: tFloat}
 	if m.inNCHW && x.Value.Rank() == 4 {
-		s := x.Shape()
-		want := m.Inputs[0].Shape[1]
-		if s[3] == want && s[1] != want {
+		s, decl := x.Shape(), m.Inputs[0].Shape
+		exact := true // x already has the declared NCHW shape
+		for i := 1; i < 4; i++ {
+			exact = exact && (decl[i] < 0 || decl[i] == s[i])
+		}
+		if !exact && s[3] == decl[1] {
 			in.nhwc = true
 		}
 	}
 	outs, err := m.run(map[string]*value{m.Inputs[0].Name: in}, m.Outputs[:1])
 	if err != nil {
-		panic(&tensor.ShapeError{Op: "onnx", Msg: err.Error()})
+		panic(&tensor.ShapeError{Op: "onnx graph", Msg: strings.TrimPrefix(err.Error(), "onnx: ")})
 	}
 	return outs[0].v
 }
