@@ -23,3 +23,5 @@ func valueInfo(name string, dt int32, shape []int) *onnxpb.ValueInfoProto {
 	}
 	return &onnxpb.ValueInfoProto{Name: &name, Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: tt}}}
 }
+
+type onnxAttr = onnxpb.AttributeProto

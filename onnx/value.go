@@ -117,6 +117,29 @@ func decodeTensor(tp *onnxpb.TensorProto) (*value, error) {
 	if dt == int32(onnxpb.TensorProto_STRING) || elemSize(dt) == 0 {
 		return nil, fmt.Errorf("%s: element type %s is not supported", what, dtName(dt))
 	}
+	// check the data's length before allocating: memory stays bounded by
+	// the file's size whatever the dims claim
+	have := 0
+	switch raw := tp.GetRawData(); {
+	case raw != nil:
+		have = len(raw) / elemSize(dt)
+		if len(raw)%elemSize(dt) != 0 {
+			have = -1
+		}
+	case dt == tFloat:
+		have = len(tp.GetFloatData())
+	case dt == tDouble:
+		have = len(tp.GetDoubleData())
+	case dt == tInt64:
+		have = len(tp.GetInt64Data())
+	case dt == tUint32 || dt == tUint64:
+		have = len(tp.GetUint64Data())
+	default:
+		have = len(tp.GetInt32Data())
+	}
+	if have != n {
+		return nil, fmt.Errorf("%s: shape %v needs %d elements, the data holds %d", what, tp.GetDims(), n, have)
+	}
 	out := make([]float32, n)
 	var ints []int64
 	if isInt(dt) {
