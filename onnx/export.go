@@ -1,7 +1,6 @@
 package onnx
 
 import (
-
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -251,9 +250,9 @@ type emitter struct {
 	n     int
 }
 
-func strp(s string) *string  { return &s }
-func int64p(i int64) *int64  { return &i }
-func int32p(i int32) *int32  { return &i }
+func strp(s string) *string   { return &s }
+func int64p(i int64) *int64   { return &i }
+func int32p(i int32) *int32   { return &i }
 func f32p(f float32) *float32 { return &f }
 
 func aInt(name string, v int64) *onnxpb.AttributeProto {
@@ -384,7 +383,9 @@ func forward(l nn.Layer, x *autograd.Var) (y *autograd.Var, err error) {
 }
 
 func layerName(l nn.Layer) string {
-	type named interface{ Forward(*nn.Ctx, *autograd.Var) *autograd.Var }
+	type named interface {
+		Forward(*nn.Ctx, *autograd.Var) *autograd.Var
+	}
 	switch v := l.(type) {
 	case *nn.Dense:
 		return nameOr(v.Name, l)
@@ -420,5 +421,3 @@ func nameOr(n string, l nn.Layer) string {
 func unbuilt(l nn.Layer) error {
 	return &ExportError{Layer: layerName(l), Msg: "not built (call nn.Build first)"}
 }
-
-

@@ -267,12 +267,12 @@ func (e *emitter) batchNorm(v *nn.BatchNormalization) error {
 
 // rnnParts reads a recurrent layer's configuration and weights.
 type rnnParts struct {
-	op            string
-	gates         int
-	k, r, b       *tensor.Tensor
-	act, rec      string
-	back, retSeq  bool
-	units         int
+	op           string
+	gates        int
+	k, r, b      *tensor.Tensor
+	act, rec     string
+	back, retSeq bool
+	units        int
 }
 
 func partsOf(l nn.Layer) (rnnParts, error) {

@@ -3,6 +3,7 @@ package onnx
 import (
 	"strings"
 
+	"github.com/strata-dl/strata/autograd"
 	"github.com/strata-dl/strata/onnx/onnxpb"
 )
 
@@ -24,3 +25,7 @@ func tinyGraph(spec string) *onnxpb.ModelProto {
 	g.Output = []*onnxpb.ValueInfoProto{valueInfo("y", tFloat, nil)}
 	return &onnxpb.ModelProto{Graph: g}
 }
+
+type autogradVar = autograd.Var
+
+var autogradConst = autograd.Const
