@@ -102,6 +102,18 @@ func TestFineTuneImportedCNN(t *testing.T) {
 	if after < before+0.3 || after < 0.6 {
 		t.Fatalf("accuracy %.3f → %.3f: fine-tuning did not train the imported weights", before, after)
 	}
+	// the fine-tuned model saves as ONNX and loads back with its weights
+	path := filepath.Join(t.TempDir(), "tuned.onnx")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again := accuracy(t, m2, x, y); again != after {
+		t.Fatalf("saved and loaded: accuracy %.3f, want %.3f", again, after)
+	}
 }
 
 func accuracy(t *testing.T, m *Model, x, y *tensor.Tensor) float64 {

@@ -64,6 +64,7 @@ type node struct {
 	in, out []string
 	attrs   map[string]*onnxpb.AttributeProto
 	fn      opFunc
+	fuse    fusion
 }
 
 func (n *node) String() string {
@@ -170,10 +171,15 @@ func FromProto(mp *onnxpb.ModelProto) (*Model, error) {
 	if err := m.prepare(g.GetNode()); err != nil {
 		return nil, err
 	}
+	outs := map[string]bool{}
+	for _, o := range m.Outputs {
+		outs[o.Name] = true
+	}
+	m.optimize(outs)
 	m.makeParams()
 	if len(m.Inputs) > 0 {
 		s := m.Inputs[0].Shape
-		m.inNCHW = len(s) == 4 && s[1] > 0
+		m.inNCHW = len(s) == 4 && s[1] > 0 && m.Meta["strata.input_layout"] != "NHWC"
 	}
 	return m, nil
 }
@@ -400,6 +406,12 @@ func (m *Model) run(inputs map[string]*value, want []IO) (outs []*value, err err
 			}
 			args = append(args, v)
 		}
+		if n.fuse.skip { // absorbed by the node before it
+			if len(args) > 0 && args[0] != nil && len(n.out) > 0 {
+				env[n.out[0]] = args[0]
+			}
+			continue
+		}
 		res := n.fn(&opCtx{m: m, n: n}, args)
 		for i, o := range n.out {
 			if o != "" && i < len(res) {
@@ -415,4 +427,24 @@ func (m *Model) run(inputs map[string]*value, want []IO) (outs []*value, err err
 		outs = append(outs, logical(v))
 	}
 	return outs, nil
+}
+
+// Save writes the model with its current weights (after fine-tuning, say)
+// as an ONNX file: the original graph with its float initializers
+// replaced, in ONNX's layout.
+func (m *Model) Save(path string) error {
+	mp := proto.Clone(m.proto).(*onnxpb.ModelProto)
+	for _, t := range mp.GetGraph().GetInitializer() {
+		v := m.consts[t.GetName()]
+		if v == nil || v.dt != tFloat {
+			continue
+		}
+		nt := encodeTensor(t.GetName(), storedTensor(v), tFloat)
+		t.FloatData, t.RawData = nil, nt.RawData
+	}
+	b, err := proto.Marshal(mp)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }

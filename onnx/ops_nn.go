@@ -124,16 +124,36 @@ func opConv(c *opCtx, in []*value) []*value {
 	}
 	xp := physicalNHWC(x)
 	xs := xp.Shape()
-	if ks := c.ints("kernel_shape"); len(ks) == 2 && (int(ks[0]) != ws[2] || int(ks[1]) != ws[3]) {
+	k := kernelOf(w) // [F, C, KH, KW] → [KH, KW, C, F]
+	kh, kw := k.Shape()[0], k.Shape()[1]
+	if ks := c.ints("kernel_shape"); len(ks) == 2 && (int(ks[0]) != kh || int(ks[1]) != kw) {
 		fail("kernel_shape %v differs from the weight's %v", ks, ws)
 	}
-	win := window2D(c, ws[2], ws[3], xs[1], xs[2], false)
-	k := autograd.Transpose(L(w), 2, 3, 1, 0) // [F, C, KH, KW] → [KH, KW, C, F]
+	if k.Shape()[2] != xs[3] {
+		fail("weight %v for %d input channels", ws, xs[3])
+	}
+	win := window2D(c, kh, kw, xs[1], xs[2], false)
 	var b *autograd.Var
 	if len(in) > 2 && in[2] != nil {
 		b = in[2].v
 	}
-	y := autograd.Conv2D(xp, k, b, win, autograd.Activation{})
+	if p := c.n.fuse.pool; p != nil {
+		pc := &opCtx{m: c.m, n: p}
+		ps := pc.ints("kernel_shape")
+		if len(ps) == 2 {
+			if g, err := tensor.ConvGeometry(xs, win); err == nil {
+				pw := window2D(pc, int(ps[0]), int(ps[1]), g.OH, g.OW, false)
+				if _, err := tensor.ConvGeometry([]int{g.N, g.OH, g.OW, g.C}, pw); err == nil {
+					pw.Padding = "valid"
+					return one(&value{v: autograd.Conv2DMaxPool(xp, k, b, win, c.fusedAct(), pw), dt: tFloat, nhwc: true})
+				}
+				pw.Padding = "valid"
+				y := autograd.Conv2D(xp, k, b, win, c.fusedAct())
+				return one(&value{v: autograd.MaxPool2D(y, pw), dt: tFloat, nhwc: true})
+			}
+		}
+	}
+	y := autograd.Conv2D(xp, k, b, win, c.fusedAct())
 	return one(&value{v: y, dt: tFloat, nhwc: true})
 }
 
@@ -144,7 +164,8 @@ func opConvTranspose(c *opCtx, in []*value) []*value {
 		reject("only 2-D transposed convolution (input rank %d)", len(x.shape()))
 	}
 	xp := physicalNHWC(x)
-	win := tensor.Window{KH: ws[2], KW: ws[3], SH: 1, SW: 1, DH: 1, DW: 1, Padding: "explicit"}
+	k := kernelOf(w) // [C, F, KH, KW] → [KH, KW, F, C]
+	win := tensor.Window{KH: k.Shape()[0], KW: k.Shape()[1], SH: 1, SW: 1, DH: 1, DW: 1, Padding: "explicit"}
 	if s := c.ints("strides"); len(s) == 2 {
 		win.SH, win.SW = int(s[0]), int(s[1])
 	}
@@ -158,7 +179,6 @@ func opConvTranspose(c *opCtx, in []*value) []*value {
 	if p := c.ints("output_padding"); len(p) == 2 {
 		op = [2]int{int(p[0]), int(p[1])}
 	}
-	k := autograd.Transpose(L(w), 2, 3, 1, 0) // [C, F, KH, KW] → [KH, KW, F, C]
 	if _, err := autograd.ConvTransposeGeometry(xp.Shape(), k.Shape(), win, op); err != nil {
 		reject("%v", err)
 	}
@@ -320,11 +340,28 @@ func opLayerNorm(c *opCtx, in []*value) []*value {
 }
 
 func opGemm(c *opCtx, in []*value) []*value {
-	a, b := L(need(in, 0, "A")), L(need(in, 1, "B"))
+	bv := need(in, 1, "B")
+	a, b := L(need(in, 0, "A")), bv.v
+	transB := c.int("transB", 0) == 1
+	if bv.layout == layoutT {
+		transB = !transB
+	} else {
+		b = L(bv)
+	}
 	if len(a.Shape()) != 2 || len(b.Shape()) != 2 {
 		fail("Gemm needs rank-2 A and B, got %v and %v", a.Shape(), b.Shape())
 	}
-	y := autograd.MatMul(a, b, c.int("transA", 0) == 1, c.int("transB", 0) == 1)
+	transA := c.int("transA", 0) == 1
+	alpha, beta := c.float("alpha", 1), c.float("beta", 1)
+	if !transA && !transB && alpha == 1 && beta == 1 && a.Shape()[1] == b.Shape()[0] &&
+		(len(in) < 3 || in[2] == nil || len(in[2].shape()) == 1 && in[2].v.Value.Len() == b.Shape()[1]) {
+		var bias *autograd.Var
+		if len(in) > 2 && in[2] != nil {
+			bias = in[2].v
+		}
+		return one(&value{v: autograd.Dense(a, b, bias, c.fusedAct()), dt: in[0].dt})
+	}
+	y := autograd.MatMul(a, b, transA, transB)
 	if alpha := c.float("alpha", 1); alpha != 1 {
 		y = autograd.Scale(y, alpha)
 	}
@@ -334,6 +371,9 @@ func opGemm(c *opCtx, in []*value) []*value {
 			cv = autograd.Scale(cv, beta)
 		}
 		y = autograd.Add(y, cv)
+	}
+	if c.n.fuse.relu {
+		y = autograd.Relu(y)
 	}
 	return one(&value{v: y, dt: in[0].dt})
 }

@@ -141,6 +141,10 @@ func opTranspose(c *opCtx, in []*value) []*value {
 		fail("perm %v for rank %d", perm, rank)
 	}
 	src := x.v
+	if !x.nhwc && rank == 4 && perm[0] == 0 && perm[1] == 3 && perm[2] == 1 && perm[3] == 2 {
+		// NHWC → NCHW: keep the data, mark it as held NHWC
+		return one(&value{v: src, dt: x.dt, nhwc: true})
+	}
 	if x.nhwc { // compose with the pending NHWC → NCHW transpose
 		base := []int{0, 3, 1, 2}
 		q := make([]int, 4)

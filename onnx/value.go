@@ -46,6 +46,8 @@ type value struct {
 	dt   int32
 	ints []int64
 	nhwc bool
+	// layout says how an initializer's data is held (see optimize.go).
+	layout uint8
 }
 
 func isInt(dt int32) bool {
