@@ -81,7 +81,7 @@ func (m *Model) optimize(outputs map[string]bool) {
 			continue
 		}
 		if p := single(r.out[0]); p != nil && p.op == "MaxPool" && len(p.out) == 1 && attrInt(p, "ceil_mode") == 0 &&
-			len(p.attrs["pads"].GetInts()) == 0 && autoPad(p) == "NOTSET" && len(p.attrs["dilations"].GetInts()) == 0 {
+			zeros(p.attrs["pads"].GetInts()) && autoPad(p) == "NOTSET" && len(p.attrs["dilations"].GetInts()) == 0 {
 			n.fuse.pool = p
 			p.fuse.skip = true
 		}
@@ -127,4 +127,13 @@ func storedTensor(v *value) *tensor.Tensor {
 		return tensor.Transpose(v.v.Value, 1, 0)
 	}
 	return v.v.Value
+}
+
+func zeros(v []int64) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
