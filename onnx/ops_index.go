@@ -1,0 +1,354 @@
+package onnx
+
+import (
+	"math"
+	"sort"
+
+	"github.com/strata-dl/strata/autograd"
+	"github.com/strata-dl/strata/tensor"
+)
+
+// Indexing operators (GatherElements, GatherND, ScatterElements, Scatter,
+// ScatterND, TopK, NonZero, Compress, ReverseSequence) and the losses
+// NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss. They compute
+// constants, except the losses, whose gradient to the scores flows.
+
+func init() {
+	reg("GatherElements", opGatherElements, nil)
+	reg("ScatterElements", opScatterElements, nil)
+	reg("Scatter", opScatterElements, nil)
+	reg("GatherND", opGatherND, nil)
+	reg("ScatterND", opScatterND, nil)
+	reg("TopK", opTopK, nil)
+	reg("NonZero", opNonZero, nil)
+	reg("Compress", opCompress, nil)
+	reg("ReverseSequence", opReverseSequence, nil)
+	reg("NegativeLogLikelihoodLoss", opNLL, nil)
+	reg("SoftmaxCrossEntropyLoss", opSCE, nil)
+}
+
+func stridesOf(s []int) []int {
+	st := make([]int, len(s))
+	k := 1
+	for i := len(s) - 1; i >= 0; i-- {
+		st[i] = k
+		k *= s[i]
+	}
+	return st
+}
+
+// unravel writes the multi-index of flat offset o in shape s into idx.
+func unravel(o int, s []int, idx []int) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] > 0 {
+			idx[i] = o % s[i]
+			o /= s[i]
+		}
+	}
+}
+
+func index(k int64, n int) int {
+	if k < 0 {
+		k += int64(n)
+	}
+	if k < 0 || k >= int64(n) {
+		fail("index %d out of range for size %d", k, n)
+	}
+	return int(k)
+}
+
+func opGatherElements(c *opCtx, in []*value) []*value {
+	x, iv := need(in, 0, "data"), need(in, 1, "indices")
+	t := T(x)
+	s := t.Shape()
+	axis := normAxis(c.int("axis", 0), len(s))
+	is := iv.shape()
+	ids := iv.intsOf()
+	out := tensor.Zeros(is...)
+	st := stridesOf(s)
+	idx := make([]int, len(is))
+	for o := range out.Data() {
+		unravel(o, is, idx)
+		off := 0
+		for d := range s {
+			p := idx[d]
+			if d == axis {
+				p = index(ids[o], s[axis])
+			}
+			off += p * st[d]
+		}
+		out.Data()[o] = t.Data()[off]
+	}
+	return one(constant(out, x.dt))
+}
+
+func opScatterElements(c *opCtx, in []*value) []*value {
+	x, iv, uv := need(in, 0, "data"), need(in, 1, "indices"), need(in, 2, "updates")
+	out := T(x).Clone()
+	s := out.Shape()
+	axis := normAxis(c.int("axis", 0), len(s))
+	red := c.str("reduction", "none")
+	is := iv.shape()
+	ids, up := iv.intsOf(), T(uv).Data()
+	st := stridesOf(s)
+	idx := make([]int, len(is))
+	for o := range ids {
+		unravel(o, is, idx)
+		off := 0
+		for d := range s {
+			p := idx[d]
+			if d == axis {
+				p = index(ids[o], s[axis])
+			}
+			off += p * st[d]
+		}
+		scatterSet(out.Data(), off, up[o], red)
+	}
+	return one(constant(out, x.dt))
+}
+
+func scatterSet(d []float32, i int, v float32, red string) {
+	switch red {
+	case "add":
+		d[i] += v
+	case "mul":
+		d[i] *= v
+	default:
+		d[i] = v
+	}
+}
+
+func opGatherND(c *opCtx, in []*value) []*value {
+	x, iv := need(in, 0, "data"), need(in, 1, "indices")
+	t := T(x)
+	s := t.Shape()
+	b := int(c.int("batch_dims", 0))
+	is := iv.shape()
+	if len(is) == 0 || b < 0 || b >= len(is) || b >= len(s) {
+		fail("bad indices shape %v for batch_dims %d", is, b)
+	}
+	k := is[len(is)-1]
+	if b+k > len(s) {
+		fail("indices of depth %d into rank %d", k, len(s))
+	}
+	shape := append(append([]int{}, is[:len(is)-1]...), s[b+k:]...)
+	checkSize(shape)
+	inner := tensor.Numel(s[b+k:])
+	batchN := tensor.Numel(s[:b])
+	per := tensor.Numel(is[b : len(is)-1])
+	out := tensor.Zeros(shape...)
+	ids := iv.intsOf()
+	st := stridesOf(s)
+	block := tensor.Numel(s[b:])
+	o := 0
+	for bi := 0; bi < batchN; bi++ {
+		for j := 0; j < per; j++ {
+			off := bi * block
+			row := ids[(bi*per+j)*k:]
+			for d := 0; d < k; d++ {
+				off += index(row[d], s[b+d]) * st[b+d]
+			}
+			copy(out.Data()[o:o+inner], t.Data()[off:off+inner])
+			o += inner
+		}
+	}
+	return one(constant(out, x.dt))
+}
+
+func opScatterND(c *opCtx, in []*value) []*value {
+	x, iv, uv := need(in, 0, "data"), need(in, 1, "indices"), need(in, 2, "updates")
+	out := T(x).Clone()
+	s := out.Shape()
+	is := iv.shape()
+	k := is[len(is)-1]
+	if k > len(s) {
+		fail("indices of depth %d into rank %d", k, len(s))
+	}
+	inner := tensor.Numel(s[k:])
+	n := tensor.Numel(is[:len(is)-1])
+	ids, up := iv.intsOf(), T(uv).Data()
+	if len(up) != n*inner {
+		fail("updates have %d values, want %d", len(up), n*inner)
+	}
+	st := stridesOf(s)
+	red := c.str("reduction", "none")
+	for j := 0; j < n; j++ {
+		off := 0
+		for d := 0; d < k; d++ {
+			off += index(ids[j*k+d], s[d]) * st[d]
+		}
+		for e := 0; e < inner; e++ {
+			scatterSet(out.Data(), off+e, up[j*inner+e], red)
+		}
+	}
+	return one(constant(out, x.dt))
+}
+
+func opTopK(c *opCtx, in []*value) []*value {
+	x := need(in, 0, "X")
+	t := T(x)
+	s := t.Shape()
+	axis := normAxis(c.int("axis", -1), len(s))
+	k := int(need(in, 1, "K").intsOf()[0])
+	if k < 0 || k > s[axis] {
+		fail("k %d for an axis of %d", k, s[axis])
+	}
+	largest, sorted := c.int("largest", 1) == 1, c.int("sorted", 1) == 1
+	_ = sorted
+	outer, n, inner := tensor.Numel(s[:axis]), s[axis], tensor.Numel(s[axis+1:])
+	shape := append([]int{}, s...)
+	shape[axis] = k
+	vals, idxs := tensor.Zeros(shape...), make([]int64, tensor.Numel(shape))
+	ord := make([]int, n)
+	for o := 0; o < outer; o++ {
+		for j := 0; j < inner; j++ {
+			at := func(i int) float32 { return t.Data()[(o*n+i)*inner+j] }
+			for i := range ord {
+				ord[i] = i
+			}
+			sort.SliceStable(ord, func(a, b int) bool {
+				va, vb := at(ord[a]), at(ord[b])
+				if largest {
+					return va > vb
+				}
+				return va < vb
+			})
+			for i := 0; i < k; i++ {
+				p := (o*k+i)*inner + j
+				vals.Data()[p] = at(ord[i])
+				idxs[p] = int64(ord[i])
+			}
+		}
+	}
+	return []*value{constant(vals, x.dt), intConst(shape, idxs)}
+}
+
+func opNonZero(c *opCtx, in []*value) []*value {
+	t := T(need(in, 0, "X"))
+	s := t.Shape()
+	var hits []int
+	for i, v := range t.Data() {
+		if v != 0 {
+			hits = append(hits, i)
+		}
+	}
+	out := make([]int64, len(s)*len(hits))
+	idx := make([]int, len(s))
+	for j, h := range hits {
+		unravel(h, s, idx)
+		for d := range s {
+			out[d*len(hits)+j] = int64(idx[d])
+		}
+	}
+	return one(intConst([]int{len(s), len(hits)}, out))
+}
+
+func opCompress(c *opCtx, in []*value) []*value {
+	x := need(in, 0, "input")
+	t := T(x)
+	cond := need(in, 1, "condition").data()
+	if !c.has("axis") {
+		t = t.Reshape(t.Len())
+	}
+	s := t.Shape()
+	axis := normAxis(c.int("axis", 0), len(s))
+	var keep []int
+	for i := 0; i < s[axis] && i < len(cond); i++ {
+		if cond[i] != 0 {
+			keep = append(keep, i)
+		}
+	}
+	return one(constant(tensor.IndexSelect(t, axis, keep), x.dt))
+}
+
+func opReverseSequence(c *opCtx, in []*value) []*value {
+	x := need(in, 0, "input")
+	out := T(x).Clone()
+	src := T(x)
+	s := out.Shape()
+	ta, ba := int(c.int("time_axis", 0)), int(c.int("batch_axis", 1))
+	lens := need(in, 1, "sequence_lens").intsOf()
+	st := stridesOf(s)
+	idx := make([]int, len(s))
+	for o := range out.Data() {
+		unravel(o, s, idx)
+		b, tt := idx[ba], idx[ta]
+		if b >= len(lens) {
+			fail("sequence_lens has %d entries", len(lens))
+		}
+		if l := int(lens[b]); tt < l {
+			off := o + (l-1-tt-tt)*st[ta]
+			out.Data()[o] = src.Data()[off]
+		}
+	}
+	return one(constant(out, x.dt))
+}
+
+// nll computes NegativeLogLikelihoodLoss on log-probabilities x [N, C,
+// d...] as an autograd expression: the picked entries are selected by a
+// constant weight mask (so the gradient to x flows).
+func nll(c *opCtx, x *autograd.Var, target *value, weight *value) *autograd.Var {
+	s := x.Shape()
+	if len(s) < 2 {
+		fail("input must be [N, C, ...], got %v", s)
+	}
+	cl := s[1]
+	ts := target.shape()
+	tg := target.intsOf()
+	ii := c.int("ignore_index", math.MinInt64)
+	hasII := c.has("ignore_index")
+	inner := tensor.Numel(s[2:])
+	if len(tg) != s[0]*inner {
+		fail("target %v does not fit input %v", ts, s)
+	}
+	mask := tensor.Zeros(s...)
+	per := tensor.Zeros(ts...) // weight of each sample
+	var wsum float64
+	for n := 0; n < s[0]; n++ {
+		for j := 0; j < inner; j++ {
+			k := tg[n*inner+j]
+			if hasII && k == ii {
+				continue
+			}
+			ci := index(k, cl)
+			w := float32(1)
+			if weight != nil {
+				w = weight.data()[ci]
+			}
+			mask.Data()[(n*cl+ci)*inner+j] = -w
+			per.Data()[n*inner+j] = w
+			wsum += float64(w)
+		}
+	}
+	picked := autograd.Sum(autograd.Mul(x, autograd.Const(mask)), false, 1) // [N, d...]
+	switch c.str("reduction", "mean") {
+	case "none":
+		return picked
+	case "sum":
+		return autograd.Sum(picked, false)
+	default:
+		if wsum == 0 {
+			return autograd.Scale(autograd.Sum(picked, false), 0)
+		}
+		return autograd.Scale(autograd.Sum(picked, false), float32(1/wsum))
+	}
+}
+
+func opNLL(c *opCtx, in []*value) []*value {
+	x := need(in, 0, "input")
+	var w *value
+	if len(in) > 2 {
+		w = in[2]
+	}
+	return one(&value{v: nll(c, L(x), need(in, 1, "target"), w), dt: x.dt})
+}
+
+func opSCE(c *opCtx, in []*value) []*value {
+	x := need(in, 0, "scores")
+	lp := autograd.LogSoftmax(L(x), 1)
+	var w *value
+	if len(in) > 2 {
+		w = in[2]
+	}
+	return []*value{{v: nll(c, lp, need(in, 1, "labels"), w), dt: x.dt}, {v: lp, dt: x.dt}}
+}
