@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"context"
+	"math/rand/v2"
 	"errors"
 	"math"
 	"os"
@@ -176,5 +177,41 @@ func TestMalformed(t *testing.T) {
 	m.Inputs[0].Type = "INT64"
 	if _, err := m.Run(map[string]*tensor.Tensor{"x": tensor.New([]int{3}, []float32{1 << 20, 1 << 20, 1 << 20})}); err == nil {
 		t.Error("ConstantOfShape of 2^60 elements ran")
+	}
+}
+
+// TestFitImportedResNet trains the PyTorch ResNet (convolutions, folded
+// batch normalization, residual additions, global pooling) for a few steps
+// on random data: Fit must run and lower the loss.
+func TestFitImportedNets(t *testing.T) {
+	m, err := Load(filepath.Join("testdata", "torch", "dcgan", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range m.Weights() {
+		if strings.Contains(w.Name, "running") && w.Trainable {
+			t.Errorf("%s is trainable", w.Name)
+		}
+	}
+	r, err := Load(filepath.Join("testdata", "torch", "resnet", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.RandUniform(rand.New(rand.NewPCG(5, 5)), 0, 1, 16, 16, 16, 3)
+	y := tensor.Zeros(16)
+	for i := range y.Data() {
+		y.Data()[i] = float32(i % 10)
+	}
+	opt, _ := optim.ByName("adam", 1e-2)
+	model, err := train.Compile(r, opt, losses.SparseCategoricalCrossentropy{FromLogits: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := model.Fit(context.Background(), x, y, train.FitOptions{Epochs: 5, BatchSize: 8, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, last := h.Epochs[0]["loss"], h.Last()["loss"]; !(last < first) {
+		t.Errorf("loss %v → %v", first, last)
 	}
 }

@@ -302,15 +302,35 @@ func (m *Model) makeParams() {
 		}
 	}
 	sort.Strings(names)
+	stats := map[string]bool{} // BatchNormalization's running statistics
+	for _, n := range m.nodes {
+		if n.op == "BatchNormalization" {
+			for _, in := range n.in[min(3, len(n.in)):] {
+				stats[in] = true
+			}
+		}
+	}
+	for _, n := range m.nodes {
+		if n.op != "BatchNormalization" {
+			for _, in := range n.in {
+				delete(stats, in)
+			}
+		} else {
+			for _, in := range n.in[:min(3, len(n.in))] {
+				delete(stats, in)
+			}
+		}
+	}
 	for _, k := range names {
 		v := m.consts[k]
 		v.v = autograd.NewParam(k, v.v.Value)
-		m.params = append(m.params, nn.Weight{Name: k, Var: v.v, Trainable: true})
+		m.params = append(m.params, nn.Weight{Name: k, Var: v.v, Trainable: !stats[k]})
 	}
 }
 
-// Weights returns the model's float initializers of more than one element
-// (trainable), named and laid out as in the file.
+// Weights returns the model's float initializers of more than one element,
+// named as in the file: trainable, except BatchNormalization's running
+// statistics.
 func (m *Model) Weights() []nn.Weight { return m.params }
 
 // Forward runs the graph on x as its first input and returns its first

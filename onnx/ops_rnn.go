@@ -2,14 +2,16 @@ package onnx
 
 import (
 	"github.com/strata-dl/strata/autograd"
+	"github.com/strata-dl/strata/tensor"
 )
 
 // Recurrent operators RNN, LSTM and GRU run as Strata's fused recurrent
 // ops. ONNX's weights are converted on each run (gate blocks reordered
 // from ONNX's i, o, f, c to Keras's i, f, c, o for the LSTM and
 // transposed), with autograd ops, so fine-tuning reaches the file's
-// initializers. GRU needs linear_before_reset = 1 (PyTorch's form, which
-// is Strata's reset_after GRU); peepholes, clip, input_forget, custom
+// initializers. A GRU with linear_before_reset = 1 (PyTorch's form, which
+// is Strata's reset_after GRU) runs fused; with 0 (ONNX's default) it runs
+// step by step as autograd ops (gruSteps); peepholes, clip, input_forget, custom
 // activations other than Tanh, Sigmoid, Relu and Keras's HardSigmoid, and
 // sequence_lens shorter than the sequence are rejected.
 
@@ -18,13 +20,7 @@ func init() {
 		return firstReason(
 			attrIs(n, "clip", func(*aproto) bool { return false }, "clip"),
 			attrIs(n, "input_forget", func(a *aproto) bool { return a.GetI() == 0 }, "input_forget"),
-			attrIs(n, "linear_before_reset", func(a *aproto) bool { return a.GetI() == 1 }, "linear_before_reset = 0"),
 			func() string {
-				if n.op == "GRU" {
-					if _, ok := n.attrs["linear_before_reset"]; !ok {
-						return "linear_before_reset = 0"
-					}
-				}
 				if n.op == "LSTM" && len(n.in) > 7 && n.in[7] != "" {
 					return "peepholes"
 				}
@@ -155,7 +151,11 @@ func opRecurrent(gates int) opFunc {
 			case 4:
 				y, h, cell = autograd.LSTM(x, wd, rd, bd, state(5, d), state(6, d), o)
 			case 3:
-				y, h = autograd.GRU(x, wd, rd, bd, state(5, d), o)
+				if c.int("linear_before_reset", 0) == 0 {
+					y, h = gruSteps(x, wd, rd, bd, state(5, d), o)
+				} else {
+					y, h = autograd.GRU(x, wd, rd, bd, state(5, d), o)
+				}
 			default:
 				y, h = autograd.SimpleRNN(x, wd, rd, bd, state(5, d), o)
 			}
@@ -181,4 +181,72 @@ func opRecurrent(gates int) opFunc {
 		}
 		return outs
 	}
+}
+
+func applyRec(a autograd.RecurrentActivation, def autograd.RecurrentActivation, x *autograd.Var) *autograd.Var {
+	if a == autograd.RecDefault {
+		a = def
+	}
+	switch a {
+	case autograd.RecSigmoid:
+		return autograd.Sigmoid(x)
+	case autograd.RecRelu:
+		return autograd.Relu(x)
+	case autograd.RecHardSigmoid:
+		return autograd.Clip(autograd.AddScalar(autograd.Scale(x, 1.0/6), 0.5), 0, 1)
+	}
+	return autograd.Tanh(x)
+}
+
+// gruSteps runs a GRU with the reset gate applied before the recurrent
+// product (ONNX's linear_before_reset = 0, Cho et al. 2014) as autograd
+// ops, one step at a time: with W [in, 3u], R [u, 3u] (gates z, r, h) and
+// b [2, 3u],
+//
+//	z = f(x·Wz + h·Rz + bz);  r = f(x·Wr + h·Rr + br)
+//	ĥ = g(x·Wh + (r⊙h)·Rh + bh);  h' = (1 − z)⊙ĥ + z⊙h
+//
+// It returns every step's output [batch, time, u] (in input order) and
+// the last state.
+func gruSteps(x, w, r, b, h0 *autograd.Var, o autograd.RNNOptions) (*autograd.Var, *autograd.Var) {
+	xs := x.Shape()
+	bn, steps, u := xs[0], xs[1], r.Shape()[0]
+	xw := autograd.MatMul(autograd.Reshape(x, bn*steps, xs[2]), w, false, false)
+	if b != nil {
+		xw = autograd.Add(xw, autograd.Reshape(autograd.SliceAxis(b, 0, 0, 1), 3*u))
+	}
+	xw = autograd.Reshape(xw, bn, steps, 3*u)
+	rzr := autograd.SliceAxis(r, 1, 0, 2*u)
+	rh := autograd.SliceAxis(r, 1, 2*u, 3*u)
+	var bzr, bh *autograd.Var
+	if b != nil {
+		rb := autograd.Reshape(autograd.SliceAxis(b, 0, 1, 2), 3*u)
+		bzr, bh = autograd.SliceAxis(rb, 0, 0, 2*u), autograd.SliceAxis(rb, 0, 2*u, 3*u)
+	}
+	h := h0
+	if h == nil {
+		h = autograd.Const(tensor.Zeros(bn, u))
+	}
+	outs := make([]*autograd.Var, steps)
+	for s := 0; s < steps; s++ {
+		t := s
+		if o.GoBackwards {
+			t = steps - 1 - s
+		}
+		xt := autograd.Reshape(autograd.SliceAxis(xw, 1, t, t+1), bn, 3*u)
+		g := autograd.Add(autograd.SliceAxis(xt, 1, 0, 2*u), autograd.MatMul(h, rzr, false, false))
+		if bzr != nil {
+			g = autograd.Add(g, bzr)
+		}
+		z := applyRec(o.RecurrentActivation, autograd.RecSigmoid, autograd.SliceAxis(g, 1, 0, u))
+		rr := applyRec(o.RecurrentActivation, autograd.RecSigmoid, autograd.SliceAxis(g, 1, u, 2*u))
+		cand := autograd.Add(autograd.SliceAxis(xt, 1, 2*u, 3*u), autograd.MatMul(autograd.Mul(rr, h), rh, false, false))
+		if bh != nil {
+			cand = autograd.Add(cand, bh)
+		}
+		hh := applyRec(o.Activation, autograd.RecTanh, cand)
+		h = autograd.Add(hh, autograd.Mul(z, autograd.Sub(h, hh)))
+		outs[t] = autograd.Reshape(h, bn, 1, u)
+	}
+	return autograd.Concat(1, outs...), h
 }
