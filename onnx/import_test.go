@@ -2,9 +2,9 @@ package onnx
 
 import (
 	"context"
-	"math/rand/v2"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
