@@ -468,3 +468,31 @@ func (m *Model) Save(path string) error {
 	}
 	return os.WriteFile(path, b, 0o644)
 }
+
+// InputShape returns the shape of one sample of the first input as Forward
+// takes it (without the batch axis): an NCHW image graph's [C, H, W] is
+// [H, W, C]; -1 marks a dynamic dimension, nil an input without a shape.
+func (m *Model) InputShape() []int {
+	if len(m.Inputs) == 0 || len(m.Inputs[0].Shape) == 0 {
+		return nil
+	}
+	s := m.Inputs[0].Shape
+	if m.inNCHW {
+		return []int{s[2], s[3], s[1]}
+	}
+	return append([]int(nil), s[1:]...)
+}
+
+// OutputOp returns the operator type of the node that computes the first
+// graph output ("Softmax" for a classifier that outputs probabilities),
+// or "" when it is an input or initializer.
+func (m *Model) OutputOp() string {
+	for _, n := range m.nodes {
+		for _, o := range n.out {
+			if len(m.Outputs) > 0 && o == m.Outputs[0].Name {
+				return n.op
+			}
+		}
+	}
+	return ""
+}

@@ -11,17 +11,15 @@ import (
 )
 
 const exportExamples = `  strata export --run runs/cnn-20261128-120000 --out cnn.onnx
-  strata export --model cnn --weights model.safetensors --format onnx --out cnn.onnx
+  strata export --model-file model.safetensors --format onnx --out model.onnx
 `
 
 // cmdExport writes a trained classifier as an ONNX model (opset 17) that
 // takes the same NHWC input as Strata, with a dynamic batch dimension and
 // the class names and preprocessing in its metadata.
 func cmdExport(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("export", "export --run DIR --out model.onnx", exportExamples, out)
-	runDir := fs.String("run", "", "run directory written by strata train")
-	weights := fs.String("weights", "", "weights file (instead of --run)")
-	model := fs.String("model", "", "model name (default: from the weights' metadata)")
+	fs := newFlags("export", "export (--run DIR | --model-file FILE) --out model.onnx", exportExamples, out)
+	runDir, model, weights := modelFlags(fs)
 	format := fs.String("format", "onnx", "output format (onnx)")
 	outPath := fs.String("out", "", "file to write (required)")
 	if err := parse(fs, args); err != nil {
@@ -33,6 +31,9 @@ func cmdExport(ctx context.Context, args []string, out io.Writer) error {
 	if *outPath == "" {
 		return usagef("give --out FILE.onnx")
 	}
+	if isONNX(*weights) {
+		return usagef("%s is already an ONNX file", *weights)
+	}
 	lm, err := loadModel(*runDir, *model, *weights)
 	if err != nil {
 		return err
@@ -40,6 +41,9 @@ func cmdExport(ctx context.Context, args []string, out io.Writer) error {
 	classes := make([]string, lm.Arch.Classes)
 	for i := range classes {
 		classes[i] = strconv.Itoa(i)
+	}
+	if lm.Model != nil && len(lm.Model.Meta.Classes) > 0 {
+		classes = lm.Model.Meta.Classes
 	}
 	meta := map[string]string{
 		"strata.model":  lm.Arch.Model,
@@ -49,7 +53,7 @@ func cmdExport(ctx context.Context, args []string, out io.Writer) error {
 	if err := onnx.Save(*outPath, lm.Net, lm.Arch.InputShape, onnx.ExportOptions{Meta: meta}); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "wrote %s (ONNX opset %d, input [batch %s] NHWC, %d classes)\n", *outPath, onnx.ExportOpset, shapeString(lm.Arch.InputShape), lm.Arch.Classes)
+	fmt.Fprintf(out, "wrote %s (ONNX opset %d, input [batch %s] as Strata takes it, %d classes)\n", *outPath, onnx.ExportOpset, shapeString(lm.Arch.InputShape), len(classes))
 	return nil
 }
 

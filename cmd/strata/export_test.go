@@ -7,8 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strata-dl/strata/checkpoint"
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/onnx"
+	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
 	"github.com/strata-dl/strata/zoo"
 )
@@ -42,4 +45,53 @@ func TestExportCommand(t *testing.T) {
 	}
 	_, stderr, code = strata(t, "export", "--weights", weights, "--format", "tflite", "--out", path)
 	checkOneLineError(t, stderr, code, "tflite")
+
+	// a model file of modelfile.Save, with class names
+	mlp := nn.NewSequential(&nn.Dense{Units: 5, Activation: "tanh"}, &nn.Dense{Units: 3, Activation: "softmax"})
+	if _, err := nn.Build(mlp, []int{4}, rand.New(rand.NewPCG(1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	mf := filepath.Join(dir, "mlp.safetensors")
+	if err := modelfile.Save(mf, mlp, modelfile.Meta{InputShape: []int{4}, Classes: []string{"a", "b", "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := strata(t, "export", "--model-file", mf, "--out", path); code != 0 {
+		t.Fatalf("export of a model file failed: %s", stderr)
+	}
+	if m, err := onnx.Load(path); err != nil {
+		t.Error(err)
+	} else if m.Meta["classes"] != "a,b,c" {
+		t.Errorf("exported model file: metadata %v", m.Meta)
+	}
+}
+
+// TestONNXModelFile evaluates and predicts with PyTorch's CNN from its ONNX
+// file: NCHW model, NHWC data, logits turned into probabilities.
+func TestONNXModelFile(t *testing.T) {
+	model := filepath.Join("..", "..", "onnx", "testdata", "torch", "cnn", "model.onnx")
+	dir := mnistDir(t, 20, mod10, nil)
+	out, stderr, code := strata(t, "eval", "--model-file", model, "--data", "idx:"+dir, "--json")
+	if code != 0 {
+		t.Fatalf("eval failed: %s", stderr)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(out), &ev); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, ok := ev["accuracy"]; !ok {
+		t.Errorf("eval JSON %v lacks accuracy", ev)
+	}
+	npy := filepath.Join(t.TempDir(), "x.npy")
+	if err := checkpoint.SaveNPY(npy, tensor.Zeros(2, 28, 28, 1)); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code = strata(t, "predict", "--model-file", model, "--json", npy)
+	if code != 0 {
+		t.Fatalf("predict failed: %s", stderr)
+	}
+	if n := strings.Count(out, `"class"`); n != 2 {
+		t.Errorf("predict printed %d results:\n%s", n, out)
+	}
+	_, stderr, code = strata(t, "eval", "--model-file", filepath.Join(t.TempDir(), "missing.onnx"))
+	checkOneLineError(t, stderr, code, "missing.onnx")
 }
