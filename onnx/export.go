@@ -244,10 +244,11 @@ type state struct {
 }
 
 type emitter struct {
-	g     *onnxpb.GraphProto
-	cur   state
-	names map[string]int
-	n     int
+	masked bool // an Embedding with MaskZero came before
+	g      *onnxpb.GraphProto
+	cur    state
+	names  map[string]int
+	n      int
 }
 
 func strp(s string) *string   { return &s }

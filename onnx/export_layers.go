@@ -102,7 +102,8 @@ func (e *emitter) layer(l nn.Layer) error {
 			return unbuilt(l)
 		}
 		table := v.Embeddings.Value
-		if v.MaskZero { // id 0 looks up a zero row
+		if v.MaskZero { // id 0 looks up a zero row; a recurrent layer after it is refused
+			e.masked = true
 			table = table.Clone()
 			clear(table.Data()[:table.Dim(1)])
 		}
@@ -340,6 +341,9 @@ func toONNXGates(m *tensor.Tensor, gates int) *tensor.Tensor {
 // recurrent emits SimpleRNN, LSTM or GRU (dirs = one layer) or a
 // Bidirectional pair as one ONNX node.
 func (e *emitter) recurrent(l nn.Layer, dirs []nn.Layer, merge string) error {
+	if e.masked {
+		return &ExportError{Layer: layerName(l), Msg: "it skips the steps an Embedding with MaskZero masks, which ONNX's recurrent operators cannot express"}
+	}
 	var ps []rnnParts
 	for _, d := range dirs {
 		p, err := partsOf(d)

@@ -91,7 +91,7 @@ func zooCases(t testing.TB) []exportCase {
 		&nn.Dense{Units: 3},
 	), []int{8, 8, 3}))
 	cs = append(cs, build(t, "embedding", nn.NewSequential(
-		&nn.Embedding{InputDim: 11, OutputDim: 4, MaskZero: true},
+		&nn.Embedding{InputDim: 11, OutputDim: 4},
 		&nn.GRU{Units: 5},
 	), []int{6}))
 	return cs
@@ -119,6 +119,11 @@ func TestExportErrors(t *testing.T) {
 	_, err = Export(nn.NewSequential(&nn.Flatten{}, notExportable{}), []int{3}, ExportOptions{})
 	if err == nil || !strings.Contains(err.Error(), "onnx.notExportable") {
 		t.Errorf("unknown layer: %v", err)
+	}
+	masked := nn.NewSequential(&nn.Embedding{InputDim: 5, OutputDim: 2, MaskZero: true}, &nn.LSTM{Units: 2})
+	build(t, "masked", masked, []int{3})
+	if _, err := Export(masked, []int{3}, ExportOptions{}); err == nil || !strings.Contains(err.Error(), "MaskZero") {
+		t.Errorf("masked LSTM: %v", err)
 	}
 	// a struct model whose Forward is not its layers in order
 	m := &swapped{A: &nn.Dense{Units: 3}, B: &nn.Dense{Units: 3}}
