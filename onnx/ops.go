@@ -214,14 +214,19 @@ func bstrides(s, out []int) []int {
 	return st
 }
 
+// elementLimit is MaxElements; the fuzz test lowers it so that its runs
+// stay fast (it is not changed anywhere else).
+var elementLimit = MaxElements
+
+// checkSize fails when a tensor of shape would exceed the element limit.
 func checkSize(shape []int) {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
 			fail("negative dimension in shape %v", shape)
 		}
-		if d != 0 && n > MaxElements/d {
-			fail("shape %v has more than %d elements", shape, MaxElements)
+		if d != 0 && n > elementLimit/d {
+			fail("shape %v has more than %d elements", shape, elementLimit)
 		}
 		n *= d
 	}

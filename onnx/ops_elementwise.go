@@ -188,6 +188,11 @@ func unaryPlain(f func(float32) float32, dt int32) opFunc {
 // NCHW would), else the graph's layout.
 func align(in ...*value) ([]*autograd.Var, bool) {
 	out := make([]*autograd.Var, len(in))
+	bs := []int{}
+	for _, v := range in {
+		bs = tensor.BroadcastShape("broadcast", bs, v.shape())
+	}
+	checkSize(bs)
 	any4 := false
 	for _, v := range in {
 		if v.nhwc {

@@ -133,6 +133,10 @@ func opConv(c *opCtx, in []*value) []*value {
 		fail("weight %v for %d input channels", ws, xs[3])
 	}
 	win := window2D(c, kh, kw, xs[1], xs[2], false)
+	if g, err := tensor.ConvGeometry(xs, win); err == nil {
+		checkSize([]int{g.N, g.OH, g.OW, g.KH, g.KW, g.C}) // the patches
+		checkSize([]int{g.N, g.OH, g.OW, k.Shape()[3]})
+	}
 	var b *autograd.Var
 	if len(in) > 2 && in[2] != nil {
 		b = in[2].v
@@ -179,9 +183,12 @@ func opConvTranspose(c *opCtx, in []*value) []*value {
 	if p := c.ints("output_padding"); len(p) == 2 {
 		op = [2]int{int(p[0]), int(p[1])}
 	}
-	if _, err := autograd.ConvTransposeGeometry(xp.Shape(), k.Shape(), win, op); err != nil {
+	g, err := autograd.ConvTransposeGeometry(xp.Shape(), k.Shape(), win, op)
+	if err != nil {
 		reject("%v", err)
 	}
+	checkSize([]int{g.N, g.H, g.W, g.C})
+	checkSize([]int{g.N, g.OH, g.OW, g.KH, g.KW, g.C})
 	var b *autograd.Var
 	if len(in) > 2 && in[2] != nil {
 		b = in[2].v
@@ -203,6 +210,9 @@ func opPool(isMax bool) opFunc {
 		xp := physicalNHWC(x)
 		xs := xp.Shape()
 		win := window2D(c, int(ks[0]), int(ks[1]), xs[1], xs[2], c.int("ceil_mode", 0) == 1)
+		if g, err := tensor.ConvGeometry(xs, win); err == nil {
+			checkSize([]int{g.N, g.OH, g.OW, g.C, g.KH, g.KW}) // output times window: the work
+		}
 		var y *autograd.Var
 		switch {
 		case isMax:
@@ -352,6 +362,7 @@ func opGemm(c *opCtx, in []*value) []*value {
 		fail("Gemm needs rank-2 A and B, got %v and %v", a.Shape(), b.Shape())
 	}
 	transA := c.int("transA", 0) == 1
+	checkSize(tensor.MatMulShape(a.Shape(), b.Shape(), transA, transB))
 	alpha, beta := c.float("alpha", 1), c.float("beta", 1)
 	if !transA && !transB && alpha == 1 && beta == 1 && a.Shape()[1] == b.Shape()[0] &&
 		(len(in) < 3 || in[2] == nil || len(in[2].shape()) == 1 && in[2].v.Value.Len() == b.Shape()[1]) {
@@ -396,6 +407,7 @@ func opMatMul(c *opCtx, in []*value) []*value {
 	} else if len(as) == 2 && len(bs) > 2 || len(bs) == 2 && len(as) > 2 {
 		// handled by MatMul's shared-operand forms
 	}
+	checkSize(tensor.MatMulShape(a.Shape(), b.Shape(), false, false))
 	y := autograd.MatMul(a, b, false, false)
 	ys := y.Shape()
 	switch {

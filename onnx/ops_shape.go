@@ -842,6 +842,9 @@ func opPad(c *opCtx, in []*value) []*value {
 	idx := make([][]int, len(s))
 	for ax, d := range s {
 		b, e := pads[ax], pads[ax+len(s)]
+		if d == 0 && (b > 0 || e > 0) && mode != "constant" {
+			fail("cannot pad an empty axis in %s mode", mode)
+		}
 		shape[ax] = d + b + e
 		if shape[ax] < 0 {
 			fail("pads %v remove more than axis %d has", pads, ax)
@@ -855,14 +858,12 @@ func opPad(c *opCtx, in []*value) []*value {
 			case mode == "reflect":
 				if d == 1 {
 					i = 0
+					break
 				}
-				for i < 0 || i >= d {
-					if i < 0 {
-						i = -i
-					}
-					if i >= d {
-						i = 2*(d-1) - i
-					}
+				p := 2 * (d - 1) // reflection repeats with this period
+				i = ((i % p) + p) % p
+				if i >= d {
+					i = p - i
 				}
 			case mode == "constant":
 				i = -1
