@@ -40,10 +40,9 @@
 //
 // Conformance: ONNX 1.12's node tests (Debian's libonnx-testdata) run as
 // TestNodeConformance; the README lists the count per operator family.
-// Documented rejections: Conv and ConvTranspose with group ≠ 1 or not 2-D,
-// ConvTranspose with output_shape or auto_pad SAME_*, pooling that is not
-// 2-D or asks for Indices, BatchNormalization in training mode, GRU with
-// linear_before_reset = 0, LSTM peepholes, clip and input_forget, RNN
+// Documented rejections: Conv and ConvTranspose with group ≠ 1 or 3-D,
+// pooling that is 3-D or asks for Indices, BatchNormalization in training mode, LSTM
+// peepholes, clip and input_forget, RNN
 // activations other than Tanh, Sigmoid, Relu and Keras's HardSigmoid,
 // bfloat16 and string tensors, Resize's tf_crop_and_resize, external data.
 package onnx

@@ -352,3 +352,88 @@ func opSCE(c *opCtx, in []*value) []*value {
 	}
 	return []*value{{v: nll(c, lp, need(in, 1, "labels"), w), dt: x.dt}, {v: lp, dt: x.dt}}
 }
+
+func init() {
+	reg("LRN", opLRN, nil)
+	reg("Det", opDet, nil)
+}
+
+// opLRN is local response normalization across channels (Krizhevsky et
+// al. 2012): y = x / (bias + α/size · Σ x²)^β over size neighbouring
+// channels.
+func opLRN(c *opCtx, in []*value) []*value {
+	x := need(in, 0, "X")
+	t := T(x)
+	s := t.Shape()
+	size := int(c.int("size", 0))
+	if len(s) < 2 || size <= 0 {
+		fail("LRN needs [N, C, ...] and a positive size, got %v and %d", s, size)
+	}
+	alpha, beta, bias := float64(c.float("alpha", 1e-4)), float64(c.float("beta", 0.75)), float64(c.float("bias", 1))
+	ch, inner := s[1], tensor.Numel(s[2:])
+	lo, hi := (size-1)/2, (size-1)-(size-1)/2
+	out := tensor.Zeros(s...)
+	d := t.Data()
+	for n := 0; n < s[0]; n++ {
+		for k := 0; k < ch; k++ {
+			for j := 0; j < inner; j++ {
+				sum := 0.0
+				for i := max(0, k-lo); i <= min(ch-1, k+hi); i++ {
+					v := float64(d[(n*ch+i)*inner+j])
+					sum += v * v
+				}
+				p := (n*ch+k)*inner + j
+				out.Data()[p] = float32(float64(d[p]) / math.Pow(bias+alpha/float64(size)*sum, beta))
+			}
+		}
+	}
+	return one(constant(out, x.dt))
+}
+
+// opDet returns the determinants of square matrices [..., M, M] (LU
+// decomposition with partial pivoting, in float64).
+func opDet(c *opCtx, in []*value) []*value {
+	x := need(in, 0, "X")
+	t := T(x)
+	s := t.Shape()
+	if len(s) < 2 || s[len(s)-1] != s[len(s)-2] {
+		fail("Det needs square matrices, got %v", s)
+	}
+	m := s[len(s)-1]
+	batch := tensor.Numel(s[:len(s)-2])
+	out := tensor.Zeros(s[:len(s)-2]...)
+	a := make([]float64, m*m)
+	for b := 0; b < batch; b++ {
+		for i, v := range t.Data()[b*m*m : (b+1)*m*m] {
+			a[i] = float64(v)
+		}
+		det := 1.0
+		for col := 0; col < m; col++ {
+			p := col
+			for r := col + 1; r < m; r++ {
+				if math.Abs(a[r*m+col]) > math.Abs(a[p*m+col]) {
+					p = r
+				}
+			}
+			if a[p*m+col] == 0 {
+				det = 0
+				break
+			}
+			if p != col {
+				for k := 0; k < m; k++ {
+					a[p*m+k], a[col*m+k] = a[col*m+k], a[p*m+k]
+				}
+				det = -det
+			}
+			det *= a[col*m+col]
+			for r := col + 1; r < m; r++ {
+				f := a[r*m+col] / a[col*m+col]
+				for k := col; k < m; k++ {
+					a[r*m+k] -= f * a[col*m+k]
+				}
+			}
+		}
+		out.Data()[b] = float32(det)
+	}
+	return one(constant(out, x.dt))
+}

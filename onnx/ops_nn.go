@@ -21,18 +21,16 @@ func (e *unsupported) Error() string { return "unsupported: " + e.msg }
 func reject(format string, args ...any) { panic(&unsupported{sprintf(format, args...)}) }
 
 func init() {
-	reg("Conv", opConv, func(n *node) string {
+	reg("Conv", oneD(opConv), func(n *node) string {
 		return firstReason(attrIs(n, "group", func(a *aproto) bool { return a.GetI() == 1 }, "group ≠ 1"),
-			attrIs(n, "kernel_shape", func(a *aproto) bool { return len(a.GetInts()) == 2 }, "only 2-D convolution"))
+			attrIs(n, "kernel_shape", func(a *aproto) bool { return len(a.GetInts()) <= 2 }, "only 1-D and 2-D convolution"))
 	})
-	reg("ConvTranspose", opConvTranspose, func(n *node) string {
+	reg("ConvTranspose", oneD(opConvTranspose), func(n *node) string {
 		return firstReason(attrIs(n, "group", func(a *aproto) bool { return a.GetI() == 1 }, "group ≠ 1"),
-			attrIs(n, "kernel_shape", func(a *aproto) bool { return len(a.GetInts()) == 2 }, "only 2-D"),
-			attrIs(n, "output_shape", func(a *aproto) bool { return false }, "output_shape"),
-			attrIs(n, "auto_pad", func(a *aproto) bool { s := string(a.GetS()); return s == "NOTSET" || s == "VALID" }, "auto_pad SAME_*"))
+			attrIs(n, "kernel_shape", func(a *aproto) bool { return len(a.GetInts()) <= 2 }, "only 1-D and 2-D"))
 	})
 	poolCheck := func(n *node) string {
-		return firstReason(attrIs(n, "kernel_shape", func(a *aproto) bool { return len(a.GetInts()) == 2 }, "only 2-D pooling"),
+		return firstReason(attrIs(n, "kernel_shape", func(a *aproto) bool { return len(a.GetInts()) <= 2 }, "only 1-D and 2-D pooling"),
 			attrIs(n, "storage_order", func(a *aproto) bool { return a.GetI() == 0 }, "storage_order"),
 			func() string {
 				if len(n.out) > 1 && n.out[1] != "" {
@@ -41,8 +39,8 @@ func init() {
 				return ""
 			}())
 	}
-	reg("MaxPool", opPool(true), poolCheck)
-	reg("AveragePool", opPool(false), poolCheck)
+	reg("MaxPool", oneD(opPool(true)), poolCheck)
+	reg("AveragePool", oneD(opPool(false)), poolCheck)
 	reg("GlobalAveragePool", opGlobalPool(false), nil)
 	reg("GlobalMaxPool", opGlobalPool(true), nil)
 	reg("BatchNormalization", opBatchNorm, func(n *node) string {
@@ -182,6 +180,30 @@ func opConvTranspose(c *opCtx, in []*value) []*value {
 	var op [2]int
 	if p := c.ints("output_padding"); len(p) == 2 {
 		op = [2]int{int(p[0]), int(p[1])}
+	}
+	if os, ap := c.ints("output_shape"), c.str("auto_pad", "NOTSET"); len(os) > 0 || ap == "SAME_UPPER" || ap == "SAME_LOWER" {
+		xs := xp.Shape()
+		for i, st := range [2]int{win.SH, win.SW} {
+			in, k, d := xs[1+i], []int{win.KH, win.KW}[i], []int{win.DH, win.DW}[i]
+			out := in * st
+			if len(os) >= 2 {
+				out = int(os[len(os)-2+i])
+			}
+			total := st*(in-1) + op[i] + (k-1)*d + 1 - out
+			if total < 0 {
+				op[i] -= total
+				total = 0
+			}
+			begin := total / 2
+			if ap == "SAME_LOWER" || ap == "NOTSET" && len(os) > 0 {
+				begin = total - total/2
+			}
+			if i == 0 {
+				win.Pads[0], win.Pads[1] = begin, total-begin
+			} else {
+				win.Pads[2], win.Pads[3] = begin, total-begin
+			}
+		}
 	}
 	g, err := autograd.ConvTransposeGeometry(xp.Shape(), k.Shape(), win, op)
 	if err != nil {
@@ -471,4 +493,52 @@ func opMVN(c *opCtx, in []*value) []*value {
 	xc := autograd.Sub(x, mean)
 	v := autograd.Mean(autograd.Square(xc), true, axes...)
 	return one(fl(autograd.Div(xc, autograd.AddScalar(autograd.Sqrt(v), 1e-9))))
+}
+
+// oneD runs a 2-D convolution or pooling op on 1-D data [N, C, L] as
+// [N, C, 1, L], with its attributes (and weight [F, C, K]) extended by a
+// unit first spatial axis.
+func oneD(op opFunc) opFunc {
+	return func(c *opCtx, in []*value) []*value {
+		x := need(in, 0, "X")
+		if len(x.shape()) != 3 {
+			return op(c, in)
+		}
+		n := *c.n
+		n.attrs = map[string]*aproto{}
+		for k, a := range c.n.attrs {
+			n.attrs[k] = a
+			v := a.GetInts()
+			switch k {
+			case "kernel_shape", "strides", "dilations", "output_shape":
+				if len(v) == 1 {
+					n.attrs[k] = aInts(k, 1, int(v[0]))
+				}
+			case "output_padding":
+				if len(v) == 1 {
+					n.attrs[k] = aInts(k, 0, int(v[0]))
+				}
+			case "pads":
+				if len(v) == 2 {
+					n.attrs[k] = aInts(k, 0, int(v[0]), 0, int(v[1]))
+				}
+			}
+		}
+		s := x.shape()
+		args := append([]*value{}, in...)
+		args[0] = &value{v: autograd.Reshape(L(x), s[0], s[1], 1, s[2]), dt: x.dt}
+		if c.n.op == "Conv" || c.n.op == "ConvTranspose" {
+			w := need(in, 1, "W")
+			ws := w.shape()
+			if len(ws) != 3 || w.layout != layoutFile {
+				fail("weight %v for a 1-D input", ws)
+			}
+			args[1] = &value{v: autograd.Reshape(w.v, ws[0], ws[1], 1, ws[2]), dt: w.dt}
+		}
+		out := op(&opCtx{m: c.m, n: &n}, args)
+		y := L(out[0])
+		ys := y.Shape()
+		out[0] = &value{v: autograd.Reshape(y, ys[0], ys[1], ys[3]), dt: out[0].dt}
+		return out
+	}
 }
