@@ -41,7 +41,7 @@ func fmtShape(s []int) string { return sprintf("%v", s) }
 // (testdata/gen_torch.py) and checks PyTorch's outputs within 1e-4; image
 // models are also fed NHWC data through Forward.
 func TestTorchModels(t *testing.T) {
-	for _, name := range []string{"mlp", "cnn", "lstm", "gru", "resnet", "dcgan"} {
+	for _, name := range []string{"mlp", "cnn", "lstm", "gru", "resnet", "dcgan", "depthwise"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("testdata", "torch", name)
 			m, err := Load(filepath.Join(dir, "model.onnx"))

@@ -22,7 +22,7 @@ func reject(format string, args ...any) { panic(&unsupported{sprintf(format, arg
 
 func init() {
 	reg("Conv", oneD(opConv), func(n *node) string {
-		return firstReason(attrIs(n, "group", func(a *aproto) bool { return a.GetI() == 1 }, "group ≠ 1"),
+		return firstReason(attrIs(n, "group", func(a *aproto) bool { return a.GetI() >= 1 }, "group < 1"),
 			attrIs(n, "kernel_shape", func(a *aproto) bool { return len(a.GetInts()) <= 2 }, "only 1-D and 2-D convolution"))
 	})
 	reg("ConvTranspose", oneD(opConvTranspose), func(n *node) string {
@@ -127,8 +127,9 @@ func opConv(c *opCtx, in []*value) []*value {
 	if ks := c.ints("kernel_shape"); len(ks) == 2 && (int(ks[0]) != kh || int(ks[1]) != kw) {
 		fail("kernel_shape %v differs from the weight's %v", ks, ws)
 	}
-	if k.Shape()[2] != xs[3] {
-		fail("weight %v for %d input channels", ws, xs[3])
+	group := int(c.int("group", 1))
+	if group < 1 || xs[3]%group != 0 || k.Shape()[3]%group != 0 || k.Shape()[2]*group != xs[3] {
+		fail("weight %v and group %d for %d input channels", ws, group, xs[3])
 	}
 	win := window2D(c, kh, kw, xs[1], xs[2], false)
 	if g, err := tensor.ConvGeometry(xs, win); err == nil {
@@ -138,6 +139,22 @@ func opConv(c *opCtx, in []*value) []*value {
 	var b *autograd.Var
 	if len(in) > 2 && in[2] != nil {
 		b = in[2].v
+	}
+	if group > 1 { // grouped (depthwise when group = C): one convolution per group
+		cg, fg := xs[3]/group, k.Shape()[3]/group
+		ys := make([]*autograd.Var, group)
+		for i := range ys {
+			var bi *autograd.Var
+			if b != nil {
+				bi = autograd.SliceAxis(b, 0, i*fg, (i+1)*fg)
+			}
+			ys[i] = autograd.Conv2D(autograd.SliceAxis(xp, 3, i*cg, (i+1)*cg), autograd.SliceAxis(k, 3, i*fg, (i+1)*fg), bi, win, c.fusedAct())
+		}
+		y := autograd.Concat(3, ys...)
+		if p := c.n.fuse.pool; p != nil {
+			y = physicalNHWC(opPool(true)(&opCtx{m: c.m, n: p}, []*value{{v: y, dt: tFloat, nhwc: true}})[0])
+		}
+		return one(&value{v: y, dt: tFloat, nhwc: true})
 	}
 	if p := c.n.fuse.pool; p != nil {
 		pc := &opCtx{m: c.m, n: p}

@@ -92,6 +92,20 @@ class Generator(nn.Module):
         return self.net(z)
 
 
+class Depthwise(nn.Module):
+    """Grouped and depthwise convolutions (MobileNet's building block)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(4, 8, 3, padding=1, groups=4), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 8, 3, groups=8), nn.BatchNorm2d(8), nn.ReLU(),
+            nn.Conv2d(8, 6, 1, groups=2), nn.Flatten(), nn.Linear(6 * 2 * 2, 3))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 def randomize_bn(m, g):
     for mod in m.modules():
         if isinstance(mod, nn.BatchNorm2d):
@@ -111,6 +125,7 @@ def main():
         "gru": (RNNClassifier(nn.GRU), [3, 5, 8]),
         "resnet": (ResNet(), [2, 3, 16, 16]),
         "dcgan": (Generator(), [2, 16, 1, 1]),
+        "depthwise": (Depthwise(), [2, 4, 8, 8]),
     }
     for name, (m, shape) in models.items():
         with torch.no_grad():
