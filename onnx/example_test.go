@@ -42,11 +42,11 @@ func Example() {
 		diff = max(diff, float64(abs(got.Data()[i]-v)))
 	}
 	fmt.Println("inputs:", m.Inputs[0].Name, m.Inputs[0].Shape)
-	fmt.Println("classes:", m.Meta["classes"])
+	fmt.Println("classes:", m.Meta["classes"], "output:", m.OutputOp())
 	fmt.Println("same output:", diff < 1e-5)
 	// Output:
 	// inputs: input [-1 8 8 1]
-	// classes: a,b,c
+	// classes: a,b,c output: Softmax
 	// same output: true
 }
 

@@ -484,15 +484,29 @@ func (m *Model) InputShape() []int {
 }
 
 // OutputOp returns the operator type of the node that computes the first
-// graph output ("Softmax" for a classifier that outputs probabilities),
-// or "" when it is an input or initializer.
+// graph output, looking through Identity and Dropout ("Softmax" for a
+// classifier that outputs probabilities), or "" when it is an input or
+// initializer.
 func (m *Model) OutputOp() string {
+	if len(m.Outputs) == 0 {
+		return ""
+	}
+	producer := map[string]*node{}
 	for _, n := range m.nodes {
 		for _, o := range n.out {
-			if len(m.Outputs) > 0 && o == m.Outputs[0].Name {
-				return n.op
-			}
+			producer[o] = n
 		}
+	}
+	name := m.Outputs[0].Name
+	for range len(m.nodes) + 1 { // look through Identity and Dropout
+		n := producer[name]
+		if n == nil {
+			return ""
+		}
+		if (n.op != "Identity" && n.op != "Dropout") || len(n.in) == 0 {
+			return n.op
+		}
+		name = n.in[0]
 	}
 	return ""
 }

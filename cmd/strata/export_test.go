@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,22 @@ func TestExportCommand(t *testing.T) {
 	}
 	if m.Meta["strata.model"] != "lenet" || !strings.HasPrefix(m.Meta["classes"], "0,1,2") {
 		t.Errorf("metadata %v", m.Meta)
+	}
+	// the exported file evaluates as the weights file does (its softmax
+	// output is taken as probabilities, not given a second softmax)
+	data := mnistDir(t, 20, mod10, nil)
+	var evals [2]map[string]any
+	for i, file := range []string{weights, path} {
+		out, stderr, code := strata(t, "eval", "--model-file", file, "--data", "idx:"+data, "--json")
+		if code != 0 {
+			t.Fatalf("eval %s: %s", file, stderr)
+		}
+		if err := json.Unmarshal([]byte(out), &evals[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, b := evals[0]["loss"].(float64), evals[1]["loss"].(float64); math.Abs(a-b) > 1e-4*math.Max(1, a) || evals[0]["accuracy"] != evals[1]["accuracy"] {
+		t.Errorf("eval of the weights %v and of the ONNX file %v differ", evals[0], evals[1])
 	}
 	_, stderr, code = strata(t, "export", "--weights", weights, "--format", "tflite", "--out", path)
 	checkOneLineError(t, stderr, code, "tflite")
