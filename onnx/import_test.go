@@ -215,3 +215,31 @@ func TestFitImportedNets(t *testing.T) {
 		t.Errorf("loss %v → %v", first, last)
 	}
 }
+
+// TestConcurrentInference runs one imported model from several goroutines
+// (go test -race checks it).
+func TestConcurrentInference(t *testing.T) {
+	m, err := Load(filepath.Join("testdata", "torch", "resnet", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.RandUniform(rand.New(rand.NewPCG(1, 1)), 0, 1, 2, 16, 16, 3)
+	want := m.Forward(&nn.Ctx{}, autograd.Const(x)).Value
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			p := &train.Predictor{Net: m}
+			y, err := p.Predict(context.Background(), x, 2)
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			errs <- closeTo(y, want, 0)
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if msg := <-errs; msg != "" {
+			t.Error(msg)
+		}
+	}
+}
