@@ -41,8 +41,9 @@ type IO struct {
 // Gradients flow through the ops Strata differentiates (see Gradients in
 // the package doc); other ops treat their inputs as constants.
 //
-// A Model is not safe for concurrent Forward calls with a Tape; inference
-// without a tape is.
+// Inference is safe for concurrent use (one train.Predictor or tape per
+// goroutine); training it (Fit updates its weights) is not, as for any
+// layer.
 type Model struct {
 	Inputs, Outputs []IO
 	// Meta holds the model's metadata_props (class names, preprocessing).
