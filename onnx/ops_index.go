@@ -3,6 +3,7 @@ package onnx
 import (
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/strata-dl/strata/autograd"
 	"github.com/strata-dl/strata/tensor"
@@ -436,4 +437,131 @@ func opDet(c *opCtx, in []*value) []*value {
 		out.Data()[b] = float32(det)
 	}
 	return one(constant(out, x.dt))
+}
+
+func init() { reg("Einsum", opEinsum, nil) }
+
+// opEinsum evaluates an Einstein summation ("ij,jk->ik", with "..." and
+// repeated letters for diagonals) by a loop over every index combination:
+// meant for the small contractions of exported graphs, not as a fast
+// matrix product.
+func opEinsum(c *opCtx, in []*value) []*value {
+	eq := strings.ReplaceAll(c.str("equation", ""), " ", "")
+	lhs, rhs, explicit := strings.Cut(eq, "->")
+	terms := strings.Split(lhs, ",")
+	if len(terms) != len(in) {
+		fail("equation %q has %d operands, got %d inputs", eq, len(terms), len(in))
+	}
+	ts := make([]*tensor.Tensor, len(in))
+	ell := 0 // number of axes "..." stands for
+	for i, v := range in {
+		ts[i] = T(v)
+		if strings.Contains(terms[i], "...") {
+			ell = max(ell, ts[i].Rank()-(len(terms[i])-3))
+		}
+	}
+	ellLetters := ""
+	for k := 0; k < ell; k++ {
+		ellLetters += string(rune('A' + k))
+	}
+	size := map[rune]int{}
+	for i, term := range terms {
+		n := ts[i].Rank() - (len(term) - 3)
+		if !strings.Contains(term, "...") {
+			n = 0
+		}
+		term = strings.Replace(term, "...", ellLetters[ell-n:], 1)
+		terms[i] = term
+		if len(term) != ts[i].Rank() {
+			fail("term %q does not fit an operand of shape %v", term, ts[i].Shape())
+		}
+		for k, r := range term {
+			d := ts[i].Dim(k)
+			if old, ok := size[r]; ok && old != d && old != 1 && d != 1 {
+				fail("index %c is %d and %d", r, old, d)
+			}
+			size[r] = max(size[r], d)
+		}
+	}
+	if !explicit {
+		count := map[rune]int{}
+		for _, t := range terms {
+			for _, r := range t {
+				count[r]++
+			}
+		}
+		rhs = ellLetters
+		var letters []string
+		for r, n := range count {
+			if n == 1 && (r < 'A' || r > 'Z') {
+				letters = append(letters, string(r))
+			}
+		}
+		sort.Strings(letters)
+		rhs += strings.Join(letters, "")
+	} else {
+		rhs = strings.Replace(rhs, "...", ellLetters, 1)
+	}
+	var all []rune
+	seen := map[rune]bool{}
+	for _, r := range rhs + strings.Join(terms, "") {
+		if !seen[r] {
+			seen[r] = true
+			all = append(all, r)
+		}
+	}
+	shape := make([]int, len(rhs))
+	for i, r := range rhs {
+		shape[i] = size[r]
+	}
+	dims := make([]int, len(all))
+	for i, r := range all {
+		dims[i] = size[r]
+	}
+	checkSize(dims)
+	out := tensor.Zeros(shape...)
+	pos := make([]int, len(all))
+	at := map[rune]int{}
+	for i, r := range all {
+		at[r] = i
+	}
+	strides := make([][]int, len(ts))
+	for i, t := range ts {
+		st := stridesOf(t.Shape())
+		strides[i] = make([]int, len(all))
+		for k, r := range terms[i] {
+			if t.Dim(k) != 1 {
+				strides[i][at[r]] += st[k]
+			}
+		}
+	}
+	ost := stridesOf(shape)
+	outStride := make([]int, len(all))
+	for k, r := range rhs {
+		outStride[at[r]] = ost[k]
+	}
+	total := tensor.Numel(dims)
+	for it := 0; it < total; it++ {
+		prod := float32(1)
+		for i, t := range ts {
+			off := 0
+			for k, p := range pos {
+				off += p * strides[i][k]
+			}
+			prod *= t.Data()[off]
+		}
+		o := 0
+		for k, p := range pos {
+			o += p * outStride[k]
+		}
+		out.Data()[o] += prod
+		for k := len(pos) - 1; k >= 0; k-- {
+			pos[k]++
+			if pos[k] < dims[k] {
+				break
+			}
+			pos[k] = 0
+		}
+	}
+	return one(constant(out, in[0].dt))
 }
