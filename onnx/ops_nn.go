@@ -31,10 +31,9 @@ func init() {
 	})
 	poolCheck := func(n *node) string {
 		return firstReason(attrIs(n, "kernel_shape", func(a *aproto) bool { return len(a.GetInts()) <= 2 }, "only 1-D and 2-D pooling"),
-			attrIs(n, "storage_order", func(a *aproto) bool { return a.GetI() == 0 }, "storage_order"),
 			func() string {
-				if len(n.out) > 1 && n.out[1] != "" {
-					return "Indices output"
+				if n.op == "AveragePool" && len(n.out) > 1 && n.out[1] != "" {
+					return "a second output"
 				}
 				return ""
 			}())
@@ -254,6 +253,8 @@ func opPool(isMax bool) opFunc {
 		}
 		var y *autograd.Var
 		switch {
+		case isMax && len(c.n.out) > 1 && c.n.out[1] != "":
+			return maxPoolIndices(c, x, xp, win)
 		case isMax:
 			y = autograd.MaxPool2D(xp, win)
 		case c.int("count_include_pad", 0) == 1 && win.Pads != [4]int{}:
@@ -558,4 +559,29 @@ func oneD(op opFunc) opFunc {
 		out[0] = &value{v: autograd.Reshape(y, ys[0], ys[1], ys[3]), dt: out[0].dt}
 		return out
 	}
+}
+
+// maxPoolIndices returns MaxPool's values and, as ONNX numbers them, the
+// flat index of each maximum in the NCHW input (storage_order 1: with H
+// varying fastest).
+func maxPoolIndices(c *opCtx, x *value, xp *autograd.Var, win tensor.Window) []*value {
+	y, arg := tensor.MaxPool2D(xp.Value, win)
+	s := xp.Shape() // N, H, W, C
+	h, w, ch := s[1], s[2], s[3]
+	colMajor := c.int("storage_order", 0) == 1
+	idx := make([]int64, len(arg))
+	for i, a := range arg {
+		a := int(a)
+		n, r := a/(h*w*ch), a%(h*w*ch)
+		hh, ww, cc := r/(w*ch), r/ch%w, r%ch
+		plane := int64((n*ch + cc) * h * w)
+		if colMajor {
+			idx[i] = plane + int64(ww*h+hh)
+		} else {
+			idx[i] = plane + int64(hh*w+ww)
+		}
+	}
+	ys := y.Shape()
+	iv := intConst(ys, idx)
+	return []*value{{v: autograd.Const(y), dt: x.dt, nhwc: true}, {v: iv.v, dt: tInt64, nhwc: true}}
 }
