@@ -41,7 +41,7 @@
 // Conformance: ONNX 1.12's node tests (Debian's libonnx-testdata) run as
 // TestNodeConformance; the README lists the count per operator family.
 // Documented rejections: 3-D Conv, ConvTranspose with group ≠ 1 or 3-D,
-// 3-D pooling, BatchNormalization in training mode, LSTM
+// 3-D pooling, Dropout in training mode with a non-zero ratio, LSTM
 // peepholes, clip and input_forget, RNN
 // activations other than Tanh, Sigmoid, Relu and Keras's HardSigmoid,
 // bfloat16 and string tensors, Resize's tf_crop_and_resize, external data.

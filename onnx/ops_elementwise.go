@@ -97,14 +97,15 @@ func init() {
 	reg("Clip", opClip, nil)
 	reg("Dropout", func(c *opCtx, in []*value) []*value {
 		x := need(in, 0, "data")
+		if len(in) > 2 && in[2] != nil && in[2].v.Value.Len() > 0 && in[2].data()[0] != 0 {
+			// training mode: only a zero ratio is deterministic
+			if len(in) < 2 || in[1] == nil || in[1].v.Value.Len() == 0 || in[1].data()[0] != 0 {
+				reject("training_mode with a non-zero ratio (random masks)")
+			}
+		}
 		mask := tensor.Ones(x.shape()...)
 		return []*value{x, {v: autograd.Const(mask), dt: tBool, nhwc: x.nhwc}}
-	}, func(n *node) string {
-		if len(n.in) > 2 && n.in[2] != "" {
-			return "training_mode input (inference only)"
-		}
-		return ""
-	})
+	}, nil)
 
 	for name, op := range map[string]func(a, b *autograd.Var) *autograd.Var{
 		"Add": autograd.Add, "Sub": autograd.Sub, "Mul": autograd.Mul, "Div": autograd.Div,

@@ -42,9 +42,7 @@ func init() {
 	reg("AveragePool", oneD(opPool(false)), poolCheck)
 	reg("GlobalAveragePool", opGlobalPool(false), nil)
 	reg("GlobalMaxPool", opGlobalPool(true), nil)
-	reg("BatchNormalization", opBatchNorm, func(n *node) string {
-		return attrIs(n, "training_mode", func(a *aproto) bool { return a.GetI() == 0 }, "training_mode (inference only)")
-	})
+	reg("BatchNormalization", opBatchNorm, nil)
 	reg("InstanceNormalization", opInstanceNorm, nil)
 	reg("LayerNormalization", opLayerNorm, nil)
 	reg("Gemm", opGemm, nil)
@@ -322,6 +320,9 @@ func opBatchNorm(c *opCtx, in []*value) []*value {
 	x := need(in, 0, "X")
 	scale, bias, mean, vr := need(in, 1, "scale"), need(in, 2, "B"), need(in, 3, "input_mean"), need(in, 4, "input_var")
 	eps := c.float("epsilon", 1e-5)
+	if c.int("training_mode", 0) == 1 {
+		return batchNormTraining(c, x, scale, bias, mean, vr, eps)
+	}
 	var xv *autograd.Var
 	nhwc := false
 	if len(x.shape()) == 4 {
@@ -584,4 +585,29 @@ func maxPoolIndices(c *opCtx, x *value, xp *autograd.Var, win tensor.Window) []*
 	ys := y.Shape()
 	iv := intConst(ys, idx)
 	return []*value{{v: autograd.Const(y), dt: x.dt, nhwc: true}, {v: iv.v, dt: tInt64, nhwc: true}}
+}
+
+// batchNormTraining normalizes with the batch's statistics (over every
+// axis but the channels) and returns the updated running mean and
+// variance: r ← r·momentum + batch·(1 − momentum), variance biased.
+func batchNormTraining(c *opCtx, x, scale, bias, mean, vr *value, eps float32) []*value {
+	xv := L(x)
+	rank := len(xv.Shape())
+	axes := []int{0}
+	for i := 2; i < rank; i++ {
+		axes = append(axes, i)
+	}
+	mu := autograd.Mean(xv, true, axes...)
+	xc := autograd.Sub(xv, mu)
+	v := autograd.Mean(autograd.Square(xc), true, axes...)
+	y := autograd.Div(xc, autograd.Sqrt(autograd.AddScalar(v, eps)))
+	y = autograd.Add(autograd.Mul(y, channelParam(scale.v, rank, false)), channelParam(bias.v, rank, false))
+	mom := c.float("momentum", 0.9)
+	f := scale.v.Value.Len()
+	rm, rv := tensor.Zeros(f), tensor.Zeros(f)
+	for i := 0; i < f; i++ {
+		rm.Data()[i] = mean.data()[i]*mom + mu.Value.Data()[i]*(1-mom)
+		rv.Data()[i] = vr.data()[i]*mom + v.Value.Data()[i]*(1-mom)
+	}
+	return []*value{{v: y, dt: x.dt}, constant(rm, tFloat), constant(rv, tFloat)}
 }
