@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -111,4 +112,19 @@ func TestONNXModelFile(t *testing.T) {
 	}
 	_, stderr, code = strata(t, "eval", "--model-file", filepath.Join(t.TempDir(), "missing.onnx"))
 	checkOneLineError(t, stderr, code, "missing.onnx")
+}
+
+// TestServeONNX loads ONNX files as served models: PyTorch's CNN outputs
+// logits (the server applies the softmax), NHWC inputs.
+func TestServeONNX(t *testing.T) {
+	m, err := loadServeModel("cnn", filepath.Join("..", "..", "onnx", "testdata", "torch", "cnn", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(m.InputShape) != "[28 28 1]" || len(m.Classes) != 10 || !m.Logits {
+		t.Errorf("served model: input %v, %d classes, logits %v", m.InputShape, len(m.Classes), m.Logits)
+	}
+	if _, err := loadServeModel("x", filepath.Join(t.TempDir(), "missing.onnx")); err == nil {
+		t.Error("a missing file loaded")
+	}
 }
