@@ -54,6 +54,12 @@ func loadModel(runDir, model, file string) (*loadedModel, error) {
 	if file == "" {
 		return nil, usagef("give --run DIR, or --model-file FILE.safetensors")
 	}
+	if isONNX(file) {
+		if model != "" {
+			return nil, usagef("--model does not apply to an ONNX file")
+		}
+		return lm, lm.loadONNX(file)
+	}
 	f, err := checkpoint.LoadSafetensors(file)
 	if err != nil {
 		return nil, err
@@ -135,6 +141,7 @@ func (lm *loadedModel) modelInput(x *tensor.Tensor) (*tensor.Tensor, error) {
 const evalExamples = `  strata eval --run runs/cnn-20261128-120000
   strata eval --model-file model.safetensors --data idx:/data/mnist --json
   strata eval --model-file my-model.safetensors --data csv:test.csv
+  strata eval --model-file model.onnx --data idx:/data/mnist
 `
 
 func cmdEval(ctx context.Context, args []string, out io.Writer) error {
