@@ -133,3 +133,19 @@ func ExampleAttention() {
 	fmt.Printf("%.3f\n", y.Value.Data())
 	// Output: [2.000]
 }
+
+func TestActivationExtGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 0))
+	for name, f := range map[string]func(x []*Var) *Var{
+		"gelu_exact": func(x []*Var) *Var { return GeluExact(x[0]) },
+		"silu":       func(x []*Var) *Var { return Silu(x[0]) },
+	} {
+		if err := CheckGradients(f, []*tensor.Tensor{randT(rng, 3, 5)}, CheckOptions{}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	y := GeluExact(Const(tensor.New([]int{3}, []float32{-1, 0, 1}))).Value.Data()
+	if math.Abs(float64(y[2])-0.8413447) > 1e-6 || y[1] != 0 || math.Abs(float64(y[0])+0.1586553) > 1e-6 {
+		t.Errorf("GeluExact(-1, 0, 1) = %v", y)
+	}
+}
