@@ -28,7 +28,7 @@ func TestAttentionLayerConformance(t *testing.T) {
 			return &MultiHeadAttention{NumHeads: 2, KeyDim: 3, ValueDim: 2, Causal: true, Dropout: 0.3, Name: "m"}
 		}, in: []int{2, 5, 4}, out: []int{2, 5, 4}, weights: mha, count: mhaCount, stochastic: true},
 		{name: "mha/nobias-outdim", make: func() Layer { return &MultiHeadAttention{NumHeads: 1, KeyDim: 2, OutputDim: 3, NoBias: true} },
-			in: []int{1, 3, 4}, out: []int{1, 3, 3}, weights: []string{"query.kernel", "key.kernel", "value.kernel", "attention_output.kernel"}, count: 8 * 3 + 6},
+			in: []int{1, 3, 4}, out: []int{1, 3, 3}, weights: []string{"query.kernel", "key.kernel", "value.kernel", "attention_output.kernel"}, count: 8*3 + 6},
 		{name: "transformer/encoder", make: func() Layer { return &TransformerBlock{NumHeads: 2, FFDim: 8, Name: "b"} },
 			in: []int{2, 3, 4}, out: []int{2, 3, 4}, weights: block, count: blockCount},
 		{name: "transformer/decoder-silu-dropout", make: func() Layer {
