@@ -54,7 +54,7 @@ func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
 	if *length < 0 {
 		return usagef("--length must not be negative, got %d", *length)
 	}
-	m, vocab, err := loadCharLM(*runDir)
+	s, vocab, err := loadSampler(*runDir)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,6 @@ func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(*seed, 0x9e4e))
-	s := m.NewSampler()
 	if err := s.Feed(ids); err != nil {
 		return err
 	}

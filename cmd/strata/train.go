@@ -70,6 +70,8 @@ func cmdTrain(ctx context.Context, args []string, out io.Writer) error {
 	switch modelArg(args) {
 	case "charlm":
 		return cmdTrainCharLM(ctx, args, out)
+	case "gpt":
+		return cmdTrainGPT(ctx, args, out)
 	case "dcgan", "gan", "vae", "cvae":
 		return cmdTrainGenerative(ctx, args, out)
 	}
