@@ -132,7 +132,7 @@ func attentionWorkload(T int) func(ctx context.Context, o Options) (Result, erro
 		}
 		runtime.ReadMemStats(&after)
 		tape.Release()
-		steps := max(2, (1<<28)/(T*T)/4)
+		steps := max(1, (1<<22)/(T*T))
 		s, err := timedN(ctx, 2, steps, step)
 		r := result(fmt.Sprintf("attention_%d", T))
 		r.P50ms = s * 1e3
