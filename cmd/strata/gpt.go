@@ -128,7 +128,7 @@ func cmdTrainGPT(ctx context.Context, args []string, out io.Writer) error {
 		"held_out_loss": held["loss"], "held_out_perplexity": math.Exp(held["loss"]), "held_out_bpc": held["loss"] / math.Ln2,
 		"vocabulary": vocab.Len(), "train_seconds": elapsed.Seconds(),
 		"train_chars_per_sec": float64(steps*c.BatchSize*c.Net.Context) / elapsed.Seconds(),
-		"parameters": countParams(net), "seed": c.Seed, "threads": c.Threads,
+		"parameters":          countParams(net), "seed": c.Seed, "threads": c.Threads,
 	}
 	if err := writeResults(dir, result, hist); err != nil {
 		return err
