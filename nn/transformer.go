@@ -91,6 +91,18 @@ func (l *TransformerBlock) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 // it: a decoder generating one position at a time feeds T = 1 and pays
 // one attention row per layer.
 func (l *TransformerBlock) ForwardCached(c *Ctx, x *autograd.Var, cache *KVCache) *autograd.Var {
+	y, _ := l.forward(c, x, cache, false)
+	return y
+}
+
+// ForwardScores is Forward that also returns the attention probabilities
+// [B, NumHeads, T, T] of the block (for explanation, e.g. attention
+// rollout); the attention then runs composed, forming the T×T scores.
+func (l *TransformerBlock) ForwardScores(c *Ctx, x *autograd.Var) (y, scores *autograd.Var) {
+	return l.forward(c, x, nil, true)
+}
+
+func (l *TransformerBlock) forward(c *Ctx, x *autograd.Var, cache *KVCache, withScores bool) (*autograd.Var, *autograd.Var) {
 	s := x.Shape()
 	if len(s) != 3 {
 		panic(&ShapeError{Layer: l.Name, Want: []int{-1, -1, -1}, Got: s, Msg: "TransformerBlock needs [batch, time, features]"})
@@ -99,7 +111,7 @@ func (l *TransformerBlock) ForwardCached(c *Ctx, x *autograd.Var, cache *KVCache
 		l.build(s[2])
 	}
 	n := l.Norm1.Forward(c, x)
-	a := l.Attention.Attend(c, n, n, n, AttendOptions{Cache: cache})
+	a, scores := l.Attention.attend(c, n, n, n, AttendOptions{Cache: cache}, withScores)
 	h := autograd.Add(x, l.dropout(c, a))
 	f := l.FF1.Forward(c, l.Norm2.Forward(c, h))
 	switch l.Activation {
@@ -110,7 +122,7 @@ func (l *TransformerBlock) ForwardCached(c *Ctx, x *autograd.Var, cache *KVCache
 	}
 	y := autograd.Add(h, l.dropout(c, l.FF2.Forward(c, f)))
 	c.trace(l.Name, "TransformerBlock", y, 0)
-	return y
+	return y, scores
 }
 
 func (l *TransformerBlock) dropout(c *Ctx, x *autograd.Var) *autograd.Var {

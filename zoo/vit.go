@@ -3,6 +3,8 @@ package zoo
 import (
 	"fmt"
 
+	"github.com/strata-dl/strata/tensor"
+
 	"github.com/strata-dl/strata/autograd"
 	"github.com/strata-dl/strata/nn"
 )
@@ -115,6 +117,27 @@ func (m *ViT) Tokens(c *nn.Ctx, x *autograd.Var) *autograd.Var {
 		h = b.Forward(c, h)
 	}
 	return h
+}
+
+// AttentionMaps runs images x [B, H, W, C] and returns each block's
+// attention probabilities [B, heads, patches, patches] and the patch grid
+// (rows, columns), for attention rollout (explain.AttentionRollout).
+func (m *ViT) AttentionMaps(x *tensor.Tensor) (maps []*tensor.Tensor, rows, cols int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = nn.AsError(r)
+		}
+	}()
+	c := &nn.Ctx{}
+	z := m.Patch.Forward(c, autograd.Const(x))
+	zs := z.Shape()
+	h := m.Position.Forward(c, autograd.Reshape(z, zs[0], zs[1]*zs[2], zs[3]))
+	for _, b := range m.Blocks {
+		var s *autograd.Var
+		h, s = b.ForwardScores(c, h)
+		maps = append(maps, s.Value)
+	}
+	return maps, zs[1], zs[2], nil
 }
 
 func init() {
