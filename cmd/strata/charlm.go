@@ -98,6 +98,8 @@ func cmdTrainCharLM(ctx context.Context, args []string, out io.Writer) error {
 	resume := fs.String("resume", "", "continue the run in this directory (only --epochs may change)")
 	jsonOut := fs.Bool("json", false, "print a JSON summary as the last line of output")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	budget := &timeBudget{}
+	fs.Float64Var(&budget.minutes, "max-minutes", 0, "stop after the step that crosses this many minutes of training, then evaluate and save (0: no limit)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -249,6 +251,9 @@ func cmdTrainCharLM(ctx context.Context, args []string, out io.Writer) error {
 		&train.JSONLogger{Path: filepath.Join(dir, "metrics.jsonl")},
 		&epochWeights{path: weights, net: net, meta: meta},
 	}
+	if budget.minutes > 0 {
+		callbacks = append(callbacks, budget)
+	}
 	before := 0 // epochs done before this call
 	if ckpt != nil {
 		before = len(ckpt.History.Epochs)
@@ -268,7 +273,7 @@ func cmdTrainCharLM(ctx context.Context, args []string, out io.Writer) error {
 	chars := float64((len(hist.Epochs)-before)*trainDS.Len()*c.SeqLen) / elapsed.Seconds()
 
 	held := hist.Last()
-	if held == nil || held["val_loss"] == 0 {
+	if held == nil || held["val_loss"] == 0 || budget.stopped {
 		l, err := model.Evaluate(ctx, heldDS, 256)
 		if err != nil {
 			if ctx.Err() != nil {

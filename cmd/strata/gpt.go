@@ -104,7 +104,7 @@ func cmdTrainGPT(ctx context.Context, args []string, out io.Writer) error {
 	weights := filepath.Join(dir, "model.safetensors")
 	callbacks := []train.Callback{&train.JSONLogger{Path: filepath.Join(dir, "metrics.jsonl")}, &epochWeights{path: weights, net: net, meta: meta}}
 	if c.MaxMinutes > 0 {
-		callbacks = append(callbacks, &timeBudget{limit: time.Duration(c.MaxMinutes * float64(time.Minute))})
+		callbacks = append(callbacks, &timeBudget{minutes: c.MaxMinutes})
 	}
 	start := time.Now()
 	hist, err := train.Fit(ctx, model, loader, train.FitOptions{Epochs: c.Epochs, Callbacks: callbacks, Verbose: 1, Out: progress})
@@ -305,17 +305,20 @@ func countParams(l nn.Layer) int {
 	return n
 }
 
-// timeBudget stops training after the batch that crosses limit.
+// timeBudget stops training after the batch that crosses minutes of
+// training (--max-minutes) and records that it did.
 type timeBudget struct {
 	train.Base
-	limit time.Duration
-	start time.Time
+	minutes float64
+	start   time.Time
+	stopped bool
 }
 
 func (b *timeBudget) OnTrainBegin(*train.Run) error { b.start = time.Now(); return nil }
 
 func (b *timeBudget) OnBatchEnd(*train.Run, train.Logs) error {
-	if time.Since(b.start) >= b.limit {
+	if time.Since(b.start).Minutes() >= b.minutes {
+		b.stopped = true
 		return train.ErrStopTraining
 	}
 	return nil
