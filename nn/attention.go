@@ -86,17 +86,17 @@ func einsumKernel(rng *rand.Rand, name string, shape ...int) *autograd.Var {
 
 func (l *MultiHeadAttention) build(c *Ctx, dq, dv, dk int) {
 	if l.NumHeads <= 0 || l.KeyDim <= 0 || l.ValueDim < 0 || l.OutputDim < 0 {
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("num_heads %d and key_dim %d must be positive, value_dim %d and output_dim %d not negative", l.NumHeads, l.KeyDim, l.ValueDim, l.OutputDim)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("num_heads %d and key_dim %d must be positive, value_dim %d and output_dim %d not negative", l.NumHeads, l.KeyDim, l.ValueDim, l.OutputDim)})
 	}
 	if !(l.Dropout >= 0 && l.Dropout < 1) {
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("dropout %v must be in [0, 1)", l.Dropout)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("dropout %v must be in [0, 1)", l.Dropout)})
 	}
 	h, kd, vd := l.NumHeads, l.KeyDim, l.valueDim()
 	od := l.OutputDim
 	if od == 0 {
 		od = dq
 	}
-	rng := c.buildRNG()
+	rng := c.buildRNG(l.Name)
 	l.QueryKernel = einsumKernel(rng, l.Name+".query.kernel", dq, h, kd)
 	l.KeyKernel = einsumKernel(rng, l.Name+".key.kernel", dk, h, kd)
 	l.ValueKernel = einsumKernel(rng, l.Name+".value.kernel", dv, h, vd)

@@ -74,7 +74,7 @@ func TestCausalNoFuture(t *testing.T) {
 		"transformer": &TransformerBlock{NumHeads: 2, Causal: true, Activation: "relu"}, // relu's kink defeats finite differences: checked here only
 	} {
 		x := tensor.RandNormal(rng, 0, 1, 1, 6, 4)
-		y1 := l.Forward(&Ctx{}, autograd.Const(x)).Value.Clone()
+		y1 := l.Forward(&Ctx{RNG: rng}, autograd.Const(x)).Value.Clone()
 		x.Data()[x.Len()-1] += 5
 		y2 := l.Forward(&Ctx{}, autograd.Const(x)).Value
 		f := y1.Dim(2)
@@ -95,7 +95,7 @@ func TestKVCacheMatchesFullForward(t *testing.T) {
 	b := &TransformerBlock{NumHeads: 2, Causal: true}
 	pe := &PositionEmbedding{MaxLength: 10}
 	x := tensor.RandNormal(rng, 0, 1, 1, 7, 4)
-	full := b.Forward(&Ctx{}, pe.Forward(&Ctx{}, autograd.Const(x))).Value
+	full := b.Forward(&Ctx{RNG: rng}, pe.Forward(&Ctx{RNG: rng}, autograd.Const(x))).Value
 	var cache KVCache
 	at := 0
 	for _, n := range []int{3, 1, 1, 2} { // a prompt, then single steps
@@ -124,7 +124,7 @@ func TestMultiHeadAttentionCross(t *testing.T) {
 	mask := tensor.Ones(2, 3, 5)
 	mask.Data()[4] = 0 // batch 0, query 0 may not see key 4
 	o := AttendOptions{Mask: mask}
-	y := l.Attend(&Ctx{}, q, v, nil, o)
+	y := l.Attend(&Ctx{RNG: rng}, q, v, nil, o)
 	y2, s := l.AttendScores(&Ctx{}, q, v, nil, o)
 	if got := y.Shape(); got[0] != 2 || got[1] != 3 || got[2] != 4 {
 		t.Fatalf("output shape %v, want [2 3 4]", got)
@@ -155,14 +155,19 @@ func TestMultiHeadAttentionCross(t *testing.T) {
 
 func ExampleMultiHeadAttention() {
 	mha := &MultiHeadAttention{NumHeads: 4, KeyDim: 8, Causal: true}
-	x := autograd.Const(tensor.Zeros(2, 10, 32)) // [batch, time, features]
-	y := mha.Forward(&Ctx{}, x)
+	if _, err := Build(mha, []int{10, 32}, rand.New(rand.NewPCG(1, 2))); err != nil { // [time, features]
+		panic(err)
+	}
+	y := mha.Forward(&Ctx{}, autograd.Const(tensor.Zeros(2, 10, 32))) // [batch, time, features]
 	fmt.Println(y.Shape(), mha.QueryKernel.Shape(), mha.OutputKernel.Shape())
 	// Output: [2 10 32] [32 4 8] [4 8 32]
 }
 
 func ExampleTransformerBlock() {
 	block := &TransformerBlock{NumHeads: 2, FFDim: 64, Causal: true}
+	if _, err := Build(block, []int{5, 16}, rand.New(rand.NewPCG(1, 2))); err != nil {
+		panic(err)
+	}
 	y := block.Forward(&Ctx{}, autograd.Const(tensor.Zeros(1, 5, 16)))
 	fmt.Println(y.Shape(), len(AllWeights(block)))
 	// Output: [1 5 16] 16

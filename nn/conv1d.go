@@ -61,20 +61,20 @@ func (l *Conv1D) build(c *Ctx, in []int) {
 		panic(&ShapeError{Layer: l.Name, Want: []int{-1, -1, -1}, Got: in, Msg: "Conv1D needs [batch, time, channels]"})
 	}
 	if l.Filters <= 0 || l.KernelSize <= 0 || l.Strides < 0 || l.DilationRate < 0 {
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("filters %d and kernel_size %d must be positive, strides %d and dilation_rate %d not negative", l.Filters, l.KernelSize, l.Strides, l.DilationRate)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("filters %d and kernel_size %d must be positive, strides %d and dilation_rate %d not negative", l.Filters, l.KernelSize, l.Strides, l.DilationRate)})
 	}
 	switch l.Padding {
 	case "", "valid", "same", "causal":
 	default:
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("unknown padding %q (want valid, same or causal)", l.Padding)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("unknown padding %q (want valid, same or causal)", l.Padding)})
 	}
 	act, post, err := activation(l.Activation)
 	if err != nil {
-		panic(&ShapeError{Layer: l.Name, Msg: err.Error()})
+		panic(&ConfigError{Layer: l.Name, Msg: err.Error()})
 	}
 	l.act, l.post = act, post
 	k, ch := l.KernelSize, in[2]
-	rng := c.buildRNG()
+	rng := c.buildRNG(l.Name)
 	w := tensor.Zeros(k, ch, l.Filters)
 	GlorotUniform{}.Init(rng, w, k*ch, k*l.Filters)
 	l.Kernel = autograd.NewParam(l.Name+".kernel", w)

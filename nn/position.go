@@ -42,10 +42,10 @@ func (l *PositionEmbedding) ForwardAt(c *Ctx, x *autograd.Var, start int) *autog
 	}
 	if l.Embeddings == nil {
 		if l.MaxLength <= 0 {
-			panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("max_length %d must be positive", l.MaxLength)})
+			panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("max_length %d must be positive", l.MaxLength)})
 		}
 		p := tensor.Zeros(l.MaxLength, s[2])
-		GlorotUniform{}.Init(c.buildRNG(), p, l.MaxLength, s[2])
+		GlorotUniform{}.Init(c.buildRNG(l.Name), p, l.MaxLength, s[2])
 		l.Embeddings = autograd.NewParam(l.Name+".embeddings", p)
 	}
 	maxLen, d := l.Embeddings.Value.Dim(0), l.Embeddings.Value.Dim(1)

@@ -51,10 +51,10 @@ func (l *TransformerBlock) Children() []Child {
 
 func (l *TransformerBlock) build(d int) {
 	if l.NumHeads <= 0 || d%l.NumHeads != 0 {
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("num_heads %d must be positive and divide the model width %d", l.NumHeads, d)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("num_heads %d must be positive and divide the model width %d", l.NumHeads, d)})
 	}
 	if !(l.Dropout >= 0 && l.Dropout < 1) || l.FFDim < 0 {
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("dropout %v must be in [0, 1) and ff_dim %d not negative", l.Dropout, l.FFDim)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("dropout %v must be in [0, 1) and ff_dim %d not negative", l.Dropout, l.FFDim)})
 	}
 	ffAct := ""
 	switch l.Activation {
@@ -64,7 +64,7 @@ func (l *TransformerBlock) build(d int) {
 	case "relu":
 		ffAct = "relu"
 	default:
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("unknown activation %q (want gelu, gelu_tanh, silu, swish or relu)", l.Activation)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("unknown activation %q (want gelu, gelu_tanh, silu, swish or relu)", l.Activation)})
 	}
 	eps := l.Epsilon
 	if eps == 0 {

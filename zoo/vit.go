@@ -141,6 +141,8 @@ func (m *ViT) AttentionMaps(x *tensor.Tensor) (maps []*tensor.Tensor, rows, cols
 }
 
 func init() {
+	nn.RegisterLayer("zoo.ViT", func() nn.Layer { return &ViT{} })
+	nn.RegisterLayer("zoo.GPT", func() nn.Layer { return &GPT{} })
 	RegisterClassifier(Classifier{Name: "vit", Description: "ViT: 4×4 patches → 4 pre-LN encoder blocks (d 64, 4 heads) → mean → softmax",
 		New: func(k int) nn.Layer {
 			m, err := NewViT(ViTOptions{Classes: k})

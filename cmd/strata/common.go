@@ -134,6 +134,19 @@ func checksum(ts ...data.Tensors) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// modelFlags defines the flags that name a saved classifier: --run DIR,
+// --model-file FILE (a model file: modelfile.Save's, strata train's or an
+// older build's), --weights FILE (an alias of --model-file) and --model
+// NAME (a zoo classifier whose weights the file holds, for files without
+// an architecture).
+func modelFlags(fs *flags) (run, model, file *string) {
+	run = fs.String("run", "", "run directory written by strata train")
+	file = fs.String("model-file", "", "model file (.safetensors) instead of --run: written by strata train or modelfile.Save")
+	fs.StringVar(file, "weights", "", "alias of --model-file")
+	model = fs.String("model", "", "zoo classifier the file holds weights of (default: the file's architecture)")
+	return run, model, file
+}
+
 // limit keeps the first n samples of d (n ≤ 0: all).
 func limit(d data.Tensors, n int) data.Tensors {
 	if n <= 0 || n >= d.Len() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/losses"
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/optim"
 	"github.com/strata-dl/strata/train"
@@ -102,7 +102,7 @@ func cmdTrainGPT(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	weights := filepath.Join(dir, "model.safetensors")
-	callbacks := []train.Callback{&train.JSONLogger{Path: filepath.Join(dir, "metrics.jsonl")}, &epochWeights{path: weights, net: net, meta: meta}}
+	callbacks := []train.Callback{&train.JSONLogger{Path: filepath.Join(dir, "metrics.jsonl")}, &modelSaver{path: weights, net: net, meta: meta}}
 	if c.MaxMinutes > 0 {
 		callbacks = append(callbacks, &timeBudget{minutes: c.MaxMinutes})
 	}
@@ -119,7 +119,7 @@ func cmdTrainGPT(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("evaluating on the held-out text: %w", err)
 	}
-	if err := train.SaveWeights(weights, net, meta); err != nil {
+	if err := modelfile.Save(weights, net, meta); err != nil {
 		return err
 	}
 	steps := model.Optimizer.Iterations()
@@ -269,32 +269,25 @@ func newGPTModel(c *gptConfig, windows int) (*zoo.GPT, *train.Model, error) {
 	return net, model, nil
 }
 
-// gptArchitecture is stored in a GPT's model.safetensors metadata.
-type gptArchitecture struct {
-	Model string         `json:"model"` // "gpt"
-	Net   zoo.GPTOptions `json:"net"`
-	Vocab *data.Vocab    `json:"vocabulary"`
-}
-
-func writeGPTRunFiles(dir string, c *gptConfig, vocab *data.Vocab, net *zoo.GPT) (map[string]string, error) {
+func writeGPTRunFiles(dir string, c *gptConfig, vocab *data.Vocab, net *zoo.GPT) (modelfile.Meta, error) {
+	var none modelfile.Meta
 	if err := prepareRunDir(dir, nil); err != nil {
-		return nil, err
+		return none, err
 	}
 	if err := writeJSON(filepath.Join(dir, "config.json"), c); err != nil {
-		return nil, err
+		return none, err
 	}
 	if err := writeJSON(filepath.Join(dir, "vocab.json"), vocab); err != nil {
-		return nil, err
+		return none, err
 	}
 	summary, err := nn.Summary(net, []int{c.Net.Context})
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "summary.txt"), []byte(summary), 0o644); err != nil {
-		return nil, err
+		return none, err
 	}
-	arch, _ := json.Marshal(gptArchitecture{Model: "gpt", Net: c.Net, Vocab: vocab})
-	return map[string]string{"format": "strata.weights.v1", "strata.architecture": string(arch)}, nil
+	return modelfile.Meta{Family: "gpt", InputShape: []int{c.Net.Context}, Vocab: vocab}, nil
 }
 
 func countParams(l nn.Layer) int {
@@ -324,44 +317,46 @@ func (b *timeBudget) OnBatchEnd(*train.Run, train.Logs) error {
 	return nil
 }
 
-// sampler is what strata generate draws text from.
-type sampler interface {
+// textSampler is what strata generate draws text from.
+type textSampler interface {
 	Feed(ids []int32) error
 	Next(rng *rand.Rand, temperature float64) (int32, error)
 }
 
-// loadSampler opens a run of a character-level language model (charlm or
-// gpt) and returns a sampler at the start of a text and the vocabulary.
-func loadSampler(dir string) (sampler, *data.Vocab, error) {
-	path := filepath.Join(dir, "model.safetensors")
-	f, err := checkpoint.LoadSafetensors(path)
-	if err != nil {
-		m, vocab, err := loadCharLM(dir) // its messages say what is missing
-		if err != nil {
-			return nil, nil, err
+// loadTextSampler opens a character-level language model — a GPT model
+// file, or a char LM run or model file — given a run directory or a model
+// file, and returns a sampler at the start of a text and the vocabulary.
+func loadTextSampler(runDir, file string) (textSampler, *data.Vocab, error) {
+	path := file
+	if runDir != "" {
+		path = filepath.Join(runDir, "model.safetensors")
+	}
+	if f, err := checkpoint.LoadSafetensors(path); err == nil {
+		if m, err := modelfile.FromFile(f); err == nil {
+			if g, ok := m.Net.(*zoo.GPT); ok {
+				if m.Meta.Vocab == nil || m.Meta.Vocab.Len() != g.Options.Vocab {
+					return nil, nil, fmt.Errorf("%s: the vocabulary in the metadata does not match the GPT's %d tokens", path, g.Options.Vocab)
+				}
+				return g.NewSampler(), m.Meta.Vocab, nil
+			}
 		}
-		return m.NewSampler(), vocab, nil
 	}
-	var arch gptArchitecture
-	if json.Unmarshal([]byte(f.Metadata["strata.architecture"]), &arch) != nil || arch.Model != "gpt" {
-		m, vocab, err := loadCharLM(dir)
-		if err != nil {
-			return nil, nil, err
-		}
-		return m.NewSampler(), vocab, nil
-	}
-	if arch.Vocab == nil || arch.Vocab.Len() != arch.Net.Vocab {
-		return nil, nil, fmt.Errorf("%s: the vocabulary in the metadata does not match the model's %d characters", path, arch.Net.Vocab)
-	}
-	m, err := zoo.NewGPT(arch.Net)
+	m, vocab, err := loadCharLMFrom(runDir, file) // its errors say what is missing
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if _, err := nn.Build(m, []int{1}, rand.New(rand.NewPCG(0, 0))); err != nil {
 		return nil, nil, err
 	}
-	if err := train.LoadWeights(m, f, ""); err != nil {
-		return nil, nil, fmt.Errorf("%s does not hold the GPT its metadata describes: %w", path, err)
-	}
-	return m.NewSampler(), arch.Vocab, nil
+	return m.NewSampler(), vocab, nil
+}
+
+// modelSaver saves the model whole (a model file) after every epoch, so
+// that strata generate can sample from a run still training.
+type modelSaver struct {
+	train.Base
+	path string
+	net  nn.Layer
+	meta modelfile.Meta
+}
+
+func (s *modelSaver) OnEpochEnd(*train.Run, train.Logs) error {
+	return modelfile.Save(s.path, s.net, s.meta)
 }
