@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/strata-dl/strata/autograd"
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/losses"
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/optim"
 	"github.com/strata-dl/strata/tensor"
@@ -130,5 +132,41 @@ func TestViTShapes(t *testing.T) {
 	}
 	if _, err := NewViT(ViTOptions{Classes: 10, DModel: 10, Heads: 3}); err == nil {
 		t.Error("heads that do not divide d_model were accepted")
+	}
+}
+
+// TestGPTAndViTModelFiles saves both models whole and loads them back
+// without their constructors: same outputs.
+func TestGPTAndViTModelFiles(t *testing.T) {
+	g, err := NewGPT(GPTOptions{Vocab: 7, Context: 8, DModel: 8, Layers: 1, Heads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewViT(ViTOptions{Classes: 3, DModel: 8, Layers: 1, Heads: 2, MaxPatches: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct {
+		net nn.Layer
+		in  []int
+		x   *tensor.Tensor
+	}{{g, []int{8}, tensor.New([]int{1, 5}, []float32{1, 2, 3, 4, 5})}, {v, []int{16, 16, 1}, tensor.RandUniform(rng, 0, 1, 2, 16, 16, 1)}} {
+		if _, err := nn.Build(c.net, c.in, rng); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "m.safetensors")
+		if err := modelfile.Save(path, c.net, modelfile.Meta{InputShape: c.in}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := modelfile.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.net.Forward(&nn.Ctx{}, autograd.Const(c.x)).Value.Data()
+		got := m.Net.Forward(&nn.Ctx{}, autograd.Const(c.x)).Value.Data()
+		if !slices.Equal(got, want) {
+			t.Errorf("%T: loaded model gives %v, saved %v", c.net, got[:3], want[:3])
+		}
 	}
 }
