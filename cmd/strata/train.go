@@ -116,7 +116,7 @@ func flagArg(args []string, name string) string {
 func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("train", "train [flags]", trainExamples, out)
 	c := runConfig{}
-	fs.StringVar(&c.Model, "model", "cnn", "model: "+strings.Join(zoo.ClassifierNames(), ", ")+"; or charlm, dcgan, gan, vae, cvae (see their --help)")
+	fs.StringVar(&c.Model, "model", "cnn", "model: "+strings.Join(zoo.ClassifierNames(), ", ")+"; or charlm, gpt, dcgan, gan, vae, cvae (see their --help)")
 	fs.StringVar(&c.Data, "data", "mnist", "data: mnist, idx:DIR (MNIST-layout IDX files) or csv:FILE (label in the last column)")
 	fs.IntVar(&c.Epochs, "epochs", 3, "number of epochs")
 	fs.IntVar(&c.BatchSize, "batch-size", 32, "batch size")
