@@ -132,8 +132,8 @@ func attentionWorkload(T int) func(ctx context.Context, o Options) (Result, erro
 		}
 		runtime.ReadMemStats(&after)
 		tape.Release()
-		steps := max(1, (1<<22)/(T*T))
-		s, err := timedN(ctx, 2, steps, step)
+		steps := max(1, o.Steps*(1<<14)/(T*T))
+		s, err := timedN(ctx, 1, steps, step)
 		r := result(fmt.Sprintf("attention_%d", T))
 		r.P50ms = s * 1e3
 		r.PeakMB = float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20)
