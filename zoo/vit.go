@@ -6,6 +6,7 @@ import (
 	"github.com/strata-dl/strata/tensor"
 
 	"github.com/strata-dl/strata/autograd"
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 )
 
@@ -143,6 +144,7 @@ func (m *ViT) AttentionMaps(x *tensor.Tensor) (maps []*tensor.Tensor, rows, cols
 func init() {
 	nn.RegisterLayer("zoo.ViT", func() nn.Layer { return &ViT{} })
 	nn.RegisterLayer("zoo.GPT", func() nn.Layer { return &GPT{} })
+	modelfile.RegisterLegacy("vit", legacyClassifier) // the model.safetensors of strata train --model vit
 	RegisterClassifier(Classifier{Name: "vit", Description: "ViT: 4×4 patches → 4 pre-LN encoder blocks (d 64, 4 heads) → mean → softmax",
 		New: func(k int) nn.Layer {
 			m, err := NewViT(ViTOptions{Classes: k})
