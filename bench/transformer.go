@@ -55,7 +55,7 @@ func GPTTrainStep(batch int) (func() error, error) {
 	if _, err := nn.Build(net, []int{128}, rng); err != nil {
 		return nil, err
 	}
-	m, err := train.Compile(net, &optim.AdamW{LearningRate: 1e-3, WeightDecay: 0.01}, losses.SparseCategoricalCrossentropy{})
+	m, err := train.Compile(net, &optim.AdamW{Base: optim.Base{LearningRate: 1e-3}, WeightDecay: 0.01}, losses.SparseCategoricalCrossentropy{})
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ type Conv1D struct {
 
 	Kernel, Bias *autograd.Var
 	act          autograd.Activation
-	post         string
+	post         func(*autograd.Var) *autograd.Var
 }
 
 func (l *Conv1D) layerName() string     { return l.Name }

@@ -88,7 +88,7 @@ func TestGPTLearnsAndGenerates(t *testing.T) {
 	if _, err := nn.Build(m, []int{24}, rand.New(rand.NewPCG(1, 2))); err != nil {
 		t.Fatal(err)
 	}
-	model, err := train.Compile(m, &optim.AdamW{LearningRate: 0.01}, losses.SparseCategoricalCrossentropy{})
+	model, err := train.Compile(m, &optim.AdamW{Base: optim.Base{LearningRate: 0.01}}, losses.SparseCategoricalCrossentropy{})
 	if err != nil {
 		t.Fatal(err)
 	}

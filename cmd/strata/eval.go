@@ -21,6 +21,8 @@ import (
 	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
 	"github.com/strata-dl/strata/zoo"
+
+	runs "github.com/strata-dl/strata/run"
 )
 
 // loadedModel is a trained classifier rebuilt from a model file.
@@ -225,10 +227,18 @@ func evalData(lm *loadedModel, spec string, limitN int) (data.Tensors, error) {
 	return test, nil
 }
 
-// writeEvalPlots writes DIR/confusion.png and DIR/roc.png.
+// writeEvalPlots writes DIR/confusion.png and DIR/roc.png, holding the
+// lock of DIR when it is a run directory (see package run).
 func writeEvalPlots(dir, model string, cm *metrics.ConfusionMatrix, auc *metrics.AUC) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
+	}
+	if _, isRun := runs.HoldsRun(dir); isRun {
+		d, err := runs.Open(dir, "strata eval")
+		if err != nil {
+			return err
+		}
+		defer d.Close()
 	}
 	if err := writePNG(filepath.Join(dir, "confusion.png"), func(w io.Writer) error {
 		return plot.Confusion(w, cm.Counts(), nil, plot.ConfusionOptions{Title: "Confusion matrix: " + model})

@@ -12,6 +12,8 @@ import (
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/explain"
 	"github.com/strata-dl/strata/tensor"
+
+	runs "github.com/strata-dl/strata/run"
 )
 
 const explainExamples = `  strata explain --run runs/cnn-20261128-120000 --method ig digit.png --out explain
@@ -33,9 +35,6 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
 	if fs.NArg() == 0 {
 		return usagef("give at least one image (PNG/JPEG) or .npy file")
 	}
-	if *steps < 0 {
-		return usagef("--steps must not be negative, got %d", *steps)
-	}
 	m, err := explainMethod(*method, *layer, *steps)
 	if err != nil {
 		return err
@@ -44,10 +43,11 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := explainDir(*outDir, lm.Dir)
+	dir, runLock, err := explainDir(*outDir, lm.Dir)
 	if err != nil {
 		return err
 	}
+	defer runLock.Close()
 	for _, path := range fs.Args() {
 		x, err := loadInput(path, lm.Arch)
 		if err != nil {
@@ -100,8 +100,9 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
 }
 
 // explainDir creates and returns the output directory: --out, else
-// explain/ in the run directory, else ./explain.
-func explainDir(outDir, runDir string) (string, error) {
+// explain/ in the run directory, else ./explain; when it is a run's
+// explain/, the run directory is returned locked (close it when done).
+func explainDir(outDir, runDir string) (string, *runs.Dir, error) {
 	dir := outDir
 	if dir == "" {
 		dir = "explain"
@@ -109,12 +110,25 @@ func explainDir(outDir, runDir string) (string, error) {
 			dir = filepath.Join(runDir, "explain")
 		}
 	}
-	return dir, os.MkdirAll(dir, 0o755)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, err
+	}
+	// Writing into a run directory: hold its lock (see package run).
+	if parent := filepath.Dir(dir); filepath.Base(dir) == runs.ExplainDir {
+		if _, isRun := runs.HoldsRun(parent); isRun {
+			d, err := runs.Open(parent, "strata explain")
+			return dir, d, err
+		}
+	}
+	return dir, nil, nil
 }
 
 // explainMethod returns the attribution method of --method, with the
 // Grad-CAM layer and the Integrated Gradients steps set.
 func explainMethod(name, layer string, steps int) (explain.Method, error) {
+	if steps < 0 {
+		return nil, usagef("--steps must not be negative, got %d", steps)
+	}
 	m, err := explain.New(name)
 	if err != nil {
 		return nil, usagef("%v", err)

@@ -42,3 +42,27 @@ func TestGPTTrainAndGenerate(t *testing.T) {
 		t.Errorf("--heads 3 with d-model 128: exit %d, want 2 (usage)", code)
 	}
 }
+
+// TestMaxMinutes: a tiny budget stops a 50-epoch char LM after its first
+// step; the run still evaluates and saves.
+func TestMaxMinutes(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "a.txt")
+	os.WriteFile(text, []byte(strings.Repeat("abcabd abcabd\n", 60)), 0o644)
+	stdout, stderr, code := strata(t, "train", "--model", "charlm", "--data", "text:"+text, "--epochs", "50", "--seq-len", "16",
+		"--units", "8", "--embedding-dim", "4", "--batch-size", "8", "--max-minutes", "1e-9", "--out", filepath.Join(dir, "run"), "--quiet", "--json")
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s%s", code, stdout, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var res map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatalf("last line is not JSON: %q", lines[len(lines)-1])
+	}
+	if res["epochs"].(float64) > 1 || !(res["held_out_bpc"].(float64) > 0) {
+		t.Errorf("results: %v", res)
+	}
+	if _, _, code := strata(t, "train", "--model", "mlp", "--max-minutes", "-1"); code != 2 {
+		t.Errorf("--max-minutes -1: exit %d, want 2", code)
+	}
+}
