@@ -85,4 +85,10 @@
 // a dummy batch and returns those panics as errors; call it before
 // training with data of user-supplied shape. CheckBuilt says whether a
 // network is built (load weights only into a built one).
+//
+// Concurrency: a built network's Forward in inference mode (a zero Ctx)
+// only reads its weights, so many goroutines may run it at once, each on
+// its own tape (autograd.NewInferenceTape; train.Predict and
+// train.Predictor do this, and are tested under -race). Training, Build
+// and loading weights change the network and must not run alongside.
 package nn

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/internal/memplan"
+	"github.com/strata-dl/strata/internal/sysmem"
 	"github.com/strata-dl/strata/losses"
 	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
@@ -186,6 +188,12 @@ func TrainCharLM(ctx context.Context, c CharLMConfig, version string, o Options)
 	if err != nil {
 		return nil, err
 	}
+	if r, ok := s.alreadyFinished(c.Epochs); ok {
+		return r, nil
+	}
+	if err := checkCharLMMemory(ctx, &c); err != nil {
+		return nil, err
+	}
 	c.Threads, c.Version, c.Created, c.Args = runtime.GOMAXPROCS(0), version, time.Now().UTC(), s.args()
 	model, err := newCharLMModel(&c)
 	if err != nil {
@@ -285,4 +293,18 @@ type epochWeights struct {
 
 func (e *epochWeights) OnEpochEnd(*train.Run, train.Logs) error {
 	return saveModel(e.path, e.net, e.meta, e.arch)
+}
+
+// checkCharLMMemory refuses, before the model is built, a char LM whose
+// estimated training memory (memplan.RecurrentLM) exceeds what the process
+// may use: --units 1000000, --layers 500 or a text of 21,000 distinct
+// characters on a small machine.
+func checkCharLMMemory(ctx context.Context, c *CharLMConfig) error {
+	o := c.Net.WithDefaults()
+	gates := 4
+	if o.Cell == "gru" {
+		gates = 3
+	}
+	needs := memplan.RecurrentLM(o.Vocab, o.EmbeddingDim, o.Units, o.Layers, gates, c.SeqLen, c.BatchSize)
+	return sysmem.Check(sysmem.FromContext(ctx), fmt.Sprintf("this char LM (%d characters in its vocabulary)", o.Vocab), needs...)
 }

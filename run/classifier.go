@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/internal/memplan"
+	"github.com/strata-dl/strata/internal/sysmem"
 	"github.com/strata-dl/strata/losses"
 	"github.com/strata-dl/strata/metrics"
 	"github.com/strata-dl/strata/modelfile"
@@ -126,12 +128,15 @@ func TrainClassifier(ctx context.Context, c ClassifierConfig, version string, o 
 	if err != nil {
 		return nil, configf("%v", err)
 	}
-	ds, err := LoadDataset(c.Data)
+	ds, err := LoadDatasetContext(ctx, c.Data)
 	if err != nil {
 		return nil, err
 	}
 	if s.ckpt != nil && c.DataSHA256 != "" && ds.SHA256 != c.DataSHA256 {
 		return nil, fmt.Errorf("cannot resume: the data %s has changed since the run started (sha256 %s, config.json records %s)", c.Data, ds.SHA256, c.DataSHA256)
+	}
+	if r, ok := s.alreadyFinished(c.Epochs); ok {
+		return r, nil
 	}
 	ds.Limit(c.TrainLimit, c.TestLimit)
 	c.DataSource, c.DataSHA256, c.Classes = ds.Source, ds.SHA256, ds.Classes
@@ -141,6 +146,9 @@ func TrainClassifier(ctx context.Context, c ClassifierConfig, version string, o 
 	}
 	c.Threads, c.Version, c.Created, c.Args = runtime.GOMAXPROCS(0), version, time.Now().UTC(), s.args()
 	c.OptimizerConfig = opt.Config()
+	if err := checkClassifierMemory(ctx, spec.New, c.InputShape, c.Classes, min(c.BatchSize, ds.Train.Len())); err != nil {
+		return nil, err
+	}
 	net := spec.New(c.Classes)
 	if _, err := nn.Build(net, c.InputShape, rand.New(rand.NewPCG(c.Seed, 1))); err != nil {
 		return nil, fmt.Errorf("model %s does not fit data of shape %v: %w", c.Model, c.InputShape, err)
@@ -249,4 +257,26 @@ func numbered(k int) []string {
 		out[i] = strconv.Itoa(i)
 	}
 	return out
+}
+
+// checkClassifierMemory refuses, before the model is built, a classifier
+// whose weights, gradients and Adam state (two slots; an upper bound for
+// the other optimizers) and the input batch exceed what the process may
+// use. The parameter count comes from two tiny builds
+// (memplan.ClassifierParams), so a 10-million-class output layer is never
+// allocated to find out.
+func checkClassifierMemory(ctx context.Context, newModel func(int) nn.Layer, input []int, classes, batch int) error {
+	if classes < 2 {
+		return nil // the data's check reports it
+	}
+	p, err := memplan.ClassifierParams(newModel, input, classes)
+	if err != nil {
+		return nil // building reports it, naming the layer
+	}
+	per := int64(1)
+	for _, d := range input {
+		per *= int64(d)
+	}
+	needs := append(memplan.Training(p, 2), memplan.Activations(batch, per+int64(classes)))
+	return sysmem.Check(sysmem.FromContext(ctx), fmt.Sprintf("this model (%d classes)", classes), needs...)
 }

@@ -187,6 +187,9 @@ func TrainGenerative(ctx context.Context, c GenerativeConfig, version string, o 
 	if s.ckpt != nil && c.DataSHA256 != "" && c.DataSHA256 != ds.SHA256 {
 		return nil, fmt.Errorf("cannot resume: the data %s has changed since the run started", c.Data)
 	}
+	if r, ok := s.alreadyFinished(c.Epochs); ok {
+		return r, nil
+	}
 	c.DataSource, c.DataSHA256, c.Preprocessing = ds.Source, ds.SHA256, "x/255"
 	c.Threads, c.Version, c.Created, c.Args = runtime.GOMAXPROCS(0), version, time.Now().UTC(), s.args()
 	trainer, model, err := newGenerativeTrainer(&c)

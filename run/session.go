@@ -99,6 +99,23 @@ func begin(o Options) (*session, error) {
 	return s, nil
 }
 
+// alreadyFinished reports a resumed run whose checkpoint is past its last
+// epoch: there is nothing to train, and its results.json (train time and
+// speed included) stays as the run wrote it, instead of being rewritten
+// with the zero time of an empty resume.
+func (s *session) alreadyFinished(epochs int) (*Result, bool) {
+	if s.ckpt == nil || s.ckpt.Epoch <= epochs {
+		return nil, false
+	}
+	r := &Result{Dir: s.dir.Path, History: s.ckpt.History}
+	var summary map[string]any
+	if ReadJSON(s.dir.File(ResultsFile), &summary) == nil {
+		r.Summary = summary
+	}
+	r.Message = fmt.Sprintf("run %s already finished its %d epochs: nothing to do (give --epochs N, more than %d, to train further)", s.dir.Path, epochs, epochs)
+	return r, true
+}
+
 // create makes and locks the directory of a new run (after the data and
 // the model were loaded, so that a run that cannot start leaves nothing).
 func (s *session) create(model string) error {

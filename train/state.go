@@ -285,6 +285,12 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 			return nil, fmt.Errorf("%s: bad loop.metrics in metadata: %v", path, err)
 		}
 	}
+	// The position must be one a run can reach: the loader checks the batch
+	// against the epoch's length when the run resumes.
+	if c.Epoch < 1 || c.Batch < 0 || c.Steps < 0 {
+		return nil, fmt.Errorf("%s: loop position epoch %d, batch %d, step %d is not one a run reaches (edited or damaged metadata)",
+			path, c.Epoch, c.Batch, c.Steps)
+	}
 	return c, nil
 }
 
