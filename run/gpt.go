@@ -187,7 +187,7 @@ func (s *session) trainGPT(ctx context.Context, c *GPTConfig, text *textData, mo
 		"held_out_loss": loss, "held_out_perplexity": math.Exp(loss), "held_out_bpc": loss / math.Ln2,
 		"vocabulary": text.vocab.Len(), "train_seconds": elapsed.Seconds(),
 		"train_chars_per_sec": float64(steps*c.BatchSize*c.Net.Context) / elapsed.Seconds(),
-		"parameters": countWeights(model.Net), "seed": c.Seed, "threads": c.Threads,
+		"parameters":          countWeights(model.Net), "seed": c.Seed, "threads": c.Threads,
 	}
 	if err := s.dir.WriteResults(result, hist); err != nil {
 		return nil, err
