@@ -85,6 +85,12 @@ type Meta struct {
 	Standardizer *data.Standardizer `json:"standardizer,omitempty"`
 	// Vocab is the vocabulary of a text model (token id ↔ character).
 	Vocab *data.Vocab `json:"vocab,omitempty"`
+	// Logits says that a classifier's output is logits (it was trained
+	// with a loss FromLogits: true), so that a softmax over the last axis
+	// gives its probabilities; false: the output already is probabilities
+	// (the network ends in a softmax, as the zoo's classifiers do) or the
+	// model is not a classifier. strata predict, eval and serve read it.
+	Logits bool `json:"logits,omitempty"`
 	// Values holds free-form user key/values.
 	Values map[string]string `json:"values,omitempty"`
 }

@@ -63,6 +63,40 @@ func TestBuildReportsUnexportedLayerField(t *testing.T) {
 	}
 }
 
+// unlistedScale keeps a weight in an exported field but has no Weights
+// method: the weight would be silently neither trained nor saved.
+type unlistedScale struct {
+	Scale *autograd.Var
+	Body  *Dense
+}
+
+func (m *unlistedScale) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
+	if m.Scale == nil {
+		m.Scale = autograd.NewParam("scale", tensor.Ones(1))
+	}
+	return autograd.Mul(m.Body.Forward(c, x), m.Scale)
+}
+
+func TestBuildReportsUnlistedWeightField(t *testing.T) {
+	m := &unlistedScale{Body: &Dense{Units: 2}}
+	_, err := Build(m, []int{3}, rand.New(rand.NewPCG(1, 1)))
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "field Scale") || !strings.Contains(err.Error(), "Weights method") {
+		t.Fatalf("Build: got %v, want a *ConfigError naming field Scale and the missing Weights method", err)
+	}
+	// Built by a plain Forward instead, CheckBuilt (which modelfile.Save
+	// and train.LoadWeights call) reports it too.
+	m = &unlistedScale{Body: &Dense{Units: 2}}
+	m.Forward(&Ctx{RNG: rand.New(rand.NewPCG(1, 1))}, autograd.Const(tensor.Ones(1, 3)))
+	if err := CheckBuilt(m); !errors.As(err, &ce) || !strings.Contains(err.Error(), "field Scale") {
+		t.Fatalf("CheckBuilt: got %v, want a *ConfigError naming field Scale", err)
+	}
+	// A struct that lists its weight is fine.
+	if err := CheckBuilt(&scaledNet{Scale: m.Scale, Body: m.Body}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCheckBuilt(t *testing.T) {
 	m := NewSequential(&Dense{Units: 2}, &Flatten{}, &Dense{Units: 1})
 	err := CheckBuilt(m)

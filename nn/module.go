@@ -214,9 +214,14 @@ func mayHoldLayer(t reflect.Type) bool {
 
 // checkFields returns a *ConfigError when a struct model (one that does
 // not list its children itself) keeps a layer in an unexported field,
-// where Children cannot see it: its weights would be neither trained nor
-// saved. A field tagged `nn:"-"` is left alone.
+// where Children cannot see it, or, not being Weighted, holds a weight in
+// an exported *autograd.Var field, which AllWeights cannot see: either
+// way those weights would be neither trained nor saved. A field tagged
+// `nn:"-"` is left alone.
 func checkFields(l Layer, path string) error {
+	if err := checkVarFields(l, path); err != nil {
+		return err
+	}
 	if _, ok := l.(Container); !ok {
 		v := reflect.ValueOf(l)
 		for v.Kind() == reflect.Pointer && !v.IsNil() {
@@ -241,10 +246,40 @@ func checkFields(l Layer, path string) error {
 	return nil
 }
 
+// checkVarFields reports an exported, non-nil *autograd.Var field of a
+// struct layer that is not Weighted (see checkFields).
+func checkVarFields(l Layer, path string) error {
+	if _, ok := l.(Weighted); ok {
+		return nil
+	}
+	v := reflect.ValueOf(l)
+	for v.Kind() == reflect.Pointer && !v.IsNil() {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Type != varType || !f.IsExported() || f.Tag.Get("nn") == "-" || v.Field(i).IsNil() {
+			continue
+		}
+		return &ConfigError{Layer: path, Msg: fmt.Sprintf("field %s of %v holds an *autograd.Var but %v has no Weights method (nn.Weighted), so that weight would be neither trained nor saved: add a Weights method listing it (or tag the field `nn:\"-\"` if it is not a weight)", f.Name, t, t)}
+	}
+	return nil
+}
+
 // CheckBuilt returns a *ConfigError naming the first layer of l that owns
 // no weight yet (it was never built: call Build, or run one Forward),
-// or nil. Load weights only into a built network.
+// or nil. Load weights only into a built network. It also returns the
+// errors of Build's check of a struct model's fields (a layer in an
+// unexported field, a weight the walk cannot see), so that a model whose
+// weights would not all be saved is not saved.
 func CheckBuilt(l Layer) error {
+	if err := checkFields(l, ""); err != nil {
+		return err
+	}
 	var walk func(path string, l Layer) error
 	walk = func(path string, l Layer) error {
 		if w, ok := l.(Weighted); ok {
@@ -385,6 +420,9 @@ func build(l Layer, in []int, rng *rand.Rand) (rows []SummaryRow, out []int, err
 	}()
 	x := autograd.Const(tensor.Zeros(append([]int{1}, in...)...))
 	y := l.Forward(&Ctx{build: b, RNG: rng}, x)
+	if err := checkFields(l, ""); err != nil { // weights created by the pass
+		return nil, nil, err
+	}
 	for _, w := range AllWeights(l) {
 		w.Var.SetName(w.Path)
 	}

@@ -41,6 +41,7 @@ type CharLMConfig struct {
 	ClipNorm       float64           `json:"clip_norm"`
 	Seed           uint64            `json:"seed"`
 	Threads        int               `json:"threads"`
+	Ranks          int               `json:"ranks"` // MPI ranks training data-parallel (1: one process)
 	Net            zoo.CharLMOptions `json:"net"`
 	Files          int               `json:"files"`
 	Chars          int               `json:"chars"`
@@ -195,6 +196,7 @@ func TrainCharLM(ctx context.Context, c CharLMConfig, version string, o Options)
 		return nil, err
 	}
 	c.Threads, c.Version, c.Created, c.Args = runtime.GOMAXPROCS(0), version, time.Now().UTC(), s.args()
+	c.Ranks = s.ranks()
 	model, err := newCharLMModel(&c)
 	if err != nil {
 		return nil, err
@@ -242,6 +244,9 @@ func (s *session) trainCharLM(ctx context.Context, c *CharLMConfig, text *textDa
 	if !done {
 		return s.interrupted(hist), nil
 	}
+	if s.follower() {
+		return s.followerResult(hist), nil
+	}
 	return s.finishCharLM(ctx, c, text, model, hist, elapsed, weights)
 }
 
@@ -270,7 +275,7 @@ func (s *session) finishCharLM(ctx context.Context, c *CharLMConfig, text *textD
 		"held_out_loss": heldLoss, "held_out_perplexity": math.Exp(heldLoss), "held_out_bpc": heldLoss / math.Ln2,
 		"held_out_chars": c.HeldOutWindows * c.SeqLen, "train_chars": c.TrainWindows * c.SeqLen,
 		"vocabulary": text.vocab.Len(), "train_chars_per_sec": chars, "train_seconds": elapsed.Seconds(),
-		"seed": c.Seed, "threads": c.Threads,
+		"seed": c.Seed, "threads": c.Threads, "ranks": c.Ranks,
 	}
 	if err := s.dir.WriteResults(result, hist); err != nil {
 		return nil, err

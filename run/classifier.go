@@ -41,6 +41,7 @@ type ClassifierConfig struct {
 	ValidationSplit float64   `json:"validation_split"`
 	EarlyStopping   int       `json:"early_stopping"`
 	Threads         int       `json:"threads"`
+	Ranks           int       `json:"ranks"` // MPI ranks training data-parallel (1: one process)
 	TrainLimit      int       `json:"train_limit,omitempty"`
 	TestLimit       int       `json:"test_limit,omitempty"`
 	InputShape      []int     `json:"input_shape"`
@@ -145,6 +146,7 @@ func TrainClassifier(ctx context.Context, c ClassifierConfig, version string, o 
 		c.Preprocessing = "none"
 	}
 	c.Threads, c.Version, c.Created, c.Args = runtime.GOMAXPROCS(0), version, time.Now().UTC(), s.args()
+	c.Ranks = s.ranks()
 	c.OptimizerConfig = opt.Config()
 	if err := checkClassifierMemory(ctx, spec.New, c.InputShape, c.Classes, min(c.BatchSize, ds.Train.Len())); err != nil {
 		return nil, err
@@ -203,6 +205,9 @@ func (s *session) trainClassifier(ctx context.Context, c *ClassifierConfig, ds *
 	if !done {
 		return s.interrupted(hist), nil
 	}
+	if s.follower() {
+		return s.followerResult(hist), nil
+	}
 	test, err := model.Evaluate(ctx, ds.Test, 256)
 	if err != nil {
 		if ctx.Err() != nil { // interrupted after the last epoch's checkpoint
@@ -226,7 +231,7 @@ func (s *session) trainClassifier(ctx context.Context, c *ClassifierConfig, ds *
 		"run_dir": s.dir.Path, "model": c.Model, "epochs": len(hist.Epochs),
 		"test_accuracy": test["accuracy"], "test_loss": test["loss"],
 		"train_samples_per_sec": perSec, "train_seconds": elapsed.Seconds(),
-		"seed": c.Seed, "threads": c.Threads,
+		"seed": c.Seed, "threads": c.Threads, "ranks": c.Ranks,
 	}
 	if err := s.dir.WriteResults(result, hist); err != nil {
 		return nil, err

@@ -147,8 +147,10 @@ func (s *session) trainGPT(ctx context.Context, c *GPTConfig, text *textData, mo
 	if err := s.writeStart(c, summary); err != nil {
 		return nil, err
 	}
-	if err := WriteJSON(s.dir.File(VocabFile), text.vocab); err != nil {
-		return nil, err
+	if !s.follower() {
+		if err := WriteJSON(s.dir.File(VocabFile), text.vocab); err != nil {
+			return nil, err
+		}
 	}
 	loader, err := data.NewLoader(text.train, data.LoaderOptions{BatchSize: c.BatchSize, Shuffle: true, Seed: c.Seed, Prefetch: true})
 	if err != nil {
@@ -166,6 +168,9 @@ func (s *session) trainGPT(ctx context.Context, c *GPTConfig, text *textData, mo
 	}
 	if !done {
 		return s.interrupted(hist), nil
+	}
+	if s.follower() {
+		return s.followerResult(hist), nil
 	}
 	held, err := model.Evaluate(ctx, text.heldOut, 64)
 	if err != nil {

@@ -33,7 +33,8 @@ type LockedError struct {
 }
 
 func (e *LockedError) Error() string {
-	return fmt.Sprintf("run directory %s is in use by %s; wait for it to finish or choose another directory", e.Dir, e.Holder)
+	return fmt.Sprintf("run directory %s is in use by %s; wait for it to finish or choose another directory (if that process is not strata, remove %s)",
+		e.Dir, e.Holder, filepath.Join(e.Dir, LockFile))
 }
 
 // Lock is a held run-directory lock; Unlock releases it.

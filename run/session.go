@@ -11,6 +11,7 @@ import (
 
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/dist"
 	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/train"
@@ -37,8 +38,17 @@ type Options struct {
 	Command string
 	// MaxMinutes, when positive, stops training after the step that
 	// crosses this many minutes (of this call); the run then evaluates
-	// and saves as after its last epoch (--max-minutes).
+	// and saves as after its last epoch (--max-minutes). It is ignored
+	// in data-parallel training (Comm with several ranks), whose ranks
+	// must stop at the same step.
 	MaxMinutes float64
+	// Comm, when it has several ranks, trains data-parallel over them
+	// (train.FitOptions.Comm; the config's batch size is the global
+	// batch): every rank makes the same call, rank 0 alone creates, locks
+	// and writes the run directory and prints, and the other ranks get a
+	// Result with only Dir (when known) and History. A resumed run is read
+	// by every rank, from a directory all hosts share. [nil: one process]
+	Comm dist.Communicator
 }
 
 // Result is what a training call returns.
@@ -74,7 +84,7 @@ func begin(o Options) (*session, error) {
 		return nil, configf("--max-minutes must be a non-negative number, got %v", o.MaxMinutes)
 	}
 	s := &session{o: o, progress: o.Progress}
-	if s.progress == nil {
+	if s.progress == nil || s.follower() {
 		s.progress = io.Discard
 	}
 	if !o.Resume {
@@ -82,6 +92,14 @@ func begin(o Options) (*session, error) {
 	}
 	if o.Dir == "" {
 		return nil, configf("resuming needs the run directory")
+	}
+	if s.follower() { // rank 0 holds the lock; the others only read
+		ckpt, err := LoadCheckpoint(o.Dir)
+		if err != nil {
+			return nil, err
+		}
+		s.dir, s.ckpt, s.before = &Dir{Path: o.Dir}, ckpt, len(ckpt.History.Epochs)
+		return s, nil
 	}
 	ckpt, err := LoadCheckpoint(o.Dir)
 	if err != nil {
@@ -122,6 +140,10 @@ func (s *session) create(model string) error {
 	if s.dir != nil {
 		return nil
 	}
+	if s.follower() {
+		s.dir = &Dir{Path: s.o.Dir}
+		return nil
+	}
 	d, err := New(s.o.Dir, model, s.o.Command, s.o.Overwrite)
 	if err != nil {
 		return err
@@ -148,6 +170,9 @@ func (s *session) args() []string {
 
 // writeStart writes config.json and summary.txt.
 func (s *session) writeStart(config any, summary string) error {
+	if s.follower() {
+		return nil
+	}
 	if err := WriteJSON(s.dir.File(ConfigFile), config); err != nil {
 		return err
 	}
@@ -160,11 +185,16 @@ func (s *session) fit(ctx context.Context, t train.Trainer, loader *data.Loader,
 	if s.ckpt != nil {
 		fmt.Fprintf(s.progress, "Resuming %s at epoch %d, batch %d\n", s.dir.Path, s.ckpt.Epoch, s.ckpt.Batch)
 	}
-	fo.Callbacks = append([]train.Callback{&train.JSONLogger{Path: s.dir.File(MetricsFile)}}, fo.Callbacks...)
-	if s.o.MaxMinutes > 0 {
+	if s.follower() {
+		fo.Callbacks = onFollowers(fo.Callbacks)
+	} else {
+		fo.Callbacks = append([]train.Callback{&train.JSONLogger{Path: s.dir.File(MetricsFile)}}, fo.Callbacks...)
+	}
+	if s.o.MaxMinutes > 0 && (s.o.Comm == nil || s.o.Comm.Size() <= 1) {
 		s.budget = &TimeBudget{Minutes: s.o.MaxMinutes}
 		fo.Callbacks = append(fo.Callbacks, s.budget)
 	}
+	fo.Comm, fo.DataParallel.GlobalBatch = s.o.Comm, true // the config's batch size is the global batch
 	fo.Verbose, fo.Out = 1, s.progress
 	fo.CheckpointPath, fo.Resume = s.dir.File(StateFile), s.ckpt
 	start := time.Now()

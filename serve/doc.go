@@ -5,7 +5,9 @@
 //
 // A Server holds one or more Models (a network with its input shape,
 // datatype, class names and preprocessing; how the network was loaded is
-// the caller's business) and answers, under a prefix-free "/v2":
+// the caller's business) and answers these paths, which must reach it
+// unchanged (mount it at /v2 itself, or strip your own prefix first with
+// http.StripPrefix):
 //
 //	GET  /v2/health/live               200 while the process runs
 //	GET  /v2/health/ready              200 when every model is ready, 503 while draining
@@ -18,8 +20,12 @@
 // on a program's own mux:
 //
 //	srv, err := serve.New(serve.Options{}, &serve.Model{Name: "mnist", Net: net, InputShape: []int{28, 28, 1}})
-//	mux.Handle("/v2/", srv)
+//	mux.Handle("/v2", srv)  // server metadata
+//	mux.Handle("/v2/", srv) // everything under it
 //	mux.Handle("/metrics", srv.Metrics())
+//
+// (with "/v2/" alone, http.ServeMux redirects GET /v2 to /v2/, which
+// answers the same metadata).
 //
 // An inference request names one input with its shape [n, InputShape...],
 // datatype and data (flat or nested arrays, row-major):

@@ -26,6 +26,7 @@ func Example() {
 	}
 	defer srv.Close()
 	mux := http.NewServeMux()
+	mux.Handle("/v2", srv)
 	mux.Handle("/v2/", srv)
 	mux.Handle("/metrics", srv.Metrics())
 	ts := httptest.NewServer(mux) // or srv.HTTPServer(addr) with its timeouts

@@ -246,6 +246,7 @@ func (s *Server) routes() {
 	get("/v2/health/live", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 	get("/v2/health/ready", s.ready)
 	get("/v2", s.serverMetadata)
+	get("/v2/{$}", s.serverMetadata) // where a mux with only "/v2/" redirects GET /v2
 	for _, p := range []string{"/v2/models/{name}", "/v2/models/{name}/versions/{version}"} {
 		get(p, s.withModel(s.modelMetadata))
 		get(p+"/ready", s.withModel(s.modelReady))

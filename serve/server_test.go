@@ -29,6 +29,7 @@ func TestEndpoints(t *testing.T) {
 		{"GET", "/v2/health/ready", 200, ""},
 		{"GET", "/v2", 200, `"extensions":["binary_tensor_data","classification"]`},
 		{"GET", "/v2", 200, `"models":["digits","tokens"]`},
+		{"GET", "/v2/", 200, `"models":["digits","tokens"]`},
 		{"GET", "/v2/models/digits", 200, `"inputs":[{"name":"input","datatype":"FP32","shape":[-1,2,2,1]}]`},
 		{"GET", "/v2/models/digits", 200, `{"name":"class","datatype":"INT64","shape":[-1]}`},
 		{"GET", "/v2/models/tokens", 200, `"outputs":[{"name":"output","datatype":"FP32","shape":[-1,2]}]`},

@@ -44,6 +44,7 @@ type Model struct {
 	rng     *rand.Rand
 	weights []float32 // per-batch sample weights buffer
 	wt      *tensor.Tensor
+	dp      *DataParallel // data-parallel steps (SetDataParallel), or nil
 }
 
 // Compile returns a Model training net (which must be built: see nn.Build)
@@ -141,15 +142,21 @@ func (m *Model) TrainStep(b *data.Batch) (Logs, error) {
 	for _, w := range m.reg {
 		loss = autograd.Add(loss, w.Reg.Penalty(w.Var))
 	}
-	lv := float64(loss.Item())
+	lv, scale, err := m.syncLoss(float64(loss.Item()), b.X.Dim(0)) // data parallel: the global batch's loss
+	if err != nil {
+		return nil, err
+	}
 	if math.IsNaN(lv) || math.IsInf(lv, 0) {
 		return Logs{"loss": lv}, nil // Fit stops here; the weights stay as they are
 	}
-	grads, err := tape.Gradients(loss, m.params...)
+	grads, err := m.gradients(tape, loss, scale)
 	if err != nil {
 		return nil, err
 	}
 	if err := m.Optimizer.Step(m.params, grads); err != nil {
+		return nil, err
+	}
+	if err := m.syncBuffers(); err != nil {
 		return nil, err
 	}
 	var mw []float32

@@ -229,6 +229,7 @@ func SaveCheckpoint(path string, t Trainer, epoch, batch int, run *Run) error {
 		"loop.batch":   strconv.Itoa(batch),
 		"loop.steps":   strconv.Itoa(run.Steps),
 		"loop.history": string(hist),
+		RanksKey:       strconv.Itoa(run.ranks()),
 	}
 	if batch > 0 {
 		means, err := json.Marshal(&run.means)

@@ -111,6 +111,17 @@ func (lm *loadedModel) loadZoo(f *checkpoint.File, file, model string) error {
 	return nil
 }
 
+// probabilities runs the model on x and returns its class probabilities:
+// its output, after a softmax when the model file says that the network
+// outputs logits (Meta.Logits).
+func (lm *loadedModel) probabilities(ctx context.Context, x *tensor.Tensor) (*tensor.Tensor, error) {
+	y, err := train.Predict(ctx, lm.Net, x, 256)
+	if err != nil || lm.Model == nil || !lm.Model.Meta.Logits {
+		return y, err
+	}
+	return tensor.Softmax(y, -1), nil
+}
+
 // modelInput returns x as the model takes it: x itself, or a copy
 // standardized by the model file's standardizer.
 func (lm *loadedModel) modelInput(x *tensor.Tensor) (*tensor.Tensor, error) {
@@ -154,7 +165,7 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	probs, err := train.Predict(ctx, lm.Net, xin, 256)
+	probs, err := lm.probabilities(ctx, xin)
 	if err != nil {
 		return err
 	}

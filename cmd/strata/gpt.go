@@ -62,7 +62,7 @@ func cmdTrainGPT(ctx context.Context, args []string, out io.Writer) error {
 	if *rf.resume != "" && c.Model != "gpt" {
 		return fmt.Errorf("cannot resume: %s is a %q run, not gpt", *rf.resume, c.Model)
 	}
-	res, err := runs.TrainGPT(ctx, c, version(), rf.options(args))
+	res, err := runs.TrainGPT(ctx, c, version(), rf.options(ctx, args))
 	return rf.report(out, res, err)
 }
 

@@ -40,7 +40,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"train", "train a model and write a run directory", cmdTrain},
+		{"train", "train a model and write a run directory", cmdTrainDist},
 		{"eval", "evaluate a trained model on a test set", cmdEval},
 		{"predict", "classify images or .npy arrays with a trained model", cmdPredict},
 		{"summary", "print a model's Keras-style summary", cmdSummary},

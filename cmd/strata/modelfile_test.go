@@ -46,9 +46,13 @@ func TestUserModelFile(t *testing.T) {
 			t.Fatalf("predict %s: exit %d: %s", flag, code, stderr)
 		}
 		lines := strings.Split(strings.TrimSpace(out), "\n")
-		if len(lines) != 2 || !strings.Contains(lines[0], `"class":1`) || !strings.Contains(lines[1], `"class":0`) {
+		if len(lines) != 2 || !strings.Contains(lines[0], `"class":1`) || !strings.Contains(lines[1], `"class":0`) ||
+			!strings.Contains(lines[0], `"label":"high"`) {
 			t.Errorf("predict %s: %s", flag, out)
 		}
+	}
+	if out, _, _ := strata(t, "predict", "--model-file", path, npy); !strings.Contains(out, `class 1 "high"`) {
+		t.Errorf("predict names the file's classes: got %s, want class 1 \"high\"", out)
 	}
 	// eval: a CSV of raw features and labels (its last fifth is the test set).
 	var b strings.Builder
@@ -78,6 +82,44 @@ func TestUserModelFile(t *testing.T) {
 
 // TestZooModelFile: a zoo classifier saved by modelfile.Save works with
 // --model-file, and --run and --model-file together are refused.
+// TestLogitsModelFile: a model file whose network outputs logits
+// (Meta.Logits) gets a softmax in strata predict and eval, so that they
+// report probabilities and the cross-entropy of probabilities.
+func TestLogitsModelFile(t *testing.T) {
+	dir := t.TempDir()
+	net := nn.NewSequential(&nn.Dense{Units: 2})
+	if _, err := nn.Build(net, []int{2}, rand.New(rand.NewPCG(1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	d := net.Layers[0].(*nn.Dense)
+	d.Kernel.Value.CopyFrom(tensor.New([]int{2, 2}, []float32{-5, 5, 5, -5}))
+	d.Bias.Value.Fill(0)
+	path := filepath.Join(dir, "logits.safetensors")
+	if err := modelfile.Save(path, net, modelfile.Meta{InputShape: []int{2}, Logits: true}); err != nil {
+		t.Fatal(err)
+	}
+	npy := filepath.Join(dir, "rows.npy")
+	if err := checkpoint.SaveNPY(npy, tensor.New([]int{1, 2}, []float32{2, 0})); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := strata(t, "predict", "--model-file", path, "--json", npy)
+	if code != 0 {
+		t.Fatalf("predict: exit %d: %s", code, stderr)
+	}
+	var row struct {
+		Class         int
+		Probability   float64
+		Probabilities []float64
+	}
+	if err := json.Unmarshal([]byte(out), &row); err != nil {
+		t.Fatal(err, out)
+	}
+	// Logits [-10, 10]: softmax [2e-9, 1].
+	if row.Class != 1 || row.Probability < 0.999 || row.Probability > 1 || row.Probabilities[0]+row.Probabilities[1] > 1.0001 {
+		t.Errorf("predict of a logits model: %s, want class 1 with probability ≈ 1 and probabilities summing to 1", out)
+	}
+}
+
 func TestZooModelFile(t *testing.T) {
 	dir := t.TempDir()
 	net := zoo.NewSimpleNet(10)

@@ -10,7 +10,6 @@ import (
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/tensor"
-	"github.com/strata-dl/strata/train"
 )
 
 const predictExamples = `  strata predict --run runs/cnn-20261128-120000 digit.png
@@ -40,7 +39,7 @@ func cmdPredict(ctx context.Context, args []string, out io.Writer) error {
 		if x, err = lm.modelInput(x); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		probs, err := train.Predict(ctx, lm.Net, x, 256)
+		probs, err := lm.probabilities(ctx, x)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -56,13 +55,21 @@ func cmdPredict(ctx context.Context, args []string, out io.Writer) error {
 			if probs.Dim(0) > 1 {
 				name = fmt.Sprintf("%s[%d]", path, i)
 			}
+			label := lm.label(c)
 			if *jsonOut {
-				if err := printJSON(out, map[string]any{"input": name, "class": c, "probability": row[c], "probabilities": row}); err != nil {
+				js := map[string]any{"input": name, "class": c, "probability": row[c], "probabilities": row}
+				if label != "" {
+					js["label"] = label
+				}
+				if err := printJSON(out, js); err != nil {
 					return err
 				}
 				continue
 			}
-			fmt.Fprintf(out, "%s: class %d (p=%.4f)\n", name, c, row[c])
+			if label != "" {
+				label = fmt.Sprintf(" %q", label)
+			}
+			fmt.Fprintf(out, "%s: class %d%s (p=%.4f)\n", name, c, label, row[c])
 		}
 	}
 	return nil
@@ -87,4 +94,16 @@ func loadInput(path string, arch architecture) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	return img.Reshape(append([]int{1}, in...)...), nil
+}
+
+// label returns the model file's name of class c (Meta.Classes), or ""
+// when the file names none or names class c by its number.
+func (lm *loadedModel) label(c int) string {
+	if lm.Model == nil || c >= len(lm.Model.Meta.Classes) {
+		return ""
+	}
+	if l := lm.Model.Meta.Classes[c]; l != fmt.Sprint(c) {
+		return l
+	}
+	return ""
 }

@@ -173,7 +173,7 @@ func loadServeModel(name, path string) (*serve.Model, error) {
 	if len(meta.InputShape) == 0 {
 		return nil, fmt.Errorf("%s: the file does not say its input shape (a %s model)", path, meta.Family)
 	}
-	m := &serve.Model{Name: name, Net: mf.Net, InputShape: meta.InputShape, Classes: meta.Classes, Parameters: map[string]string{}}
+	m := &serve.Model{Name: name, Net: mf.Net, InputShape: meta.InputShape, Classes: meta.Classes, Logits: meta.Logits, Parameters: map[string]string{}}
 	if meta.Standardizer != nil {
 		m.Preprocess = mf.Preprocess
 		m.Parameters["preprocessing"] = "standardized by the server"
