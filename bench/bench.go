@@ -33,6 +33,7 @@ type Result struct {
 	GFLOPS        float64 `json:"gflops,omitempty"`
 	P50ms         float64 `json:"p50_ms,omitempty"`
 	P99ms         float64 `json:"p99_ms,omitempty"`
+	PeakMB        float64 `json:"peak_mb,omitempty"` // memory one step holds at its peak
 	Threads       int     `json:"threads"`
 	System        string  `json:"system"`
 }

@@ -253,7 +253,7 @@ func (s *session) trainCharLM(ctx context.Context, c *CharLMConfig, text *textDa
 func (s *session) finishCharLM(ctx context.Context, c *CharLMConfig, text *textData, model *train.Model, hist *train.History, elapsed time.Duration, weights *epochWeights) (*Result, error) {
 	chars := float64(s.epochsRun(hist)*text.train.Len()*c.SeqLen) / elapsed.Seconds()
 	held := hist.Last()
-	if held == nil || held["val_loss"] == 0 {
+	if held == nil || held["val_loss"] == 0 || s.stoppedByBudget() { // a stopped epoch has no validation
 		l, err := model.Evaluate(ctx, text.heldOut, 256)
 		if err != nil {
 			if ctx.Err() != nil {

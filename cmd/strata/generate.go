@@ -56,7 +56,7 @@ func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
 	if err := checkGenerate(ctx, *temperature, *length); err != nil {
 		return err
 	}
-	m, vocab, err := loadCharLMFrom(*runDir, *file)
+	s, vocab, err := loadTextSampler(*runDir, *file)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,6 @@ func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(*seed, 0x9e4e))
-	s := m.NewSampler()
 	if err := s.Feed(ids); err != nil {
 		return err
 	}
