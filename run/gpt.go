@@ -100,7 +100,7 @@ func TrainGPT(ctx context.Context, c GPTConfig, version string, o Options) (*Res
 		return nil, err
 	}
 	cl := CharLMConfig{Model: "gpt", Data: c.Data, Extensions: c.Extensions, MaxBytes: c.MaxBytes, HeldOut: c.HeldOut, SeqLen: c.Net.Context, DataSHA256: c.DataSHA256}
-	text, err := loadText(&cl, s.ckpt != nil)
+	text, err := loadText(ctx, &cl, s.ckpt != nil)
 	if err != nil {
 		return nil, err
 	}
