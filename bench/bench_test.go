@@ -2,7 +2,12 @@ package bench
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/strata-dl/strata/nn"
+	"github.com/strata-dl/strata/tensor"
+	"github.com/strata-dl/strata/train"
 )
 
 func benchStep(b *testing.B, model string, batch int, in []int) {
@@ -68,4 +73,56 @@ func TestWorkloadsRun(t *testing.T) {
 			t.Errorf("%s: no measurement in %+v", n, r)
 		}
 	}
+}
+
+// BenchmarkLarge measures the workloads of large.go one step at a time:
+// the CIFAR-shaped VGG's training step (batch 64) and inference (batch
+// 128), the wide MLP and the LSTM(512).
+func BenchmarkLarge(b *testing.B) {
+	run := func(b *testing.B, step func() error, batch int) {
+		for i := 0; i < 3; i++ {
+			if err := step(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := step(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+	}
+	b.Run("VGG/train", func(b *testing.B) {
+		step, err := netStep(NewVGG(10), 64, []int{32, 32, 3})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, step, 64)
+	})
+	b.Run("VGG/infer", func(b *testing.B) {
+		net := NewVGG(10)
+		rng := rand.New(rand.NewPCG(1, 2))
+		if _, err := nn.Build(net, []int{32, 32, 3}, rng); err != nil {
+			b.Fatal(err)
+		}
+		x := tensor.RandUniform(rng, 0, 1, 128, 32, 32, 3)
+		p := &train.Predictor{Net: net}
+		run(b, func() error { _, err := p.Predict(context.Background(), x, 128); return err }, 128)
+	})
+	b.Run("WideMLP/train", func(b *testing.B) {
+		step, err := netStep(newWideMLP(), 256, []int{3072})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, step, 256)
+	})
+	b.Run("LSTM512/train", func(b *testing.B) {
+		step, err := netStep(newLSTM512(), 64, []int{100, 64})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, step, 64)
+	})
 }
