@@ -17,11 +17,12 @@ func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 	t := tapeOf(x, k, b)
 	g := convGeom(x, k, b, w)
 	f := k.Value.Dim(3)
-	if useWinograd(t, g, f) {
+	if useWinograd(g, f) { // no patches saved: the backward pass builds them for ∂L/∂k
 		y := alloc(t, []int{g.N, g.OH, g.OW, f})
 		winogradForward(t, y, x.Value, k.Value, g, f)
-		out, _ := biasAct(t, act, y, b)
-		return result(t, out, node{})
+		out, pre := biasAct(t, act, y, b)
+		return result(t, out, node{back: backConv2D, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{nil, pre}, geom: g,
+			op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
 	}
 	ld := kernels.PatchStride(g.KH * g.KW * g.C)
 	cols := alloc(t, []int{g.N * g.OH * g.OW, ld})
@@ -32,17 +33,43 @@ func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
 }
 
-// useWinograd reports whether a convolution runs as Winograd F(2×2, 3×3)
-// (kernels.WinogradConv3x3) rather than im2col + GEMM: in inference (no
-// gradients, so no patches to keep), for 3×3 windows with stride 1 and no
-// dilation, at least 16 input and output channels (the transforms run 16
-// channels at a time) and at least 256 tiles of 2×2 outputs, enough to pay
-// for transforming the kernel on every call. At one thread on the VGG's
-// layers (batch 32, kernels.BenchmarkWinograd's shapes, CPU time, median
-// of 7): 1.2–1.65× the im2col form's speed.
-func useWinograd(t *Tape, g tensor.ConvGeom, f int) bool {
+// winogradOn lets tests compare the Winograd path with im2col + GEMM.
+var winogradOn = true
+
+// useWinograd reports whether a convolution's forward pass runs as
+// Winograd F(2×2, 3×3) (kernels.WinogradConv3x3) rather than im2col +
+// GEMM: for 3×3 windows with stride 1 and no dilation, at least 16 input
+// and output channels (the transforms run 16 channels at a time) and at
+// least 256 tiles of 2×2 outputs, enough to pay for transforming the
+// kernel on every call. At one thread on the VGG's layers (batch 32,
+// kernels.BenchmarkWinograd's shapes, CPU time, median of 7): 1.2–1.65×
+// the im2col form's speed. The input gradient of such a convolution runs
+// the same way (winogradInputGrad); the weight gradient stays Pᵀ·δ.
+func useWinograd(g tensor.ConvGeom, f int) bool {
 	tiles := g.N * ((g.OH + 1) / 2) * ((g.OW + 1) / 2)
-	return (t == nil || t.infer) && kernels.WinogradFits(g) && g.C >= 16 && f >= 16 && tiles >= 256
+	return winogradOn && kernels.WinogradFits(g) && g.C >= 16 && f >= 16 && tiles >= 256
+}
+
+// winogradInputGrad writes (acc: adds) into gx [N, H, W, C] the input
+// gradient of the convolution g with kernel k [3, 3, C, f] given gz [N,
+// OH, OW, f], as the Winograd convolution of gz with k rotated and
+// transposed, and reports whether it could (kernels.WinogradGradGeom).
+func winogradInputGrad(t *Tape, gx, gz, k *tensor.Tensor, g tensor.ConvGeom, f int, acc bool) bool {
+	gi, ok := kernels.WinogradGradGeom(g, f)
+	if !ok {
+		return false
+	}
+	rot, u := t.Alloc(3, 3, f, g.C), t.Alloc(16, f, g.C)
+	kernels.RotateKernel3x3(rot.Data(), k.Data(), g.C, f)
+	kernels.WinogradKernel(u.Data(), rot.Data(), f, g.C)
+	if !acc {
+		kernels.WinogradConv3x3(gx.Data(), gz.Data(), u.Data(), gi, g.C)
+		return true
+	}
+	tmp := t.Alloc(gx.Shape()...)
+	kernels.WinogradConv3x3(tmp.Data(), gz.Data(), u.Data(), gi, g.C)
+	kernels.Axpy(1, tmp.Data(), gx.Data())
+	return true
 }
 
 // winogradForward writes into y the convolution of x with the kernel k
@@ -98,13 +125,18 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 	cols := n.saved[0]
 	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Shape()[3]
 	if gk, beta := t.gemmOut(k); gk != nil {
+		if cols == nil { // a Winograd forward pass kept no patches
+			cols = patches(t, x.Value, g)
+		}
 		kernels.Sgemm(true, false, kk, f, rows, 1, cols.Data(), cols.Dim(1), gz.Data(), f, beta, gk.Data(), f)
 	}
 	if gb := t.grad(b); gb != nil {
 		kernels.SumRowsAcc(gb.Data(), gz.Data())
 	}
 	if gx, acc := t.gradOut(x); gx != nil {
-		kernels.ConvInputGrad(gx.Data(), gz.Data(), k.Value.Data(), g, f, acc)
+		if !useWinograd(g, f) || !winogradInputGrad(t, gx, gz, k.Value, g, f, acc) {
+			kernels.ConvInputGrad(gx.Data(), gz.Data(), k.Value.Data(), g, f, acc)
+		}
 	}
 }
 
@@ -128,7 +160,7 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 	}
 	g := convGeom(x, k, b, w)
 	t := tapeOf(x, k, b)
-	if g.OH < 2 || g.OW < 2 || useWinograd(t, g, k.Value.Dim(3)) {
+	if g.OH < 2 || g.OW < 2 || useWinograd(g, k.Value.Dim(3)) {
 		return MaxPool2D(Conv2D(x, k, b, w, act), pool)
 	}
 	f := k.Value.Dim(3)

@@ -186,3 +186,33 @@ func winogradOutput(y, m []float32, ms int, g ConvGeom, f, n, oh, ow int, spill 
 		}
 	}
 }
+
+// WinogradGradGeom returns the geometry under which the input gradient of
+// the 3×3 convolution g is itself a 3×3 stride-1 convolution: of the
+// output gradient [N, OH, OW, F] (F = f channels) with the kernel rotated
+// by 180° and transposed (RotateKernel3x3), padded by 2 − PadT above and
+// 2 − PadL on the left, giving [N, H, W, F→C]. ok is false when g's
+// padding exceeds 2 (no such form).
+func WinogradGradGeom(g ConvGeom, f int) (gi ConvGeom, ok bool) {
+	if !WinogradFits(g) || g.PadT > 2 || g.PadL > 2 {
+		return gi, false
+	}
+	return ConvGeom{N: g.N, H: g.OH, W: g.OW, C: f, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1,
+		PadT: 2 - g.PadT, PadL: 2 - g.PadL, OH: g.H, OW: g.W}, true
+}
+
+// RotateKernel3x3 writes into dst [3, 3, f, c] the kernel w [3, 3, c, f]
+// rotated by 180° and transposed: dst[kh, kw, o, i] = w[2−kh, 2−kw, i, o],
+// the kernel of a convolution's input gradient.
+func RotateKernel3x3(dst, w []float32, c, f int) {
+	cf := c * f
+	dst, w = dst[:9*cf], w[:9*cf]
+	for k := 0; k < 9; k++ {
+		src, d := w[(8-k)*cf:(9-k)*cf], dst[k*cf:(k+1)*cf]
+		for i := 0; i < c; i++ {
+			for o := 0; o < f; o++ {
+				d[o*c+i] = src[i*f+o]
+			}
+		}
+	}
+}

@@ -94,6 +94,36 @@ func TestWinogradMatchesDirect(t *testing.T) {
 	}
 }
 
+// TestWinogradInputGrad checks that the input gradient of a 3×3
+// convolution computed as a Winograd convolution of the output gradient
+// (WinogradGradGeom, RotateKernel3x3) equals ConvInputGrad's, "same" and
+// "valid".
+func TestWinogradInputGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, pad := range []int{0, 1} {
+		g, f := winogradGeom(2, 9, 8, 18, pad), 20
+		gz, w := randSlice(rng, g.N*g.OH*g.OW*f), randSlice(rng, 9*g.C*f)
+		want := make([]float32, g.N*g.H*g.W*g.C)
+		ConvInputGrad(want, gz, w, g, f, false)
+		gi, ok := WinogradGradGeom(g, f)
+		if !ok {
+			t.Fatal("no Winograd form for a 3×3 convolution")
+		}
+		rot, u := make([]float32, 9*g.C*f), make([]float32, 16*g.C*f)
+		RotateKernel3x3(rot, w, g.C, f)
+		WinogradKernel(u, rot, f, g.C)
+		got := make([]float32, len(want))
+		WinogradConv3x3(got, gz, u, gi, g.C)
+		var worst float64
+		for i := range want {
+			worst = max(worst, math.Abs(float64(got[i]-want[i])))
+		}
+		if worst > 1e-4 {
+			t.Errorf("pad %d: max |Winograd − ConvInputGrad| = %.3g", pad, worst)
+		}
+	}
+}
+
 func randSlice(rng *rand.Rand, n int) []float32 {
 	s := make([]float32, n)
 	for i := range s {
