@@ -17,7 +17,7 @@ func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 	t := tapeOf(x, k, b)
 	g := convGeom(x, k, b, w)
 	f := k.Value.Dim(3)
-	if useWinograd(g, f) { // no patches saved: the backward pass builds them for ∂L/∂k
+	if useWinograd(g, f, t == nil || t.infer) { // no patches saved: the backward pass builds them for ∂L/∂k
 		y := alloc(t, []int{g.N, g.OH, g.OW, f})
 		winogradForward(t, y, x.Value, k.Value, g, f)
 		out, pre := biasAct(t, act, y, b)
@@ -45,9 +45,17 @@ var winogradOn = true
 // kernels.BenchmarkWinograd's shapes, CPU time, median of 7): 1.2–1.65×
 // the im2col form's speed. The input gradient of such a convolution runs
 // the same way (winogradInputGrad); the weight gradient stays Pᵀ·δ.
-func useWinograd(g tensor.ConvGeom, f int) bool {
+//
+// When gradients are recorded (not infer), the output must also have an
+// even height and width: an odd one wastes a row or column of every edge
+// tile (19% of the products at CNNNet's 11×11), the fused convolution and
+// pooling is given up, and the patches are built anyway for ∂L/∂k; CNNNet's
+// training step measured no faster through Winograd (1-thread CPU time,
+// three interleaved runs), the VGG's 16% faster.
+func useWinograd(g tensor.ConvGeom, f int, infer bool) bool {
 	tiles := g.N * ((g.OH + 1) / 2) * ((g.OW + 1) / 2)
-	return winogradOn && kernels.WinogradFits(g) && g.C >= 16 && f >= 16 && tiles >= 256
+	return winogradOn && kernels.WinogradFits(g) && g.C >= 16 && f >= 16 && tiles >= 256 &&
+		(infer || g.OH%2 == 0 && g.OW%2 == 0)
 }
 
 // winogradInputGrad writes (acc: adds) into gx [N, H, W, C] the input
@@ -134,7 +142,7 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 		kernels.SumRowsAcc(gb.Data(), gz.Data())
 	}
 	if gx, acc := t.gradOut(x); gx != nil {
-		if !useWinograd(g, f) || !winogradInputGrad(t, gx, gz, k.Value, g, f, acc) {
+		if !useWinograd(g, f, false) || !winogradInputGrad(t, gx, gz, k.Value, g, f, acc) {
 			kernels.ConvInputGrad(gx.Data(), gz.Data(), k.Value.Data(), g, f, acc)
 		}
 	}
@@ -160,7 +168,7 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 	}
 	g := convGeom(x, k, b, w)
 	t := tapeOf(x, k, b)
-	if g.OH < 2 || g.OW < 2 || useWinograd(g, k.Value.Dim(3)) {
+	if g.OH < 2 || g.OW < 2 || useWinograd(g, k.Value.Dim(3), t == nil || t.infer) {
 		return MaxPool2D(Conv2D(x, k, b, w, act), pool)
 	}
 	f := k.Value.Dim(3)

@@ -18,7 +18,7 @@ func TestConvWinograd(t *testing.T) {
 	for _, tc := range []struct {
 		n, h, w, c, f int
 		pad           string
-	}{{4, 17, 15, 16, 32, "same"}, {4, 18, 20, 24, 16, "valid"}} {
+	}{{5, 16, 14, 16, 32, "same"}, {4, 18, 20, 24, 16, "valid"}, {5, 15, 17, 16, 16, "same"}} {
 		x := tensor.RandNormal(rng, 0, 1, tc.n, tc.h, tc.w, tc.c)
 		k := tensor.RandNormal(rng, 0, 0.2, 3, 3, tc.c, tc.f)
 		b := tensor.RandNormal(rng, 0, 0.2, tc.f)
@@ -26,8 +26,8 @@ func TestConvWinograd(t *testing.T) {
 		pool := tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}
 		act := Activation{Op: tensor.OpRelu, On: true}
 		g := tensor.MustConvGeometry(x.Shape(), tensor.Window{KH: 3, KW: 3, SH: 1, SW: 1, Padding: tc.pad})
-		if !useWinograd(g, tc.f) {
-			t.Fatalf("%+v: the inference path does not take Winograd; the test checks nothing", tc)
+		if !useWinograd(g, tc.f, true) || useWinograd(g, tc.f, false) != (g.OH%2 == 0 && g.OW%2 == 0) {
+			t.Fatalf("%+v: not the path the case is for; the test would check nothing", tc)
 		}
 		for _, fused := range []bool{false, true} {
 			// run returns the output and the gradients of Σ y ⊙ r (r fixed).
