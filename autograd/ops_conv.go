@@ -29,8 +29,11 @@ func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 	y := alloc(t, []int{g.N, g.OH, g.OW, f})
 	kernels.ConvForward(y.Data(), cols.Data(), x.Value.Data(), k.Value.Data(), g, f, ld)
 	out, pre := biasAct(t, act, y, b)
-	return result(t, out, node{back: backConv2D, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{cols, pre}, geom: g,
-		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
+	n := node{back: backConv2D, in: [3]*Var{x, k, b}, geom: g}
+	n.setPatches(cols)
+	n.setPreActivation(pre, true)
+	n.setActivation(act)
+	return result(t, out, n)
 }
 
 // winogradOn lets tests compare the Winograd path with im2col + GEMM.
@@ -120,8 +123,7 @@ func patches(t *Tape, x *tensor.Tensor, g tensor.ConvGeom) *tensor.Tensor {
 }
 
 func backConv2D(t *Tape, n *node) {
-	act := Activation{Op: tensor.UnaryOp(n.op), Param: n.f[0], On: n.ints[0] == 1}
-	convBackward(t, n, actGrad(t, act, n.out.Value, n.saved[1], t.grads[n.out.id]))
+	convBackward(t, n, actGrad(t, n.activation(), n.out.Value, n.preActivation(true), t.grads[n.out.id]))
 }
 
 // convBackward is the backward pass of the convolution of node n (inputs
@@ -130,7 +132,7 @@ func backConv2D(t *Tape, n *node) {
 func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 	x, k, b := n.in[0], n.in[1], n.in[2]
 	g := n.geom
-	cols := n.saved[0]
+	cols := n.patches()
 	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Shape()[3]
 	if gk, beta := t.gemmOut(k); gk != nil {
 		if cols == nil { // a Winograd forward pass kept no patches
@@ -183,14 +185,15 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 		bias = b.Value.Data()
 	}
 	kernels.ConvMaxPool2x2(y.Data(), arg, cols.Data(), cols.Dim(1), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
-	return result(t, y, node{back: backConv2DMaxPool, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{cols}, geom: g, i32: arg,
-		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
+	n := node{back: backConv2DMaxPool, in: [3]*Var{x, k, b}, geom: g, i32: arg}
+	n.setPatches(cols)
+	n.setActivation(act)
+	return result(t, y, n)
 }
 
 func backConv2DMaxPool(t *Tape, n *node) {
 	g := n.geom
-	act := Activation{Op: tensor.UnaryOp(n.op), Param: n.f[0], On: n.ints[0] == 1}
-	gp := actGrad(t, act, n.out.Value, nil, t.grads[n.out.id]) // at the winners
+	gp := actGrad(t, n.activation(), n.out.Value, nil, t.grads[n.out.id]) // at the winners
 	gz := t.Alloc(g.N, g.OH, g.OW, n.in[1].Value.Dim(3))
 	pool := kernels.ConvGeom{N: g.N, H: g.OH, W: g.OW, C: gz.Dim(3), KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1, OH: g.OH / 2, OW: g.OW / 2}
 	kernels.MaxPoolGrad(gz.Data(), gp.Data(), n.i32, pool)

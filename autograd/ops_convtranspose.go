@@ -109,15 +109,16 @@ func ConvTranspose2D(x, k, b *Var, w tensor.Window, outputPadding [2]int, act Ac
 	y := alloc(t, []int{g.N, g.H, g.W, f})
 	kernels.ConvInputGrad(y.Data(), x.Value.Data(), k.Value.Data(), g, cin, false)
 	out, pre := biasAct(t, act, y, b)
-	return result(t, out, node{back: backConvTranspose2D, in: [3]*Var{x, k, b}, saved: [2]*tensor.Tensor{pre}, geom: g,
-		op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
+	n := node{back: backConvTranspose2D, in: [3]*Var{x, k, b}, geom: g}
+	n.setPreActivation(pre, false)
+	n.setActivation(act)
+	return result(t, out, n)
 }
 
 func backConvTranspose2D(t *Tape, n *node) {
 	x, k, b := n.in[0], n.in[1], n.in[2]
 	g := n.geom
-	act := Activation{Op: tensor.UnaryOp(n.op), Param: n.f[0], On: n.ints[0] == 1}
-	gz := actGrad(t, act, n.out.Value, n.saved[0], t.grads[n.out.id])
+	gz := actGrad(t, n.activation(), n.out.Value, n.preActivation(false), t.grads[n.out.id])
 	if gb := t.grad(b); gb != nil {
 		kernels.SumRowsAcc(gb.Data(), gz.Data())
 	}
@@ -149,7 +150,9 @@ func UpSampling2D(x *Var, sh, sw int) *Var {
 	}
 	out := alloc(t, []int{s[0], s[1] * sh, s[2] * sw, s[3]})
 	kernels.UpSampleNearest(out.Data(), x.Value.Data(), s[0], s[1], s[2], s[3], sh, sw)
-	return result(t, out, node{back: backUpSampling2D, in: [3]*Var{x}, ints: [4]int{sh, sw}})
+	n := node{back: backUpSampling2D, in: [3]*Var{x}}
+	n.setUpsample(sh, sw)
+	return result(t, out, n)
 }
 
 func backUpSampling2D(t *Tape, n *node) {
@@ -158,5 +161,6 @@ func backUpSampling2D(t *Tape, n *node) {
 		return
 	}
 	s := gx.Shape()
-	kernels.UpSampleNearestGradAcc(gx.Data(), t.grads[n.out.id].Data(), s[0], s[1], s[2], s[3], n.ints[0], n.ints[1])
+	sh, sw := n.upsample()
+	kernels.UpSampleNearestGradAcc(gx.Data(), t.grads[n.out.id].Data(), s[0], s[1], s[2], s[3], sh, sw)
 }

@@ -30,7 +30,7 @@ func (t *Tape) accumulate(acc, g *tensor.Tensor) {
 		}
 	}
 	tmp := t.Alloc(tensor.ReducedShape(gs, axes, false)...)
-	tensor.ReduceInto(tmp, kernels.ReduceSum, g, axes, false)
+	tensor.ReduceInto(tmp, tensor.ReduceSum, g, axes, false)
 	kernels.Axpy(1, tmp.Data(), acc.Data())
 }
 
@@ -151,13 +151,16 @@ func unary(op tensor.UnaryOp, x *Var, p float32) *Var {
 	t := tapeOf(x)
 	out := alloc(t, x.Value.Shape())
 	kernels.UnaryThreaded(op, out.Data(), x.Value.Data(), p)
-	return result(t, out, node{back: backUnary, in: [3]*Var{x}, op: uint8(op), f: [2]float32{p}})
+	n := node{back: backUnary, in: [3]*Var{x}}
+	n.setUnary(op, p)
+	return result(t, out, n)
 }
 
 func backUnary(t *Tape, n *node) {
 	x := n.in[0]
 	if gx, acc := t.gradOut(x); gx != nil {
-		kernels.UnaryGradThreaded(tensor.UnaryOp(n.op), gx.Data(), x.Value.Data(), n.out.Value.Data(), t.grads[n.out.id].Data(), n.f[0], acc)
+		op, p := n.unary()
+		kernels.UnaryGradThreaded(op, gx.Data(), x.Value.Data(), n.out.Value.Data(), t.grads[n.out.id].Data(), p, acc)
 	}
 }
 
@@ -218,12 +221,15 @@ func Clip(x *Var, lo, hi float32) *Var {
 	t := tapeOf(x)
 	out := alloc(t, x.Value.Shape())
 	kernels.Clip(out.Data(), x.Value.Data(), lo, hi)
-	return result(t, out, node{back: backClip, in: [3]*Var{x}, f: [2]float32{lo, hi}})
+	n := node{back: backClip, in: [3]*Var{x}}
+	n.setBounds(lo, hi)
+	return result(t, out, n)
 }
 
 func backClip(t *Tape, n *node) {
 	if gx := t.grad(n.in[0]); gx != nil {
-		kernels.ClipGradAcc(gx.Data(), n.in[0].Value.Data(), t.grads[n.out.id].Data(), n.f[0], n.f[1])
+		lo, hi := n.bounds()
+		kernels.ClipGradAcc(gx.Data(), n.in[0].Value.Data(), t.grads[n.out.id].Data(), lo, hi)
 	}
 }
 
@@ -236,12 +242,14 @@ func Where(cond *tensor.Tensor, a, b *Var) *Var {
 	}
 	out := alloc(t, a.Value.Shape())
 	kernels.Where(out.Data(), cond.Data(), a.Value.Data(), b.Value.Data())
-	return result(t, out, node{back: backWhere, in: [3]*Var{a, b}, saved: [2]*tensor.Tensor{cond}})
+	n := node{back: backWhere, in: [3]*Var{a, b}}
+	n.setCondition(cond)
+	return result(t, out, n)
 }
 
 func backWhere(t *Tape, n *node) {
 	g := t.grads[n.out.id]
-	cond := n.saved[0]
+	cond := n.condition()
 	zero := t.allocZero(g.Shape())
 	if ga := t.grad(n.in[0]); ga != nil {
 		tmp := t.Alloc(g.Shape()...)

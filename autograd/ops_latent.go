@@ -68,7 +68,9 @@ func SigmoidBCESum(logits *Var, targets *tensor.Tensor) *Var {
 		sd = sig.Data()
 	}
 	kernels.SigmoidBCERows(out.Data(), sd, logits.Value.Data(), targets.Data(), cols)
-	return result(t, out, node{back: backSigmoidBCESum, in: [3]*Var{logits}, saved: [2]*tensor.Tensor{sig, targets}})
+	n := node{back: backSigmoidBCESum, in: [3]*Var{logits}}
+	n.setLossSaved(sig, targets)
+	return result(t, out, n)
 }
 
 func backSigmoidBCESum(t *Tape, n *node) {
@@ -77,5 +79,6 @@ func backSigmoidBCESum(t *Tape, n *node) {
 		return
 	}
 	g := t.grads[n.out.id].Data()
-	kernels.SigmoidBCERowsGradAcc(gz.Data(), g, n.saved[0].Data(), n.saved[1].Data(), gz.Len()/len(g))
+	sig, targets := n.lossSaved()
+	kernels.SigmoidBCERowsGradAcc(gz.Data(), g, sig.Data(), targets.Data(), gz.Len()/len(g))
 }

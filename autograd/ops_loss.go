@@ -41,7 +41,9 @@ func SoftmaxCrossEntropy(logits *Var, targets *tensor.Tensor) *Var {
 			od[i] = -kernels.Dot(td[i*k:(i+1)*k], lp[i*k:(i+1)*k])
 		}
 	}
-	return result(t, out, node{back: backSoftmaxCE, in: [3]*Var{logits}, saved: [2]*tensor.Tensor{logp, targets}})
+	n := node{back: backSoftmaxCE, in: [3]*Var{logits}}
+	n.setLossSaved(logp, targets)
+	return result(t, out, n)
 }
 
 func backSoftmaxCE(t *Tape, n *node) {
@@ -49,7 +51,7 @@ func backSoftmaxCE(t *Tape, n *node) {
 	if gz == nil {
 		return
 	}
-	logp, targets := n.saved[0], n.saved[1]
+	logp, targets := n.lossSaved()
 	s := logp.Shape()
 	b, k := s[0], s[1]
 	g := t.grads[n.out.id].Data()
@@ -90,7 +92,9 @@ func SigmoidBinaryCrossEntropy(logits *Var, targets *tensor.Tensor) *Var {
 		zz := float64(z)
 		od[i] = float32(math.Max(zz, 0) - zz*float64(yd[i]) + math.Log1p(math.Exp(-math.Abs(zz))))
 	}
-	return result(t, out, node{back: backSigmoidBCE, in: [3]*Var{logits}, saved: [2]*tensor.Tensor{targets}})
+	n := node{back: backSigmoidBCE, in: [3]*Var{logits}}
+	n.setLossSaved(nil, targets)
+	return result(t, out, n)
 }
 
 func backSigmoidBCE(t *Tape, n *node) {
@@ -98,7 +102,8 @@ func backSigmoidBCE(t *Tape, n *node) {
 	if gz == nil {
 		return
 	}
-	zd, yd, g, gd := n.in[0].Value.Data(), n.saved[0].Data(), t.grads[n.out.id].Data(), gz.Data()
+	_, targets := n.lossSaved()
+	zd, yd, g, gd := n.in[0].Value.Data(), targets.Data(), t.grads[n.out.id].Data(), gz.Data()
 	for i, z := range zd {
 		gd[i] += g[i] * (float32(1/(1+math.Exp(-float64(z)))) - yd[i])
 	}

@@ -15,12 +15,7 @@ func MatMul(a, b *Var, transA, transB bool) *Var {
 	shape := tensor.MatMulShape(a.Value.Shape(), b.Value.Shape(), transA, transB)
 	out := tensor.MatMulInto(alloc(t, shape), a.Value, b.Value, transA, transB, 0)
 	n := node{back: backMatMul, in: [3]*Var{a, b}}
-	if transA {
-		n.ints[0] = 1
-	}
-	if transB {
-		n.ints[1] = 1
-	}
+	n.setTransposed(transA, transB)
 	return result(t, out, n)
 }
 
@@ -55,7 +50,7 @@ func gemmAcc(batch int, ta, tb bool, a, b, c mat) {
 
 func backMatMul(t *Tape, n *node) {
 	a, b := n.in[0], n.in[1]
-	ta, tb := n.ints[0] == 1, n.ints[1] == 1
+	ta, tb := n.transposed()
 	g := t.grads[n.out.id]
 	ga, gb := t.grad(a), t.grad(b)
 	as, bs, gs := a.Value.Shape(), b.Value.Shape(), g.Shape()
@@ -185,7 +180,10 @@ func Dense(x, w, b *Var, act Activation) *Var {
 	y := alloc(t, shape)
 	kernels.Sgemm(false, false, rows, ws[1], ws[0], 1, x.Value.Data(), ws[0], w.Value.Data(), ws[1], 0, y.Data(), ws[1])
 	out, pre := biasAct(t, act, y, b)
-	return result(t, out, node{back: backDense, in: [3]*Var{x, w, b}, saved: [2]*tensor.Tensor{pre}, op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
+	n := node{back: backDense, in: [3]*Var{x, w, b}}
+	n.setPreActivation(pre, false)
+	n.setActivation(act)
+	return result(t, out, n)
 }
 
 func b2i(b bool) int {
@@ -197,8 +195,7 @@ func b2i(b bool) int {
 
 func backDense(t *Tape, n *node) {
 	x, w, b := n.in[0], n.in[1], n.in[2]
-	act := Activation{Op: tensor.UnaryOp(n.op), Param: n.f[0], On: n.ints[0] == 1}
-	gz := actGrad(t, act, n.out.Value, n.saved[0], t.grads[n.out.id])
+	gz := actGrad(t, n.activation(), n.out.Value, n.preActivation(false), t.grads[n.out.id])
 	ws := w.Value.Shape()
 	in, out := ws[0], ws[1]
 	rows := gz.Len() / out

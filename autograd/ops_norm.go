@@ -42,7 +42,9 @@ func BatchNorm(x, gamma, beta *Var, eps float32) (y *Var, mean, variance *tensor
 	}
 	out := alloc(t, s)
 	kernels.BatchNormApply(out.Data(), x.Value.Data(), a, b)
-	return result(t, out, node{back: backBatchNorm, in: [3]*Var{x, gamma, beta}, saved: [2]*tensor.Tensor{vec}}), mean, variance
+	n := node{back: backBatchNorm, in: [3]*Var{x, gamma, beta}}
+	n.setBatchNormStats(vec)
+	return result(t, out, n), mean, variance
 }
 
 func backBatchNorm(t *Tape, n *node) {
@@ -50,7 +52,7 @@ func backBatchNorm(t *Tape, n *node) {
 	g := t.grads[n.out.id]
 	f := gamma.Value.Len()
 	rows := x.Value.Len() / f
-	v := n.saved[0].Data()
+	v := n.batchNormStats().Data()
 	mean, inv := v[:f], v[2*f:3*f]
 	work := t.Alloc(7, f).Data()
 	sumG, sumGX, scratch := work[:f], work[f:2*f], work[2*f:4*f]

@@ -29,12 +29,9 @@ func reduceOp(x *Var, op kernels.ReduceOp, scale float32, keepdims bool, axes []
 	if scale != 1 {
 		kernels.Scale(scale, out.Data())
 	}
-	n := node{back: backReduce, in: [3]*Var{x}, op: uint8(op), f: [2]float32{scale}}
+	n := node{back: backReduce, in: [3]*Var{x}}
 	if t != nil {
-		// Save the reduced axes as a mask in ints (rank ≤ 64 is plenty).
-		for _, a := range norm {
-			n.ints[0] |= 1 << a
-		}
+		n.setReduce(op, scale, norm)
 	}
 	return result(t, out, n)
 }
@@ -47,13 +44,14 @@ func backReduce(t *Tape, n *node) {
 	}
 	g := t.grads[n.out.id]
 	xs := x.Value.Shape()
-	kept := t.pool.get(keptShape(xs, n.ints[0]))
+	op, scale, axesMask := n.reduce()
+	kept := t.pool.get(keptShape(xs, axesMask))
 	copy(kept.Data(), g.Data())
 	defer func() { t.owned = append(t.owned, kept) }()
-	switch kernels.ReduceOp(n.op) {
+	switch op {
 	case kernels.ReduceSum:
-		if n.f[0] != 1 {
-			kernels.Scale(n.f[0], kept.Data())
+		if scale != 1 {
+			kernels.Scale(scale, kept.Data())
 		}
 		tmp := tensor.BinaryInto(t.Alloc(xs...), tensor.OpAdd, gx, kept)
 		copy(gx.Data(), tmp.Data())
@@ -129,7 +127,9 @@ func softmaxOp(x *Var, axis int, log bool) *Var {
 		return Transpose(softmaxOp(Transpose(x, perm...), -1, log), perm...)
 	}
 	out := tensor.SoftmaxInto(alloc(t, x.Value.Shape()), x.Value, axis, log)
-	y := result(t, out, node{back: backSoftmax, in: [3]*Var{x}, ints: [4]int{b2i(log)}})
+	n := node{back: backSoftmax, in: [3]*Var{x}}
+	n.setLogSoftmax(log)
+	y := result(t, out, n)
 	if !log && axis == x.Value.Rank()-1 {
 		y.from, y.fromKind = x, FromSoftmax
 	}
@@ -143,5 +143,5 @@ func backSoftmax(t *Tape, n *node) {
 	}
 	s := gx.Shape()
 	cols := s[len(s)-1]
-	kernels.SoftmaxGradAcc(gx.Data(), n.out.Value.Data(), t.grads[n.out.id].Data(), gx.Len()/max(cols, 1), cols, n.ints[0] == 1)
+	kernels.SoftmaxGradAcc(gx.Data(), n.out.Value.Data(), t.grads[n.out.id].Data(), gx.Len()/max(cols, 1), cols, n.logSoftmax())
 }

@@ -297,8 +297,8 @@ func rnnOp(gates int, x, w, r, b, h0, c0 *Var, o RNNOptions) (out, h, c *Var) {
 	rnnOutput(&g, wd, pd)
 	var main *Var
 	if t != nil {
-		n := node{back: backRNN, ins: []*Var{x, w, r, b, h0, c0}, saved: [2]*tensor.Tensor{ws},
-			ints: [4]int{gates, flags, int(act), int(rec)}}
+		n := node{back: backRNN, ins: []*Var{x, w, r, b, h0, c0}}
+		n.setRNN(gates, flags, act, rec, ws)
 		main = t.record(packed, n)
 	}
 	oshape := []int{g.b, u}
@@ -321,12 +321,14 @@ func rnnView(t *Tape, main *Var, packed []float32, off int, shape ...int) *Var {
 	if t == nil {
 		return Const(v)
 	}
-	return t.record(v, node{back: backRNNView, in: [3]*Var{main}, ints: [4]int{off}})
+	rec := node{back: backRNNView, in: [3]*Var{main}}
+	rec.setViewOffset(off)
+	return t.record(v, rec)
 }
 
 func backRNNView(t *Tape, n *node) {
 	g := t.grads[n.out.id].Data()
-	off := n.ints[0]
+	off := n.viewOffset()
 	kernels.Axpy(1, g, t.grad(n.in[0]).Data()[off:off+len(g)])
 }
 
@@ -458,11 +460,11 @@ func addOutGrad(g *rnnGeom, dh, gy []float32, s int) {
 
 func backRNN(t *Tape, n *node) {
 	x, w, r, b, h0, c0 := n.ins[0], n.ins[1], n.ins[2], n.ins[3], n.ins[4], n.ins[5]
-	G := n.ints[0]
-	g := newRNNGeom(G, x.Value.Shape(), r.Value.Dim(0), n.ints[1], kernels.RecAct(n.ints[2]), kernels.RecAct(n.ints[3]))
+	G, flags, act, rec, wsT := n.rnn()
+	g := newRNNGeom(G, x.Value.Shape(), r.Value.Dim(0), flags, act, rec)
 	T, B, in, u := g.steps, g.b, g.in, g.u
 	Gu, Bu := G*u, B*u
-	ws := n.saved[0].Data()
+	ws := wsT.Data()
 	pg := t.grads[n.out.id].Data()
 	gy := pg[:g.outLen]
 	rd := r.Value.Data()

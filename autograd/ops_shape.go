@@ -81,12 +81,14 @@ func Concat(axis int, xs ...*Var) *Var {
 	}
 	out := tensor.Concat(axis, vals...)
 	axis = tensor.NormAxes("Concat", out.Rank(), []int{axis})[0]
-	return result(t, out, node{back: backConcat, ins: xs, ints: [4]int{axis}})
+	n := node{back: backConcat, ins: xs}
+	n.setSlice(axis, 0, 0)
+	return result(t, out, n)
 }
 
 func backConcat(t *Tape, n *node) {
 	g := t.grads[n.out.id]
-	axis := n.ints[0]
+	axis, _, _ := n.slice()
 	lo := 0
 	for _, x := range n.ins {
 		d := x.Value.Shape()[axis]
@@ -103,7 +105,9 @@ func SliceAxis(x *Var, axis, lo, hi int) *Var {
 	t := tapeOf(x)
 	out := tensor.SliceAxis(x.Value, axis, lo, hi)
 	axis = tensor.NormAxes("SliceAxis", x.Value.Rank(), []int{axis})[0]
-	return result(t, out, node{back: backSliceAxis, in: [3]*Var{x}, ints: [4]int{axis, lo, hi}})
+	n := node{back: backSliceAxis, in: [3]*Var{x}}
+	n.setSlice(axis, lo, hi)
+	return result(t, out, n)
 }
 
 func backSliceAxis(t *Tape, n *node) {
@@ -112,7 +116,7 @@ func backSliceAxis(t *Tape, n *node) {
 		return
 	}
 	g := t.grads[n.out.id]
-	axis, lo, hi := n.ints[0], n.ints[1], n.ints[2]
+	axis, lo, hi := n.slice()
 	xs := gx.Shape()
 	outer, inner := 1, 1
 	for _, d := range xs[:axis] {

@@ -87,7 +87,9 @@ type Tape struct {
 	infer    bool // records nothing: an inference arena (NewInferenceTape)
 }
 
-// node is one recorded op: the output, up to three inputs, saved tensors
+// node is one recorded op (its slots op, f, ints and saved are read and
+// written through the named accessors of record.go): the output, up to
+// three inputs, saved tensors
 // and scalars, and the static function that propagates the output gradient
 // to the inputs. Keeping backward a plain function (not a closure) keeps
 // recording free of allocations.

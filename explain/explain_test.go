@@ -588,6 +588,12 @@ func TestGradCAMHooks(t *testing.T) {
 	x, _ := quadrantData(rand.New(rand.NewPCG(5, 5)), 2)
 	conv := &nn.Conv2D{Filters: 4, KernelSize: [2]int{3, 3}, Activation: "relu"}
 	sn := &structNet{Head: &nn.Dense{Units: 3, Activation: "softmax"}, Conv: conv, Pool: &nn.MaxPool2D{}}
+	build := func(l nn.Layer) { // a lazy build without a random source is an error
+		if _, err := nn.Build(l, x.Shape()[1:], rand.New(rand.NewPCG(1, 1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build(sn)
 	a, err := GradCAM{}.Attribute(ctx, sn, x, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -596,6 +602,7 @@ func TestGradCAMHooks(t *testing.T) {
 		t.Fatalf("layer %q shape %v, conv restored: %v", a.Layer, a.Map.Shape(), sn.Conv == nn.Layer(conv))
 	}
 	fn := &fixedNet{Dense: &nn.Dense{Units: 3}, Conv: &nn.Conv2D{Filters: 2, KernelSize: [2]int{3, 3}}}
+	build(fn)
 	if _, err := (GradCAM{}).Attribute(ctx, fn, x, 0); err == nil {
 		t.Fatal("hooking a concrete field of a model that is not a chain: no error")
 	} else {
@@ -604,6 +611,7 @@ func TestGradCAMHooks(t *testing.T) {
 	// A nested Sequential inside a Sequential, found by dotted path.
 	inner := nn.NewSequential(&nn.Conv2D{Name: "c1", Filters: 2, KernelSize: [2]int{3, 3}, Activation: "relu"})
 	outer := &nn.Sequential{Layers: []nn.Layer{&nn.Sequential{Name: "features", Layers: inner.Layers}, &nn.Flatten{}, &nn.Dense{Units: 2}}}
+	build(outer)
 	b, err := GradCAM{Layer: "features.c1"}.Attribute(ctx, outer, x, 1)
 	if err != nil {
 		t.Fatal(err)

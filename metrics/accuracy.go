@@ -165,3 +165,32 @@ func (m *Accuracy) Result() float64 { return m.h.result() }
 
 // Reset clears the counts.
 func (m *Accuracy) Reset() { m.h = hits{} }
+
+// State returns the weighted counts of hits and samples; see Resumable.
+func (h *hits) state() []float64 { return []float64{h.correct, h.total} }
+
+func (h *hits) setState(name string, s []float64) error {
+	if len(s) != 2 || !(s[0] >= 0 && s[1] >= s[0]) {
+		return fmt.Errorf("metrics: %s: state %v is not [hits, samples]", name, s)
+	}
+	h.correct, h.total = s[0], s[1]
+	return nil
+}
+
+// State returns [weighted hits, weighted samples]; see Resumable.
+func (m *BinaryAccuracy) State() []float64 { return m.h.state() }
+
+// SetState restores what State returned; see Resumable.
+func (m *BinaryAccuracy) SetState(s []float64) error { return m.h.setState(m.Name(), s) }
+
+// State returns [weighted hits, weighted samples]; see Resumable.
+func (m *CategoricalAccuracy) State() []float64 { return m.h.state() }
+
+// SetState restores what State returned; see Resumable.
+func (m *CategoricalAccuracy) SetState(s []float64) error { return m.h.setState(m.Name(), s) }
+
+// State returns [weighted hits, weighted samples]; see Resumable.
+func (m *Accuracy) State() []float64 { return m.h.state() }
+
+// SetState restores what State returned; see Resumable.
+func (m *Accuracy) SetState(s []float64) error { return m.h.setState(m.Name(), s) }

@@ -103,3 +103,17 @@ func ExampleByName() {
 	// auc
 	// error: metrics: unknown metric "mse"
 }
+
+// A Resumable metric's state is a few numbers that a training checkpoint
+// keeps, so that a resumed epoch reports what an uninterrupted one would.
+func ExampleResumable() {
+	acc := metrics.NewAccuracy()
+	acc.Update(tensor.New([]int{4}, []float32{0, 1, 1, 0}), tensor.New([]int{4, 2}, []float32{.9, .1, .2, .8, .6, .4, .7, .3}), nil)
+	state := acc.State()
+	resumed := metrics.NewAccuracy()
+	if err := resumed.SetState(state); err != nil {
+		panic(err)
+	}
+	fmt.Println(state, resumed.Result())
+	// Output: [3 4] 0.75
+}

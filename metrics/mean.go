@@ -1,6 +1,10 @@
 package metrics
 
-import "github.com/strata-dl/strata/tensor"
+import (
+	"fmt"
+
+	"github.com/strata-dl/strata/tensor"
+)
 
 // Mean is the weighted running mean of a value, typically a loss:
 //
@@ -51,3 +55,15 @@ func (m *Mean) Result() float64 { return ratio(m.total, m.count) }
 
 // Reset clears the mean.
 func (m *Mean) Reset() { m.total, m.count = 0, 0 }
+
+// State returns [Σ wᵢ·vᵢ, Σ wᵢ]; see Resumable.
+func (m *Mean) State() []float64 { return []float64{m.total, m.count} }
+
+// SetState restores what State returned; see Resumable.
+func (m *Mean) SetState(s []float64) error {
+	if len(s) != 2 {
+		return fmt.Errorf("metrics: %s: state %v is not [sum, weight]", m.name, s)
+	}
+	m.total, m.count = s[0], s[1]
+	return nil
+}

@@ -49,6 +49,22 @@ type Metric interface {
 	Reset()
 }
 
+// Resumable is a Metric whose accumulated state is a few numbers, which a
+// training checkpoint stores so that an epoch resumed in its middle logs
+// what an uninterrupted one would (train.Fit does this for the metrics of
+// a Metered trainer). The accuracies and Mean are Resumable; AUC and the
+// confusion matrix, whose state grows with the data, are not.
+type Resumable interface {
+	Metric
+	// State returns the accumulated state (not a copy to keep: the
+	// numbers as they are now).
+	State() []float64
+	// SetState replaces the accumulated state with what State returned,
+	// or returns an error naming the metric for a state of the wrong
+	// form.
+	SetState(s []float64) error
+}
+
 // ByName returns a new metric for a name as written in a config file or on
 // the command line. numClasses is the width of the model's output; 0, 1 and
 // 2 mean a binary problem for the metrics that need it (precision, recall,

@@ -64,7 +64,7 @@ func (a *Activation) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 	if !a.ok {
 		act, post, err := activation(a.Fn)
 		if err != nil {
-			panic(&ShapeError{Layer: a.Name, Msg: err.Error()})
+			panic(&ConfigError{Layer: a.Name, Msg: err.Error()})
 		}
 		if a.Fn == "leaky_relu" && a.Alpha != 0 {
 			act.Param = a.Alpha

@@ -77,6 +77,8 @@ func checkLayer(t *testing.T, c layerCase) {
 	if !c.stochastic && !slices.Equal(tr.Data(), inf.Data()) {
 		t.Errorf("training and inference outputs differ for a deterministic layer")
 	}
+	// Save → load: the architecture and weights rebuild the same layer.
+	checkRoundTrip(t, l, c.in, x)
 	// Determinism: the same seed builds the same weights.
 	l2 := c.make()
 	if _, err := Build(l2, c.in[1:], rand.New(rand.NewPCG(3, 0))); err != nil {
@@ -89,6 +91,42 @@ func checkLayer(t *testing.T, c layerCase) {
 				t.Errorf("weight %s differs between two builds with one seed", w2[i].Path)
 			}
 		}
+	}
+}
+
+// checkRoundTrip marshals l's architecture, rebuilds it, copies the
+// weights by path and checks that the copy computes bit-identical outputs
+// in inference mode.
+func checkRoundTrip(t *testing.T, l Layer, in []int, x *tensor.Tensor) {
+	t.Helper()
+	js, err := MarshalLayer(l)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	l2, err := UnmarshalLayer(js)
+	if err != nil {
+		t.Fatalf("unmarshal %s: %v", js, err)
+	}
+	if js2, err := MarshalLayer(l2); err != nil || string(js2) != string(js) {
+		t.Errorf("config changed in the round trip:\n%s\n%s (%v)", js, js2, err)
+	}
+	if _, err := Build(l2, in[1:], rand.New(rand.NewPCG(99, 0))); err != nil {
+		t.Fatalf("build the loaded layer: %v", err)
+	}
+	w1, w2 := AllWeights(l), AllWeights(l2)
+	if len(w1) != len(w2) {
+		t.Fatalf("%d weights after loading, want %d", len(w2), len(w1))
+	}
+	for i := range w1 {
+		if w1[i].Path != w2[i].Path {
+			t.Fatalf("weight %d is %q after loading, want %q", i, w2[i].Path, w1[i].Path)
+		}
+		w2[i].Var.Value.CopyFrom(w1[i].Var.Value)
+	}
+	a := l.Forward(&Ctx{}, autograd.Const(x)).Value
+	b := l2.Forward(&Ctx{}, autograd.Const(x)).Value
+	if !slices.Equal(a.Data(), b.Data()) {
+		t.Errorf("the loaded layer computes other outputs")
 	}
 }
 
@@ -128,6 +166,13 @@ func TestLayerConformance(t *testing.T) {
 		{name: "activation/leaky", make: func() Layer { return &Activation{Fn: "leaky_relu"} }, in: []int{3, 4}, out: []int{3, 4}, input: awayFromZero},
 		{name: "batchnorm", make: func() Layer { return &BatchNormalization{Name: "bn"} }, in: []int{6, 3}, out: []int{6, 3},
 			weights: []string{"gamma", "beta", "moving_mean", "moving_variance"}, count: 12, stochastic: true},
+		{name: "dense/initializer-regularizer", make: func() Layer {
+			return &Dense{Units: 2, Name: "d", KernelInitializer: VarianceScaling{Scale: 2, Mode: "fan_in", Distribution: "uniform"},
+				KernelRegularizer: L2{L: 0.01}, BiasRegularizer: L1L2{L1: 0.1, L2: 0.2}}
+		}, in: []int{2, 3}, out: []int{2, 2}, weights: []string{"kernel", "bias"}, count: 8},
+		{name: "sequential/nested", make: func() Layer {
+			return NewSequential(&Dense{Units: 2, Name: "a", Activation: "elu"}, &Sequential{Name: "inner", Layers: []Layer{&Dense{Units: 2}}})
+		}, in: []int{2, 3}, out: []int{2, 2}, weights: []string{"a.kernel", "a.bias", "inner.dense.kernel", "inner.dense.bias"}, count: 14},
 		{name: "layernorm", make: func() Layer { return &LayerNormalization{Name: "ln"} }, in: []int{3, 5}, out: []int{3, 5},
 			weights: []string{"gamma", "beta"}, count: 10},
 	}

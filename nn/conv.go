@@ -49,18 +49,18 @@ func (l *Conv2D) build(c *Ctx, in []int) {
 		panic(&ShapeError{Layer: l.Name, Want: []int{-1, -1, -1, -1}, Got: in, Msg: "Conv2D needs [batch, height, width, channels]"})
 	}
 	if l.Filters <= 0 || l.KernelSize[0] <= 0 || l.KernelSize[1] <= 0 {
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("filters %d and kernel size %v must be positive", l.Filters, l.KernelSize)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("filters %d and kernel size %v must be positive", l.Filters, l.KernelSize)})
 	}
 	if _, err := tensor.ConvGeometry(in, l.window()); err != nil {
 		panic(&ShapeError{Layer: l.Name, Msg: err.Error(), Got: in})
 	}
 	act, post, err := activation(l.Activation)
 	if err != nil {
-		panic(&ShapeError{Layer: l.Name, Msg: err.Error()})
+		panic(&ConfigError{Layer: l.Name, Msg: err.Error()})
 	}
 	l.act, l.post = act, post
 	kh, kw, ch := l.KernelSize[0], l.KernelSize[1], in[3]
-	rng := c.buildRNG()
+	rng := c.buildRNG(l.Name)
 	k := tensor.Zeros(kh, kw, ch, l.Filters)
 	orDefault(l.KernelInitializer, GlorotUniform{}).Init(rng, k, kh*kw*ch, kh*kw*l.Filters)
 	l.Kernel = autograd.NewParam(l.Name+".kernel", k)

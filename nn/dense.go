@@ -42,15 +42,15 @@ func (d *Dense) build(c *Ctx, in []int) {
 		panic(&ShapeError{Layer: d.Name, Want: []int{-1, -1}, Got: in, Msg: "Dense needs at least [batch, features]"})
 	}
 	if d.Units <= 0 {
-		panic(&ShapeError{Layer: d.Name, Msg: fmt.Sprintf("units must be positive, got %d", d.Units)})
+		panic(&ConfigError{Layer: d.Name, Msg: fmt.Sprintf("units must be positive, got %d", d.Units)})
 	}
 	act, post, err := activation(d.Activation)
 	if err != nil {
-		panic(&ShapeError{Layer: d.Name, Msg: err.Error()})
+		panic(&ConfigError{Layer: d.Name, Msg: err.Error()})
 	}
 	d.act, d.post = act, post
 	fin := in[len(in)-1]
-	rng := c.buildRNG()
+	rng := c.buildRNG(d.Name)
 	k := tensor.Zeros(fin, d.Units)
 	orDefault(d.KernelInitializer, GlorotUniform{}).Init(rng, k, fin, d.Units)
 	d.Kernel = autograd.NewParam(d.Name+".kernel", k)

@@ -6,7 +6,9 @@
 //     AveragePool2D, GlobalAveragePool2D, UpSampling2D;
 //   - normalization: BatchNormalization, LayerNormalization;
 //   - recurrent ([batch, time, features]): SimpleRNN, LSTM, GRU, with
-//     Bidirectional, TimeDistributed and Embedding;
+//     Bidirectional, TimeDistributed and Embedding; Embedding(MaskZero)
+//     masks padding and the recurrent layers skip masked steps (Keras's
+//     mask propagation, see Ctx.Mask);
 //   - containers: Sequential, and any Go struct whose fields are layers;
 //   - initializers (GlorotUniform, HeNormal, Orthogonal, ...) and
 //     regularizers (L1, L2, L1L2).
@@ -27,8 +29,38 @@
 // by dotted paths from field or layer names ("dense1.kernel"); these paths
 // are the checkpoint format.
 //
+// A struct model may also own weights of its own (implement Weighted):
+// its weights come first, then its layer fields'. Layers held in
+// unexported fields are invisible to Children; Build reports them.
+//
+// # Saving a model: the rule for layer authors
+//
+// Every layer serializes its configuration (MarshalLayer, UnmarshalLayer;
+// the modelfile package saves a whole model to one file with it). A layer
+// type, or a struct model, is saveable when it follows three rules:
+//
+//   - configuration in exported fields that marshal to JSON (numbers,
+//     strings, slices, arrays, plain structs). A field holding a layer, a
+//     slice of layers or an interface value (Initializer, Regularizer)
+//     is saved as {"type": name, "config": ...} of its registered type;
+//   - weights in exported *autograd.Var fields (never saved in the
+//     config; saved by path, see AllWeights), created when the layer is
+//     built;
+//   - derived state (resolved activations, caches, flags set while
+//     building) in unexported fields, recomputed by Build.
+//
+// and its type is registered once, from an init function, with
+// RegisterLayer(name, func() Layer { return &MyLayer{} }) (values of
+// custom interface-typed fields with RegisterInitializer or
+// RegisterRegularizer). The layers of nn are registered under their Go
+// type names. A layer held in a field tagged `nn:"-"` is not a child and
+// is not saved.
+//
 // Errors: Forward is an expression and panics with a *ShapeError naming
-// the layer (or a *tensor.ShapeError from an op) on bad shapes. Build runs
-// one forward pass on a dummy batch and returns those panics as errors;
-// call it before training with data of user-supplied shape.
+// the layer (or a *tensor.ShapeError from an op) on bad shapes, and with a
+// *ConfigError on a bad hyperparameter (Units: 0, an unknown activation)
+// or a lazy build without a random source. Build runs one forward pass on
+// a dummy batch and returns those panics as errors; call it before
+// training with data of user-supplied shape. CheckBuilt says whether a
+// network is built (load weights only into a built one).
 package nn

@@ -78,7 +78,7 @@ func (l *ConvTranspose2D) geometry(in []int, channels int) tensor.ConvGeom {
 		panic(&ShapeError{Layer: l.Name, Want: []int{-1, -1, -1, channels}, Got: in, Msg: "ConvTranspose2D needs [batch, height, width, channels]"})
 	}
 	if l.Padding != "" && l.Padding != "valid" && l.Padding != "same" {
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("unknown padding %q (want valid or same)", l.Padding)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("unknown padding %q (want valid or same)", l.Padding)})
 	}
 	g, err := autograd.ConvTransposeGeometry(in, []int{l.KernelSize[0], l.KernelSize[1], l.Filters, in[3]}, l.window(), l.outputPadding())
 	if err != nil {
@@ -89,16 +89,16 @@ func (l *ConvTranspose2D) geometry(in []int, channels int) tensor.ConvGeom {
 
 func (l *ConvTranspose2D) build(c *Ctx, in []int) {
 	if l.Filters <= 0 || l.KernelSize[0] <= 0 || l.KernelSize[1] <= 0 {
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("filters %d and kernel size %v must be positive", l.Filters, l.KernelSize)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("filters %d and kernel size %v must be positive", l.Filters, l.KernelSize)})
 	}
 	l.geometry(in, -1)
 	act, post, err := activation(l.Activation)
 	if err != nil {
-		panic(&ShapeError{Layer: l.Name, Msg: err.Error()})
+		panic(&ConfigError{Layer: l.Name, Msg: err.Error()})
 	}
 	l.act, l.post = act, post
 	kh, kw, ch := l.KernelSize[0], l.KernelSize[1], in[3]
-	rng := c.buildRNG()
+	rng := c.buildRNG(l.Name)
 	k := tensor.Zeros(kh, kw, l.Filters, ch)
 	orDefault(l.KernelInitializer, GlorotUniform{}).Init(rng, k, kh*kw*l.Filters, kh*kw*ch)
 	l.Kernel = autograd.NewParam(l.Name+".kernel", k)
@@ -141,7 +141,7 @@ func (l *UpSampling2D) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 		size = [2]int{2, 2}
 	}
 	if size[0] <= 0 || size[1] <= 0 || (l.Interpolation != "" && l.Interpolation != "nearest") {
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("size %v must be positive and interpolation %q nearest", l.Size, l.Interpolation)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("size %v must be positive and interpolation %q nearest", l.Size, l.Interpolation)})
 	}
 	if x.Value.Rank() != 4 {
 		panic(&ShapeError{Layer: l.Name, Want: []int{-1, -1, -1, -1}, Got: x.Shape()})

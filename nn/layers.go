@@ -68,12 +68,12 @@ func (l *Dropout) setLayerName(n string) { l.Name = n }
 // Forward applies dropout in training mode.
 func (l *Dropout) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 	if l.Rate < 0 || l.Rate >= 1 {
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("rate %v must be in [0, 1)", l.Rate)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("rate %v must be in [0, 1)", l.Rate)})
 	}
 	y := x
 	if c != nil && c.Training && l.Rate > 0 {
 		if c.RNG == nil {
-			panic(&ShapeError{Layer: l.Name, Msg: "training mode needs Ctx.RNG"})
+			panic(&ConfigError{Layer: l.Name, Msg: "training mode needs Ctx.RNG"})
 		}
 		var mask *tensor.Tensor
 		if t := x.Tape(); t != nil {
@@ -83,6 +83,7 @@ func (l *Dropout) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 		}
 		kernels.DropoutMask(mask.Data(), 1-l.Rate, c.RNG.Float64)
 		y = autograd.Mul(x, autograd.Const(mask))
+		c.SetMask(y, c.Mask(x))
 	}
 	c.trace(l.Name, "Dropout", y, 0)
 	return y

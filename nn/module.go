@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/strata-dl/strata/autograd"
@@ -24,12 +25,15 @@ type Layer interface {
 
 // Ctx carries what a forward pass needs besides its input: the mode
 // (training enables dropout and batch statistics) and the random source for
-// stochastic layers. The zero value is inference mode.
+// stochastic layers. The zero value is inference mode. A Ctx serves one
+// forward pass at a time (it also records that pass's masks, see Mask):
+// make one per call, as &nn.Ctx{} does.
 type Ctx struct {
 	Training bool
 	RNG      *rand.Rand // dropout masks, noise; required when Training uses them
 
 	build *builder
+	masks map[*autograd.Var]*tensor.Tensor // see Mask
 }
 
 // builder records layer outputs while Build runs the dry forward pass.
@@ -91,6 +95,23 @@ func (e *ShapeError) Error() string {
 	return s
 }
 
+// ConfigError reports a layer configuration that cannot work, whatever
+// the input: a bad hyperparameter (Units: 0, an unknown activation or
+// padding, a dropout rate outside [0, 1)), a missing random source, a
+// layer held where it cannot be found. Forward panics with it like with a
+// *ShapeError; Build and the drivers return it.
+type ConfigError struct {
+	Layer string // the layer's name or path; may be empty
+	Msg   string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Layer == "" {
+		return "nn: " + e.Msg
+	}
+	return fmt.Sprintf("layer %q: %s", e.Layer, e.Msg)
+}
+
 func fmtShape(s []int) string {
 	parts := make([]string, len(s))
 	for i, d := range s {
@@ -122,12 +143,9 @@ func Children(l Layer) []Child {
 	if v.Kind() != reflect.Struct {
 		return nil
 	}
-	if _, ok := l.(Weighted); ok {
-		return nil // a leaf layer
-	}
 	var out []Child
 	typ := v.Type()
-	for i := 0; i < typ.NumField(); i++ {
+	for _, i := range layerFields(typ) {
 		f := typ.Field(i)
 		if !f.IsExported() || f.Tag.Get("nn") == "-" {
 			continue
@@ -135,7 +153,7 @@ func Children(l Layer) []Child {
 		fv := v.Field(i)
 		switch fv.Kind() {
 		case reflect.Pointer, reflect.Interface, reflect.Struct:
-		case reflect.Slice:
+		case reflect.Slice, reflect.Array:
 			for j := 0; j < fv.Len(); j++ {
 				if sl, ok := fv.Index(j).Interface().(Layer); ok && !isNil(sl) {
 					out = append(out, Child{Name: fmt.Sprintf("%s_%d", fieldName(f), j), Layer: sl})
@@ -162,6 +180,94 @@ func Children(l Layer) []Child {
 		out = append(out, Child{Name: name, Layer: sub})
 	}
 	return out
+}
+
+// layerFieldCache maps a struct type to the indices of its fields that
+// may hold layers (see layerFields).
+var layerFieldCache sync.Map
+
+// layerFields returns the indices of the fields of the struct type t whose
+// type can hold a layer: a layer type, an interface that includes Layer, a
+// struct whose pointer is a layer, or a slice or array of those. Weights,
+// initializers and plain values are skipped, so that walking a leaf layer
+// costs one cached lookup.
+func layerFields(t reflect.Type) []int {
+	if c, ok := layerFieldCache.Load(t); ok {
+		return c.([]int)
+	}
+	var out []int
+	for i := 0; i < t.NumField(); i++ {
+		if mayHoldLayer(t.Field(i).Type) {
+			out = append(out, i)
+		}
+	}
+	layerFieldCache.Store(t, out)
+	return out
+}
+
+func mayHoldLayer(t reflect.Type) bool {
+	if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	return t.Implements(layerType) || (t.Kind() == reflect.Struct && reflect.PointerTo(t).Implements(layerType))
+}
+
+// checkFields returns a *ConfigError when a struct model (one that does
+// not list its children itself) keeps a layer in an unexported field,
+// where Children cannot see it: its weights would be neither trained nor
+// saved. A field tagged `nn:"-"` is left alone.
+func checkFields(l Layer, path string) error {
+	if _, ok := l.(Container); !ok {
+		v := reflect.ValueOf(l)
+		for v.Kind() == reflect.Pointer && !v.IsNil() {
+			v = v.Elem()
+		}
+		if v.Kind() == reflect.Struct {
+			t := v.Type()
+			for _, i := range layerFields(t) {
+				f := t.Field(i)
+				if f.IsExported() || f.Tag.Get("nn") == "-" || v.Field(i).IsZero() {
+					continue
+				}
+				return &ConfigError{Layer: path, Msg: fmt.Sprintf("field %s of %v holds a layer but is unexported, so its weights would be neither trained nor saved: export it (or tag it `nn:\"-\"` if it is not part of the model)", f.Name, t)}
+			}
+		}
+	}
+	for _, c := range Children(l) {
+		if err := checkFields(c.Layer, join(path, c.Name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckBuilt returns a *ConfigError naming the first layer of l that owns
+// no weight yet (it was never built: call Build, or run one Forward),
+// or nil. Load weights only into a built network.
+func CheckBuilt(l Layer) error {
+	var walk func(path string, l Layer) error
+	walk = func(path string, l Layer) error {
+		if w, ok := l.(Weighted); ok {
+			built := false
+			for _, wt := range w.Weights() {
+				built = built || wt.Var != nil
+			}
+			if !built && len(w.Weights()) > 0 {
+				name := path
+				if name == "" {
+					name = fmt.Sprintf("%T", l)
+				}
+				return &ConfigError{Layer: name, Msg: fmt.Sprintf("%T is not built (call nn.Build with the input shape before loading or reading weights)", l)}
+			}
+		}
+		for _, c := range Children(l) {
+			if err := walk(join(path, c.Name), c.Layer); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk("", l)
 }
 
 func isNil(l Layer) bool {
@@ -267,6 +373,9 @@ func build(l Layer, in []int, rng *rand.Rand) (rows []SummaryRow, out []int, err
 	if rng == nil {
 		return nil, nil, errors.New("nn: Build needs a random source for initialization")
 	}
+	if err := checkFields(l, ""); err != nil {
+		return nil, nil, err
+	}
 	nameLayers(l)
 	b := &builder{rng: rng}
 	defer func() {
@@ -291,21 +400,24 @@ func AsError(r any) error {
 		return e
 	case *tensor.ShapeError:
 		return e
+	case *ConfigError:
+		return e
 	}
 	panic(r)
 }
 
-// buildRNG returns the random source for initializing weights: the Build
-// source, else the context's, else a fixed one (so that a layer used
-// without Build is still deterministic).
-func (c *Ctx) buildRNG() *rand.Rand {
+// buildRNG returns the random source for initializing the weights of the
+// layer named name: the Build source, else the context's. A layer built
+// lazily by a Forward whose Ctx has no RNG panics with a *ConfigError
+// rather than drawing its weights from a hidden fixed seed.
+func (c *Ctx) buildRNG(name string) *rand.Rand {
 	switch {
 	case c != nil && c.build != nil:
 		return c.build.rng
 	case c != nil && c.RNG != nil:
 		return c.RNG
 	}
-	return rand.New(rand.NewPCG(0, 0))
+	panic(&ConfigError{Layer: name, Msg: "the layer is not built and the Ctx has no RNG to initialize its weights: call nn.Build (or set Ctx.RNG) first"})
 }
 
 // trace records a layer's output during Build (for Summary).

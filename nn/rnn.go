@@ -35,6 +35,7 @@ import (
 // recurrent is implemented by SimpleRNN, LSTM and GRU.
 type recurrent interface {
 	Layer
+	namer
 	ForwardState(c *Ctx, x *autograd.Var, init []*autograd.Var) (*autograd.Var, []*autograd.Var)
 	// reversed returns an unbuilt copy that runs the other way in time
 	// and writes its output steps in input order (Bidirectional's
@@ -90,16 +91,16 @@ func (s rnnSpec) check(in []int) {
 		panic(&ShapeError{Layer: s.name, Want: []int{-1, -1, -1}, Got: in, Msg: s.kind + " needs [batch, time, features]"})
 	}
 	if s.units <= 0 {
-		panic(&ShapeError{Layer: s.name, Msg: fmt.Sprintf("units must be positive, got %d", s.units)})
+		panic(&ConfigError{Layer: s.name, Msg: fmt.Sprintf("units must be positive, got %d", s.units)})
 	}
 	for _, a := range []string{s.act, s.rec} {
 		if _, err := recActivation(a); err != nil {
-			panic(&ShapeError{Layer: s.name, Msg: err.Error()})
+			panic(&ConfigError{Layer: s.name, Msg: err.Error()})
 		}
 	}
 	for _, r := range []float32{s.dropout, s.recDropout} {
 		if r < 0 || r >= 1 {
-			panic(&ShapeError{Layer: s.name, Msg: fmt.Sprintf("dropout rate %v must be in [0, 1)", r)})
+			panic(&ConfigError{Layer: s.name, Msg: fmt.Sprintf("dropout rate %v must be in [0, 1)", r)})
 		}
 	}
 }
@@ -109,7 +110,7 @@ func (s rnnSpec) check(in []int) {
 func buildRNN(c *Ctx, s rnnSpec, in []int, noBias, forgetBias bool, kInit, rInit, bInit Initializer) (k, r, b *autograd.Var) {
 	s.check(in)
 	fin, gu := in[2], s.gates*s.units
-	rng := c.buildRNG()
+	rng := c.buildRNG(s.name)
 	kt := tensor.Zeros(fin, gu)
 	orDefault(kInit, GlorotUniform{}).Init(rng, kt, fin, gu)
 	rt := tensor.Zeros(s.units, gu)
@@ -166,17 +167,17 @@ func runRNN(c *Ctx, s rnnSpec, x, k, r, b *autograd.Var, init []*autograd.Var) (
 	}
 	act, err := recActivation(s.act)
 	if err != nil {
-		panic(&ShapeError{Layer: s.name, Msg: err.Error()})
+		panic(&ConfigError{Layer: s.name, Msg: err.Error()})
 	}
 	rec, err := recActivation(s.rec)
 	if err != nil {
-		panic(&ShapeError{Layer: s.name, Msg: err.Error()})
+		panic(&ConfigError{Layer: s.name, Msg: err.Error()})
 	}
 	o := autograd.RNNOptions{Activation: act, RecurrentActivation: rec, ReturnSequences: s.retSeq,
 		GoBackwards: s.goBack, RestoreOrder: s.restore}
 	if c != nil && c.Training && (s.dropout > 0 || s.recDropout > 0) {
 		if c.RNG == nil {
-			panic(&ShapeError{Layer: s.name, Msg: "training with dropout needs Ctx.RNG"})
+			panic(&ConfigError{Layer: s.name, Msg: "training with dropout needs Ctx.RNG"})
 		}
 		tape := x.Tape()
 		if tape == nil {
@@ -196,6 +197,21 @@ func runRNN(c *Ctx, s rnnSpec, x, k, r, b *autograd.Var, init []*autograd.Var) (
 			c0 = init[1]
 		}
 	}
+	var y *autograd.Var
+	var st []*autograd.Var
+	if mask := stepMask(c, s.name, x); mask != nil {
+		y, st = runMasked(s, x, k, r, b, h0, c0, o, mask)
+	} else {
+		y, st = runFused(s, x, k, r, b, h0, c0, o)
+	}
+	if s.retSeq {
+		c.SetMask(y, c.Mask(x)) // stacked recurrent layers see the mask too
+	}
+	return y, st
+}
+
+// runFused runs the whole sequence through the fused op.
+func runFused(s rnnSpec, x, k, r, b, h0, c0 *autograd.Var, o autograd.RNNOptions) (*autograd.Var, []*autograd.Var) {
 	switch s.gates {
 	case 4:
 		y, h, cell := autograd.LSTM(x, k, r, b, h0, c0, o)

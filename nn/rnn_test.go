@@ -238,8 +238,8 @@ func TestRecurrentDropoutMaskFixedAcrossTime(t *testing.T) {
 	}
 	func() {
 		defer func() {
-			if _, ok := recover().(*ShapeError); !ok {
-				t.Error("training with dropout and no RNG should panic with a *ShapeError")
+			if _, ok := recover().(*ConfigError); !ok {
+				t.Error("training with dropout and no RNG should panic with a *ConfigError")
 			}
 		}()
 		l.Forward(&Ctx{Training: true}, x)

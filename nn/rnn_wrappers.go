@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/strata-dl/strata/autograd"
 	"github.com/strata-dl/strata/tensor"
@@ -16,7 +17,7 @@ func quietCtx(c *Ctx) *Ctx {
 	if c == nil || c.build == nil {
 		return c
 	}
-	return &Ctx{Training: c.Training, RNG: c.RNG, build: &builder{rng: c.build.rng}}
+	return &Ctx{Training: c.Training, RNG: c.RNG, build: &builder{rng: c.build.rng}, masks: c.masks}
 }
 
 func wrapperParams(l Layer) int {
@@ -66,32 +67,46 @@ func (l *Bidirectional) init() {
 	}
 	f, ok := l.Layer.(recurrent)
 	if !ok || isNil(l.Layer) {
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("Bidirectional wraps a SimpleRNN, LSTM or GRU, got %T", l.Layer)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("Bidirectional wraps a SimpleRNN, LSTM or GRU, got %T", l.Layer)})
 	}
 	var b recurrent
 	if l.Backward == nil {
 		b = f.reversed()
-		l.names = [2]string{"forward_" + wrappedName(l.Layer), "backward_" + wrappedName(l.Layer)}
+		b.setLayerName("backward_" + wrappedName(l.Layer))
 		l.Backward = b
 	} else {
 		if b, ok = l.Backward.(recurrent); !ok || isNil(l.Backward) {
-			panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("Bidirectional's backward layer must be a SimpleRNN, LSTM or GRU, got %T", l.Backward)})
+			panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("Bidirectional's backward layer must be a SimpleRNN, LSTM or GRU, got %T", l.Backward)})
 		}
 		b.setRestoreOrder(true)
-		l.names = [2]string{"forward_" + wrappedName(l.Layer), "backward_" + wrappedName(l.Backward)}
 	}
+	// The wrapped layers take their child names as their own names, so
+	// that a Bidirectional rebuilt from its config (see MarshalLayer) names
+	// its weights as the original did.
+	l.names = [2]string{prefixName("forward_", f), prefixName("backward_", b)}
 	if f.goesBackwards() == b.goesBackwards() {
-		panic(&ShapeError{Layer: l.Name, Msg: "the backward layer must run the other way in time (GoBackwards)"})
+		panic(&ConfigError{Layer: l.Name, Msg: "the backward layer must run the other way in time (GoBackwards)"})
 	}
 	if f.returnsSequences() != b.returnsSequences() {
-		panic(&ShapeError{Layer: l.Name, Msg: "forward and backward layers must agree on ReturnSequences"})
+		panic(&ConfigError{Layer: l.Name, Msg: "forward and backward layers must agree on ReturnSequences"})
 	}
 	switch l.MergeMode {
 	case "", "concat", "sum", "mul", "ave":
 	default:
-		panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("unknown merge mode %q (want concat, sum, mul or ave)", l.MergeMode)})
+		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("unknown merge mode %q (want concat, sum, mul or ave)", l.MergeMode)})
 	}
 	l.fwd, l.bwd = f, b
+}
+
+// prefixName names the layer r prefix + its name or type, unless its name
+// starts with prefix already, and returns the name.
+func prefixName(prefix string, r recurrent) string {
+	n := wrappedName(r)
+	if !strings.HasPrefix(n, prefix) {
+		n = prefix + n
+	}
+	r.setLayerName(n)
+	return n
 }
 
 // Children returns the forward and backward layers.
@@ -135,6 +150,9 @@ func (l *Bidirectional) ForwardState(c *Ctx, x *autograd.Var, init []*autograd.V
 	default:
 		y = autograd.Concat(fy.Value.Rank()-1, fy, by)
 	}
+	if l.fwd.returnsSequences() {
+		c.SetMask(y, c.Mask(x))
+	}
 	c.trace(l.Name, "Bidirectional", y, wrapperParams(l))
 	return y, append(fs, bs...)
 }
@@ -168,7 +186,7 @@ func (l *TimeDistributed) Children() []Child {
 func (l *TimeDistributed) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 	s := x.Shape()
 	if l.Layer == nil || isNil(l.Layer) {
-		panic(&ShapeError{Layer: l.Name, Msg: "TimeDistributed has no layer"})
+		panic(&ConfigError{Layer: l.Name, Msg: "TimeDistributed has no layer"})
 	}
 	if len(s) < 3 {
 		panic(&ShapeError{Layer: l.Name, Want: []int{-1, -1, -1}, Got: s, Msg: "TimeDistributed needs [batch, time, ...]"})
@@ -185,9 +203,10 @@ func (l *TimeDistributed) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 // [0, InputDim) as float32 (rounded to the nearest integer) gives
 // [batch, ..., OutputDim], row id of the table embeddings
 // [InputDim, OutputDim]. With MaskZero, id 0 is padding: its output is
-// zero and it gets no gradient (Keras instead passes a mask on to later
-// layers, which Strata does not do). An id out of range panics with a
-// *ShapeError.
+// zero and it gets no gradient, and the output carries the mask (1 for
+// real ids, 0 for padding; see Ctx.Mask) to the layers after it: SimpleRNN,
+// LSTM and GRU then skip the padded steps, as in Keras. An id out of range
+// panics with a *ShapeError.
 //
 // Zero values: embeddings drawn from U(−0.05, 0.05) (Keras "uniform").
 type Embedding struct {
@@ -222,10 +241,10 @@ func (u embeddingUniform) Init(rng *rand.Rand, t *tensor.Tensor, _, _ int) {
 func (l *Embedding) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 	if l.Embeddings == nil {
 		if l.InputDim <= 0 || l.OutputDim <= 0 {
-			panic(&ShapeError{Layer: l.Name, Msg: fmt.Sprintf("input and output dimensions must be positive, got %d and %d", l.InputDim, l.OutputDim)})
+			panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("input and output dimensions must be positive, got %d and %d", l.InputDim, l.OutputDim)})
 		}
 		e := tensor.Zeros(l.InputDim, l.OutputDim)
-		orDefault(l.EmbeddingsInitializer, embeddingUniform{-0.05, 0.05}).Init(c.buildRNG(), e, l.InputDim, l.OutputDim)
+		orDefault(l.EmbeddingsInitializer, embeddingUniform{-0.05, 0.05}).Init(c.buildRNG(l.Name), e, l.InputDim, l.OutputDim)
 		l.Embeddings = autograd.NewParam(l.Name+".embeddings", e)
 	}
 	s := x.Shape()
@@ -253,6 +272,9 @@ func (l *Embedding) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 		y = autograd.Mul(y, autograd.Const(mask))
 	}
 	y = autograd.Reshape(y, append(append([]int(nil), s...), dim)...)
+	if mask != nil {
+		c.SetMask(y, mask.Reshape(s...)) // read by the recurrent layers
+	}
 	c.trace(l.Name, "Embedding", y, n*dim)
 	return y
 }

@@ -109,9 +109,21 @@ type SummaryRow struct {
 
 // Summary returns the Keras-style summary of l for inputs [batch, in...]:
 // each layer's name, type, output shape and parameter count, then the
-// totals of trainable and non-trainable parameters. It builds l (seeded
-// with 0) if it was not built.
+// totals of trainable and non-trainable parameters. It has no side
+// effects: a built l is traced with one inference pass on a zero batch
+// (no weight changes); an unbuilt l is left unbuilt and a copy made from
+// its config (see MarshalLayer) is built instead, so a model whose type is
+// not registered must be built first.
 func Summary(l Layer, in []int) (string, error) {
+	if CheckBuilt(l) != nil {
+		js, err := MarshalLayer(l)
+		if err != nil {
+			return "", fmt.Errorf("nn: Summary of an unbuilt model builds a copy, which failed (%v): call Build first", err)
+		}
+		if l, err = UnmarshalLayer(js); err != nil {
+			return "", err
+		}
+	}
 	rows, _, err := build(l, in, newRNG(0))
 	if err != nil {
 		return "", err

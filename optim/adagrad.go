@@ -20,18 +20,9 @@ import (
 // Zero fields mean the defaults in brackets; set InitialAccumulator or
 // Epsilon to Zero for a true 0.
 type Adagrad struct {
-	LearningRate       float64  `json:"learning_rate"`             // lr [0.001]; unused when Schedule is set
-	InitialAccumulator float64  `json:"initial_accumulator_value"` // A's starting value [0.1]
-	Epsilon            float64  `json:"epsilon"`                   // ε [1e-7]
-	Schedule           Schedule `json:"-"`                         // learning-rate schedule, replacing LearningRate
-	ClipValue          float64  `json:"clipvalue,omitempty"`       // [off]
-	ClipNorm           float64  `json:"clipnorm,omitempty"`        // [off]
-	GlobalClipNorm     float64  `json:"global_clipnorm,omitempty"` // [off]
-	core
-}
-
-func (o *Adagrad) options() options {
-	return options{lr: orDefault(o.LearningRate, 0.001), schedule: o.Schedule, clipValue: o.ClipValue, clipNorm: o.ClipNorm, globalClipNorm: o.GlobalClipNorm}
+	Base
+	InitialAccumulator float64 `json:"initial_accumulator_value"` // A's starting value [0.1]
+	Epsilon            float64 `json:"epsilon"`                   // ε [1e-7]
 }
 
 func (o *Adagrad) layout() layout {
@@ -56,7 +47,7 @@ func (o *Adagrad) Step(params []*autograd.Var, grads []*tensor.Tensor) error {
 		return err
 	}
 	l := o.layout()
-	slots, lr, err := o.begin(&l, o.options(), params, grads)
+	slots, lr, err := o.begin(&l, o.options(0.001), params, grads)
 	if err != nil {
 		return err
 	}
@@ -70,13 +61,7 @@ func (o *Adagrad) Step(params []*autograd.Var, grads []*tensor.Tensor) error {
 }
 
 // LR returns the learning rate of the next Step.
-func (o *Adagrad) LR() float64 { return o.lrAt(o.options()) }
-
-// SetLR sets a constant learning rate, replacing any Schedule.
-func (o *Adagrad) SetLR(lr float64) { setLR(&o.LearningRate, &o.Schedule, lr) }
-
-// SetSchedule attaches s, replacing LearningRate (nil: back to LearningRate).
-func (o *Adagrad) SetSchedule(s Schedule) { o.Schedule = s }
+func (o *Adagrad) LR() float64 { return o.lrAt(o.options(0.001)) }
 
 // State returns the step counter and the accumulators; see
 // Optimizer.State.
@@ -93,7 +78,7 @@ func (o *Adagrad) LoadState(state []NamedTensor) error {
 
 // Config returns the resolved hyperparameters.
 func (o *Adagrad) Config() map[string]any {
-	m := o.options().config("adagrad")
+	m := o.options(0.001).config("adagrad")
 	m["initial_accumulator_value"], m["epsilon"] = orDefault(o.InitialAccumulator, 0.1), orDefault(o.Epsilon, 1e-7)
 	return m
 }

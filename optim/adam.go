@@ -30,16 +30,11 @@ import (
 // Zero fields mean the defaults in brackets; set Beta1 or Epsilon to Zero
 // for a true 0.
 type Adam struct {
-	LearningRate   float64  `json:"learning_rate"`             // lr [0.001]; unused when Schedule is set
-	Beta1          float64  `json:"beta_1"`                    // β1, decay of the first moment [0.9]
-	Beta2          float64  `json:"beta_2"`                    // β2, decay of the second moment [0.999]
-	Epsilon        float64  `json:"epsilon"`                   // ε̂ [1e-7, as Keras; PyTorch uses 1e-8]
-	AMSGrad        bool     `json:"amsgrad"`                   // use the running maximum of v
-	Schedule       Schedule `json:"-"`                         // learning-rate schedule, replacing LearningRate
-	ClipValue      float64  `json:"clipvalue,omitempty"`       // clip each gradient element to [−c, c] [off]
-	ClipNorm       float64  `json:"clipnorm,omitempty"`        // clip each gradient tensor's L2 norm [off]
-	GlobalClipNorm float64  `json:"global_clipnorm,omitempty"` // clip the global L2 norm [off]
-	core
+	Base
+	Beta1   float64 `json:"beta_1"`  // β1, decay of the first moment [0.9]
+	Beta2   float64 `json:"beta_2"`  // β2, decay of the second moment [0.999]
+	Epsilon float64 `json:"epsilon"` // ε̂ [1e-7, as Keras; PyTorch uses 1e-8]
+	AMSGrad bool    `json:"amsgrad"` // use the running maximum of v
 }
 
 // AdamW is Adam with decoupled weight decay (Loshchilov & Hutter 2019,
@@ -52,17 +47,12 @@ type Adam struct {
 // update (see Adam). The default λ is Keras's 0.004 (PyTorch's AdamW uses
 // 0.01). State: "adamw.m.<param>", "adamw.v.<param>", "adamw.vhat.<param>".
 type AdamW struct {
-	LearningRate   float64  `json:"learning_rate"`             // lr [0.001]; unused when Schedule is set
-	WeightDecay    float64  `json:"weight_decay"`              // λ [0.004]; Zero turns it off
-	Beta1          float64  `json:"beta_1"`                    // β1 [0.9]
-	Beta2          float64  `json:"beta_2"`                    // β2 [0.999]
-	Epsilon        float64  `json:"epsilon"`                   // ε̂ [1e-7]
-	AMSGrad        bool     `json:"amsgrad"`                   // use the running maximum of v
-	Schedule       Schedule `json:"-"`                         // learning-rate schedule, replacing LearningRate
-	ClipValue      float64  `json:"clipvalue,omitempty"`       // [off]
-	ClipNorm       float64  `json:"clipnorm,omitempty"`        // [off]
-	GlobalClipNorm float64  `json:"global_clipnorm,omitempty"` // [off]
-	core
+	Base
+	WeightDecay float64 `json:"weight_decay"` // λ [0.004]; Zero turns it off
+	Beta1       float64 `json:"beta_1"`       // β1 [0.9]
+	Beta2       float64 `json:"beta_2"`       // β2 [0.999]
+	Epsilon     float64 `json:"epsilon"`      // ε̂ [1e-7]
+	AMSGrad     bool    `json:"amsgrad"`      // use the running maximum of v
 }
 
 // adamHyper are Adam's resolved hyperparameters.
@@ -134,26 +124,16 @@ func (a *Adam) hyper() adamHyper {
 	return adamHyper{b1: orDefault(a.Beta1, 0.9), b2: orDefault(a.Beta2, 0.999), eps: orDefault(a.Epsilon, 1e-7), amsgrad: a.AMSGrad}
 }
 
-func (a *Adam) options() options {
-	return options{lr: orDefault(a.LearningRate, 0.001), schedule: a.Schedule, clipValue: a.ClipValue, clipNorm: a.ClipNorm, globalClipNorm: a.GlobalClipNorm}
-}
-
 // Name returns "adam".
 func (a *Adam) Name() string { return "adam" }
 
 // Step applies one Adam update; see Optimizer.Step.
 func (a *Adam) Step(params []*autograd.Var, grads []*tensor.Tensor) error {
-	return adamStep(&a.core, "adam", a.hyper(), a.options(), params, grads)
+	return adamStep(&a.core, "adam", a.hyper(), a.options(0.001), params, grads)
 }
 
 // LR returns the learning rate of the next Step.
-func (a *Adam) LR() float64 { return a.lrAt(a.options()) }
-
-// SetLR sets a constant learning rate, replacing any Schedule.
-func (a *Adam) SetLR(lr float64) { setLR(&a.LearningRate, &a.Schedule, lr) }
-
-// SetSchedule attaches s, replacing LearningRate (nil: back to LearningRate).
-func (a *Adam) SetSchedule(s Schedule) { a.Schedule = s }
+func (a *Adam) LR() float64 { return a.lrAt(a.options(0.001)) }
 
 // State returns the step counter and the moment estimates; see
 // Optimizer.State.
@@ -169,14 +149,10 @@ func (a *Adam) LoadState(state []NamedTensor) error {
 }
 
 // Config returns the resolved hyperparameters.
-func (a *Adam) Config() map[string]any { return a.hyper().config(a.options(), "adam") }
+func (a *Adam) Config() map[string]any { return a.hyper().config(a.options(0.001), "adam") }
 
 func (a *AdamW) hyper() adamHyper {
 	return adamHyper{b1: orDefault(a.Beta1, 0.9), b2: orDefault(a.Beta2, 0.999), eps: orDefault(a.Epsilon, 1e-7), wd: orDefault(a.WeightDecay, 0.004), amsgrad: a.AMSGrad}
-}
-
-func (a *AdamW) options() options {
-	return options{lr: orDefault(a.LearningRate, 0.001), schedule: a.Schedule, clipValue: a.ClipValue, clipNorm: a.ClipNorm, globalClipNorm: a.GlobalClipNorm}
 }
 
 // Name returns "adamw".
@@ -184,17 +160,11 @@ func (a *AdamW) Name() string { return "adamw" }
 
 // Step applies one AdamW update; see Optimizer.Step.
 func (a *AdamW) Step(params []*autograd.Var, grads []*tensor.Tensor) error {
-	return adamStep(&a.core, "adamw", a.hyper(), a.options(), params, grads)
+	return adamStep(&a.core, "adamw", a.hyper(), a.options(0.001), params, grads)
 }
 
 // LR returns the learning rate of the next Step.
-func (a *AdamW) LR() float64 { return a.lrAt(a.options()) }
-
-// SetLR sets a constant learning rate, replacing any Schedule.
-func (a *AdamW) SetLR(lr float64) { setLR(&a.LearningRate, &a.Schedule, lr) }
-
-// SetSchedule attaches s, replacing LearningRate (nil: back to LearningRate).
-func (a *AdamW) SetSchedule(s Schedule) { a.Schedule = s }
+func (a *AdamW) LR() float64 { return a.lrAt(a.options(0.001)) }
 
 // State returns the step counter and the moment estimates; see
 // Optimizer.State.
@@ -210,4 +180,4 @@ func (a *AdamW) LoadState(state []NamedTensor) error {
 }
 
 // Config returns the resolved hyperparameters.
-func (a *AdamW) Config() map[string]any { return a.hyper().config(a.options(), "adamw") }
+func (a *AdamW) Config() map[string]any { return a.hyper().config(a.options(0.001), "adamw") }

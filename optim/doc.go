@@ -9,7 +9,7 @@
 // field names and defaults follow Keras 3), so that
 //
 //	opt := &optim.Adam{}                      // lr 0.001, β1 0.9, β2 0.999, ε 1e-7
-//	opt := &optim.SGD{LearningRate: 0.1, Momentum: 0.9, Nesterov: true}
+//	opt := &optim.SGD{Base: optim.Base{LearningRate: 0.1}, Momentum: 0.9, Nesterov: true}
 //
 // are both ready to use. A field whose default is not zero reads 0 as "the
 // default"; to ask for a true zero there (Adam's Beta1 = 0, as some GANs

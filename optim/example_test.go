@@ -14,7 +14,7 @@ func Example() {
 	x := tensor.New([]int{4, 1}, []float32{1, 2, 3, 4})
 	y := tensor.New([]int{4, 1}, []float32{3, 6, 9, 12})
 	w := autograd.NewParam("w", tensor.Zeros(1, 1))
-	opt := &optim.Adam{LearningRate: 0.1}
+	opt := &optim.Adam{Base: optim.Base{LearningRate: 0.1}}
 	pool := autograd.NewPool()
 	for range 300 {
 		tape := autograd.NewTape(pool)
@@ -50,4 +50,18 @@ func ExampleWarmup() {
 	fmt.Println()
 	// Output:
 	// 0.1000 0.2000 0.3000 0.3000 0.2561 0.1500 0.0439 0.0000
+}
+
+func ExampleScheduleByName() {
+	opt, _ := optim.ByName("adam", 0.01)
+	s, err := optim.ScheduleByName("cosine", opt.LR(), 1000)
+	if err != nil {
+		panic(err)
+	}
+	opt.SetSchedule(s)
+	if err := optim.SetClip(opt, "global_norm", 1); err != nil {
+		panic(err)
+	}
+	fmt.Printf("%.4f %.4f %v\n", s.LR(0), s.LR(500), opt.Config()["global_clipnorm"])
+	// Output: 0.0100 0.0050 1
 }

@@ -61,6 +61,7 @@ var (
 	_ Optimizer = (*AdamW)(nil)
 	_ Optimizer = (*RMSprop)(nil)
 	_ Optimizer = (*Adagrad)(nil)
+	_ Scaled    = (*Adam)(nil)
 )
 
 // NamedTensor is a tensor with a name, as State returns it (and as a
@@ -97,15 +98,15 @@ func ByName(name string, lr float64) (Optimizer, error) {
 	}
 	switch strings.ToLower(strings.TrimSpace(name)) {
 	case "sgd":
-		return &SGD{LearningRate: lr}, nil
+		return &SGD{Base: Base{LearningRate: lr}}, nil
 	case "adam":
-		return &Adam{LearningRate: lr}, nil
+		return &Adam{Base: Base{LearningRate: lr}}, nil
 	case "adamw":
-		return &AdamW{LearningRate: lr}, nil
+		return &AdamW{Base: Base{LearningRate: lr}}, nil
 	case "rmsprop":
-		return &RMSprop{LearningRate: lr}, nil
+		return &RMSprop{Base: Base{LearningRate: lr}}, nil
 	case "adagrad":
-		return &Adagrad{LearningRate: lr}, nil
+		return &Adagrad{Base: Base{LearningRate: lr}}, nil
 	}
 	return nil, fmt.Errorf("optim: unknown optimizer %q (want sgd, adam, adamw, rmsprop or adagrad)", name)
 }
@@ -129,6 +130,84 @@ type slot struct {
 	shape []int
 	n     int
 	buf   [maxBufs]*tensor.Tensor
+}
+
+// Base holds what every optimizer of this package has besides its own
+// hyperparameters — the learning rate or a schedule, gradient clipping,
+// and the state (step counter and per-parameter buffers) — with the
+// methods that go with them. Each optimizer embeds it:
+//
+//	&optim.Adam{Base: optim.Base{LearningRate: 2e-4, GlobalClipNorm: 1}, Beta1: 0.5}
+//
+// The learning rate of a step is
+//
+//	lr = (Schedule.LR(Iterations()) when a Schedule is set, else LearningRate) · scale
+//
+// where scale is 1 until ScaleLR changes it (what ReduceLROnPlateau does, so
+// that an attached schedule keeps its shape from a lower level).
+type Base struct {
+	LearningRate   float64  `json:"learning_rate"`             // lr [0.01 for SGD, 0.001 for the others]; unused when Schedule is set
+	Schedule       Schedule `json:"-"`                         // learning-rate schedule, replacing LearningRate
+	ClipValue      float64  `json:"clipvalue,omitempty"`       // clip each gradient element to [−c, c] [off]
+	ClipNorm       float64  `json:"clipnorm,omitempty"`        // clip each gradient tensor's L2 norm to c [off]
+	GlobalClipNorm float64  `json:"global_clipnorm,omitempty"` // clip the L2 norm of all gradients together to c [off]
+
+	scale float64 // factor set by ScaleLR (0 means 1)
+	core
+}
+
+// SetLR sets a constant learning rate from now on, replacing any Schedule
+// and any ScaleLR factor.
+func (b *Base) SetLR(lr float64) {
+	b.LearningRate, b.Schedule, b.scale = lr, nil, 0
+	if lr == 0 {
+		b.LearningRate = Zero
+	}
+}
+
+// SetSchedule attaches s, replacing LearningRate (nil: back to
+// LearningRate). The ScaleLR factor stays.
+func (b *Base) SetSchedule(s Schedule) { b.Schedule = s }
+
+// ScaleLR multiplies the learning rate from now on by factor > 0: the
+// constant rate, or every later value of the schedule (which keeps its
+// shape). Factors accumulate: two calls with 0.5 give 0.25.
+func (b *Base) ScaleLR(factor float64) {
+	if !(factor > 0) || math.IsInf(factor, 0) {
+		return
+	}
+	b.scale = b.LRScale() * factor
+}
+
+// LRScale returns the factor ScaleLR has set (1 when none).
+func (b *Base) LRScale() float64 {
+	if b.scale == 0 {
+		return 1
+	}
+	return b.scale
+}
+
+// SetLRScale sets the ScaleLR factor directly (for restoring a
+// checkpoint); factors that are not positive numbers are ignored.
+func (b *Base) SetLRScale(factor float64) {
+	if factor > 0 && !math.IsInf(factor, 0) {
+		b.scale = factor
+	}
+}
+
+// options returns the shared settings, with def the optimizer's default
+// learning rate.
+func (b *Base) options(def float64) options {
+	return options{lr: orDefault(b.LearningRate, def), scale: b.LRScale(), schedule: b.Schedule, clipValue: b.ClipValue, clipNorm: b.ClipNorm, globalClipNorm: b.GlobalClipNorm}
+}
+
+// Scaled is implemented by the optimizers of this package (through Base):
+// a learning-rate factor on top of the rate or schedule, which
+// ReduceLROnPlateau changes and checkpoints keep.
+type Scaled interface {
+	ScaleLR(factor float64)
+	LRScale() float64
+	SetLRScale(factor float64)
 }
 
 // core is the bookkeeping every optimizer shares: the step counter and the
@@ -292,6 +371,7 @@ func (c *core) loadState(l *layout, state []NamedTensor) error {
 // options are the settings every optimizer has besides its own.
 type options struct {
 	lr                                  float64 // resolved base learning rate
+	scale                               float64 // ScaleLR factor
 	schedule                            Schedule
 	clipValue, clipNorm, globalClipNorm float64
 }
@@ -315,9 +395,9 @@ func (c *core) begin(l *layout, o options, params []*autograd.Var, grads []*tens
 	if err != nil {
 		return nil, 0, err
 	}
-	lr := o.lr
+	lr := o.lr * o.scale
 	if o.schedule != nil {
-		lr = o.schedule.LR(c.step)
+		lr = o.schedule.LR(c.step) * o.scale
 		if err := checkNonNeg(l.prefix, "scheduled learning rate", lr); err != nil {
 			return nil, 0, err
 		}
@@ -337,9 +417,9 @@ func (c *core) begin(l *layout, o options, params []*autograd.Var, grads []*tens
 // lrAt returns the learning rate of the next step.
 func (c *core) lrAt(o options) float64 {
 	if o.schedule != nil {
-		return o.schedule.LR(c.step)
+		return o.schedule.LR(c.step) * o.scale
 	}
-	return o.lr
+	return o.lr * o.scale
 }
 
 // config returns the shared part of Config.
@@ -354,16 +434,10 @@ func (o options) config(name string) map[string]any {
 	if o.schedule != nil {
 		m["schedule"] = ScheduleConfig(o.schedule)
 	}
-	return m
-}
-
-// setLR is SetLR for a LearningRate field.
-func setLR(field *float64, sched *Schedule, lr float64) {
-	*field = lr
-	if lr == 0 {
-		*field = Zero
+	if o.scale != 1 {
+		m["lr_scale"] = o.scale
 	}
-	*sched = nil
+	return m
 }
 
 func checkNonNeg(opt, field string, v float64) error {

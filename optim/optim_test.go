@@ -41,18 +41,18 @@ func TestFirstSteps(t *testing.T) {
 		gs   []float32
 		want []float64
 	}{
-		{"sgd", &SGD{LearningRate: 0.1}, gs, []float64{0.95, 1.05, 0.85}},
-		{"sgd_momentum", &SGD{LearningRate: 0.1, Momentum: 0.9}, gs, []float64{0.95, 1.005, 0.8545}},
-		{"sgd_nesterov", &SGD{LearningRate: 0.1, Momentum: 0.9, Nesterov: true}, gs, []float64{0.905, 1.0545, 0.71905}},
-		{"adam", &Adam{LearningRate: 0.1}, gs, []float64{0.9000006324515321, 0.9366108815953381, 0.894645377681933}},
-		{"adam_beta1_zero", &Adam{LearningRate: 0.1, Beta1: Zero}, gs, []float64{0.9000006324515321, 1.0264724022210439, 0.8753408200212727}},
-		{"adam_b2_0.5", &Adam{LearningRate: 0.1, Beta2: 0.5}, amsGs, []float64{0.9000000070710673, 0.8136131731300986, 0.7356045652965401}},
-		{"amsgrad_b2_0.5", &Adam{LearningRate: 0.1, Beta2: 0.5, AMSGrad: true}, amsGs, []float64{0.9000000070710673, 0.8387627678316145, 0.7994670177429559}},
-		{"adamw", &AdamW{LearningRate: 0.1}, gs, []float64{0.8996006324515321, 0.9358510413423575, 0.8935111970124154}},
-		{"rmsprop", &RMSprop{LearningRate: 0.01}, gs, []float64{0.9683772866436797, 0.9969487035533079, 0.9689499662118934}},
-		{"rmsprop_centered", &RMSprop{LearningRate: 0.01, Centered: true}, gs, []float64{0.9666667407404939, 0.9955975977398521, 0.9669559358280357}},
-		{"rmsprop_momentum", &RMSprop{LearningRate: 0.01, Momentum: 0.5}, gs, []float64{0.9683772866436797, 0.9811373468751476, 0.9595186396494672}},
-		{"adagrad", &Adagrad{LearningRate: 0.1}, gs, []float64{0.9154845866007779, 1.0015508799955246, 0.915083340570209}},
+		{"sgd", &SGD{Base: Base{LearningRate: 0.1}}, gs, []float64{0.95, 1.05, 0.85}},
+		{"sgd_momentum", &SGD{Base: Base{LearningRate: 0.1}, Momentum: 0.9}, gs, []float64{0.95, 1.005, 0.8545}},
+		{"sgd_nesterov", &SGD{Base: Base{LearningRate: 0.1}, Momentum: 0.9, Nesterov: true}, gs, []float64{0.905, 1.0545, 0.71905}},
+		{"adam", &Adam{Base: Base{LearningRate: 0.1}}, gs, []float64{0.9000006324515321, 0.9366108815953381, 0.894645377681933}},
+		{"adam_beta1_zero", &Adam{Base: Base{LearningRate: 0.1}, Beta1: Zero}, gs, []float64{0.9000006324515321, 1.0264724022210439, 0.8753408200212727}},
+		{"adam_b2_0.5", &Adam{Base: Base{LearningRate: 0.1}, Beta2: 0.5}, amsGs, []float64{0.9000000070710673, 0.8136131731300986, 0.7356045652965401}},
+		{"amsgrad_b2_0.5", &Adam{Base: Base{LearningRate: 0.1}, Beta2: 0.5, AMSGrad: true}, amsGs, []float64{0.9000000070710673, 0.8387627678316145, 0.7994670177429559}},
+		{"adamw", &AdamW{Base: Base{LearningRate: 0.1}}, gs, []float64{0.8996006324515321, 0.9358510413423575, 0.8935111970124154}},
+		{"rmsprop", &RMSprop{Base: Base{LearningRate: 0.01}}, gs, []float64{0.9683772866436797, 0.9969487035533079, 0.9689499662118934}},
+		{"rmsprop_centered", &RMSprop{Base: Base{LearningRate: 0.01}, Centered: true}, gs, []float64{0.9666667407404939, 0.9955975977398521, 0.9669559358280357}},
+		{"rmsprop_momentum", &RMSprop{Base: Base{LearningRate: 0.01}, Momentum: 0.5}, gs, []float64{0.9683772866436797, 0.9811373468751476, 0.9595186396494672}},
+		{"adagrad", &Adagrad{Base: Base{LearningRate: 0.1}}, gs, []float64{0.9154845866007779, 1.0015508799955246, 0.915083340570209}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -117,16 +117,16 @@ func (ls leastSquares) run(t *testing.T, opt Optimizer, steps int) (first, last 
 
 func allOptimizers() []Optimizer {
 	return []Optimizer{
-		&SGD{LearningRate: 0.05},
-		&SGD{LearningRate: 0.02, Momentum: 0.9},
-		&SGD{LearningRate: 0.02, Momentum: 0.9, Nesterov: true, WeightDecay: 1e-4},
-		&Adam{LearningRate: 0.05},
-		&Adam{LearningRate: 0.05, AMSGrad: true},
-		&AdamW{LearningRate: 0.05},
-		&RMSprop{LearningRate: 0.01},
-		&RMSprop{LearningRate: 0.005, Centered: true, Momentum: 0.5},
-		&Adagrad{LearningRate: 0.5},
-		&Adam{LearningRate: 0.05, GlobalClipNorm: 1, Schedule: Warmup{Steps: 5, Then: CosineDecay{Initial: 0.05, DecaySteps: 500}}},
+		&SGD{Base: Base{LearningRate: 0.05}},
+		&SGD{Base: Base{LearningRate: 0.02}, Momentum: 0.9},
+		&SGD{Base: Base{LearningRate: 0.02}, Momentum: 0.9, Nesterov: true, WeightDecay: 1e-4},
+		&Adam{Base: Base{LearningRate: 0.05}},
+		&Adam{Base: Base{LearningRate: 0.05}, AMSGrad: true},
+		&AdamW{Base: Base{LearningRate: 0.05}},
+		&RMSprop{Base: Base{LearningRate: 0.01}},
+		&RMSprop{Base: Base{LearningRate: 0.005}, Centered: true, Momentum: 0.5},
+		&Adagrad{Base: Base{LearningRate: 0.5}},
+		&Adam{Base: Base{LearningRate: 0.05, GlobalClipNorm: 1, Schedule: Warmup{Steps: 5, Then: CosineDecay{Initial: 0.05, DecaySteps: 500}}}},
 	}
 }
 
@@ -152,7 +152,9 @@ func TestStateRoundTrip(t *testing.T) {
 		func() Optimizer { return &AdamW{} },
 		func() Optimizer { return &RMSprop{Centered: true, Momentum: 0.3} },
 		func() Optimizer { return &Adagrad{} },
-		func() Optimizer { return &Adam{Schedule: ExponentialDecay{Initial: 0.01, DecaySteps: 3, Rate: 0.5}} },
+		func() Optimizer {
+			return &Adam{Base: Base{Schedule: ExponentialDecay{Initial: 0.01, DecaySteps: 3, Rate: 0.5}}}
+		},
 	}
 	for _, mk := range fresh {
 		a := mk()
@@ -291,12 +293,12 @@ func TestStepErrors(t *testing.T) {
 		{"duplicate", &Adam{}, []*autograd.Var{w, autograd.NewParam("w", tensor.Ones(2))}, []*tensor.Tensor{g, g}},
 		{"beta1", &Adam{Beta1: 1}, []*autograd.Var{w}, []*tensor.Tensor{g}},
 		{"beta2", &AdamW{Beta2: -3}, []*autograd.Var{w}, []*tensor.Tensor{g}},
-		{"lr", &SGD{LearningRate: -1e-3}, []*autograd.Var{w}, []*tensor.Tensor{g}},
+		{"lr", &SGD{Base: Base{LearningRate: -1e-3}}, []*autograd.Var{w}, []*tensor.Tensor{g}},
 		{"momentum", &SGD{Momentum: 1.5}, []*autograd.Var{w}, []*tensor.Tensor{g}},
 		{"rho", &RMSprop{Rho: 1}, []*autograd.Var{w}, []*tensor.Tensor{g}},
 		{"accumulator", &Adagrad{InitialAccumulator: -2}, []*autograd.Var{w}, []*tensor.Tensor{g}},
-		{"clipnorm", &Adam{ClipNorm: -1}, []*autograd.Var{w}, []*tensor.Tensor{g}},
-		{"schedule", &Adam{Schedule: Constant(math.NaN())}, []*autograd.Var{w}, []*tensor.Tensor{g}},
+		{"clipnorm", &Adam{Base: Base{ClipNorm: -1}}, []*autograd.Var{w}, []*tensor.Tensor{g}},
+		{"schedule", &Adam{Base: Base{Schedule: Constant(math.NaN())}}, []*autograd.Var{w}, []*tensor.Tensor{g}},
 	}
 	for _, c := range cases {
 		before := w.Value.Clone()
@@ -315,7 +317,7 @@ func TestStepErrors(t *testing.T) {
 func TestNilGradientSkips(t *testing.T) {
 	a := autograd.NewParam("a", tensor.Ones(2))
 	b := autograd.NewParam("b", tensor.Ones(2))
-	opt := &Adam{LearningRate: 0.1}
+	opt := &Adam{Base: Base{LearningRate: 0.1}}
 	if err := opt.Step([]*autograd.Var{a, b}, []*tensor.Tensor{tensor.Ones(2), nil}); err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +364,7 @@ func TestSchedules(t *testing.T) {
 }
 
 func TestScheduleDrivesOptimizer(t *testing.T) {
-	opt := &SGD{Schedule: StepDecay{Initial: 1, DropEvery: 2, Factor: 0.5}}
+	opt := &SGD{Base: Base{Schedule: StepDecay{Initial: 1, DropEvery: 2, Factor: 0.5}}}
 	p := autograd.NewParam("p", tensor.Zeros(1))
 	var lrs []float64
 	for range 5 {
@@ -444,9 +446,9 @@ func TestClipping(t *testing.T) {
 		opt  *SGD
 		want string
 	}{
-		{&SGD{LearningRate: 1, ClipValue: 3.5}, "[-3 3.5] [3.5]"},
-		{&SGD{LearningRate: 1, ClipNorm: 2.5}, "[-1.5 2] [2.5]"},
-		{&SGD{LearningRate: 1, GlobalClipNorm: 6.5}, "[-1.5 2] [6]"},
+		{&SGD{Base: Base{LearningRate: 1, ClipValue: 3.5}}, "[-3 3.5] [3.5]"},
+		{&SGD{Base: Base{LearningRate: 1, ClipNorm: 2.5}}, "[-1.5 2] [2.5]"},
+		{&SGD{Base: Base{LearningRate: 1, GlobalClipNorm: 6.5}}, "[-1.5 2] [6]"},
 	} {
 		ps := []*autograd.Var{autograd.NewParam("a", tensor.Zeros(2)), autograd.NewParam("b", tensor.Zeros(3)), autograd.NewParam("c", tensor.Zeros(1))}
 		if err := c.opt.Step(ps, mk()); err != nil {
@@ -487,7 +489,7 @@ func TestByNameAndConfig(t *testing.T) {
 	if _, err := ByName("adam", -1); err == nil {
 		t.Error("ByName with a negative learning rate gave no error")
 	}
-	cfg := (&AdamW{Beta1: Zero, Schedule: Warmup{Steps: 3, Then: Constant(0.1)}}).Config()
+	cfg := (&AdamW{Base: Base{Schedule: Warmup{Steps: 3, Then: Constant(0.1)}}, Beta1: Zero}).Config()
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -503,7 +505,7 @@ func TestByNameAndConfig(t *testing.T) {
 func TestStepAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	params, grads := benchParams(rng)
-	opts := append(allOptimizers(), &Adam{ClipValue: 1, ClipNorm: 10, GlobalClipNorm: 5})
+	opts := append(allOptimizers(), &Adam{Base: Base{ClipValue: 1, ClipNorm: 10, GlobalClipNorm: 5}})
 	for _, opt := range opts {
 		if err := opt.Step(params, grads); err != nil {
 			t.Fatal(err)
@@ -551,5 +553,50 @@ func BenchmarkAdamStep(b *testing.B) {
 		if err := opt.Step(params, grads); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestByNameHelpers(t *testing.T) {
+	for _, name := range ScheduleNames {
+		s, err := ScheduleByName(name, 0.1, 100)
+		if err != nil || (name != "constant") != (s != nil) {
+			t.Errorf("%s: %v, %v", name, s, err)
+		}
+	}
+	for _, bad := range []struct {
+		name  string
+		lr    float64
+		steps int
+	}{{"cosine", 0.1, 0}, {"cosinus", 0.1, 10}, {"cosine", math.NaN(), 10}} {
+		if _, err := ScheduleByName(bad.name, bad.lr, bad.steps); err == nil {
+			t.Errorf("ScheduleByName(%q, %v, %d): no error", bad.name, bad.lr, bad.steps)
+		}
+	}
+	for _, o := range allOptimizers() {
+		for i, kind := range ClipNames {
+			if err := SetClip(o, kind, float64(i+1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := o.Config()
+		if c["clipvalue"] != 1.0 || c["clipnorm"] != 2.0 || c["global_clipnorm"] != 3.0 {
+			t.Errorf("%s: config %v after SetClip", o.Name(), c)
+		}
+		if SetClip(o, "max", 1) == nil || SetClip(o, "norm", -1) == nil {
+			t.Errorf("%s: no error for a bad clipping", o.Name())
+		}
+	}
+}
+
+func TestScaleLR(t *testing.T) {
+	o := &SGD{Base: Base{Schedule: Constant(0.4)}}
+	o.ScaleLR(0.5)
+	o.ScaleLR(0.5)
+	if o.LR() != 0.1 || o.LRScale() != 0.25 || o.Schedule == nil {
+		t.Errorf("LR %v, scale %v", o.LR(), o.LRScale())
+	}
+	o.SetLR(0.3)
+	if o.LR() != 0.3 || o.LRScale() != 1 {
+		t.Errorf("after SetLR: LR %v, scale %v", o.LR(), o.LRScale())
 	}
 }

@@ -26,20 +26,11 @@ import (
 // Zero fields mean the defaults in brackets; set Epsilon to Zero for a true
 // 0.
 type RMSprop struct {
-	LearningRate   float64  `json:"learning_rate"`             // lr [0.001]; unused when Schedule is set
-	Rho            float64  `json:"rho"`                       // ρ, discount of the running averages [0.9]
-	Momentum       float64  `json:"momentum"`                  // μ in [0, 1] [0]
-	Epsilon        float64  `json:"epsilon"`                   // ε [1e-7]
-	Centered       bool     `json:"centered"`                  // normalize by the variance, not the second moment
-	Schedule       Schedule `json:"-"`                         // learning-rate schedule, replacing LearningRate
-	ClipValue      float64  `json:"clipvalue,omitempty"`       // [off]
-	ClipNorm       float64  `json:"clipnorm,omitempty"`        // [off]
-	GlobalClipNorm float64  `json:"global_clipnorm,omitempty"` // [off]
-	core
-}
-
-func (o *RMSprop) options() options {
-	return options{lr: orDefault(o.LearningRate, 0.001), schedule: o.Schedule, clipValue: o.ClipValue, clipNorm: o.ClipNorm, globalClipNorm: o.GlobalClipNorm}
+	Base
+	Rho      float64 `json:"rho"`      // ρ, discount of the running averages [0.9]
+	Momentum float64 `json:"momentum"` // μ in [0, 1] [0]
+	Epsilon  float64 `json:"epsilon"`  // ε [1e-7]
+	Centered bool    `json:"centered"` // normalize by the variance, not the second moment
 }
 
 func (o *RMSprop) layout() layout {
@@ -66,7 +57,7 @@ func (o *RMSprop) Step(params []*autograd.Var, grads []*tensor.Tensor) error {
 		return err
 	}
 	l := o.layout()
-	slots, lr, err := o.begin(&l, o.options(), params, grads)
+	slots, lr, err := o.begin(&l, o.options(0.001), params, grads)
 	if err != nil {
 		return err
 	}
@@ -90,13 +81,7 @@ func (o *RMSprop) Step(params []*autograd.Var, grads []*tensor.Tensor) error {
 }
 
 // LR returns the learning rate of the next Step.
-func (o *RMSprop) LR() float64 { return o.lrAt(o.options()) }
-
-// SetLR sets a constant learning rate, replacing any Schedule.
-func (o *RMSprop) SetLR(lr float64) { setLR(&o.LearningRate, &o.Schedule, lr) }
-
-// SetSchedule attaches s, replacing LearningRate (nil: back to LearningRate).
-func (o *RMSprop) SetSchedule(s Schedule) { o.Schedule = s }
+func (o *RMSprop) LR() float64 { return o.lrAt(o.options(0.001)) }
 
 // State returns the step counter and the running averages; see
 // Optimizer.State.
@@ -113,7 +98,7 @@ func (o *RMSprop) LoadState(state []NamedTensor) error {
 
 // Config returns the resolved hyperparameters.
 func (o *RMSprop) Config() map[string]any {
-	m := o.options().config("rmsprop")
+	m := o.options(0.001).config("rmsprop")
 	m["rho"], m["momentum"], m["epsilon"], m["centered"] = orDefault(o.Rho, 0.9), o.Momentum, orDefault(o.Epsilon, 1e-7), o.Centered
 	return m
 }

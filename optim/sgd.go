@@ -20,19 +20,10 @@ import (
 // Keras's weight_decay is; PyTorch's SGD instead adds λ·p to g, which is
 // the same without momentum. State: "sgd.momentum.<param>" when μ > 0.
 type SGD struct {
-	LearningRate   float64  `json:"learning_rate"`             // lr [0.01]; unused when Schedule is set
-	Momentum       float64  `json:"momentum"`                  // μ in [0, 1] [0]
-	Nesterov       bool     `json:"nesterov"`                  // Nesterov momentum (Sutskever et al. 2013)
-	WeightDecay    float64  `json:"weight_decay"`              // λ [0]
-	Schedule       Schedule `json:"-"`                         // learning-rate schedule, replacing LearningRate
-	ClipValue      float64  `json:"clipvalue,omitempty"`       // [off]
-	ClipNorm       float64  `json:"clipnorm,omitempty"`        // [off]
-	GlobalClipNorm float64  `json:"global_clipnorm,omitempty"` // [off]
-	core
-}
-
-func (o *SGD) options() options {
-	return options{lr: orDefault(o.LearningRate, 0.01), schedule: o.Schedule, clipValue: o.ClipValue, clipNorm: o.ClipNorm, globalClipNorm: o.GlobalClipNorm}
+	Base
+	Momentum    float64 `json:"momentum"`     // μ in [0, 1] [0]
+	Nesterov    bool    `json:"nesterov"`     // Nesterov momentum (Sutskever et al. 2013)
+	WeightDecay float64 `json:"weight_decay"` // λ [0]
 }
 
 func (o *SGD) layout() layout {
@@ -51,7 +42,7 @@ func (o *SGD) Step(params []*autograd.Var, grads []*tensor.Tensor) error {
 		return err
 	}
 	l := o.layout()
-	slots, lr, err := o.begin(&l, o.options(), params, grads)
+	slots, lr, err := o.begin(&l, o.options(0.01), params, grads)
 	if err != nil {
 		return err
 	}
@@ -71,13 +62,7 @@ func (o *SGD) Step(params []*autograd.Var, grads []*tensor.Tensor) error {
 }
 
 // LR returns the learning rate of the next Step.
-func (o *SGD) LR() float64 { return o.lrAt(o.options()) }
-
-// SetLR sets a constant learning rate, replacing any Schedule.
-func (o *SGD) SetLR(lr float64) { setLR(&o.LearningRate, &o.Schedule, lr) }
-
-// SetSchedule attaches s, replacing LearningRate (nil: back to LearningRate).
-func (o *SGD) SetSchedule(s Schedule) { o.Schedule = s }
+func (o *SGD) LR() float64 { return o.lrAt(o.options(0.01)) }
 
 // State returns the step counter and the velocities; see Optimizer.State.
 func (o *SGD) State() []NamedTensor {
@@ -93,7 +78,7 @@ func (o *SGD) LoadState(state []NamedTensor) error {
 
 // Config returns the resolved hyperparameters.
 func (o *SGD) Config() map[string]any {
-	m := o.options().config("sgd")
+	m := o.options(0.01).config("sgd")
 	m["momentum"], m["nesterov"], m["weight_decay"] = o.Momentum, o.Nesterov, o.WeightDecay
 	return m
 }

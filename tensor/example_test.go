@@ -30,3 +30,9 @@ func ExampleShapeError() {
 	tensor.MatMul(tensor.Zeros(2, 3), tensor.Zeros(4, 5))
 	// Output: tensor: MatMul: inner dimensions differ: got [4 5], want [2 3]
 }
+
+func ExampleReduceInto() {
+	x := tensor.New([]int{2, 3}, []float32{1, 5, 2, 4, 3, 6})
+	fmt.Println(tensor.ReduceInto(nil, tensor.ReduceMax, x, []int{1}, false).Data())
+	// Output: [5 6]
+}

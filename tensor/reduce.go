@@ -58,10 +58,21 @@ func splitAt(shape []int, axis int) (outer, n, inner int) {
 	return outer, shape[axis], inner
 }
 
+// ReduceOp is a reduction that ReduceInto applies: ReduceSum, ReduceMax or
+// ReduceMin.
+type ReduceOp = kernels.ReduceOp
+
+// The reductions.
+const (
+	ReduceSum = kernels.ReduceSum // Σ
+	ReduceMax = kernels.ReduceMax // max
+	ReduceMin = kernels.ReduceMin // min
+)
+
 // ReduceInto reduces x over the normalized axes into dst (shape
 // ReducedShape(x, axes, keepdims) or any shape of that many elements) and
 // returns dst; a nil dst is allocated.
-func ReduceInto(dst *Tensor, op kernels.ReduceOp, x *Tensor, axes []int, keepdims bool) *Tensor {
+func ReduceInto(dst *Tensor, op ReduceOp, x *Tensor, axes []int, keepdims bool) *Tensor {
 	axes = NormAxes("Reduce", len(x.shape), axes)
 	if dst == nil {
 		dst = Zeros(ReducedShape(x.shape, axes, keepdims)...)
@@ -112,23 +123,23 @@ func ReduceInto(dst *Tensor, op kernels.ReduceOp, x *Tensor, axes []int, keepdim
 
 // Sum returns the sum over axes (all axes when none are given).
 func Sum(x *Tensor, keepdims bool, axes ...int) *Tensor {
-	return ReduceInto(nil, kernels.ReduceSum, x, axes, keepdims)
+	return ReduceInto(nil, ReduceSum, x, axes, keepdims)
 }
 
 // Max returns the maximum over axes (all axes when none are given).
 func Max(x *Tensor, keepdims bool, axes ...int) *Tensor {
-	return ReduceInto(nil, kernels.ReduceMax, x, axes, keepdims)
+	return ReduceInto(nil, ReduceMax, x, axes, keepdims)
 }
 
 // Min returns the minimum over axes (all axes when none are given).
 func Min(x *Tensor, keepdims bool, axes ...int) *Tensor {
-	return ReduceInto(nil, kernels.ReduceMin, x, axes, keepdims)
+	return ReduceInto(nil, ReduceMin, x, axes, keepdims)
 }
 
 // Mean returns the mean over axes (all axes when none are given).
 func Mean(x *Tensor, keepdims bool, axes ...int) *Tensor {
 	norm := NormAxes("Mean", len(x.shape), axes)
-	s := ReduceInto(nil, kernels.ReduceSum, x, norm, keepdims)
+	s := ReduceInto(nil, ReduceSum, x, norm, keepdims)
 	n := 1
 	for _, a := range norm {
 		n *= x.shape[a]

@@ -3,13 +3,16 @@ package train
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/strata-dl/strata/nn"
+	"github.com/strata-dl/strata/optim"
 	"github.com/strata-dl/strata/tensor"
 )
 
@@ -98,7 +101,10 @@ func (m *monitor) value(logs Logs) (float64, error) {
 }
 
 // EarlyStopping stops training when Monitor (default "val_loss") has not
-// improved by more than MinDelta for Patience epochs. Mode is "auto"
+// improved by more than MinDelta for Patience epochs: with Patience 2 and
+// the best value at epoch 5, training stops after epoch 7 (as Keras, and
+// as ReduceLROnPlateau counts; Patience 0 stops at the first epoch
+// without improvement). Mode is "auto"
 // (maximize accuracies, AUC, F1; minimize the rest), "min" or "max". With
 // RestoreBestWeights the network's weights are reset to those of the best
 // epoch when training stops.
@@ -139,7 +145,7 @@ func (e *EarlyStopping) OnEpochEnd(r *Run, logs Logs) error {
 		return nil
 	}
 	e.wait++
-	if e.wait > e.Patience || (e.Patience == 0 && e.wait > 0) {
+	if e.wait >= e.Patience {
 		e.StoppedEpoch = r.Epoch
 		if e.RestoreBestWeights && e.best != nil {
 			restore(r.Network(), e.best)
@@ -213,8 +219,16 @@ func (c *ModelCheckpoint) OnEpochEnd(r *Run, logs Logs) error {
 
 // ReduceLROnPlateau multiplies the learning rate by Factor (default 0.1)
 // when Monitor (default "val_loss") has not improved for Patience epochs
-// (default 10), waiting Cooldown epochs after each reduction and never
-// going below MinLR.
+// (default 10), waiting Cooldown epochs after each reduction; a reduction
+// never takes the rate below MinLR. It counts epochs as EarlyStopping
+// does.
+//
+// With a schedule attached to the optimizer (optim.Schedule), the schedule
+// stays: the reduction scales it (optim.Base.ScaleLR), so it keeps its
+// shape, Factor times lower, and later values may fall below MinLR as the
+// schedule decays. Without one, the constant rate is lowered. Optimizers
+// that are not optim.Scaled get a constant rate (Optimizer.SetLR). The
+// factor is kept in training checkpoints.
 type ReduceLROnPlateau struct {
 	Base
 	Monitor  string
@@ -264,8 +278,16 @@ func (c *ReduceLROnPlateau) OnEpochEnd(r *Run, logs Logs) error {
 	c.wait++
 	if c.wait >= c.Patience {
 		for _, o := range r.Optimizers() {
-			lr := math.Max(o.LR()*c.Factor, c.MinLR)
-			o.SetLR(lr)
+			lr := o.LR()
+			target := math.Max(lr*c.Factor, c.MinLR)
+			if !(target < lr) {
+				continue
+			}
+			if s, ok := o.(optim.Scaled); ok {
+				s.ScaleLR(target / lr)
+			} else {
+				o.SetLR(target)
+			}
 		}
 		c.cooldown, c.wait = c.Cooldown, 0
 	}
@@ -298,7 +320,8 @@ func (TerminateOnNaN) OnBatchEnd(r *Run, logs Logs) error {
 }
 
 // CSVLogger writes one row per epoch (epoch, then the logs in display
-// order) to Path, appending to an existing file when Append is set.
+// order) to Path, appending to an existing file when Append is set. It
+// creates Path's directory; its errors name it and the file.
 type CSVLogger struct {
 	Base
 	Path   string
@@ -310,23 +333,32 @@ type CSVLogger struct {
 }
 
 func (c *CSVLogger) OnTrainBegin(*Run) error {
+	if c.Path == "" {
+		return errors.New("train: CSVLogger has no Path")
+	}
 	flag := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	if c.Append {
 		flag = os.O_CREATE | os.O_WRONLY | os.O_APPEND
 	}
+	if err := os.MkdirAll(filepath.Dir(c.Path), 0o755); err != nil {
+		return fmt.Errorf("train: CSVLogger %s: %w", c.Path, err)
+	}
 	f, err := os.OpenFile(c.Path, flag, 0o644)
 	if err != nil {
-		return err
+		return fmt.Errorf("train: CSVLogger: %w", err)
 	}
 	c.f, c.w, c.keys = f, csv.NewWriter(f), nil
 	return nil
 }
 
 func (c *CSVLogger) OnEpochEnd(r *Run, logs Logs) error {
+	if c.w == nil {
+		return errors.New("train: CSVLogger: OnEpochEnd before OnTrainBegin")
+	}
 	if c.keys == nil {
 		c.keys = logs.Keys()
 		if err := c.w.Write(append([]string{"epoch"}, c.keys...)); err != nil {
-			return err
+			return fmt.Errorf("train: CSVLogger %s: %w", c.Path, err)
 		}
 	}
 	row := []string{strconv.Itoa(r.Epoch)}
@@ -334,10 +366,13 @@ func (c *CSVLogger) OnEpochEnd(r *Run, logs Logs) error {
 		row = append(row, strconv.FormatFloat(logs[k], 'g', -1, 64))
 	}
 	if err := c.w.Write(row); err != nil {
-		return err
+		return fmt.Errorf("train: CSVLogger %s: %w", c.Path, err)
 	}
 	c.w.Flush()
-	return c.w.Error()
+	if err := c.w.Error(); err != nil {
+		return fmt.Errorf("train: CSVLogger %s: %w", c.Path, err)
+	}
+	return nil
 }
 
 func (c *CSVLogger) OnTrainEnd(*Run) error {
@@ -347,7 +382,10 @@ func (c *CSVLogger) OnTrainEnd(*Run) error {
 	c.w.Flush()
 	err := c.f.Close()
 	c.f = nil
-	return err
+	if err != nil {
+		return fmt.Errorf("train: CSVLogger %s: %w", c.Path, err)
+	}
+	return nil
 }
 
 // JSONLogger appends one JSON object per epoch to Path (a run's

@@ -2,10 +2,11 @@
 // and metrics into a Model, then Fit, Evaluate and Predict as in Keras.
 //
 // The loop (Fit) knows only the Trainer interface: a TrainStep per batch
-// and ResetMetrics per epoch. Model is the built-in Trainer; a GAN or VAE
-// supplies its own step (several tapes, losses and optimizers) and reuses
-// everything else: progress bar, validation, callbacks, NaN detection,
-// checkpoints, resume. Every piece the loop uses is exported, so the loop
+// that returns the batch's values. Model is the built-in Trainer; a GAN or
+// VAE supplies its own step (several tapes, losses and optimizers) and
+// reuses everything else, which Fit owns: the running means of what steps
+// return, NaN and divergence detection, shape panics turned into errors,
+// progress bar, validation, callbacks, checkpoints (Parts), resume. Every piece the loop uses is exported, so the loop
 // can also be written by hand (see Fit's doc comment).
 //
 // Callbacks (EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,

@@ -67,12 +67,13 @@ func Example_subclassedModel() {
 
 // meanSquared is a custom Trainer: Fit calls its TrainStep for each batch,
 // which writes the step by hand with a tape, a loss and an optimizer (a
-// GAN would use two tapes, two losses and two optimizers here).
+// GAN would use two tapes, two losses and two optimizers here) and returns
+// the batch's loss. Fit keeps its running mean, checks it for NaN and
+// divergence and recovers shape panics; with Network and Optimizers
+// methods it would also checkpoint and resume the trainer.
 type meanSquared struct {
-	net  nn.Layer
-	opt  optim.Optimizer
-	loss float64
-	n    int
+	net nn.Layer
+	opt optim.Optimizer
 }
 
 func (m *meanSquared) TrainStep(b *data.Batch) (train.Logs, error) {
@@ -89,12 +90,8 @@ func (m *meanSquared) TrainStep(b *data.Batch) (train.Logs, error) {
 	if err := m.opt.Step(params, grads); err != nil {
 		return nil, err
 	}
-	m.loss += float64(loss.Item())
-	m.n++
-	return train.Logs{"mse": m.loss / float64(m.n)}, nil
+	return train.Logs{"mse": float64(loss.Item())}, nil
 }
-
-func (m *meanSquared) ResetMetrics() { m.loss, m.n = 0, 0 }
 
 func Example_customTrainingStep() {
 	// learn y = 2x − 1
@@ -112,4 +109,43 @@ func Example_customTrainingStep() {
 	}
 	fmt.Printf("mse %.4f, w %.2f, b %.2f\n", hist.Last()["mse"], net.Kernel.Value.Item(), net.Bias.Value.Item())
 	// Output: mse 0.0000, w 2.00, b -1.00
+}
+
+func ExampleMeans() {
+	// What Fit does with the values steps return: batches of 32, 32 and 16
+	// samples with losses 0.9, 0.6 and 0.3.
+	var m train.Means
+	for i, loss := range []float64{0.9, 0.6, 0.3} {
+		m.Add(train.Logs{"loss": loss}, []float64{32, 32, 16}[i])
+	}
+	fmt.Printf("%.2f\n", m.Logs()["loss"]) // (0.9·32 + 0.6·32 + 0.3·16) / 80
+	// Output: 0.66
+}
+
+// A trainer declares what its checkpoint holds; SaveParts and LoadParts
+// (which Fit calls) do the rest.
+func ExampleParts() {
+	net := &nn.Dense{Units: 2}
+	if _, err := nn.Build(net, []int{3}, rand.New(rand.NewPCG(1, 1))); err != nil {
+		panic(err)
+	}
+	steps := 7
+	p := train.Parts{
+		Networks:   map[string]nn.Layer{"model/": net},
+		Optimizers: map[string]optim.Optimizer{"optimizer/": &optim.Adam{}},
+		Counters:   map[string]*int{"my.steps": &steps},
+	}
+	tensors, meta, err := train.SaveParts(p)
+	if err != nil {
+		panic(err)
+	}
+	for _, t := range tensors {
+		fmt.Println(t.Name, t.Tensor.Shape())
+	}
+	fmt.Println(meta["my.steps"], meta["optimizer/lr"])
+	// Output:
+	// model/kernel [3 2]
+	// model/bias [2]
+	// optimizer/adam.step [1]
+	// 7 0.001
 }

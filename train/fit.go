@@ -15,12 +15,17 @@ import (
 
 // Trainer is what Fit trains: the built-in Model or a custom one (a GAN
 // with two optimizers, a VAE with a composite loss). TrainStep runs one
-// step on a batch and returns the running logs of the epoch; ResetMetrics
-// starts a new epoch. This step is the extension point: Fit knows nothing
-// else about the model.
+// step on a batch — forward, losses, gradients, updates — and returns the
+// step's values (each a mean over the batch's samples: "loss", "d_loss",
+// ...). This step is the extension point, and all a trainer must write:
+// Fit keeps the running means of the values over the epoch, checks them
+// for NaN and divergence, turns a shape panic inside the step into an
+// error naming the layer, calls the callbacks, and checkpoints and resumes
+// the trainer (see PartsOf). Optional interfaces add to it: Metered
+// (stateful metrics), Resetter, Tester (validation), Networked,
+// WithOptimizers, WithParts, Stateful.
 type Trainer interface {
 	TrainStep(b *data.Batch) (Logs, error)
-	ResetMetrics()
 }
 
 // Networked is implemented by trainers with one network (for callbacks
@@ -52,7 +57,7 @@ type FitOptions struct {
 	Callbacks    []Callback   // called in order
 	Verbose      int          // 0 silent, 1 progress bar, 2 one line per epoch [0]
 	Out          io.Writer    // where progress goes [os.Stdout]
-	AllowNaN     bool         // keep going when the loss is NaN/Inf [false: stop with *NaNError]
+	AllowNaN     bool         // keep going when a step returns NaN/Inf or a loss diverges [false: stop with *NaNError or *DivergenceError]
 	Resume       *Checkpoint  // continue from this checkpoint (see Checkpoint)
 	// CheckpointPath, when set, receives a training checkpoint (atomically)
 	// after every epoch and when interrupted.
@@ -75,6 +80,8 @@ type Run struct {
 	History *History
 	Options *FitOptions
 	stop    bool
+	means   Means // of the current epoch's steps
+	guard   guard
 }
 
 // Network returns the trained network when the trainer has one, else nil.
@@ -101,20 +108,25 @@ func (r *Run) StopTraining() { r.stop = true }
 // pieces:
 //
 //	for epoch := opts.InitialEpoch + 1; epoch <= opts.Epochs; epoch++ {
-//		t.ResetMetrics()
+//		var means Means                        // and reset t's metrics
 //		for b, err := range loader.Epoch(ctx, epoch) {
 //			logs, err := t.TrainStep(b)        // forward, loss, backward, update
-//			// progress bar, NaN check, OnBatchEnd callbacks
+//			means.Add(logs, batch size)        // after checking NaN and divergence
+//			// progress bar, OnBatchEnd callbacks
 //		}
 //		val := Evaluate on opts.Validation     // logged as val_*
 //		// OnEpochEnd callbacks (early stopping, checkpoints, LR schedules)
 //	}
 //
-// A NaN or infinite loss stops training with a *NaNError naming the epoch
-// and batch (unless AllowNaN). Cancelling ctx stops after the current step
-// with an error wrapping ErrInterrupted, after writing a checkpoint when
-// CheckpointPath is set. A panic with a shape error inside a step comes
-// back as an error; other panics propagate.
+// A NaN or infinite value returned by a step stops training with a
+// *NaNError, and a loss (IsLoss) past DivergenceFactor times its first
+// value with a *DivergenceError, both naming the epoch and batch (unless
+// AllowNaN, which keeps going, as Keras does: the epoch's means then show
+// the NaN, and a TerminateOnNaN callback can still stop).
+// Cancelling ctx stops after the current step with an error wrapping
+// ErrInterrupted, after writing a checkpoint when CheckpointPath is set.
+// A panic with a shape error inside a step comes back as an error naming
+// the layer; other panics propagate.
 func Fit(ctx context.Context, t Trainer, loader *data.Loader, opts FitOptions) (*History, error) {
 	if opts.Epochs == 0 {
 		opts.Epochs = 1
@@ -122,127 +134,163 @@ func Fit(ctx context.Context, t Trainer, loader *data.Loader, opts FitOptions) (
 	if opts.Epochs < 0 || opts.InitialEpoch < 0 {
 		return nil, fmt.Errorf("train: epochs %d and initial epoch %d must not be negative", opts.Epochs, opts.InitialEpoch)
 	}
-	if loader == nil {
-		return nil, errors.New("train: Fit needs a data loader")
+	if loader == nil || t == nil {
+		return nil, errors.New("train: Fit needs a trainer and a data loader")
 	}
 	if opts.Out == nil {
 		opts.Out = os.Stdout
 	}
-	run := &Run{Trainer: t, History: &History{}, Options: &opts}
+	l := &loop{ctx: ctx, t: t, loader: loader, opts: &opts, run: &Run{Trainer: t, History: &History{}, Options: &opts}}
 	startEpoch, startBatch := opts.InitialEpoch+1, 0
-	if opts.Resume != nil {
-		if err := opts.Resume.Restore(t); err != nil {
+	if c := opts.Resume; c != nil {
+		if err := c.Restore(t); err != nil {
 			return nil, err
 		}
-		startEpoch, startBatch = opts.Resume.Epoch, opts.Resume.Batch
-		run.History = opts.Resume.History
-		run.Steps = opts.Resume.Steps
+		startEpoch, startBatch = c.Epoch, c.Batch
+		l.run.History, l.run.Steps = c.History, c.Steps
 	}
-	var bar *progress
 	if opts.Verbose > 0 {
-		bar = newProgress(opts.Out, opts.Verbose, opts.Epochs, loader.Len())
+		l.bar = newProgress(opts.Out, opts.Verbose, opts.Epochs, loader.Len())
 	}
 	for _, cb := range opts.Callbacks {
-		if err := cb.OnTrainBegin(run); err != nil {
-			return run.History, err
+		if err := cb.OnTrainBegin(l.run); err != nil {
+			return l.run.History, err
 		}
 	}
 	for epoch := startEpoch; epoch <= opts.Epochs; epoch++ {
-		run.Epoch = epoch
-		t.ResetMetrics()
-		for _, cb := range opts.Callbacks {
-			if err := cb.OnEpochBegin(run); err != nil {
-				return finish(run, err)
-			}
-		}
 		first := 0
 		if epoch == startEpoch {
 			first = startBatch
 		}
-		if bar != nil {
-			bar.startEpoch(epoch, first)
+		if err := l.epoch(epoch, first); err != nil {
+			return finish(l.run, err)
 		}
-		var logs Logs
-		start := time.Now()
-		next := first // the next batch to run, for an exact resume
-		for b, err := range loader.EpochFrom(ctx, epoch, first) {
-			if err != nil {
-				if ctx.Err() != nil {
-					return interrupted(run, t, opts, epoch, next)
-				}
-				return finish(run, fmt.Errorf("epoch %d: %w", epoch, err))
-			}
-			run.Batch = b.Index
-			logs, err = t.TrainStep(b)
-			if err != nil {
-				var nan *NaNError
-				if errors.As(err, &nan) {
-					nan.Epoch, nan.Batch = epoch, b.Index
-					if opts.AllowNaN {
-						continue
-					}
-					return finish(run, err) // it names the epoch and batch
-				}
-				return finish(run, fmt.Errorf("epoch %d, batch %d: %w", epoch, b.Index, err))
-			}
-			run.Steps++
-			next = b.Index + 1
-			if bar != nil {
-				bar.update(b.Index+1, logs)
-			}
-			for _, cb := range opts.Callbacks {
-				if err := cb.OnBatchEnd(run, logs); err != nil {
-					return finish(run, err)
-				}
-			}
-			if ctx.Err() != nil {
-				return interrupted(run, t, opts, epoch, next)
-			}
-		}
-		if ctx.Err() != nil {
-			return interrupted(run, t, opts, epoch, next)
-		}
-		logs = logs.Clone()
-		if logs == nil {
-			logs = Logs{}
-		}
-		if opts.Validation != nil {
-			if te, ok := t.(Tester); ok {
-				val, err := evaluate(ctx, te, opts.Validation)
-				if err != nil {
-					if ctx.Err() != nil {
-						return interrupted(run, t, opts, epoch, next)
-					}
-					return finish(run, fmt.Errorf("epoch %d validation: %w", epoch, err))
-				}
-				for k, v := range val {
-					logs["val_"+k] = v
-				}
-			}
-		}
-		if opt := run.Optimizers(); len(opt) > 0 {
-			logs["lr"] = opt[0].LR()
-		}
-		elapsed := time.Since(start)
-		run.History.Epochs = append(run.History.Epochs, logs)
-		if bar != nil {
-			bar.endEpoch(logs, elapsed)
-		}
-		for _, cb := range opts.Callbacks {
-			if err := cb.OnEpochEnd(run, logs); err != nil {
-				return finish(run, err)
-			}
-		}
-		if opts.CheckpointPath != "" {
-			if err := SaveCheckpoint(opts.CheckpointPath, t, epoch+1, 0, run); err != nil {
-				return run.History, fmt.Errorf("epoch %d: writing checkpoint: %w", epoch, err)
-			}
-		}
-		if run.stop {
+		if l.run.stop {
 			break
 		}
 	}
-	return finish(run, nil)
+	return finish(l.run, nil)
+}
+
+// loop is one Fit call.
+type loop struct {
+	ctx    context.Context
+	t      Trainer
+	loader *data.Loader
+	opts   *FitOptions
+	run    *Run
+	bar    *progress
+}
+
+// epoch runs one epoch from batch first (after a resume, the checkpoint's
+// running means and metric states stand for the batches before it).
+func (l *loop) epoch(epoch, first int) error {
+	run := l.run
+	run.Epoch = epoch
+	run.means.Reset()
+	resetEpoch(l.t)
+	if c := l.opts.Resume; c != nil && first > 0 && epoch == c.Epoch {
+		run.means = c.Means.clone()
+		if err := c.restoreMetrics(l.t); err != nil {
+			return err
+		}
+	}
+	for _, cb := range l.opts.Callbacks {
+		if err := cb.OnEpochBegin(run); err != nil {
+			return err
+		}
+	}
+	if l.bar != nil {
+		l.bar.startEpoch(epoch, first)
+	}
+	start := time.Now()
+	next := first // the next batch to run, for an exact resume
+	for b, err := range l.loader.EpochFrom(l.ctx, epoch, first) {
+		if err != nil {
+			if l.ctx.Err() != nil {
+				return l.interrupted(epoch, next)
+			}
+			return fmt.Errorf("epoch %d: %w", epoch, err)
+		}
+		if err := l.step(epoch, b); err != nil {
+			return err
+		}
+		next = b.Index + 1
+		if l.ctx.Err() != nil {
+			return l.interrupted(epoch, next)
+		}
+	}
+	if l.ctx.Err() != nil {
+		return l.interrupted(epoch, next)
+	}
+	return l.endEpoch(epoch, next, time.Since(start))
+}
+
+// step runs the trainer's step on b and everything Fit does around it.
+func (l *loop) step(epoch int, b *data.Batch) error {
+	run := l.run
+	run.Batch = b.Index
+	logs, err := runStep(l.t.TrainStep, b)
+	if err != nil {
+		var nan *NaNError
+		if errors.As(err, &nan) {
+			nan.Epoch, nan.Batch = epoch, b.Index
+			return err
+		}
+		return fmt.Errorf("epoch %d, batch %d: %w", epoch, b.Index, err)
+	}
+	if err := run.guard.check(logs, epoch, b.Index); err != nil && !l.opts.AllowNaN {
+		return err
+	}
+	run.means.Add(logs, batchSize(b))
+	run.Steps++
+	logs = epochLogs(&run.means, l.t)
+	if l.bar != nil {
+		l.bar.update(b.Index+1, logs)
+	}
+	for _, cb := range l.opts.Callbacks {
+		if err := cb.OnBatchEnd(run, logs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endEpoch validates, logs the epoch, calls the callbacks and checkpoints.
+func (l *loop) endEpoch(epoch, next int, elapsed time.Duration) error {
+	run := l.run
+	logs := epochLogs(&run.means, l.t)
+	if te, ok := l.t.(Tester); ok && l.opts.Validation != nil {
+		val, err := evaluate(l.ctx, te, l.opts.Validation)
+		if err != nil {
+			if l.ctx.Err() != nil {
+				return l.interrupted(epoch, next)
+			}
+			return fmt.Errorf("epoch %d validation: %w", epoch, err)
+		}
+		for k, v := range val {
+			logs["val_"+k] = v
+		}
+	}
+	if opt := run.Optimizers(); len(opt) > 0 {
+		logs["lr"] = opt[0].LR()
+	}
+	run.History.Epochs = append(run.History.Epochs, logs)
+	if l.bar != nil {
+		l.bar.endEpoch(logs, elapsed)
+	}
+	for _, cb := range l.opts.Callbacks {
+		if err := cb.OnEpochEnd(run, logs); err != nil {
+			return err
+		}
+	}
+	if l.opts.CheckpointPath != "" {
+		run.means.Reset()
+		if err := SaveCheckpoint(l.opts.CheckpointPath, l.t, epoch+1, 0, run); err != nil {
+			return fmt.Errorf("epoch %d: writing checkpoint: %w", epoch, err)
+		}
+	}
+	return nil
 }
 
 func finish(run *Run, err error) (*History, error) {
@@ -261,11 +309,11 @@ func finish(run *Run, err error) (*History, error) {
 
 // interrupted saves a checkpoint positioned at the next batch to run and
 // returns ErrInterrupted.
-func interrupted(run *Run, t Trainer, opts FitOptions, epoch, batch int) (*History, error) {
-	if opts.CheckpointPath != "" {
-		if err := SaveCheckpoint(opts.CheckpointPath, t, epoch, batch, run); err != nil {
-			return run.History, fmt.Errorf("interrupted, and writing the checkpoint failed: %w", err)
+func (l *loop) interrupted(epoch, batch int) error {
+	if l.opts.CheckpointPath != "" {
+		if err := SaveCheckpoint(l.opts.CheckpointPath, l.t, epoch, batch, l.run); err != nil {
+			return fmt.Errorf("interrupted, and writing the checkpoint failed: %w", err)
 		}
 	}
-	return run.History, fmt.Errorf("epoch %d, batch %d: %w", epoch, batch, ErrInterrupted)
+	return fmt.Errorf("epoch %d, batch %d: %w", epoch, batch, ErrInterrupted)
 }

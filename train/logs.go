@@ -92,14 +92,3 @@ func (h *History) Last() Logs {
 	}
 	return h.Epochs[len(h.Epochs)-1]
 }
-
-// mean is a weighted running mean.
-type mean struct{ sum, weight float64 }
-
-func (m *mean) add(v, w float64) { m.sum += v * w; m.weight += w }
-func (m *mean) value() float64 {
-	if m.weight == 0 {
-		return 0
-	}
-	return m.sum / m.weight
-}

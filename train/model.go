@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/strata-dl/strata/autograd"
-	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/losses"
 	"github.com/strata-dl/strata/metrics"
@@ -32,14 +31,16 @@ type Model struct {
 	// SampleWeights, when set, weight sample i of the training dataset
 	// (indexed as the dataset is) by SampleWeights[i].
 	SampleWeights []float32
+	// WeightedMetrics makes the metrics count each sample with its class
+	// and sample weight too (Keras's weighted_metrics); by default the
+	// weights change the loss only and the metrics stay unweighted.
+	WeightedMetrics bool
 
 	params  []*autograd.Var
-	first   float64          // the first step's loss, the scale for divergence
 	reg     []nn.NamedWeight // regularized weights, found once at Compile
 	pool    *autograd.Pool
 	rngSrc  *rand.PCG
 	rng     *rand.Rand
-	loss    mean
 	weights []float32 // per-batch sample weights buffer
 	wt      *tensor.Tensor
 }
@@ -80,13 +81,9 @@ func (m *Model) Network() nn.Layer { return m.Net }
 // Optimizers returns the model's optimizer.
 func (m *Model) Optimizers() []optim.Optimizer { return []optim.Optimizer{m.Optimizer} }
 
-// ResetMetrics starts a new epoch of the running loss and metrics.
-func (m *Model) ResetMetrics() {
-	m.loss = mean{}
-	for _, mt := range m.Metrics {
-		mt.Reset()
-	}
-}
+// EpochMetrics returns the compiled metrics, which Fit and Evaluate reset
+// and read (see Metered).
+func (m *Model) EpochMetrics() []metrics.Metric { return m.Metrics }
 
 // batchWeights returns per-sample weights for b from class and sample
 // weights, or nil when neither is set.
@@ -118,17 +115,19 @@ func (m *Model) batchWeights(b *data.Batch) (*tensor.Tensor, error) {
 	return m.wt, nil
 }
 
-// TrainStep runs one optimization step on a batch and returns the running
-// logs of the epoch (mean loss and metrics so far). It is the step Fit
-// calls; it reads, in order:
+// TrainStep runs one optimization step on a batch, updates the metrics
+// and returns the batch's loss. It is the step Fit calls (Fit checks the
+// loss, keeps its running mean and reads the metrics); it reads, in order:
 //
 //	tape := autograd.NewTape(pool); tape.Watch(params...)
 //	pred := net.Forward(&nn.Ctx{Training: true, RNG: rng}, autograd.Const(x))
 //	loss := lossFn.Compute(pred, y, weights) + regularization penalties
 //	grads, _ := tape.Gradients(loss, params...)
 //	opt.Step(params, grads); update metrics; tape.Release()
-func (m *Model) TrainStep(b *data.Batch) (logs Logs, err error) {
-	defer recoverShape(&err)
+//
+// The class and sample weights weight the loss; they weight the metrics
+// only with WeightedMetrics.
+func (m *Model) TrainStep(b *data.Batch) (Logs, error) {
 	sw, err := m.batchWeights(b)
 	if err != nil {
 		return nil, err
@@ -142,11 +141,8 @@ func (m *Model) TrainStep(b *data.Batch) (logs Logs, err error) {
 		loss = autograd.Add(loss, w.Reg.Penalty(w.Var))
 	}
 	lv := float64(loss.Item())
-	if m.first == 0 {
-		m.first = math.Max(math.Abs(lv), 1)
-	}
-	if math.IsNaN(lv) || math.IsInf(lv, 0) || lv > DivergenceFactor*m.first {
-		return nil, &NaNError{Value: lv}
+	if math.IsNaN(lv) || math.IsInf(lv, 0) {
+		return Logs{"loss": lv}, nil // Fit stops here; the weights stay as they are
 	}
 	grads, err := tape.Gradients(loss, m.params...)
 	if err != nil {
@@ -155,64 +151,85 @@ func (m *Model) TrainStep(b *data.Batch) (logs Logs, err error) {
 	if err := m.Optimizer.Step(m.params, grads); err != nil {
 		return nil, err
 	}
-	return m.observe(b, pred.Value, lv, sw), nil
-}
-
-// observe updates the running loss and metrics and returns the logs.
-func (m *Model) observe(b *data.Batch, pred *tensor.Tensor, loss float64, sw *tensor.Tensor) Logs {
-	n := float64(b.X.Dim(0))
-	m.loss.add(loss, n)
-	var w []float32
-	if sw != nil {
-		w = sw.Data()
+	var mw []float32
+	if sw != nil && m.WeightedMetrics {
+		mw = sw.Data()
 	}
-	logs := Logs{"loss": m.loss.value()}
 	for _, mt := range m.Metrics {
-		mt.Update(b.Y, pred, w)
-		logs[mt.Name()] = mt.Result()
+		mt.Update(b.Y, pred.Value, mw)
 	}
-	return logs
+	return Logs{"loss": lv}, nil
 }
 
-// TestStep evaluates a batch (inference mode, no tape) and returns the
-// running logs.
-func (m *Model) TestStep(b *data.Batch) (logs Logs, err error) {
-	defer recoverShape(&err)
+// TestStep evaluates a batch (inference mode, no tape): it updates the
+// metrics and returns the batch's loss.
+func (m *Model) TestStep(b *data.Batch) (Logs, error) {
+	return m.testStep(b, m.Metrics)
+}
+
+func (m *Model) testStep(b *data.Batch, ms []metrics.Metric) (Logs, error) {
 	tape := autograd.NewInferenceTape(m.pool)
 	defer tape.Release()
 	pred := m.Net.Forward(&nn.Ctx{}, tape.Input(b.X))
 	loss := m.Loss.Compute(pred, b.Y, nil)
-	return m.observe(b, pred.Value, float64(loss.Item()), nil), nil
+	for _, mt := range ms {
+		mt.Update(b.Y, pred.Value, nil)
+	}
+	return Logs{"loss": float64(loss.Item())}, nil
 }
 
 // Evaluate returns the loss and metrics of the model over a dataset
-// (inference mode, batched).
-func (m *Model) Evaluate(ctx context.Context, ds data.Dataset, batchSize int) (Logs, error) {
+// (inference mode, batched), with the compiled metrics and any extra ones
+// given here (Keras's evaluate with metrics added without recompiling);
+// an extra metric is reset first and holds its result afterwards.
+func (m *Model) Evaluate(ctx context.Context, ds data.Dataset, batchSize int, extra ...metrics.Metric) (Logs, error) {
 	l, err := data.NewLoader(ds, data.LoaderOptions{BatchSize: batchSize})
 	if err != nil {
 		return nil, err
 	}
-	return evaluate(ctx, m, l)
+	if len(extra) == 0 {
+		return evaluate(ctx, m, l)
+	}
+	return evaluate(ctx, &withMetrics{m: m, ms: append(append([]metrics.Metric(nil), m.Metrics...), extra...)}, l)
 }
 
-// Tester is a Trainer that can also evaluate a batch without training.
+// withMetrics evaluates a Model with more metrics than it was compiled with.
+type withMetrics struct {
+	m  *Model
+	ms []metrics.Metric
+}
+
+func (w *withMetrics) TestStep(b *data.Batch) (Logs, error) { return w.m.testStep(b, w.ms) }
+func (w *withMetrics) EpochMetrics() []metrics.Metric       { return w.ms }
+
+// Tester is a trainer that can also evaluate a batch without training:
+// TestStep returns the batch's values (means over its samples), as
+// TrainStep does, and updates the Metered metrics.
 type Tester interface {
 	TestStep(b *data.Batch) (Logs, error)
-	ResetMetrics()
+}
+
+// Evaluate runs t's TestStep over every batch of l and returns the means
+// of the values it returns, weighted by batch size, with the results of
+// t's metrics (see Metered). Shape panics come back as errors.
+func Evaluate(ctx context.Context, t Tester, l *data.Loader) (Logs, error) {
+	return evaluate(ctx, t, l)
 }
 
 func evaluate(ctx context.Context, t Tester, l *data.Loader) (Logs, error) {
-	t.ResetMetrics()
-	var logs Logs
+	resetEpoch(t)
+	var means Means
 	for b, err := range l.Epoch(ctx, 0) {
 		if err != nil {
 			return nil, err
 		}
-		if logs, err = t.TestStep(b); err != nil {
+		logs, err := runStep(t.TestStep, b)
+		if err != nil {
 			return nil, err
 		}
+		means.Add(logs, batchSize(b))
 	}
-	return logs, nil
+	return epochLogs(&means, t), nil
 }
 
 // Predict runs the network over x [n, ...] in batches (inference mode)
@@ -264,57 +281,38 @@ func (m *Model) Predict(ctx context.Context, x *tensor.Tensor, batchSize int) (*
 	return (&Predictor{Net: m.Net, pool: m.pool}).Predict(ctx, x, batchSize)
 }
 
-// State returns the model's full training state: every weight (prefixed
-// "model/"), the optimizer's slots (prefixed "optimizer/") and the
-// stochastic layers' random state in the metadata.
-func (m *Model) State() ([]checkpoint.Named, map[string]string, error) {
-	var out []checkpoint.Named
-	for _, w := range nn.AllWeights(m.Net) {
-		out = append(out, checkpoint.Named{Name: "model/" + w.Path, Tensor: w.Var.Value})
-	}
-	out = append(out, OptimizerState(m.Optimizer, "optimizer/")...)
-	rs, err := MarshalRNG(m.rngSrc)
-	if err != nil {
-		return nil, nil, err
-	}
-	meta := OptimizerMeta(m.Optimizer, "optimizer/")
-	meta["rng.model"] = rs
-	return out, meta, nil
-}
-
-// LoadState restores what State saved.
-func (m *Model) LoadState(f *checkpoint.File) error {
-	if err := LoadWeights(m.Net, f, "model/"); err != nil {
-		return err
-	}
-	if err := LoadOptimizerState(m.Optimizer, f, "optimizer/"); err != nil {
-		return fmt.Errorf("optimizer state: %w", err)
-	}
-	return loadRNG(m.rngSrc, f.Metadata["rng.model"])
-}
-
-func recoverShape(err *error) {
-	if r := recover(); r != nil {
-		*err = nn.AsError(r)
+// Parts returns what a checkpoint of the model holds: every weight
+// ("model/"), the optimizer's slots ("optimizer/") and the random state of
+// the stochastic layers ("rng.model").
+func (m *Model) Parts() Parts {
+	return Parts{
+		Networks:   map[string]nn.Layer{"model/": m.Net},
+		Optimizers: map[string]optim.Optimizer{"optimizer/": m.Optimizer},
+		RNGs:       map[string]*rand.PCG{"rng.model": m.rngSrc},
 	}
 }
 
-// DivergenceFactor is how many times its first value the training loss may
-// grow before Model.TrainStep declares divergence. A loss computed stably
+// DivergenceFactor is how many times its first value (or 1, if larger) a
+// training loss may grow before Fit declares divergence. A loss computed stably
 // from logits rarely becomes NaN: with a learning rate far too large it
 // explodes to 1e20 and beyond while staying finite, and training is just
 // as lost.
 const DivergenceFactor = 1e6
 
-// NaNError reports a loss that became NaN or infinite, or exploded past
-// DivergenceFactor times its first value.
+// NaNError reports a value returned by a training step (a loss, most
+// often) that became NaN or infinite.
 type NaNError struct {
-	Epoch, Batch int // 1-based epoch, 0-based batch
+	Epoch, Batch int    // 1-based epoch, 0-based batch
+	Key          string // the log key ["loss" when empty]
 	Value        float64
 }
 
 func (e *NaNError) Error() string {
-	return fmt.Sprintf("loss is %v at epoch %d, batch %d: training diverged (lower the learning rate)", e.Value, e.Epoch, e.Batch)
+	key := e.Key
+	if key == "" {
+		key = "loss"
+	}
+	return fmt.Sprintf("%s is %v at epoch %d, batch %d: training diverged (lower the learning rate)", key, e.Value, e.Epoch, e.Batch)
 }
 
 // Fit trains the model on in-memory inputs x [n, ...] and targets y

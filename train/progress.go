@@ -14,7 +14,10 @@ import (
 //	1875/1875 [==============================] - 4s 2ms/step - loss: 0.0512 - accuracy: 0.9843
 //
 // On a terminal the bar is redrawn in place (at most ~10 times a second);
-// otherwise, or with verbose 2, one line is printed per epoch.
+// otherwise the header and one line are printed per epoch. Verbose 2
+// prints one line per epoch:
+//
+//	Epoch 3/10 - 4s 2ms/step - loss: 0.0512 - accuracy: 0.9843
 type progress struct {
 	w        io.Writer
 	tty      bool
@@ -22,6 +25,7 @@ type progress struct {
 	epochs   int
 	total    int // batches per epoch, -1 if unknown
 	start    time.Time
+	epoch    int
 	first    int
 	lastDraw time.Time
 }
@@ -40,8 +44,10 @@ func isTerminal(w io.Writer) bool {
 }
 
 func (p *progress) startEpoch(epoch, first int) {
-	p.start, p.first, p.lastDraw = time.Now(), first, time.Time{}
-	fmt.Fprintf(p.w, "Epoch %d/%d\n", epoch, p.epochs)
+	p.start, p.epoch, p.first, p.lastDraw = time.Now(), epoch, first, time.Time{}
+	if p.verbose != 2 {
+		fmt.Fprintf(p.w, "Epoch %d/%d\n", epoch, p.epochs)
+	}
 }
 
 func (p *progress) bar(done int) string {
@@ -80,6 +86,10 @@ func (p *progress) update(done int, logs Logs) {
 func (p *progress) endEpoch(logs Logs, el time.Duration) {
 	steps := max(p.total-p.first, 1)
 	per := el / time.Duration(steps)
+	if p.verbose == 2 {
+		fmt.Fprintf(p.w, "Epoch %d/%d - %s %s/step - %s\n", p.epoch, p.epochs, fmtDuration(el), fmtStep(per), logs)
+		return
+	}
 	line := fmt.Sprintf("%s - %s %s/step - %s", p.bar(p.total), fmtDuration(el), fmtStep(per), logs)
 	if p.tty && p.verbose == 1 {
 		fmt.Fprintf(p.w, "\r%s\x1b[K\n", line)

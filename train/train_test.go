@@ -102,8 +102,8 @@ func TestEarlyStopping(t *testing.T) {
 	if es.StoppedEpoch == 0 || len(h.Epochs) != es.StoppedEpoch || len(h.Epochs) == 100 {
 		t.Fatalf("stopped at epoch %d after %d epochs, want an early stop", es.StoppedEpoch, len(h.Epochs))
 	}
-	if es.StoppedEpoch-es.BestEpoch != 3 {
-		t.Errorf("best epoch %d, stopped %d: want patience+1 = 3 epochs between", es.BestEpoch, es.StoppedEpoch)
+	if es.StoppedEpoch-es.BestEpoch != 2 {
+		t.Errorf("best epoch %d, stopped %d: want patience = 2 epochs between (Keras)", es.BestEpoch, es.StoppedEpoch)
 	}
 	// The restored weights give the best epoch's validation loss.
 	_, val, _ := data.Split(data.Tensors{X: x, Y: y}, 0.3)
@@ -169,9 +169,13 @@ func TestDivergenceIsAnError(t *testing.T) {
 	net := nn.NewSequential(&nn.Dense{Units: 16, Activation: "relu"}, &nn.Dense{Units: 2, Activation: "softmax"})
 	m := compile(t, net, []int{2}, mustOpt(t, "sgd", 1e4), 1)
 	_, err := m.Fit(context.Background(), x, y, FitOptions{Epochs: 5, BatchSize: 16})
+	var div *DivergenceError
 	var nan *NaNError
-	if !errors.As(err, &nan) || nan.Epoch < 1 {
-		t.Fatalf("got %v, want a *NaNError naming the epoch", err)
+	if errors.As(err, &nan) {
+		t.Fatalf("got %v: a finite loss that grew is divergence, not NaN", err)
+	}
+	if !errors.As(err, &div) || div.Epoch < 1 || div.Key != "loss" || !(div.Value > DivergenceFactor*div.First) {
+		t.Fatalf("got %v, want a *DivergenceError naming the epoch", err)
 	}
 }
 
@@ -201,7 +205,8 @@ func TestResumeIsBitIdentical(t *testing.T) {
 	}
 	a := newModel()
 	a.SetSeed(3)
-	if _, err := Fit(context.Background(), a, loader(), FitOptions{Epochs: 3, Out: io.Discard}); err != nil {
+	ha, err := Fit(context.Background(), a, loader(), FitOptions{Epochs: 3, Out: io.Discard})
+	if err != nil {
 		t.Fatal(err)
 	}
 
@@ -210,7 +215,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 	b.SetSeed(3)
 	ctx, cancel := context.WithCancel(context.Background())
 	stopper := &cancelAt{epoch: 2, batch: 5, cancel: cancel}
-	_, err := Fit(ctx, b, loader(), FitOptions{Epochs: 3, CheckpointPath: path, Callbacks: []Callback{stopper}})
+	_, err = Fit(ctx, b, loader(), FitOptions{Epochs: 3, CheckpointPath: path, Callbacks: []Callback{stopper}})
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("got %v, want ErrInterrupted", err)
 	}
@@ -234,6 +239,15 @@ func TestResumeIsBitIdentical(t *testing.T) {
 	for i := range wa {
 		if !slices.Equal(wa[i], wc[i]) {
 			t.Fatalf("weight %d differs between straight and resumed training", i)
+		}
+	}
+	// The resumed epoch logs the loss and accuracy of all its batches,
+	// not only of those after the resume (#19, class 3).
+	for i := range ha.Epochs {
+		for k, v := range ha.Epochs[i] {
+			if h.Epochs[i][k] != v {
+				t.Errorf("epoch %d: %s %v after resume, %v straight", i+1, k, h.Epochs[i][k], v)
+			}
 		}
 	}
 }

@@ -349,3 +349,15 @@ func (m *NLLMetric) Result() float64 {
 
 // Reset clears the accumulated state.
 func (m *NLLMetric) Reset() { m.sum, m.cnt = 0, 0 }
+
+// State returns [Σ w·nll, Σ w]; see metrics.Resumable.
+func (m *NLLMetric) State() []float64 { return []float64{m.sum, m.cnt} }
+
+// SetState restores what State returned; see metrics.Resumable.
+func (m *NLLMetric) SetState(s []float64) error {
+	if len(s) != 2 || !(s[1] >= 0) {
+		return fmt.Errorf("zoo: %s: state %v is not [sum, count]", m.name, s)
+	}
+	m.sum, m.cnt = s[0], s[1]
+	return nil
+}

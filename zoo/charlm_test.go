@@ -77,7 +77,7 @@ func trainTiny(t *testing.T) (*CharLM, *data.Vocab, *train.Model, *data.TextWind
 	if _, err := nn.Build(m, []int{24}, rand.New(rand.NewPCG(1, 2))); err != nil {
 		t.Fatal(err)
 	}
-	model, err := train.Compile(m, &optim.Adam{LearningRate: 0.01}, losses.SparseCategoricalCrossentropy{}, NewPerplexity(), NewBitsPerChar())
+	model, err := train.Compile(m, &optim.Adam{Base: optim.Base{LearningRate: 0.01}}, losses.SparseCategoricalCrossentropy{}, NewPerplexity(), NewBitsPerChar())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strconv"
 
 	"github.com/strata-dl/strata/autograd"
-	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/optim"
@@ -263,9 +261,10 @@ type GANOptions struct {
 // the reuse of one generator pass for both steps; DSteps and GSteps change
 // the ratio of updates.
 //
-// The logs are the running means over the epoch of d_loss, g_loss,
-// d_real (mean D(x), the probability D gives real images) and d_fake
-// (mean D(G(z)) before the D update). D and G each have their own
+// A step returns d_loss, g_loss (on batches where G trains), d_real (mean
+// D(x), the probability D gives real images) and d_fake (mean D(G(z))
+// before the D update); train.Fit keeps their running means, checks them
+// and checkpoints the trainer from its Parts. D and G each have their own
 // optimizer; the defaults are Adam with learning rate 2e-4 and β1 = 0.5
 // (Radford et al. 2016).
 type GANTrainer struct {
@@ -282,9 +281,8 @@ type GANTrainer struct {
 	rng              *rand.Rand
 	steps            int // batches trained, for the D/G ratio
 
-	real, z                    *tensor.Tensor // per-batch buffers
-	ones, smooth, zeros        *tensor.Tensor // targets [n, 1]
-	dLoss, gLoss, dReal, dFake mean
+	real, z             *tensor.Tensor // per-batch buffers
+	ones, smooth, zeros *tensor.Tensor // targets [n, 1]
 }
 
 // NewGANTrainer returns a trainer for m, which must be built (GAN.Build),
@@ -309,10 +307,10 @@ func NewGANTrainer(m *GAN, dOpt, gOpt optim.Optimizer, o GANOptions) (*GANTraine
 		}
 	}
 	if t.DOpt == nil {
-		t.DOpt = &optim.Adam{LearningRate: 2e-4, Beta1: 0.5}
+		t.DOpt = &optim.Adam{Base: optim.Base{LearningRate: 2e-4}, Beta1: 0.5}
 	}
 	if t.GOpt == nil {
-		t.GOpt = &optim.Adam{LearningRate: 2e-4, Beta1: 0.5}
+		t.GOpt = &optim.Adam{Base: optim.Base{LearningRate: 2e-4}, Beta1: 0.5}
 	}
 	t.rngSrc = rand.NewPCG(o.Seed, 0x6a4)
 	t.rng = rand.New(t.rngSrc)
@@ -348,33 +346,11 @@ func (t *GANTrainer) Averaged() *GAN {
 	return t.Model
 }
 
-// mean is a running mean weighted by sample counts.
-type mean struct{ sum, n float64 }
-
-func (m *mean) add(v, n float64) { m.sum += v * n; m.n += n }
-
-func (m *mean) value() float64 {
-	if m.n == 0 {
-		return 0
-	}
-	return m.sum / m.n
-}
-
-// ResetMetrics starts a new epoch of the running means.
-func (t *GANTrainer) ResetMetrics() {
-	t.dLoss, t.gLoss, t.dReal, t.dFake = mean{}, mean{}, mean{}, mean{}
-}
-
 // Network returns the GAN (both networks' weights).
 func (t *GANTrainer) Network() nn.Layer { return t.Model }
 
 // Optimizers returns the discriminator's and the generator's optimizers.
 func (t *GANTrainer) Optimizers() []optim.Optimizer { return []optim.Optimizer{t.DOpt, t.GOpt} }
-
-// logs returns the running means.
-func (t *GANTrainer) logs() train.Logs {
-	return train.Logs{"d_loss": t.dLoss.value(), "g_loss": t.gLoss.value(), "d_real": t.dReal.value(), "d_fake": t.dFake.value()}
-}
 
 // imageBatch returns b.X ([n, 28, 28, 1] or [n, 784]) viewed as
 // [n, 28, 28, 1], or an error for any other shape.
@@ -422,11 +398,9 @@ func (t *GANTrainer) noise(n int) *tensor.Tensor {
 
 // TrainStep runs the discriminator step and, on every DSteps-th batch,
 // GSteps generator steps on a batch of real images b.X [n, 28, 28, 1] (or
-// [n, 784]) with pixels in [0, 1], and returns the running logs of the
-// epoch. A NaN or infinite loss returns a *train.NaNError; shape errors
-// come back as errors.
-func (t *GANTrainer) TrainStep(b *data.Batch) (logs train.Logs, err error) {
-	defer recoverShape(&err)
+// [n, 784]) with pixels in [0, 1], and returns the batch's losses and
+// discriminator outputs.
+func (t *GANTrainer) TrainStep(b *data.Batch) (train.Logs, error) {
 	x, err := imageBatch("gan", b)
 	if err != nil {
 		return nil, err
@@ -436,37 +410,40 @@ func (t *GANTrainer) TrainStep(b *data.Batch) (logs train.Logs, err error) {
 	tensor.UnaryInto(real, tensor.OpMulScalar, x, 2)
 	tensor.UnaryInto(real, tensor.OpAddScalar, real, -1)
 	t.steps++
-	trainG := t.steps%max(t.Options.DSteps, 1) == 0
 
 	// One generator pass serves both steps: its tape watches G, and the
 	// D step reads only the values.
 	tg := autograd.NewTape(t.pool)
-	defer tg.Release()
 	tg.Watch(t.gParams...)
 	ctx := &nn.Ctx{Training: true, RNG: t.rng}
 	fake := t.Model.Generator.Forward(ctx, autograd.Const(t.noise(n)))
-	if err := t.discriminatorStep(real, fake.Value); err != nil {
-		return nil, err
+	logs, err := t.discriminatorStep(real, fake.Value)
+	if err != nil || t.steps%max(t.Options.DSteps, 1) != 0 {
+		tg.Release()
+		return logs, err
 	}
-	if trainG {
-		for i := 0; i < max(t.Options.GSteps, 1); i++ {
-			if i > 0 {
-				tg = autograd.NewTape(t.pool)
-				tg.Watch(t.gParams...)
-				fake = t.Model.Generator.Forward(ctx, autograd.Const(t.noise(n)))
-			}
-			if err := t.generatorStep(tg, fake); err != nil {
-				tg.Release()
-				return nil, err
-			}
-			tg.Release()
+	var gLoss float64
+	gSteps := max(t.Options.GSteps, 1)
+	for i := 0; i < gSteps; i++ {
+		if i > 0 {
+			tg = autograd.NewTape(t.pool)
+			tg.Watch(t.gParams...)
+			fake = t.Model.Generator.Forward(ctx, autograd.Const(t.noise(n)))
 		}
+		lv, err := t.generatorStep(tg, fake)
+		tg.Release()
+		if err != nil {
+			return nil, err
+		}
+		gLoss += lv / float64(gSteps)
 	}
-	return t.logs(), nil
+	logs["g_loss"] = gLoss
+	return logs, nil
 }
 
-// discriminatorStep updates D on real and fake images (constants).
-func (t *GANTrainer) discriminatorStep(real, fake *tensor.Tensor) error {
+// discriminatorStep updates D on real and fake images (constants) and
+// returns d_loss, d_real and d_fake.
+func (t *GANTrainer) discriminatorStep(real, fake *tensor.Tensor) (train.Logs, error) {
 	n := real.Dim(0)
 	_, smooth, zeros := t.targets(n)
 	tape := autograd.NewTape(t.pool)
@@ -478,44 +455,48 @@ func (t *GANTrainer) discriminatorStep(real, fake *tensor.Tensor) error {
 	loss := autograd.Add(
 		autograd.Mean(autograd.SigmoidBinaryCrossEntropy(lr, smooth), false),
 		autograd.Mean(autograd.SigmoidBinaryCrossEntropy(lf, zeros), false))
-	lv := float64(loss.Item())
-	if math.IsNaN(lv) || math.IsInf(lv, 0) {
-		return &train.NaNError{Value: lv}
+	logs := train.Logs{"d_loss": float64(loss.Item()), "d_real": meanSigmoid(lr.Value.Data()), "d_fake": meanSigmoid(lf.Value.Data())}
+	if lv := logs["d_loss"]; math.IsNaN(lv) || math.IsInf(lv, 0) {
+		return logs, nil // Fit stops on it; the weights stay as they are
 	}
 	grads, err := tape.Gradients(loss, t.dParams...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := t.DOpt.Step(t.dParams, grads); err != nil {
-		return fmt.Errorf("discriminator optimizer: %w", err)
+		return nil, fmt.Errorf("discriminator optimizer: %w", err)
 	}
-	fn := float64(n)
-	t.dLoss.add(lv, fn)
-	t.dReal.add(meanSigmoid(lr.Value.Data()), fn)
-	t.dFake.add(meanSigmoid(lf.Value.Data()), fn)
-	return nil
+	return logs, nil
 }
 
-// generatorStep updates G through D on the fake images recorded on tape.
-func (t *GANTrainer) generatorStep(tape *autograd.Tape, fake *autograd.Var) error {
+// generatorStep updates G through D on the fake images recorded on tape
+// and returns its loss.
+func (t *GANTrainer) generatorStep(tape *autograd.Tape, fake *autograd.Var) (float64, error) {
 	n := fake.Value.Dim(0)
 	ones, _, _ := t.targets(n)
 	lf := t.Model.Discriminator.Forward(&nn.Ctx{Training: true, RNG: t.rng}, fake)
 	loss := autograd.Mean(autograd.SigmoidBinaryCrossEntropy(lf, ones), false)
 	lv := float64(loss.Item())
 	if math.IsNaN(lv) || math.IsInf(lv, 0) {
-		return &train.NaNError{Value: lv}
+		return lv, nil
 	}
 	grads, err := tape.Gradients(loss, t.gParams...)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := t.GOpt.Step(t.gParams, grads); err != nil {
-		return fmt.Errorf("generator optimizer: %w", err)
+		return 0, fmt.Errorf("generator optimizer: %w", err)
 	}
 	t.average.Update()
-	t.gLoss.add(lv, float64(n))
-	return nil
+	return lv, nil
+}
+
+// recoverShape turns a shape panic of the inference helpers into the error
+// it carries.
+func recoverShape(err *error) {
+	if r := recover(); r != nil {
+		*err = nn.AsError(r)
+	}
 }
 
 // meanSigmoid returns the mean of σ(v) over logits.
@@ -527,49 +508,20 @@ func meanSigmoid(logits []float32) float64 {
 	return s / float64(max(len(logits), 1))
 }
 
-func recoverShape(err *error) {
-	if r := recover(); r != nil {
-		*err = nn.AsError(r)
-	}
-}
-
-// State returns the trainer's full state for a checkpoint: the weights
+// Parts returns what a checkpoint of the trainer holds: the weights
 // ("model/generator...", "model/discriminator..."), both optimizers'
 // state ("optimizer_d/", "optimizer_g/"), with EMA the averaged generator
 // ("ema/generator.…" and its update count), the noise source and the step
 // counter.
-func (t *GANTrainer) State() ([]checkpoint.Named, map[string]string, error) {
-	out := train.WeightTensors(t.Model, "model/")
-	out = append(out, train.OptimizerState(t.DOpt, "optimizer_d/")...)
-	out = append(out, train.OptimizerState(t.GOpt, "optimizer_g/")...)
-	meta := map[string]string{"gan.steps": strconv.Itoa(t.steps)}
-	out = t.average.State("ema/generator.", out, meta)
-	rs, err := train.MarshalRNG(t.rngSrc)
-	if err != nil {
-		return nil, nil, err
+func (t *GANTrainer) Parts() train.Parts {
+	p := train.Parts{
+		Networks:   map[string]nn.Layer{"model/": t.Model},
+		Optimizers: map[string]optim.Optimizer{"optimizer_d/": t.DOpt, "optimizer_g/": t.GOpt},
+		RNGs:       map[string]*rand.PCG{"rng.gan": t.rngSrc},
+		Counters:   map[string]*int{"gan.steps": &t.steps},
 	}
-	meta["rng.gan"] = rs
-	return out, meta, nil
-}
-
-// LoadState restores what State saved.
-func (t *GANTrainer) LoadState(f *checkpoint.File) error {
-	if err := train.LoadWeights(t.Model, f, "model/"); err != nil {
-		return err
+	if t.average != nil {
+		p.Averages = map[string]*train.Average{"ema/generator.": t.average}
 	}
-	if err := train.LoadOptimizerState(t.DOpt, f, "optimizer_d/"); err != nil {
-		return fmt.Errorf("discriminator optimizer state: %w", err)
-	}
-	if err := train.LoadOptimizerState(t.GOpt, f, "optimizer_g/"); err != nil {
-		return fmt.Errorf("generator optimizer state: %w", err)
-	}
-	steps, err := strconv.Atoi(f.Metadata["gan.steps"])
-	if err != nil {
-		return fmt.Errorf("bad gan.steps in checkpoint: %v", err)
-	}
-	t.steps = steps
-	if err := t.average.LoadState(f, "ema/generator."); err != nil {
-		return fmt.Errorf("generator: %w", err)
-	}
-	return train.UnmarshalRNG(t.rngSrc, f.Metadata["rng.gan"])
+	return p
 }

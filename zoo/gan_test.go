@@ -166,17 +166,19 @@ func TestGANTrainSmoke(t *testing.T) {
 				t.Fatal(err)
 			}
 			d0, g0 := snapshot(tr.dParams), snapshot(tr.gParams)
-			tr.ResetMetrics()
-			var logs train.Logs
+			var means train.Means
 			for step := 0; step < 3; step++ {
 				b := &data.Batch{X: x.Slice(step*4, step*4+8)}
 				if step == 2 { // flattened images are accepted too
 					b.X = b.X.Reshape(8, 784)
 				}
-				if logs, err = tr.TrainStep(b); err != nil {
+				logs, err := tr.TrainStep(b)
+				if err != nil {
 					t.Fatal(err)
 				}
+				means.Add(logs, 8)
 			}
+			logs := means.Logs()
 			for _, k := range []string{"d_loss", "g_loss", "d_real", "d_fake"} {
 				v, ok := logs[k]
 				if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
@@ -189,11 +191,11 @@ func TestGANTrainSmoke(t *testing.T) {
 			if !changed(d0, tr.dParams) || !changed(g0, tr.gParams) {
 				t.Error("a network was not updated")
 			}
-			if c.o.DSteps == 2 && tr.gLoss.n != 8 { // G trained on batch 2 only
-				t.Errorf("generator trained on %v samples, want 8", tr.gLoss.n)
+			if c.o.DSteps == 2 && tr.GOpt.Iterations() != 1 { // G trained on batch 2 only
+				t.Errorf("generator took %v steps, want 1", tr.GOpt.Iterations())
 			}
-			if c.o.GSteps == 2 && tr.gLoss.n != 48 { // two G steps per batch
-				t.Errorf("generator trained on %v samples, want 48", tr.gLoss.n)
+			if c.o.GSteps == 2 && tr.GOpt.Iterations() != 6 { // two G steps per batch
+				t.Errorf("generator took %v steps, want 6", tr.GOpt.Iterations())
 			}
 		})
 	}
@@ -212,7 +214,7 @@ func TestGANTrainSmoke(t *testing.T) {
 	}
 }
 
-// TestGANResume checks that State and LoadState restore a trainer
+// TestGANResume checks that SaveParts and LoadParts restore a trainer
 // exactly: the next step gives the same logs and weights.
 func TestGANResume(t *testing.T) {
 	x := syntheticImages(rand.New(rand.NewPCG(5, 5)), 8)
@@ -230,7 +232,7 @@ func TestGANResume(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tensors, meta, err := a.State()
+	tensors, meta, err := train.SaveParts(a.Parts())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,11 +245,9 @@ func TestGANResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newTrainer()
-	if err := r.LoadState(f); err != nil {
+	if err := train.LoadParts(r.Parts(), f); err != nil {
 		t.Fatal(err)
 	}
-	a.ResetMetrics()
-	r.ResetMetrics()
 	la, err := a.TrainStep(b)
 	if err != nil {
 		t.Fatal(err)
@@ -325,11 +325,15 @@ func varsOf(ws []nn.NamedWeight) []*autograd.Var {
 }
 
 func benchmarkGAN(b *testing.B, m *GAN, batch int) {
-	m = buildGAN(b, m, 1)
-	tr, err := NewGANTrainer(m, nil, nil, GANOptions{Seed: 1})
+	tr, err := NewGANTrainer(buildGAN(b, m, 1), nil, nil, GANOptions{Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchmarkStep(b, tr, batch)
+}
+
+// benchmarkStep times a trainer's step on batches of synthetic images.
+func benchmarkStep(b *testing.B, tr train.Trainer, batch int) {
 	bt := &data.Batch{X: syntheticImages(rand.New(rand.NewPCG(1, 1)), batch)}
 	for i := 0; i < 2; i++ { // warm the pool and the optimizer state
 		if _, err := tr.TrainStep(bt); err != nil {

@@ -26,7 +26,6 @@ func ExampleGANTrainer() {
 		panic(err)
 	}
 	images := tensor.RandUniform(rand.New(rand.NewPCG(3, 4)), 0, 1, 8, 28, 28, 1) // pixels in [0, 1]
-	tr.ResetMetrics()
 	logs, err := tr.TrainStep(&data.Batch{X: images})
 	if err != nil {
 		panic(err)

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/strata-dl/strata/autograd"
-	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/optim"
@@ -392,22 +391,22 @@ type VAEOptions struct {
 //	kl_i = −½ Σ_j (1 + log σ²_ij − μ_ij² − σ²_ij)
 //	loss = mean_i (reconstruction_i + β·kl_i)      (negative ELBO per image)
 //
-// then one optimizer step (default Adam, learning rate 1e-3). The logs are
-// the running means over the epoch of loss, reconstruction and kl, in
-// nats per image; TestStep reports the same without training.
+// then one optimizer step (default Adam, learning rate 1e-3). A step
+// returns loss (the negative ELBO, β = 1), reconstruction and kl, in nats
+// per image, whose running means train.Fit keeps; TestStep returns the
+// same without training.
 type VAETrainer struct {
 	Model   *VAE
 	Opt     optim.Optimizer
 	Options VAEOptions
 
-	params         []*autograd.Var
-	avg            *VAE           // the averaged model; nil without EMA
-	average        *train.Average // of Model's weights, into avg; nil without EMA
-	pool           *autograd.Pool
-	rngSrc         *rand.PCG
-	rng, testRNG   *rand.Rand
-	eps, testEps   *tensor.Tensor
-	loss, rec, klM mean
+	params       []*autograd.Var
+	avg          *VAE           // the averaged model; nil without EMA
+	average      *train.Average // of Model's weights, into avg; nil without EMA
+	pool         *autograd.Pool
+	rngSrc       *rand.PCG
+	rng, testRNG *rand.Rand
+	eps, testEps *tensor.Tensor
 }
 
 // NewVAETrainer returns a trainer for m, which must be built (VAE.Build),
@@ -425,7 +424,7 @@ func NewVAETrainer(m *VAE, opt optim.Optimizer, o VAEOptions) (*VAETrainer, erro
 		return nil, fmt.Errorf("vae: beta %v must not be negative and EMA decay %v must be in [0, 1)", o.Beta, o.EMA)
 	}
 	if opt == nil {
-		opt = &optim.Adam{LearningRate: 1e-3}
+		opt = &optim.Adam{Base: optim.Base{LearningRate: 1e-3}}
 	}
 	t := &VAETrainer{Model: m, Opt: opt, Options: o, params: params, pool: autograd.NewPool()}
 	if o.EMA > 0 {
@@ -447,11 +446,10 @@ func NewVAETrainer(m *VAE, opt optim.Optimizer, o VAEOptions) (*VAETrainer, erro
 	return t, nil
 }
 
-// ResetMetrics starts a new epoch of the running means and reseeds the
-// evaluation noise, so that every evaluation of one dataset gives the same
+// ResetMetrics reseeds the evaluation noise (Fit and train.Evaluate call
+// it first), so that every evaluation of one dataset gives the same
 // numbers.
 func (t *VAETrainer) ResetMetrics() {
-	t.loss, t.rec, t.klM = mean{}, mean{}, mean{}
 	t.testRNG = rand.New(rand.NewPCG(t.Options.Seed, elboStream))
 }
 
@@ -470,10 +468,6 @@ func (t *VAETrainer) Averaged() *VAE {
 // Optimizers returns the optimizer.
 func (t *VAETrainer) Optimizers() []optim.Optimizer { return []optim.Optimizer{t.Opt} }
 
-func (t *VAETrainer) logs() train.Logs {
-	return train.Logs{"loss": t.loss.value(), "reconstruction": t.rec.value(), "kl": t.klM.value()}
-}
-
 func (t *VAETrainer) beta() float32 {
 	if t.Options.Beta == 0 {
 		return 1
@@ -481,27 +475,18 @@ func (t *VAETrainer) beta() float32 {
 	return t.Options.Beta
 }
 
-// observe adds a batch's terms to the running means and returns the
-// batch's loss, or a *train.NaNError.
-func (t *VAETrainer) observe(rec, kl *tensor.Tensor) (float64, error) {
+// stepLogs returns a batch's loss (β = 1), reconstruction and kl terms,
+// the means of rec and kl [n].
+func stepLogs(rec, kl *tensor.Tensor) train.Logs {
 	n := float64(rec.Len())
 	r, k := sum64(rec.Data())/n, sum64(kl.Data())/n
-	loss := r + float64(t.beta())*k
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return 0, &train.NaNError{Value: loss}
-	}
-	t.loss.add(r+k, n)
-	t.rec.add(r, n)
-	t.klM.add(k, n)
-	return loss, nil
+	return train.Logs{"loss": r + k, "reconstruction": r, "kl": k}
 }
 
 // TrainStep runs one optimization step on images b.X [n, 28, 28, 1] (or
-// [n, 784]) with pixels in [0, 1] and returns the running logs of the
-// epoch. A NaN or infinite loss returns a *train.NaNError; shape errors
-// come back as errors.
-func (t *VAETrainer) TrainStep(b *data.Batch) (logs train.Logs, err error) {
-	defer recoverShape(&err)
+// [n, 784]) with pixels in [0, 1] and returns the batch's loss,
+// reconstruction and kl.
+func (t *VAETrainer) TrainStep(b *data.Batch) (train.Logs, error) {
 	x, err := imageBatch("vae", b)
 	if err != nil {
 		return nil, err
@@ -515,8 +500,10 @@ func (t *VAETrainer) TrainStep(b *data.Batch) (logs train.Logs, err error) {
 		weighted = autograd.Scale(kl, beta)
 	}
 	loss := autograd.Mean(autograd.Add(rec, weighted), false)
-	if _, err := t.observe(rec.Value, kl.Value); err != nil {
-		return nil, err
+	logs := stepLogs(rec.Value, kl.Value)
+	if lv := float64(loss.Item()); math.IsNaN(lv) || math.IsInf(lv, 0) {
+		logs["loss"] = lv
+		return logs, nil // Fit stops on it; the weights stay as they are
 	}
 	grads, err := tape.Gradients(loss, t.params...)
 	if err != nil {
@@ -526,51 +513,32 @@ func (t *VAETrainer) TrainStep(b *data.Batch) (logs train.Logs, err error) {
 		return nil, err
 	}
 	t.average.Update()
-	return t.logs(), nil
+	return logs, nil
 }
 
 // TestStep evaluates a batch without training (inference mode, one noise
-// sample per image from the evaluation source) and returns the running
-// logs.
-func (t *VAETrainer) TestStep(b *data.Batch) (logs train.Logs, err error) {
-	defer recoverShape(&err)
+// sample per image from the evaluation source) and returns its loss,
+// reconstruction and kl.
+func (t *VAETrainer) TestStep(b *data.Batch) (train.Logs, error) {
 	x, err := imageBatch("vae", b)
 	if err != nil {
 		return nil, err
 	}
 	rec, kl := t.Model.negELBO(nil, x, t.testRNG, &t.testEps)
-	if _, err := t.observe(rec.Value, kl.Value); err != nil {
-		return nil, err
-	}
-	return t.logs(), nil
+	return stepLogs(rec.Value, kl.Value), nil
 }
 
-// State returns the trainer's full state for a checkpoint: the weights
+// Parts returns what a checkpoint of the trainer holds: the weights
 // ("model/..."), the optimizer's state ("optimizer/"), with EMA the
 // averaged weights ("ema/…" and their update count) and the noise source.
-func (t *VAETrainer) State() ([]checkpoint.Named, map[string]string, error) {
-	out := train.WeightTensors(t.Model, "model/")
-	out = append(out, train.OptimizerState(t.Opt, "optimizer/")...)
-	meta := map[string]string{}
-	out = t.average.State("ema/", out, meta)
-	rs, err := train.MarshalRNG(t.rngSrc)
-	if err != nil {
-		return nil, nil, err
+func (t *VAETrainer) Parts() train.Parts {
+	p := train.Parts{
+		Networks:   map[string]nn.Layer{"model/": t.Model},
+		Optimizers: map[string]optim.Optimizer{"optimizer/": t.Opt},
+		RNGs:       map[string]*rand.PCG{"rng.vae": t.rngSrc},
 	}
-	meta["rng.vae"] = rs
-	return out, meta, nil
-}
-
-// LoadState restores what State saved.
-func (t *VAETrainer) LoadState(f *checkpoint.File) error {
-	if err := train.LoadWeights(t.Model, f, "model/"); err != nil {
-		return err
+	if t.average != nil {
+		p.Averages = map[string]*train.Average{"ema/": t.average}
 	}
-	if err := train.LoadOptimizerState(t.Opt, f, "optimizer/"); err != nil {
-		return fmt.Errorf("optimizer state: %w", err)
-	}
-	if err := t.average.LoadState(f, "ema/"); err != nil {
-		return err
-	}
-	return train.UnmarshalRNG(t.rngSrc, f.Metadata["rng.vae"])
+	return p
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/tensor"
+	"github.com/strata-dl/strata/train"
 )
 
 func buildVAE(t testing.TB, m *VAE, seed uint64) *VAE {
@@ -143,7 +144,6 @@ func TestVAETrainSmoke(t *testing.T) {
 			var first, last float64
 			for step := 0; step < c.steps; step++ {
 				lo := (step * 16) % 64
-				tr.ResetMetrics() // per-batch values
 				logs, err := tr.TrainStep(&data.Batch{X: x.Slice(lo, lo+16)})
 				if err != nil {
 					t.Fatal(err)
@@ -170,12 +170,13 @@ func TestVAETrainSmoke(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tr.ResetMetrics()
-			var logs map[string]float64
-			for lo := 0; lo < 64; lo += 32 {
-				if logs, err = tr.TestStep(&data.Batch{X: x.Slice(lo, lo+32)}); err != nil {
-					t.Fatal(err)
-				}
+			loader, err := data.NewLoader(data.Tensors{X: x}, data.LoaderOptions{BatchSize: 32})
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs, err := train.Evaluate(context.Background(), tr, loader)
+			if err != nil {
+				t.Fatal(err)
 			}
 			if math.Abs(res.NegELBO-logs["loss"]) > 1e-3 || math.Abs(res.KL-logs["kl"]) > 1e-3 || math.Abs(res.NegELBO-res.Reconstruction-res.KL) > 1e-3 {
 				t.Errorf("NegELBO %+v, TestStep %v", res, logs)
@@ -192,25 +193,11 @@ func TestVAETrainSmoke(t *testing.T) {
 }
 
 func benchmarkVAE(b *testing.B, m *VAE, batch int) {
-	m = buildVAE(b, m, 1)
-	tr, err := NewVAETrainer(m, nil, VAEOptions{Seed: 1})
+	tr, err := NewVAETrainer(buildVAE(b, m, 1), nil, VAEOptions{Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
-	bt := &data.Batch{X: syntheticImages(rand.New(rand.NewPCG(1, 1)), batch)}
-	for i := 0; i < 2; i++ {
-		if _, err := tr.TrainStep(bt); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := tr.TrainStep(bt); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
+	benchmarkStep(b, tr, batch)
 }
 
 // BenchmarkVAEStep is one training step of the MLP VAE on a batch of 128

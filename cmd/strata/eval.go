@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,84 +12,120 @@ import (
 	"strings"
 
 	"github.com/strata-dl/strata/checkpoint"
+	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/losses"
 	"github.com/strata-dl/strata/metrics"
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/plot"
+	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
 	"github.com/strata-dl/strata/zoo"
+
+	runs "github.com/strata-dl/strata/run"
 )
 
-// loadedModel is a trained classifier rebuilt from its weights file.
+// loadedModel is a trained classifier rebuilt from a model file.
 type loadedModel struct {
-	Arch architecture
-	Net  nn.Layer
-	Dir  string // the run directory, when loaded from one
-	Data string // the run's --data, when known
+	Arch  architecture
+	Net   nn.Layer
+	Model *modelfile.Model // the file's model and Meta (nil with --model)
+	Dir   string           // the run directory, when loaded from one
+	Data  string           // the run's --data, when known
 }
 
-// loadModel rebuilds a classifier from a run directory or from a weights
-// file (whose metadata names the architecture; model overrides it).
-func loadModel(runDir, model, weights string) (*loadedModel, error) {
+// loadModel rebuilds a classifier from a run directory or from a model
+// file (modelfile.Load: a file of strata train, of modelfile.Save, or of
+// an older build). model, when given, names a zoo classifier whose
+// weights the file holds, whatever its metadata says.
+func loadModel(runDir, model, file string) (*loadedModel, error) {
 	lm := &loadedModel{Dir: runDir}
 	if runDir != "" {
-		if weights != "" {
-			return nil, usagef("give --run or --weights, not both")
+		if file != "" {
+			return nil, usagef("give --run or --model-file, not both")
 		}
 		var c runConfig
 		if err := readJSON(filepath.Join(runDir, "config.json"), &c); err != nil {
 			return nil, fmt.Errorf("run %s: %w", runDir, err)
 		}
 		lm.Data = c.Data
-		weights = filepath.Join(runDir, "model.safetensors")
+		file = filepath.Join(runDir, "model.safetensors")
 	}
-	if weights == "" {
-		return nil, usagef("give --run DIR, or --weights FILE.safetensors")
+	if file == "" {
+		return nil, usagef("give --run DIR, or --model-file FILE.safetensors")
 	}
-	f, err := checkpoint.LoadSafetensors(weights)
+	f, err := checkpoint.LoadSafetensors(file)
 	if err != nil {
 		return nil, err
 	}
+	if model != "" {
+		return lm, lm.loadZoo(f, file, model)
+	}
+	m, err := modelfile.FromFile(f)
+	if errors.Is(err, modelfile.ErrNoArchitecture) {
+		return nil, usagef("%s does not name its architecture: give --model", file)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	lm.Net, lm.Model = m.Net, m
+	lm.Arch = architecture{Model: m.Meta.Family, Classes: len(m.Meta.Classes), InputShape: m.Meta.InputShape, Preprocessing: m.Meta.Preprocessing}
+	if lm.Arch.Model == "" {
+		lm.Arch.Model = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	}
+	if lm.Arch.Classes == 0 && len(m.Output) > 0 {
+		lm.Arch.Classes = m.Output[len(m.Output)-1]
+	}
+	return lm, nil
+}
+
+// loadZoo builds the zoo classifier model for the file's input shape (else
+// MNIST's) and loads the weights of f into it.
+func (lm *loadedModel) loadZoo(f *checkpoint.File, file, model string) error {
 	if a := f.Metadata["strata.architecture"]; a != "" {
 		if err := json.Unmarshal([]byte(a), &lm.Arch); err != nil {
-			return nil, fmt.Errorf("%s: bad architecture metadata: %v", weights, err)
+			return fmt.Errorf("%s: bad architecture metadata: %v", file, err)
 		}
 	}
-	if model != "" {
-		lm.Arch.Model = model
-	}
-	if lm.Arch.Model == "" {
-		return nil, usagef("%s does not name its architecture: give --model", weights)
-	}
+	lm.Arch.Model = model
 	if lm.Arch.Classes == 0 {
 		lm.Arch.Classes = 10
 	}
 	if lm.Arch.InputShape == nil {
 		lm.Arch.InputShape = []int{28, 28, 1}
 	}
-	spec, err := zoo.LookupClassifier(lm.Arch.Model)
+	spec, err := zoo.LookupClassifier(model)
 	if err != nil {
-		return nil, usagef("%v", err)
+		return usagef("%v", err)
 	}
 	lm.Net = spec.New(lm.Arch.Classes)
 	if _, err := nn.Build(lm.Net, lm.Arch.InputShape, rand.New(rand.NewPCG(0, 0))); err != nil {
-		return nil, err
+		return err
 	}
 	if err := train.LoadWeights(lm.Net, f, ""); err != nil {
-		return nil, fmt.Errorf("%s does not hold a %s model: %w", weights, lm.Arch.Model, err)
+		return fmt.Errorf("%s does not hold a %s model: %w", file, model, err)
 	}
-	return lm, nil
+	return nil
+}
+
+// modelInput returns x as the model takes it: x itself, or a copy
+// standardized by the model file's standardizer.
+func (lm *loadedModel) modelInput(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if lm.Model == nil || lm.Model.Meta.Standardizer == nil {
+		return x, nil
+	}
+	c := x.Clone()
+	return c, lm.Model.Preprocess(c)
 }
 
 const evalExamples = `  strata eval --run runs/cnn-20261128-120000
-  strata eval --model cnn --weights model.safetensors --data idx:/data/mnist --json
+  strata eval --model-file model.safetensors --data idx:/data/mnist --json
+  strata eval --model-file my-model.safetensors --data csv:test.csv
 `
 
 func cmdEval(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("eval", "eval (--run DIR | [--model NAME] --weights FILE) [flags]", evalExamples, out)
-	runDir := fs.String("run", "", "run directory written by strata train")
-	model := fs.String("model", "", "model name (default: from the weights' metadata)")
-	weights := fs.String("weights", "", "weights file (.safetensors)")
+	fs := newFlags("eval", "eval (--run DIR | --model-file FILE) [flags]", evalExamples, out)
+	runDir, model, weights := modelFlags(fs)
 	dataSpec := fs.String("data", "", "test data (default: the run's data, else mnist)")
 	limitN := fs.Int("limit", 0, "evaluate only the first N test samples (0: all)")
 	outDir := fs.String("out", "", "where to write confusion.png and roc.png (default: the run directory)")
@@ -103,25 +140,15 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	spec := *dataSpec
-	if spec == "" {
-		spec = lm.Data
-	}
-	if spec == "" {
-		spec = "mnist"
-	}
-	ds, err := loadDataset(spec)
+	test, err := evalData(lm, *dataSpec, *limitN)
 	if err != nil {
 		return err
 	}
-	test := limit(ds.Test, *limitN)
-	if got, want := test.XShape(), lm.Arch.InputShape; fmt.Sprint(got) != fmt.Sprint(want) {
-		return fmt.Errorf("test data samples have shape %v but the %s model takes %v", got, lm.Arch.Model, want)
+	xin, err := lm.modelInput(test.X)
+	if err != nil {
+		return err
 	}
-	if ds.Classes > lm.Arch.Classes {
-		return fmt.Errorf("test data has %d classes but the model predicts %d", ds.Classes, lm.Arch.Classes)
-	}
-	probs, err := train.Predict(ctx, lm.Net, test.X, 256)
+	probs, err := train.Predict(ctx, lm.Net, xin, 256)
 	if err != nil {
 		return err
 	}
@@ -152,22 +179,7 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 		dir = lm.Dir
 	}
 	if dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		if err := writePNG(filepath.Join(dir, "confusion.png"), func(w io.Writer) error {
-			return plot.Confusion(w, cm.Counts(), nil, plot.ConfusionOptions{Title: "Confusion matrix: " + lm.Arch.Model})
-		}); err != nil {
-			return err
-		}
-		var curves []plot.ROCCurve
-		for c := 0; c < k; c++ {
-			fpr, tpr, _ := auc.Curve(c)
-			curves = append(curves, plot.ROCCurve{Label: fmt.Sprint(c), FPR: fpr, TPR: tpr, AUC: auc.ClassAUC(c)})
-		}
-		if err := writePNG(filepath.Join(dir, "roc.png"), func(w io.Writer) error {
-			return plot.ROC(w, curves, plot.ROCOptions{Title: fmt.Sprintf("ROC (one-vs-rest), macro AUC %.4f", auc.Result())})
-		}); err != nil {
+		if err := writeEvalPlots(dir, lm.Arch.Model, cm, auc); err != nil {
 			return err
 		}
 		res["confusion_png"] = filepath.Join(dir, "confusion.png")
@@ -189,6 +201,58 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, strings.Trim(fmt.Sprint(row), "[]"))
 	}
 	return nil
+}
+
+// evalData loads the test set of the --data spec (default: the run's
+// data, else mnist), keeps its first limitN samples and checks that they
+// fit the model.
+func evalData(lm *loadedModel, spec string, limitN int) (data.Tensors, error) {
+	if spec == "" {
+		spec = lm.Data
+	}
+	if spec == "" {
+		spec = "mnist"
+	}
+	ds, err := loadDataset(spec)
+	if err != nil {
+		return data.Tensors{}, err
+	}
+	test := limit(ds.Test, limitN)
+	if got, want := test.XShape(), lm.Arch.InputShape; fmt.Sprint(got) != fmt.Sprint(want) {
+		return data.Tensors{}, fmt.Errorf("test data samples have shape %v but the %s model takes %v", got, lm.Arch.Model, want)
+	}
+	if ds.Classes > lm.Arch.Classes {
+		return data.Tensors{}, fmt.Errorf("test data has %d classes but the model predicts %d", ds.Classes, lm.Arch.Classes)
+	}
+	return test, nil
+}
+
+// writeEvalPlots writes DIR/confusion.png and DIR/roc.png, holding the
+// lock of DIR when it is a run directory (see package run).
+func writeEvalPlots(dir, model string, cm *metrics.ConfusionMatrix, auc *metrics.AUC) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if _, isRun := runs.HoldsRun(dir); isRun {
+		d, err := runs.Open(dir, "strata eval")
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+	}
+	if err := writePNG(filepath.Join(dir, "confusion.png"), func(w io.Writer) error {
+		return plot.Confusion(w, cm.Counts(), nil, plot.ConfusionOptions{Title: "Confusion matrix: " + model})
+	}); err != nil {
+		return err
+	}
+	var curves []plot.ROCCurve
+	for c := range len(cm.Counts()) {
+		fpr, tpr, _ := auc.Curve(c)
+		curves = append(curves, plot.ROCCurve{Label: fmt.Sprint(c), FPR: fpr, TPR: tpr, AUC: auc.ClassAUC(c)})
+	}
+	return writePNG(filepath.Join(dir, "roc.png"), func(w io.Writer) error {
+		return plot.ROC(w, curves, plot.ROCOptions{Title: fmt.Sprintf("ROC (one-vs-rest), macro AUC %.4f", auc.Result())})
+	})
 }
 
 func writePNG(path string, draw func(w io.Writer) error) error {

@@ -12,6 +12,8 @@ import (
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/explain"
 	"github.com/strata-dl/strata/tensor"
+
+	runs "github.com/strata-dl/strata/run"
 )
 
 const explainExamples = `  strata explain --run runs/cnn-20261128-120000 --method ig digit.png --out explain
@@ -19,10 +21,8 @@ const explainExamples = `  strata explain --run runs/cnn-20261128-120000 --metho
 `
 
 func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("explain", "explain --run DIR [--method NAME] [flags] IMAGE...", explainExamples, out)
-	runDir := fs.String("run", "", "run directory written by strata train")
-	weights := fs.String("weights", "", "weights file (instead of --run)")
-	model := fs.String("model", "", "model name (default: from the weights' metadata)")
+	fs := newFlags("explain", "explain (--run DIR | --model-file FILE) [--method NAME] [flags] IMAGE...", explainExamples, out)
+	runDir, model, weights := modelFlags(fs)
 	method := fs.String("method", "saliency", "attribution method: "+strings.Join(explain.Names(), ", "))
 	class := fs.Int("class", explain.Predicted, "class to explain (-1: the predicted class)")
 	layer := fs.String("layer", "", "Grad-CAM layer (default: the last convolution)")
@@ -35,41 +35,29 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
 	if fs.NArg() == 0 {
 		return usagef("give at least one image (PNG/JPEG) or .npy file")
 	}
-	if *steps < 0 {
-		return usagef("--steps must not be negative, got %d", *steps)
-	}
-	m, err := explain.New(*method)
+	m, err := explainMethod(*method, *layer, *steps)
 	if err != nil {
-		return usagef("%v", err)
-	}
-	switch mm := m.(type) { // explain.New returns values
-	case explain.GradCAM:
-		mm.Layer = *layer
-		m = mm
-	case explain.IntegratedGradients:
-		mm.Steps = *steps
-		m = mm
+		return err
 	}
 	lm, err := loadModel(*runDir, *model, *weights)
 	if err != nil {
 		return err
 	}
-	dir := *outDir
-	if dir == "" {
-		dir = "explain"
-		if lm.Dir != "" {
-			dir = filepath.Join(lm.Dir, "explain")
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, runLock, err := explainDir(*outDir, lm.Dir)
+	if err != nil {
 		return err
 	}
+	defer runLock.Close()
 	for _, path := range fs.Args() {
 		x, err := loadInput(path, lm.Arch)
 		if err != nil {
 			return err
 		}
-		a, err := m.Attribute(ctx, lm.Net, x, *class)
+		xin, err := lm.modelInput(x) // overlays show x
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		a, err := m.Attribute(ctx, lm.Net, xin, *class)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -109,6 +97,51 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// explainDir creates and returns the output directory: --out, else
+// explain/ in the run directory, else ./explain; when it is a run's
+// explain/, the run directory is returned locked (close it when done).
+func explainDir(outDir, runDir string) (string, *runs.Dir, error) {
+	dir := outDir
+	if dir == "" {
+		dir = "explain"
+		if runDir != "" {
+			dir = filepath.Join(runDir, "explain")
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, err
+	}
+	// Writing into a run directory: hold its lock (see package run).
+	if parent := filepath.Dir(dir); filepath.Base(dir) == runs.ExplainDir {
+		if _, isRun := runs.HoldsRun(parent); isRun {
+			d, err := runs.Open(parent, "strata explain")
+			return dir, d, err
+		}
+	}
+	return dir, nil, nil
+}
+
+// explainMethod returns the attribution method of --method, with the
+// Grad-CAM layer and the Integrated Gradients steps set.
+func explainMethod(name, layer string, steps int) (explain.Method, error) {
+	if steps < 0 {
+		return nil, usagef("--steps must not be negative, got %d", steps)
+	}
+	m, err := explain.New(name)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	switch mm := m.(type) { // explain.New returns values
+	case explain.GradCAM:
+		mm.Layer = layer
+		m = mm
+	case explain.IntegratedGradients:
+		mm.Steps = steps
+		m = mm
+	}
+	return m, nil
 }
 
 // sample returns sample i of a batch tensor, without the batch axis.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/train"
 	"github.com/strata-dl/strata/zoo"
@@ -22,6 +23,7 @@ import (
 
 const generateExamples = `  strata generate --run runs/gosrc --prompt "func main() {" --length 400
   strata generate --run runs/gosrc --prompt "// Package " --temperature 0.5 --seed 7 --json
+  strata generate --model-file gosrc.safetensors --prompt "func "
 `
 
 // cmdGenerate samples text from a trained character-level language model:
@@ -29,8 +31,9 @@ const generateExamples = `  strata generate --run runs/gosrc --prompt "func main
 // at a time from the softmax at the given temperature, carrying the
 // recurrent states from step to step.
 func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("generate", "generate --run DIR --prompt TEXT [flags]", generateExamples, out)
+	fs := newFlags("generate", "generate (--run DIR | --model-file FILE) --prompt TEXT [flags]", generateExamples, out)
 	runDir := fs.String("run", "", "run directory written by strata train --model charlm")
+	file := fs.String("model-file", "", "model file of a char LM (instead of --run)")
 	prompt := fs.String("prompt", "", "text to start from (every character must be in the run's vocabulary)")
 	length := fs.Int("length", 500, "characters to generate after the prompt")
 	temperature := fs.Float64("temperature", 1, "sampling temperature > 0: 1 samples the model's distribution, lower is more conservative, higher more random")
@@ -42,8 +45,8 @@ func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if *runDir == "" {
-		return usagef("give --run DIR, a run directory of strata train --model charlm")
+	if (*runDir == "") == (*file == "") {
+		return usagef("give --run DIR, a run directory of strata train --model charlm, or --model-file FILE")
 	}
 	if *prompt == "" {
 		return usagef("--prompt is empty: give at least one character to start from")
@@ -54,7 +57,7 @@ func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
 	if *length < 0 {
 		return usagef("--length must not be negative, got %d", *length)
 	}
-	m, vocab, err := loadCharLM(*runDir)
+	m, vocab, err := loadCharLMFrom(*runDir, *file)
 	if err != nil {
 		return err
 	}
@@ -100,6 +103,31 @@ func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
+// loadCharLMFrom loads the char LM of a run directory or of a model file.
+func loadCharLMFrom(runDir, file string) (*zoo.CharLM, *data.Vocab, error) {
+	if runDir != "" {
+		return loadCharLM(runDir)
+	}
+	f, err := checkpoint.LoadSafetensors(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	return charLMOf(f, file)
+}
+
+// charLMOf rebuilds the char LM of the model file f read from path.
+func charLMOf(f *checkpoint.File, path string) (*zoo.CharLM, *data.Vocab, error) {
+	m, err := modelfile.FromFile(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	lm, ok := m.Net.(*zoo.CharLM)
+	if !ok || m.Meta.Vocab == nil || m.Meta.Vocab.Len() != lm.Options.Vocab {
+		return nil, nil, fmt.Errorf("%s holds a %T model, not a character language model with its vocabulary", path, m.Net)
+	}
+	return lm, m.Meta.Vocab, nil
+}
+
 // loadCharLM rebuilds a character LM and its vocabulary from a run
 // directory's model.safetensors.
 func loadCharLM(dir string) (*zoo.CharLM, *data.Vocab, error) {
@@ -118,6 +146,9 @@ func loadCharLM(dir string) (*zoo.CharLM, *data.Vocab, error) {
 	f, err := checkpoint.LoadSafetensors(path)
 	if err != nil {
 		return nil, nil, err
+	}
+	if f.Metadata[modelfile.KeyModel] != "" { // a model file (modelfile.Save)
+		return charLMOf(f, path)
 	}
 	var arch charLMArchitecture
 	if a := f.Metadata["strata.architecture"]; a == "" {

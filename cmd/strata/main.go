@@ -27,6 +27,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	runs "github.com/strata-dl/strata/run"
 )
 
 // command is one subcommand.
@@ -104,7 +106,8 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return 0
 	}
 	var ue *usageError
-	if errors.As(err, &ue) {
+	var ce *runs.ConfigError
+	if errors.As(err, &ue) || errors.As(err, &ce) {
 		fmt.Fprintf(stderr, "strata %s: %s (see strata %s --help)\n", cmd.name, oneLine(err.Error()), cmd.name)
 		return 2
 	}

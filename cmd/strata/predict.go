@@ -16,13 +16,12 @@ import (
 
 const predictExamples = `  strata predict --run runs/cnn-20261128-120000 digit.png
   strata predict --run runs/cnn-20261128-120000 --json batch.npy
+  strata predict --model-file my-model.safetensors rows.npy
 `
 
 func cmdPredict(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("predict", "predict --run DIR [flags] FILE...", predictExamples, out)
-	runDir := fs.String("run", "", "run directory written by strata train")
-	weights := fs.String("weights", "", "weights file (instead of --run)")
-	model := fs.String("model", "", "model name (default: from the weights' metadata)")
+	fs := newFlags("predict", "predict (--run DIR | --model-file FILE) [flags] FILE...", predictExamples, out)
+	runDir, model, weights := modelFlags(fs)
 	jsonOut := fs.Bool("json", false, "print one JSON object per input")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -38,6 +37,9 @@ func cmdPredict(ctx context.Context, args []string, out io.Writer) error {
 		x, err := loadInput(path, lm.Arch)
 		if err != nil {
 			return err
+		}
+		if x, err = lm.modelInput(x); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
 		}
 		probs, err := train.Predict(ctx, lm.Net, x, 256)
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/strata-dl/strata/checkpoint"
+	"github.com/strata-dl/strata/modelfile"
+	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/plot"
 	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
@@ -18,11 +20,13 @@ import (
 const sampleExamples = `  strata sample --run runs/dcgan-20261128-120000 --n 64 --out grid.png
   strata sample --run runs/vae-20261128-120000 --reconstruct --out recon.png
   strata sample --run runs/vae-20261128-120000 --interpolate --out walk.png
+  strata sample --model-file dcgan.safetensors --n 16
 `
 
 func cmdSample(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("sample", "sample --run DIR [--n 64] [--out grid.png] [--seed S] [--reconstruct | --interpolate]", sampleExamples, out)
+	fs := newFlags("sample", "sample (--run DIR | --model-file FILE) [--n 64] [--out grid.png] [--seed S] [--reconstruct | --interpolate]", sampleExamples, out)
 	runDir := fs.String("run", "", "run directory of a GAN or VAE")
+	file := fs.String("model-file", "", "model file of a GAN or VAE (instead of --run)")
 	n := fs.Int("n", 64, "number of images")
 	outPath := fs.String("out", "samples.png", "output PNG")
 	seed := fs.Uint64("seed", 0, "noise seed")
@@ -31,16 +35,13 @@ func cmdSample(ctx context.Context, args []string, out io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *runDir == "" {
-		return usagef("give --run DIR")
-	}
 	if err := positive("n", *n); err != nil {
 		return err
 	}
 	if *reconstruct && *interpolate {
 		return usagef("give --reconstruct or --interpolate, not both")
 	}
-	model, c, err := loadGenerator(*runDir)
+	model, c, err := loadSampler(*runDir, *file)
 	if err != nil {
 		return err
 	}
@@ -89,6 +90,73 @@ func cmdSample(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "wrote %d images to %s\n", grid.Dim(0), *outPath)
 	return nil
+}
+
+// loadSampler loads the GAN or VAE of a run directory or of a model file
+// (whose VAE reconstructs MNIST test images).
+func loadSampler(runDir, file string) (generator, *genConfig, error) {
+	switch {
+	case (runDir == "") == (file == ""):
+		return nil, nil, usagef("give --run DIR or --model-file FILE")
+	case runDir != "":
+		return loadGenerator(runDir)
+	}
+	m, err := modelfile.Load(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, ok := m.Net.(generator)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s holds a %T model, not a GAN or VAE", file, m.Net)
+	}
+	return g, &genConfig{Model: m.Meta.Family, Data: "mnist"}, nil
+}
+
+// classifierScore runs the classifier net (k classes) over n images and
+// returns exp(E_x KL(p(y|x) ‖ p(y))), the entropy of the histogram of
+// predicted classes, and the histogram.
+func classifierScore(ctx context.Context, net nn.Layer, images func(lo, m int) *tensor.Tensor, n, k int) (score, hHist float64, hist []float64, err error) {
+	marginal := make([]float64, k) // Σ_x p(y|x), then p(y)
+	hist = make([]float64, k)      // predicted-class counts
+	var condEntropy float64        // Σ_x H(p(y|x))
+	const chunk = 500
+	for lo := 0; lo < n; lo += chunk {
+		m := min(chunk, n-lo)
+		probs, err := train.Predict(ctx, net, images(lo, m), 250)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		p := probs.Data()
+		for i := 0; i < m; i++ {
+			row := p[i*k : (i+1)*k]
+			best := 0
+			for j, v := range row {
+				pv := float64(v)
+				marginal[j] += pv
+				if pv > 0 {
+					condEntropy -= pv * math.Log(pv)
+				}
+				if v > row[best] {
+					best = j
+				}
+			}
+			hist[best]++
+		}
+	}
+	total := float64(n)
+	var hMarginal float64
+	for j := range marginal {
+		marginal[j] /= total
+		if marginal[j] > 0 {
+			hMarginal -= marginal[j] * math.Log(marginal[j])
+		}
+		if q := hist[j] / total; q > 0 {
+			hHist -= q * math.Log(q)
+		}
+	}
+	// E_x KL(p(y|x) ‖ p(y)) = H(p(y)) − E_x H(p(y|x))
+	score = math.Exp(hMarginal - condEntropy/total)
+	return score, hHist, hist, nil
 }
 
 const scoreExamples = `  strata score --run runs/dcgan-20261128-120000 --classifier runs/cnn-20261128-110000 --json
@@ -144,46 +212,10 @@ func cmdScore(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("classifier %s takes %v, not 28×28×1 images", *classifier, lm.Arch.InputShape)
 	}
 	k := lm.Arch.Classes
-	marginal := make([]float64, k) // Σ_x p(y|x), then p(y)
-	hist := make([]float64, k)     // predicted-class counts
-	var condEntropy float64        // Σ_x H(p(y|x))
-	const chunk = 500
-	for lo := 0; lo < *n; lo += chunk {
-		m := min(chunk, *n-lo)
-		probs, err := train.Predict(ctx, lm.Net, images(lo, m), 250)
-		if err != nil {
-			return err
-		}
-		p := probs.Data()
-		for i := 0; i < m; i++ {
-			row := p[i*k : (i+1)*k]
-			best := 0
-			for j, v := range row {
-				pv := float64(v)
-				marginal[j] += pv
-				if pv > 0 {
-					condEntropy -= pv * math.Log(pv)
-				}
-				if v > row[best] {
-					best = j
-				}
-			}
-			hist[best]++
-		}
+	score, hHist, hist, err := classifierScore(ctx, lm.Net, images, *n, k)
+	if err != nil {
+		return err
 	}
-	total := float64(*n)
-	var hMarginal, hHist float64
-	for j := range marginal {
-		marginal[j] /= total
-		if marginal[j] > 0 {
-			hMarginal -= marginal[j] * math.Log(marginal[j])
-		}
-		if q := hist[j] / total; q > 0 {
-			hHist -= q * math.Log(q)
-		}
-	}
-	// E_x KL(p(y|x) ‖ p(y)) = H(p(y)) − E_x H(p(y|x))
-	score := math.Exp(hMarginal - condEntropy/total)
 	res["classifier_score"], res["class_entropy"], res["ideal_class_entropy"] = score, hHist, math.Log(float64(k))
 	res["samples"], res["class_histogram"] = *n, hist
 	if *jsonOut {

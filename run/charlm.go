@@ -1,0 +1,288 @@
+package run
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"time"
+
+	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/losses"
+	"github.com/strata-dl/strata/modelfile"
+	"github.com/strata-dl/strata/nn"
+	"github.com/strata-dl/strata/optim"
+	"github.com/strata-dl/strata/train"
+	"github.com/strata-dl/strata/zoo"
+)
+
+// CharLMConfig is a character language model run's config.json.
+type CharLMConfig struct {
+	Version        string            `json:"version"`
+	Args           []string          `json:"args"`
+	Model          string            `json:"model"` // "charlm"
+	Data           string            `json:"data"`
+	DataSource     string            `json:"data_source"`
+	DataSHA256     string            `json:"data_sha256"`
+	Extensions     []string          `json:"extensions,omitempty"`
+	MaxBytes       int64             `json:"max_bytes"`
+	HeldOut        float64           `json:"held_out"`
+	SeqLen         int               `json:"seq_len"`
+	Epochs         int               `json:"epochs"`
+	BatchSize      int               `json:"batch_size"`
+	Optimizer      string            `json:"optimizer"`
+	LR             float64           `json:"lr"`
+	ClipNorm       float64           `json:"clip_norm"`
+	Seed           uint64            `json:"seed"`
+	Threads        int               `json:"threads"`
+	Net            zoo.CharLMOptions `json:"net"`
+	Files          int               `json:"files"`
+	Chars          int               `json:"chars"`
+	TrainWindows   int               `json:"train_windows"`
+	HeldOutWindows int               `json:"held_out_windows"`
+	Created        time.Time         `json:"created"`
+}
+
+// CharLMArchitecture is stored in a char LM's model.safetensors metadata
+// ("strata.architecture"): with it the weights file alone rebuilds the
+// model and decodes its output.
+type CharLMArchitecture struct {
+	Model  string            `json:"model"` // "charlm"
+	Net    zoo.CharLMOptions `json:"net"`
+	SeqLen int               `json:"seq_len"`
+	Vocab  *data.Vocab       `json:"vocabulary"`
+}
+
+// Validate checks the user's settings, naming the flag at fault.
+func (c *CharLMConfig) Validate() error {
+	if c.Model != "charlm" {
+		return configf("--model %s is not the character language model", c.Model)
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"epochs", c.Epochs}, {"batch-size", c.BatchSize}, {"seq-len", c.SeqLen}, {"units", c.Net.Units}, {"layers", c.Net.Layers}, {"embedding-dim", c.Net.EmbeddingDim}} {
+		if err := positive(p.name, p.v); err != nil {
+			return err
+		}
+	}
+	if err := finiteNonNegative("lr", c.LR); err != nil {
+		return err
+	}
+	if err := finiteNonNegative("clip-norm", c.ClipNorm); err != nil {
+		return err
+	}
+	if !(c.HeldOut > 0 && c.HeldOut < 1) {
+		return configf("--held-out must be in (0, 1), got %v", c.HeldOut)
+	}
+	if c.MaxBytes < 0 {
+		return configf("--max-bytes must not be negative, got %d", c.MaxBytes)
+	}
+	if !(c.Net.Dropout >= 0 && c.Net.Dropout < 1) {
+		return configf("--dropout must be in [0, 1), got %v", c.Net.Dropout)
+	}
+	if c.Net.Cell != "lstm" && c.Net.Cell != "gru" {
+		return configf("--cell must be lstm or gru, got %q", c.Net.Cell)
+	}
+	return nil
+}
+
+// textData is a char LM's text, cut into training and held-out windows.
+type textData struct {
+	path           string
+	info           data.TextInfo
+	vocab          *data.Vocab
+	train, heldOut *data.TextWindows
+}
+
+// loadText reads c.Data (text:PATH), checks it against a resumed run's
+// checksum and cuts it into windows, filling in c's data fields.
+func loadText(c *CharLMConfig, resuming bool) (*textData, error) {
+	src, err := ParseSource(c.Data)
+	if err != nil || src.Kind != "text" {
+		if c.Data == "" {
+			return nil, configf("--model charlm needs --data text:FILE_OR_DIR")
+		}
+		return nil, configf("--model charlm reads --data text:FILE_OR_DIR, got %q", c.Data)
+	}
+	text, info, err := data.ReadText(src.Path, data.TextOptions{MaxBytes: c.MaxBytes, Extensions: c.Extensions})
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(text))
+	if resuming && c.DataSHA256 != "" && hex.EncodeToString(sum[:]) != c.DataSHA256 {
+		return nil, fmt.Errorf("cannot resume: the text %s has changed since the run started (sha256 %s, config.json records %s)", src.Path, hex.EncodeToString(sum[:]), c.DataSHA256)
+	}
+	c.DataSource, c.DataSHA256, c.Files = src.Path, hex.EncodeToString(sum[:]), info.Files
+	t := &textData{path: src.Path, info: info, vocab: data.NewVocab(text)}
+	ids, err := t.vocab.Encode(text)
+	if err != nil {
+		return nil, err
+	}
+	c.Chars, c.Net.Vocab = len(ids), t.vocab.Len()
+	cut := int(float64(len(ids)) * (1 - c.HeldOut))
+	if cut < c.SeqLen+1 {
+		return nil, fmt.Errorf("%s: the training part of the text has %d characters, fewer than one window of --seq-len %d and its next character; give more text or a smaller --seq-len", src.Path, cut, c.SeqLen)
+	}
+	if len(ids)-cut < c.SeqLen+1 {
+		return nil, fmt.Errorf("%s: the held-out part of the text (--held-out %v) has %d characters, fewer than one window of --seq-len %d and its next character; give more text, a larger --held-out or a smaller --seq-len", src.Path, c.HeldOut, len(ids)-cut, c.SeqLen)
+	}
+	if t.train, err = data.NewTextWindows(ids[:cut], c.SeqLen, 0); err != nil {
+		return nil, err
+	}
+	if t.heldOut, err = data.NewTextWindows(ids[cut:], c.SeqLen, 0); err != nil {
+		return nil, err
+	}
+	c.TrainWindows, c.HeldOutWindows = t.train.Len(), t.heldOut.Len()
+	return t, nil
+}
+
+// newCharLMModel builds the network of c and compiles it.
+func newCharLMModel(c *CharLMConfig) (*train.Model, error) {
+	net, err := zoo.NewCharLM(c.Net)
+	if err != nil {
+		return nil, configf("%v", err)
+	}
+	c.Net = net.Options
+	if _, err := nn.Build(net, []int{c.SeqLen}, rand.New(rand.NewPCG(c.Seed, 1))); err != nil {
+		return nil, err
+	}
+	opt, err := optim.ByName(c.Optimizer, c.LR)
+	if err != nil {
+		return nil, configf("%v", err)
+	}
+	if c.ClipNorm > 0 {
+		if err := optim.SetClip(opt, "global_norm", c.ClipNorm); err != nil {
+			return nil, configf("%v", err)
+		}
+	}
+	model, err := train.Compile(net, opt, losses.SparseCategoricalCrossentropy{}, zoo.NewPerplexity(), zoo.NewBitsPerChar())
+	if err != nil {
+		return nil, err
+	}
+	model.SetSeed(c.Seed)
+	return model, nil
+}
+
+// TrainCharLM trains the character-level language model on text (c.Data:
+// text:FILE or text:DIR) into a run directory: config.json, vocab.json,
+// summary.txt, metrics.jsonl, state.safetensors, model.safetensors (the
+// weights, rewritten after every epoch, with the architecture and
+// vocabulary in its metadata), history.png and results.json.
+func TrainCharLM(ctx context.Context, c CharLMConfig, version string, o Options) (*Result, error) {
+	s, err := begin(o)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	text, err := loadText(&c, s.ckpt != nil)
+	if err != nil {
+		return nil, err
+	}
+	c.Threads, c.Version, c.Created, c.Args = runtime.GOMAXPROCS(0), version, time.Now().UTC(), s.args()
+	model, err := newCharLMModel(&c)
+	if err != nil {
+		return nil, err
+	}
+	return s.trainCharLM(ctx, &c, text, model)
+}
+
+func (s *session) trainCharLM(ctx context.Context, c *CharLMConfig, text *textData, model *train.Model) (*Result, error) {
+	if err := s.create("charlm"); err != nil {
+		return nil, err
+	}
+	summary, err := nn.Summary(model.Net, []int{c.SeqLen})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.writeStart(c, summary); err != nil {
+		return nil, err
+	}
+	if err := WriteJSON(s.dir.File(VocabFile), text.vocab); err != nil {
+		return nil, err
+	}
+	arch, _ := json.Marshal(CharLMArchitecture{Model: "charlm", Net: c.Net, SeqLen: c.SeqLen, Vocab: text.vocab})
+	loader, err := data.NewLoader(text.train, data.LoaderOptions{BatchSize: c.BatchSize, Shuffle: true, Seed: c.Seed, Prefetch: true})
+	if err != nil {
+		return nil, err
+	}
+	val, err := data.NewLoader(text.heldOut, data.LoaderOptions{BatchSize: 256})
+	if err != nil {
+		return nil, err
+	}
+	if s.ckpt == nil {
+		trunc := ""
+		if text.info.Truncated {
+			trunc = fmt.Sprintf(", cut at --max-bytes %d", c.MaxBytes)
+		}
+		fmt.Fprintf(s.progress, "%s: %d characters from %d files%s; vocabulary of %d; %d training and %d held-out windows of %d\n%s",
+			text.path, c.Chars, c.Files, trunc, text.vocab.Len(), c.TrainWindows, c.HeldOutWindows, c.SeqLen, summary)
+	}
+	meta := modelfile.Meta{Family: "charlm", InputShape: []int{c.SeqLen}, Vocab: text.vocab}
+	weights := &epochWeights{path: s.dir.File(ModelFile), net: model.Net, meta: meta, arch: arch}
+	hist, elapsed, done, err := s.fit(ctx, model, loader, train.FitOptions{Epochs: c.Epochs, Validation: val, Callbacks: []train.Callback{weights}})
+	if err != nil {
+		return nil, err
+	}
+	if !done {
+		return s.interrupted(hist), nil
+	}
+	return s.finishCharLM(ctx, c, text, model, hist, elapsed, weights)
+}
+
+func (s *session) finishCharLM(ctx context.Context, c *CharLMConfig, text *textData, model *train.Model, hist *train.History, elapsed time.Duration, weights *epochWeights) (*Result, error) {
+	chars := float64(s.epochsRun(hist)*text.train.Len()*c.SeqLen) / elapsed.Seconds()
+	held := hist.Last()
+	if held == nil || held["val_loss"] == 0 {
+		l, err := model.Evaluate(ctx, text.heldOut, 256)
+		if err != nil {
+			if ctx.Err() != nil {
+				return s.interrupted(hist), nil
+			}
+			return nil, fmt.Errorf("evaluating on the held-out text: %w", err)
+		}
+		held = train.Logs{"val_loss": l["loss"]}
+	}
+	heldLoss := held["val_loss"]
+	if err := weights.OnEpochEnd(nil, nil); err != nil {
+		return nil, err
+	}
+	if err := s.dir.WriteHistoryPlot(hist, "charlm", "perplexity", "val_perplexity"); err != nil {
+		return nil, err
+	}
+	result := map[string]any{
+		"run_dir": s.dir.Path, "model": "charlm", "cell": c.Net.Cell, "epochs": len(hist.Epochs),
+		"held_out_loss": heldLoss, "held_out_perplexity": math.Exp(heldLoss), "held_out_bpc": heldLoss / math.Ln2,
+		"held_out_chars": c.HeldOutWindows * c.SeqLen, "train_chars": c.TrainWindows * c.SeqLen,
+		"vocabulary": text.vocab.Len(), "train_chars_per_sec": chars, "train_seconds": elapsed.Seconds(),
+		"seed": c.Seed, "threads": c.Threads,
+	}
+	if err := s.dir.WriteResults(result, hist); err != nil {
+		return nil, err
+	}
+	msg := fmt.Sprintf("held-out perplexity %.3f, %.3f bits per character (loss %.4f), %d epochs in %s (%.0f characters/s); run directory %s",
+		math.Exp(heldLoss), heldLoss/math.Ln2, heldLoss, len(hist.Epochs), elapsed.Round(time.Second), chars, s.dir.Path)
+	return &Result{Dir: s.dir.Path, Summary: result, Message: msg, History: hist}, nil
+}
+
+// epochWeights rewrites the model file after every epoch, so that strata
+// generate can sample from a run that is still training or was
+// interrupted.
+type epochWeights struct {
+	train.Base
+	path string
+	net  nn.Layer
+	meta modelfile.Meta
+	arch []byte
+}
+
+func (e *epochWeights) OnEpochEnd(*train.Run, train.Logs) error {
+	return saveModel(e.path, e.net, e.meta, e.arch)
+}

@@ -1,0 +1,218 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/strata-dl/strata/checkpoint"
+	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/modelfile"
+	"github.com/strata-dl/strata/nn"
+	"github.com/strata-dl/strata/train"
+)
+
+// Options are how a training call runs, besides its configuration.
+type Options struct {
+	// Dir is the run directory; "" creates runs/MODEL-YYYYMMDD-HHMMSS
+	// uniquely (see New).
+	Dir string
+	// Resume continues the run in Dir from its checkpoint; the
+	// configuration passed is then the run's own config.json (with only
+	// Epochs changed, if at all).
+	Resume bool
+	// Overwrite lets a new run replace the run that Dir holds.
+	Overwrite bool
+	// Args is the command line, recorded in a new run's config.json.
+	Args []string
+	// Progress receives the summary, the progress bar and resume notes
+	// (nil: nothing).
+	Progress io.Writer
+	// Command is what the directory's lock shows other processes
+	// ["strata train"].
+	Command string
+}
+
+// Result is what a training call returns.
+type Result struct {
+	Dir string
+	// Summary is results.json: the command's --json line.
+	Summary map[string]any
+	// Message is one line for people ("test accuracy 0.9921, ...").
+	Message string
+	// Interrupted is set when ctx stopped training after a checkpoint was
+	// written: Options.Resume continues it. Summary is then nil.
+	Interrupted bool
+	History     *train.History
+}
+
+// session is one training call's hold on its run directory.
+type session struct {
+	o        Options
+	dir      *Dir
+	ckpt     *train.Checkpoint
+	progress io.Writer
+	before   int // epochs done before this call
+}
+
+// begin starts a session: for a resumed run it locks the directory and
+// reads its checkpoint, before anything else is loaded.
+func begin(o Options) (*session, error) {
+	if o.Command == "" {
+		o.Command = "strata train"
+	}
+	s := &session{o: o, progress: o.Progress}
+	if s.progress == nil {
+		s.progress = io.Discard
+	}
+	if !o.Resume {
+		return s, nil
+	}
+	if o.Dir == "" {
+		return nil, configf("resuming needs the run directory")
+	}
+	ckpt, err := LoadCheckpoint(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if s.dir, err = Resume(o.Dir, o.Command, ckpt.Epoch); err != nil {
+		return nil, err
+	}
+	// Read again under the lock: another writer may have moved it on.
+	if s.ckpt, err = LoadCheckpoint(o.Dir); err != nil {
+		s.dir.Close()
+		return nil, err
+	}
+	s.before = len(s.ckpt.History.Epochs)
+	return s, nil
+}
+
+// create makes and locks the directory of a new run (after the data and
+// the model were loaded, so that a run that cannot start leaves nothing).
+func (s *session) create(model string) error {
+	if s.dir != nil {
+		return nil
+	}
+	d, err := New(s.o.Dir, model, s.o.Command, s.o.Overwrite)
+	if err != nil {
+		return err
+	}
+	s.dir = d
+	return nil
+}
+
+// close releases the directory.
+func (s *session) close() {
+	if s.dir != nil {
+		s.dir.Close()
+	}
+}
+
+// args returns the command line to record: a new run's, or none for a
+// resumed run (whose config keeps the original).
+func (s *session) args() []string {
+	if s.ckpt != nil {
+		return nil
+	}
+	return s.o.Args
+}
+
+// writeStart writes config.json and summary.txt.
+func (s *session) writeStart(config any, summary string) error {
+	if err := WriteJSON(s.dir.File(ConfigFile), config); err != nil {
+		return err
+	}
+	return os.WriteFile(s.dir.File(SummaryFile), []byte(summary), 0o644)
+}
+
+// fit runs train.Fit with the run's checkpoint, metrics log and progress.
+// done is false when training was interrupted (a checkpoint is saved).
+func (s *session) fit(ctx context.Context, t train.Trainer, loader *data.Loader, fo train.FitOptions) (hist *train.History, elapsed time.Duration, done bool, err error) {
+	if s.ckpt != nil {
+		fmt.Fprintf(s.progress, "Resuming %s at epoch %d, batch %d\n", s.dir.Path, s.ckpt.Epoch, s.ckpt.Batch)
+	}
+	fo.Callbacks = append([]train.Callback{&train.JSONLogger{Path: s.dir.File(MetricsFile)}}, fo.Callbacks...)
+	fo.Verbose, fo.Out = 1, s.progress
+	fo.CheckpointPath, fo.Resume = s.dir.File(StateFile), s.ckpt
+	start := time.Now()
+	hist, err = train.Fit(ctx, t, loader, fo)
+	elapsed = time.Since(start)
+	if errors.Is(err, train.ErrInterrupted) {
+		return hist, elapsed, false, nil
+	}
+	if err != nil {
+		return hist, elapsed, false, s.explainDivergence(err)
+	}
+	return hist, elapsed, true, nil
+}
+
+// explainDivergence adds to a NaN or divergence error which checkpoint
+// the run keeps.
+func (s *session) explainDivergence(err error) error {
+	var nan *train.NaNError
+	var div *train.DivergenceError
+	if !errors.As(err, &nan) && !errors.As(err, &div) {
+		return err
+	}
+	state := s.dir.File(StateFile)
+	ck, cerr := train.LoadCheckpoint(state)
+	switch {
+	case cerr != nil:
+		return err
+	case ck.Batch == 0 && ck.Epoch > 1:
+		return fmt.Errorf("%w; the checkpoint after epoch %d is kept in %s", err, ck.Epoch-1, state)
+	case ck.Batch > 0:
+		return fmt.Errorf("%w; the checkpoint at epoch %d, batch %d is kept in %s", err, ck.Epoch, ck.Batch, state)
+	}
+	return err
+}
+
+// interrupted is the result of a run stopped by its context.
+func (s *session) interrupted(hist *train.History) *Result {
+	return &Result{Dir: s.dir.Path, Interrupted: true, History: hist}
+}
+
+// epochsRun returns how many epochs this call ran.
+func (s *session) epochsRun(hist *train.History) int { return len(hist.Epochs) - s.before }
+
+// saveModel writes model.safetensors as a model file (modelfile.Save: the
+// architecture, the weights and meta), which rebuilds the model without
+// this program; legacy, the zoo architecture as older builds wrote it, is
+// kept under "strata.architecture" so that those builds read it too.
+func saveModel(path string, net nn.Layer, meta modelfile.Meta, legacy []byte) error {
+	md, err := modelfile.Metadata(net, meta)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	md[modelfile.KeyLegacy] = string(legacy)
+	return checkpoint.SaveSafetensors(path, modelfile.Tensors(net), md)
+}
+
+// checkLoop checks the settings every training run has.
+func checkLoop(epochs, batchSize int, lr float64) error {
+	if err := positive("epochs", epochs); err != nil {
+		return err
+	}
+	if err := positive("batch-size", batchSize); err != nil {
+		return err
+	}
+	return finiteNonNegative("lr", lr)
+}
+
+// positive and finiteNonNegative check numeric options, naming the flag.
+func positive(name string, v int) error {
+	if v <= 0 {
+		return configf("--%s must be positive, got %d", name, v)
+	}
+	return nil
+}
+
+func finiteNonNegative(name string, v float64) error {
+	if v != v || v < 0 || v > 1e308 {
+		return configf("--%s must be a finite non-negative number, got %v", name, v)
+	}
+	return nil
+}
