@@ -251,10 +251,11 @@ def main():
     info = {"machine": machine(), "openblas_pinning": pin_note, "malloc": " ".join(f"{k}={v}" for k, v in MALLOC.items())}
     info["torch"] = torch_info(env)
     strata, torch = Strata(binary), Torch(env)
-    names = a.workload or sorted((strata.known() & torch.known()) - {"fma_peak"})
-    unknown = [w for w in names if w not in strata.known() or w not in torch.known()]
+    both = strata.known() & torch.known()  # each call starts a process: once
+    names = a.workload or sorted(both - {"fma_peak"})
+    unknown = [w for w in names if w not in both]
     if unknown:
-        sys.exit(f"unknown workload(s) {unknown}; both sides know {sorted(strata.known() & torch.known())}")
+        sys.exit(f"unknown workload(s) {unknown}; both sides know {sorted(both)}")
     sides = [strata, torch]
     if not a.no_ort and "cnn_infer" in names:
         ort = ORT(env)
@@ -266,7 +267,8 @@ def main():
 
     chosen = {}
     for side in sides:
-        ws = [w for w in names if w in side.known()]
+        known = side.known()
+        ws = [w for w in names if w in known]
         if a.no_calibrate:
             chosen[side.name] = {w: side.default(w) for w in ws}
         else:
