@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"math/rand/v2"
+	"os"
+	"regexp"
 	"testing"
 
 	"github.com/strata-dl/strata/nn"
@@ -125,4 +127,31 @@ func BenchmarkLarge(b *testing.B) {
 		}
 		run(b, step, 64)
 	})
+}
+
+// TestTwinHasEveryWorkload checks that bench/torch/twin.py, the PyTorch
+// twin compare.py runs beside strata bench, defines every workload of
+// this package (fma_peak, a property of the machine, aside) and no other.
+func TestTwinHasEveryWorkload(t *testing.T) {
+	src, err := os.ReadFile("torch/twin.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := regexp.MustCompile(`(?s)\nW = \{\n(.*?)\n\}`).FindSubmatch(src) // the workload table
+	if table == nil {
+		t.Fatal("no workload table W = {...} in bench/torch/twin.py")
+	}
+	twin := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+"([a-z0-9_]+)": `).FindAllStringSubmatch(string(table[1]), -1) {
+		twin[m[1]] = true
+	}
+	for _, n := range Names() {
+		if n != "fma_peak" && !twin[n] {
+			t.Errorf("workload %s has no twin in bench/torch/twin.py", n)
+		}
+		delete(twin, n)
+	}
+	for n := range twin {
+		t.Errorf("bench/torch/twin.py defines %s, which strata bench does not have", n)
+	}
 }
