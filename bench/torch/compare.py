@@ -56,10 +56,12 @@ def log(*msg):
 
 
 def records(cmd, env=None, cwd=ROOT):
-    """Runs cmd and returns the JSON objects it printed, one per line."""
+    """Runs cmd and returns the JSON objects it printed, one per line. A failing command is
+    reported and gives what it printed before failing, so that one broken workload costs its
+    cells of the table, not the run."""
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     if r.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
+        log(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
     out = []
     for line in r.stdout.splitlines():
         if line.startswith("{"):
@@ -121,7 +123,10 @@ def torch_info(env):
     code = ("import torch, torch.nn.functional as F; F.conv2d(torch.rand(8, 16, 32, 32), torch.rand(32, 16, 3, 3))")
     r = subprocess.run([TORCH_PY, "-c", code], env=e, capture_output=True, text=True)
     isa = next((l.split("isa:", 1)[1].strip() for l in r.stdout.splitlines() if ",isa:" in l), "unknown")
-    info = records([TORCH_PY, os.path.join(HERE, "twin.py"), "--info"], env=env)[0]
+    info = (records([TORCH_PY, os.path.join(HERE, "twin.py"), "--info"], env=env) or [{}])[0]
+    info.setdefault("torch", "?")
+    info.setdefault("openblas_core", "")
+    info.setdefault("aten_cpu_capability", "?")
     info["onednn_isa"] = isa
     return info
 
@@ -282,7 +287,11 @@ def main():
             log(f"round {r + 1}/{a.rounds}: {side.name}")
             for rec in one_round(side, chosen[side.name], a.steps):
                 raw[side.name].setdefault(rec["workload"], []).append(rec)
-        peaks.append(value(records([binary, "bench", "--json", "--workload", "fma_peak"])[0])[1])
+        peaks += [value(rec)[1] for rec in records([binary, "bench", "--json", "--workload", "fma_peak"])]
+        if a.out:  # what the rounds so far measured, in case a later one is cut short
+            with open(a.out, "w") as f:
+                json.dump({"flops": flops, "raw": raw, "peaks": peaks}, f)
+    peaks = peaks or [float("nan")]
     info["machine"]["loadavg_end"] = os.getloadavg()[0]
     # The peak is what the machine can do: the best round, since other load only lowers it.
     info["fma_peak_gflops"] = max(peaks)
