@@ -46,6 +46,8 @@ def parse_args():
     p.add_argument("--no-ort", action="store_true", help="leave out ONNX Runtime (cnn_infer)")
     p.add_argument("--no-calibrate", action="store_true",
                    help="skip calibration: Strata at its default threads, PyTorch at 2 threads with OpenBLAS at 1 (2 for gemm_*)")
+    p.add_argument("--peak", type=float, metavar="GFLOPS",
+                   help="the machine's FMA peak to divide by, instead of the best fma_peak measured in the rounds")
     p.add_argument("--write", metavar="FILE", help="replace the table between the compare.py markers in FILE")
     p.add_argument("--out", metavar="FILE", help="write every raw measurement as JSON")
     return p.parse_args()
@@ -294,8 +296,12 @@ def main():
     peaks = peaks or [float("nan")]
     info["machine"]["loadavg_end"] = os.getloadavg()[0]
     # The peak is what the machine can do: the best round, since other load only lowers it.
-    info["fma_peak_gflops"] = max(peaks)
+    info["fma_peak_gflops"] = a.peak or max(peaks)
     info["fma_peak_spread"] = (max(peaks) - min(peaks)) / max(peaks)
+    info["fma_peak_note"] = (f"given (--peak; the rounds measured {max(peaks):.0f})" if a.peak else
+                             f"measured (`strata bench --workload fma_peak`, best of the rounds, rounds within "
+                             f"{info['fma_peak_spread']:.0%})")
+    info["calibrated"] = not a.no_calibrate
     info["strata_isa"] = next((rec.get("isa") for v in raw["strata"].values() for rec in v), "")
     info["rounds"], info["steps"], info["minutes"] = a.rounds, a.steps, round((time.time() - t0) / 60, 1)
     info["command"] = "python3 bench/torch/compare.py " + " ".join(sys.argv[1:])
@@ -341,12 +347,12 @@ def render(names, raw, chosen, flops, info):
            f"- Strata: kernels `{info['strata_isa']}`. PyTorch {t['torch']}: OpenBLAS core {t['openblas_core'] or '?'}"
            f" (OPENBLAS_CORETYPE/L2_SIZE {info['openblas_pinning']}), ATen {t['aten_cpu_capability']}, "
            f"oneDNN ISA {t['onednn_isa']}; {info['malloc']}.",
-           f"- FMA peak, measured (`strata bench --workload fma_peak`, best of the rounds, rounds within "
-           f"{info['fma_peak_spread']:.0%}): {peak:.0f} GFLOP/s at 2 threads, i.e. a clock of "
+           f"- FMA peak, {info['fma_peak_note']}: {peak:.0f} GFLOP/s at 2 threads, i.e. a clock of "
            f"{peak / (2 * 2 * 16 * 2):.2f} GHz at 2 cores × 2 AVX-512 FMA units × 16 lanes × 2 FLOPs.",
            "- Each cell: median over the rounds (spread = (max − min) / median), each round's figure itself the "
-           "median of 3 repetitions; setting: threads (t), OpenBLAS threads, channels_last (CL), chosen per "
-           "workload by a calibration round. Ratio: Strata's median over PyTorch's (latency: PyTorch's over "
+           "median of 3 repetitions; setting: threads (t), OpenBLAS threads, channels_last (CL), "
+           + ("chosen per workload by a calibration round" if info["calibrated"] else "fixed (--no-calibrate)")
+           + ". Ratio: Strata's median over PyTorch's (latency: PyTorch's over "
            "Strata's); > 1 means Strata is faster. GFLOP/s and % of peak are Strata's, from the FLOPs per "
            "sample counted from the model (twin.py --flops).",
            "",
