@@ -170,7 +170,20 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 	}
 	g := convGeom(x, k, b, w)
 	t := tapeOf(x, k, b)
-	if g.OH < 2 || g.OW < 2 || useWinograd(g, k.Value.Dim(3), t == nil || t.infer) {
+	infer := t == nil || t.infer
+	if f := k.Value.Dim(3); infer && useWinograd(g, f, true) && g.OH%2 == 0 && g.OW%2 == 0 && (!act.On || act.Op == tensor.OpRelu) {
+		// each 2×2 Winograd tile is a pooling window: pooled in registers
+		y := alloc(t, []int{g.N, g.OH / 2, g.OW / 2, f})
+		u := alloc(t, []int{16, g.C, f})
+		kernels.WinogradKernel(u.Data(), k.Value.Data(), g.C, f)
+		bias := make([]float32, f)
+		if b != nil {
+			bias = b.Value.Data()
+		}
+		kernels.WinogradConv3x3Pool(y.Data(), x.Value.Data(), u.Data(), bias, g, f, act.On)
+		return result(t, y, node{})
+	}
+	if g.OH < 2 || g.OW < 2 || useWinograd(g, k.Value.Dim(3), infer) {
 		return MaxPool2D(Conv2D(x, k, b, w, act), pool)
 	}
 	f := k.Value.Dim(3)

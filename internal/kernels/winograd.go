@@ -69,6 +69,23 @@ func winogradTiles(c, f int) int {
 // transform WinogradKernel wrote into u [16, C, f]. Inputs outside the
 // image (padding) read as zero. y is overwritten (no bias, no activation).
 func WinogradConv3x3(y, x, u []float32, g ConvGeom, f int) {
+	winogradConv(y, x, u, nil, g, f, false, false)
+}
+
+// WinogradConv3x3Pool writes into y [N, OH/2, OW/2, f] the 2×2 max pooling
+// (stride 2) of the convolution of WinogradConv3x3 plus bias [f], passed
+// through ReLU when relu: every 2×2 tile of outputs is one pooling window,
+// so the convolution's output is never stored. OH and OW must be even.
+// There is no argmax: inference only.
+func WinogradConv3x3Pool(y, x, u, bias []float32, g ConvGeom, f int, relu bool) {
+	if g.OH%2 != 0 || g.OW%2 != 0 {
+		panic("kernels: WinogradConv3x3Pool needs an even output height and width")
+	}
+	bias = bias[:f]
+	winogradConv(y, x, u, bias, g, f, true, relu)
+}
+
+func winogradConv(y, x, u, bias []float32, g ConvGeom, f int, pool, relu bool) {
 	if !WinogradFits(g) {
 		panic("kernels: WinogradConv3x3 needs a 3×3 window with stride 1 and no dilation")
 	}
@@ -120,6 +137,10 @@ func WinogradConv3x3(y, x, u []float32, g ConvGeom, f int) {
 			}
 			for t := t0; t < t1; t++ {
 				n, r := t/(th*tw), t%(th*tw)
+				if pool {
+					winogradOutputPool(y[t*f:(t+1)*f], m[(t-t0)*f:], nt*f, bias, relu, simd)
+					continue
+				}
 				oh, ow := 2*(r/tw), 2*(r%tw)
 				winogradOutput(y, m[(t-t0)*f:], nt*f, g, f, n, oh, ow, spill, simd)
 			}
@@ -214,5 +235,29 @@ func RotateKernel3x3(dst, w []float32, c, f int) {
 				d[o*c+i] = src[i*f+o]
 			}
 		}
+	}
+}
+
+// winogradOutputPool writes into y [f] the maximum of the 2×2 outputs
+// Aᵀ m A of one tile plus bias, then max(·, 0) when relu (the pooled
+// output of the tile: with even output sizes, tile t is pooled output t).
+func winogradOutputPool(y, m []float32, ms int, bias []float32, relu, simd bool) {
+	f := len(y)
+	k0 := 0
+	if n16 := f / 16; simd && n16 > 0 {
+		winogradOutputPoolAVX512(&m[0], ms, &y[0], &bias[0], n16, relu)
+		k0 = 16 * n16
+	}
+	for k := k0; k < f; k++ {
+		var s [8]float32
+		for j := 0; j < 4; j++ {
+			m0, m1, m2, m3 := m[j*ms+k], m[(4+j)*ms+k], m[(8+j)*ms+k], m[(12+j)*ms+k]
+			s[j], s[4+j] = m0+m1+m2, m1-m2-m3
+		}
+		v := max(s[0]+s[1]+s[2], s[1]-s[2]-s[3], s[4]+s[5]+s[6], s[5]-s[6]-s[7]) + bias[k]
+		if relu {
+			v = max(v, 0)
+		}
+		y[k] = v
 	}
 }

@@ -17,3 +17,10 @@ func winogradOutputAVX512(m *float32, ms int, y *[4]*float32, n16 int)
 
 // archWinograd reports whether the AVX-512 transforms run here.
 func archWinograd() bool { return hasAVX512 }
+
+// winogradOutputPoolAVX512 is winogradOutputPool for the channels
+// [0, 16·n16): y[k] = max of the tile's 4 outputs + bias[k], then
+// max(·, 0) when relu.
+//
+//go:noescape
+func winogradOutputPoolAVX512(m *float32, ms int, y, bias *float32, n16 int, relu bool)

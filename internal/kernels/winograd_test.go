@@ -124,6 +124,56 @@ func TestWinogradInputGrad(t *testing.T) {
 	}
 }
 
+// TestWinogradPool checks WinogradConv3x3Pool against WinogradConv3x3,
+// bias, ReLU and 2×2 max pooling done one after the other, with channel
+// counts on and off the vector width and guard values after y.
+func TestWinogradPool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, tc := range []struct {
+		g    ConvGeom
+		f    int
+		relu bool
+	}{{winogradGeom(2, 8, 6, 16, 1), 35, true}, {winogradGeom(3, 10, 12, 20, 0), 32, false}} {
+		g, f := tc.g, tc.f
+		x, w, bias := randSlice(rng, g.N*g.H*g.W*g.C), randSlice(rng, 9*g.C*f), randSlice(rng, f)
+		u := make([]float32, 16*g.C*f)
+		WinogradKernel(u, w, g.C, f)
+		full := make([]float32, g.N*g.OH*g.OW*f)
+		WinogradConv3x3(full, x, u, g, f)
+		ph, pw := g.OH/2, g.OW/2
+		got := make([]float32, g.N*ph*pw*f+3)
+		for i := range got {
+			got[i] = -99
+		}
+		WinogradConv3x3Pool(got[:g.N*ph*pw*f], x, u, bias, g, f, tc.relu)
+		for i := g.N * ph * pw * f; i < len(got); i++ {
+			if got[i] != -99 {
+				t.Fatal("guard value overwritten")
+			}
+		}
+		for n := 0; n < g.N; n++ {
+			for i := 0; i < ph; i++ {
+				for j := 0; j < pw; j++ {
+					for k := 0; k < f; k++ {
+						v := float32(math.Inf(-1))
+						for a := 0; a < 2; a++ {
+							for b := 0; b < 2; b++ {
+								v = max(v, full[((n*g.OH+2*i+a)*g.OW+2*j+b)*f+k]+bias[k])
+							}
+						}
+						if tc.relu {
+							v = max(v, 0)
+						}
+						if d := got[((n*ph+i)*pw+j)*f+k] - v; d > 1e-5 || d < -1e-5 {
+							t.Fatalf("%+v: pooled (%d, %d, %d, %d) = %g, want %g", g, n, i, j, k, got[((n*ph+i)*pw+j)*f+k], v)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 func randSlice(rng *rand.Rand, n int) []float32 {
 	s := make([]float32, n)
 	for i := range s {
