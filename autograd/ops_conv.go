@@ -41,7 +41,8 @@ var winogradOn = true
 
 // useWinograd reports whether a convolution's forward pass runs as
 // Winograd F(2×2, 3×3) (kernels.WinogradConv3x3) rather than im2col +
-// GEMM: for 3×3 windows with stride 1 and no dilation, at least 16 input
+// GEMM: where its transforms run in assembly (kernels.WinogradFast), for
+// 3×3 windows with stride 1 and no dilation, at least 16 input
 // and output channels (the transforms run 16 channels at a time) and at
 // least 256 tiles of 2×2 outputs, enough to pay for transforming the
 // kernel on every call. At one thread on the VGG's layers (batch 32,
@@ -57,7 +58,7 @@ var winogradOn = true
 // three interleaved runs), the VGG's 16% faster.
 func useWinograd(g tensor.ConvGeom, f int, infer bool) bool {
 	tiles := g.N * ((g.OH + 1) / 2) * ((g.OW + 1) / 2)
-	return winogradOn && kernels.WinogradFits(g) && g.C >= 16 && f >= 16 && tiles >= 256 &&
+	return winogradOn && kernels.WinogradFast() && kernels.WinogradFits(g) && g.C >= 16 && f >= 16 && tiles >= 256 &&
 		(infer || g.OH%2 == 0 && g.OW%2 == 0)
 }
 

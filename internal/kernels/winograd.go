@@ -27,6 +27,11 @@ func WinogradFits(g ConvGeom) bool {
 	return g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && max(g.DH, 1) == 1 && max(g.DW, 1) == 1
 }
 
+// WinogradFast reports whether the Winograd transforms run in assembly
+// here (AVX-512). Without it, the pure-Go transforms take most of the time
+// and im2col + GEMM is faster.
+func WinogradFast() bool { return archWinograd() }
+
 // WinogradKernel writes into u [16, c, f] the transformed kernel
 // U[α] = G g Gᵀ of the 3×3 kernel w [3, 3, c, f] (Conv2D's layout), for
 // each input channel and output channel.
