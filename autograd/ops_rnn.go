@@ -25,7 +25,8 @@ import (
 
 // RecurrentActivation is an activation of a fused recurrent op. The zero
 // value is the op's default: tanh for RNNOptions.Activation, sigmoid for
-// RNNOptions.RecurrentActivation.
+// RNNOptions.RecurrentActivation. ResolveRecurrentActivation maps the
+// Keras names of the activation vocabulary (Activations) to these.
 type RecurrentActivation uint8
 
 // Recurrent activations (Keras names in brackets).

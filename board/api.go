@@ -18,24 +18,54 @@ type runsAnswer struct {
 	Logdir string    `json:"logdir"`
 	Now    time.Time `json:"now"`     // the server's clock, to judge Modified
 	PollMS int64     `json:"poll_ms"` // how often the page should poll
-	Runs   []runInfo `json:"runs"`
+	Runs   []runInfo `json:"runs"`    // newest first, from Offset on
+	Total  int       `json:"total"`   // runs in the log directory
+	Offset int       `json:"offset"`  // index of Runs[0] among them
+	More   int       `json:"more"`    // runs after the page, left out: ask with ?offset=
 }
 
+// handleRuns answers GET /api/runs?offset=N&limit=M: the runs newest first,
+// M of them (at most maxRuns, the default) from the N-th on.
 func (s *Server) handleRuns(w http.ResponseWriter, r *http.Request) {
-	names, err := s.runNames()
+	offset, limit := 0, maxRuns
+	for _, p := range []struct {
+		key string
+		dst *int
+	}{{"offset", &offset}, {"limit", &limit}} {
+		if v := r.URL.Query().Get(p.key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				httpError(w, http.StatusBadRequest, p.key+" must be a non-negative integer")
+				return
+			}
+			*p.dst = n
+		}
+	}
+	limit = min(max(limit, 1), maxRuns)
+	runs, err := s.runNames()
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, "cannot read the log directory")
 		return
 	}
-	s.forget(names)
+	offset = min(offset, len(runs))
+	page := runs[offset:min(len(runs), offset+limit)]
+	keep := make([]string, len(page))
+	for i, e := range page {
+		keep[i] = e.name
+	}
+	slices.Sort(keep)
+	s.forget(keep) // the cache holds the listed page only
 	ans := runsAnswer{
 		Logdir: s.logdir,
 		Now:    time.Now(),
 		PollMS: s.opts.pollInterval().Milliseconds(),
-		Runs:   make([]runInfo, 0, len(names)),
+		Runs:   make([]runInfo, 0, len(page)),
+		Total:  len(runs),
+		Offset: offset,
+		More:   len(runs) - offset - len(page),
 	}
-	for _, name := range names {
-		ans.Runs = append(ans.Runs, s.info(name))
+	for _, e := range page {
+		ans.Runs = append(ans.Runs, s.info(e.name))
 	}
 	writeJSON(w, ans)
 }
@@ -70,7 +100,7 @@ func (s *Server) handleScalars(w http.ResponseWriter, r *http.Request) {
 		lines = []json.RawMessage{}
 	}
 	writeJSON(w, scalarsAnswer{
-		Run: name, From: from, Total: total,
+		Run: runID(name), From: from, Total: total,
 		More:    from+len(lines) < total,
 		Lines:   lines,
 		Pending: pending,
@@ -116,7 +146,7 @@ func (s *Server) handleImages(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ans := imagesAnswer{Run: name, Sequences: []sequence{}, Groups: []imageGroup{}}
+	ans := imagesAnswer{Run: runID(name), Sequences: []sequence{}, Groups: []imageGroup{}}
 	seqs := map[string]*sequence{}
 	groups := map[string]*imageGroup{}
 	count := 0
@@ -227,7 +257,7 @@ func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ans := summaryAnswer{Run: name}
+	ans := summaryAnswer{Run: runID(name)}
 	f, _, err := s.openRegular(name + "/" + summaryFile)
 	if err == nil {
 		defer f.Close()
@@ -286,8 +316,8 @@ func validFilePath(p string) bool {
 
 // runFromRequest returns the run named in the path, or writes 404.
 func (s *Server) runFromRequest(w http.ResponseWriter, r *http.Request) (string, bool) {
-	name := r.PathValue("run")
-	if !s.isRun(name) {
+	name, ok := runName(r.PathValue("run"))
+	if !ok || !s.isRun(name) {
 		httpError(w, http.StatusNotFound, "no such run")
 		return "", false
 	}

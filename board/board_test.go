@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -96,16 +97,19 @@ func TestRunListing(t *testing.T) {
 	getJSON(t, ts.URL+"/api/runs", &got)
 
 	var names []string
-	for _, r := range got.Runs {
+	byName := map[string]int{}
+	for i, r := range got.Runs {
 		names = append(names, r.Name)
+		byName[r.Name] = i
 	}
+	slices.Sort(names) // the listing is newest first (TestRunOrderAndPaging)
 	if want := "bare,cnn-adam,mlp-sgd"; strings.Join(names, ",") != want {
 		t.Fatalf("runs %v, want %s", names, want)
 	}
 	if got.PollMS != 2000 {
 		t.Errorf("poll_ms %d, want 2000", got.PollMS)
 	}
-	bare, cnn, mlp := got.Runs[0], got.Runs[1], got.Runs[2]
+	bare, cnn, mlp := got.Runs[byName["bare"]], got.Runs[byName["cnn-adam"]], got.Runs[byName["mlp-sgd"]]
 	if bare.Lines != 1 || bare.Last["step"] != 10.0 || bare.Config != nil || bare.Done {
 		t.Errorf("bare run: %+v", bare)
 	}
@@ -125,7 +129,7 @@ func TestRunListing(t *testing.T) {
 	// A run that appears later is listed on the next request.
 	writeFixtureRun(t, logdir, fixtureRun{Name: "late", Model: "LeNet5", Epochs: 2, Written: 1, Final: 0.9, Seed: 4})
 	getJSON(t, ts.URL+"/api/runs", &got)
-	if len(got.Runs) != 4 || got.Runs[2].Name != "late" {
+	if len(got.Runs) != 4 || got.Runs[0].Name != "late" {
 		t.Fatalf("after a new run: %d runs", len(got.Runs))
 	}
 }

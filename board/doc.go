@@ -27,15 +27,26 @@
 // status.
 //
 //	GET /                          the dashboard page (embedded HTML, CSS and JS)
-//	GET /api/runs                  {logdir, now, poll_ms, runs: [{name, config, results, last,
-//	                                lines, pending, skipped, summary, done, modified}]}
+//	GET /api/runs                  {logdir, now, poll_ms, total, offset, more, runs: [{name,
+//	                                display, error, config, results, last, lines, pending,
+//	                                skipped, summary, done, modified}]}; newest first (latest
+//	                                change of a run file), ?offset=N&limit=M (M at most and by
+//	                                default 1000); "more" counts the runs after the page
 //	GET /api/runs/{run}/scalars    {run, from, total, more, lines: [...], pending}; ?from=N
-//	                               returns the lines from index N on (at most 20000; "more"
-//	                               says to ask again), so a poll fetches only new lines
+//	                               returns the lines from index N on (at most 20000 and 8 MB;
+//	                               "more" says to ask again), so a poll fetches only new lines
 //	GET /api/runs/{run}/images     {run, sequences: [{name, axis, frames: [{path, name,
 //	                               version, index}]}], groups: [{name, images}], truncated}
 //	GET /api/runs/{run}/summary    {run, summary, truncated}; summary is null without summary.txt
 //	GET /files/{run}/{path...}     a regular file below the run directory
+//
+// A run's "name" is its id in URLs: the directory name, or "~" and its
+// bytes in hex when the name is not UTF-8, holds a control character or
+// starts with "~"; "display" is the name to show. "error" says why a run's
+// files cannot be read (the page marks that run broken and shows the
+// others). The server keeps, per listed run, where each metrics line is and
+// the last ones, not the lines: a scalars request reads its page from the
+// file.
 //
 // "last" is the latest epoch line, "lines" the number of complete metrics
 // lines, "pending" tells that a whole JSON object follows the last newline

@@ -3,6 +3,7 @@ package board
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,9 +11,12 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Files of a run directory.
@@ -32,16 +36,21 @@ type runCache struct {
 	results jsonFile
 }
 
-// metricsLog is the parsed prefix of a metrics.jsonl file.
+// metricsLog indexes the read prefix of a metrics.jsonl file. It keeps where
+// each line is, not the lines: a 150 MB log costs its line count × 12 bytes
+// here, and scalars reads the lines a request asks for from the file.
 type metricsLog struct {
-	file      fs.FileInfo       // the file at the last read, to notice a replaced file
-	offset    int64             // bytes consumed: the end of the last complete line
-	size      int64             // size at the last read
-	modified  time.Time         // modification time at the last read
-	lines     []json.RawMessage // complete lines, compacted JSON objects
-	lastEpoch int               // index of the last line with an "epoch" field, or -1
-	skipped   int               // malformed or overlong lines
-	pending   json.RawMessage   // a whole JSON object after the last newline, if any
+	file      fs.FileInfo     // the file at the last read, to notice a replaced file
+	offset    int64           // bytes consumed: the end of the last complete line
+	size      int64           // size at the last read
+	modified  time.Time       // modification time at the last read
+	starts    []int64         // file offset of each complete line that is a JSON object
+	lens      []int32         // its length in bytes (at most maxLineBytes)
+	lastEpoch json.RawMessage // the last line with an "epoch" field, or nil
+	lastLine  json.RawMessage // the last line, or nil
+	skipped   int             // malformed or overlong lines
+	pending   json.RawMessage // a whole JSON object after the last newline, if any
+	err       string          // why the file could not be read, when it exists
 }
 
 // jsonFile is a small JSON file read again only when its size or time change.
@@ -63,23 +72,42 @@ func validRunName(name string) bool {
 // run file. It goes through the root, so a link out of the log directory is
 // not a run.
 func (s *Server) isRun(name string) bool {
+	_, ok := s.runModified(name)
+	return ok
+}
+
+// runModified reports whether name is a run (see isRun) and the latest
+// modification time of its run files.
+func (s *Server) runModified(name string) (time.Time, bool) {
 	if !validRunName(name) {
-		return false
+		return time.Time{}, false
 	}
 	fi, err := s.root.Stat(name)
 	if err != nil || !fi.IsDir() {
-		return false
+		return time.Time{}, false
 	}
+	var latest time.Time
+	ok := false
 	for _, f := range []string{metricsFile, configFile, resultsFile, summaryFile} {
 		if fi, err := s.root.Stat(name + "/" + f); err == nil && fi.Mode().IsRegular() {
-			return true
+			ok = true
+			if fi.ModTime().After(latest) {
+				latest = fi.ModTime()
+			}
 		}
 	}
-	return false
+	return latest, ok
 }
 
-// runNames lists the runs, sorted by name.
-func (s *Server) runNames() ([]string, error) {
+// runEntry is a run of the log directory with the time it last changed.
+type runEntry struct {
+	name     string
+	modified time.Time
+}
+
+// runNames lists every run, newest first (by the latest change of its run
+// files; ties by name), so that a page of the list shows the recent runs.
+func (s *Server) runNames() ([]runEntry, error) {
 	f, err := s.root.Open(".")
 	if err != nil {
 		return nil, err
@@ -89,20 +117,62 @@ func (s *Server) runNames() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var names []string
+	var runs []runEntry
 	for _, e := range entries {
 		if !e.IsDir() && e.Type()&fs.ModeSymlink == 0 {
 			continue
 		}
-		if s.isRun(e.Name()) {
-			names = append(names, e.Name())
+		if t, ok := s.runModified(e.Name()); ok {
+			runs = append(runs, runEntry{e.Name(), t})
 		}
 	}
-	slices.Sort(names)
-	if len(names) > maxRuns {
-		names = names[:maxRuns]
+	slices.SortFunc(runs, func(a, b runEntry) int {
+		if c := b.modified.Compare(a.modified); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	return runs, nil
+}
+
+// runID is the name under which the page knows a run and puts it in URLs:
+// the directory name itself when it is UTF-8 without control characters
+// (and does not start with "~"), else "~" and the name's bytes in hex, so
+// that a name that JSON or a URL cannot carry intact still reaches its run.
+func runID(name string) string {
+	if utf8.ValidString(name) && !strings.HasPrefix(name, "~") && !strings.ContainsFunc(name, unicode.IsControl) {
+		return name
 	}
-	return names, nil
+	return "~" + hex.EncodeToString([]byte(name))
+}
+
+// runName undoes runID.
+func runName(id string) (string, bool) {
+	if rest, ok := strings.CutPrefix(id, "~"); ok {
+		b, err := hex.DecodeString(rest)
+		return string(b), err == nil
+	}
+	return id, true
+}
+
+// displayName is a run's name as the page shows it: invalid UTF-8 as U+FFFD
+// and control characters as Go escapes ("\t").
+func displayName(name string) string {
+	var b strings.Builder
+	for len(name) > 0 {
+		r, size := utf8.DecodeRuneInString(name)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteRune(utf8.RuneError)
+		case unicode.IsControl(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(name[:size])
+		}
+		name = name[size:]
+	}
+	return b.String()
 }
 
 // cache returns the cache of the run, creating it.
@@ -111,7 +181,7 @@ func (s *Server) cache(name string) *runCache {
 	defer s.mu.Unlock()
 	c := s.runs[name]
 	if c == nil {
-		c = &runCache{metrics: metricsLog{lastEpoch: -1}}
+		c = &runCache{}
 		s.runs[name] = c
 	}
 	return c
@@ -205,12 +275,15 @@ func (s *Server) refreshJSON(j *jsonFile, name string) {
 func (s *Server) refreshMetrics(m *metricsLog, name string) {
 	f, fi, err := s.openRegular(name)
 	if err != nil {
-		*m = metricsLog{lastEpoch: -1}
+		*m = metricsLog{}
+		if !errors.Is(err, fs.ErrNotExist) {
+			m.err = "metrics.jsonl: " + errText(err)
+		}
 		return
 	}
 	defer f.Close()
 	if fi.Size() < m.offset || (m.file != nil && !os.SameFile(m.file, fi)) {
-		*m = metricsLog{lastEpoch: -1} // truncated or replaced: read it again
+		*m = metricsLog{} // truncated or replaced: read it again
 	}
 	m.file = fi
 	if fi.Size() == m.size && fi.ModTime().Equal(m.modified) {
@@ -254,19 +327,20 @@ func (s *Server) refreshMetrics(m *metricsLog, name string) {
 		if err != nil {
 			return // read again from the offset next time
 		}
+		start := m.offset
 		m.offset += n
 		if overlong {
 			m.skipped++
 		} else {
-			m.addLine(line)
+			m.addLine(line, start)
 		}
 		line, n, overlong = line[:0], 0, false
 	}
 }
 
-// addLine appends one complete line; blank lines are ignored, malformed ones
-// counted.
-func (m *metricsLog) addLine(line []byte) {
+// addLine indexes one complete line that starts at byte start; blank lines
+// are ignored, malformed ones counted.
+func (m *metricsLog) addLine(line []byte, start int64) {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return
 	}
@@ -276,9 +350,11 @@ func (m *metricsLog) addLine(line []byte) {
 		return
 	}
 	if hasEpoch(obj) {
-		m.lastEpoch = len(m.lines)
+		m.lastEpoch = obj
 	}
-	m.lines = append(m.lines, obj)
+	m.lastLine = obj
+	m.starts = append(m.starts, start)
+	m.lens = append(m.lens, int32(len(line)))
 }
 
 // parseLine returns the line as compact JSON if it is one JSON object.
@@ -306,28 +382,28 @@ func hasEpoch(obj json.RawMessage) bool {
 // the last line, or nil.
 func (m *metricsLog) last() json.RawMessage {
 	switch {
-	case m.pending != nil && (m.lastEpoch < 0 || hasEpoch(m.pending)):
+	case m.pending != nil && (m.lastEpoch == nil || hasEpoch(m.pending)):
 		return m.pending
-	case m.lastEpoch >= 0:
-		return m.lines[m.lastEpoch]
-	case len(m.lines) > 0:
-		return m.lines[len(m.lines)-1]
+	case m.lastEpoch != nil:
+		return m.lastEpoch
 	}
-	return nil
+	return m.lastLine
 }
 
 // runInfo is one run in the answer of /api/runs.
 type runInfo struct {
-	Name     string          `json:"name"`
-	Config   json.RawMessage `json:"config"`   // config.json, or null
-	Results  json.RawMessage `json:"results"`  // results.json, or null
-	Last     json.RawMessage `json:"last"`     // the last epoch line (else the last line), or null
-	Lines    int             `json:"lines"`    // complete metrics lines
-	Pending  bool            `json:"pending"`  // a whole line after the last newline is shown too
-	Skipped  int             `json:"skipped"`  // malformed metrics lines
-	Summary  bool            `json:"summary"`  // summary.txt exists
-	Done     bool            `json:"done"`     // results.json exists
-	Modified time.Time       `json:"modified"` // latest change of the run files
+	Name     string          `json:"name"`            // the run's id (see runID): its key in URLs
+	Display  string          `json:"display"`         // the directory name as shown (see displayName)
+	Error    string          `json:"error,omitempty"` // why the run's files cannot be read, if so
+	Config   json.RawMessage `json:"config"`          // config.json, or null
+	Results  json.RawMessage `json:"results"`         // results.json, or null
+	Last     json.RawMessage `json:"last"`            // the last epoch line (else the last line), or null
+	Lines    int             `json:"lines"`           // complete metrics lines
+	Pending  bool            `json:"pending"`         // a whole line after the last newline is shown too
+	Skipped  int             `json:"skipped"`         // malformed metrics lines
+	Summary  bool            `json:"summary"`         // summary.txt exists
+	Done     bool            `json:"done"`            // results.json exists
+	Modified time.Time       `json:"modified"`        // latest change of the run files
 }
 
 // info refreshes the run's cache and describes the run.
@@ -339,13 +415,15 @@ func (s *Server) info(name string) runInfo {
 	s.refreshJSON(&c.results, name+"/"+resultsFile)
 	s.refreshMetrics(&c.metrics, name+"/"+metricsFile)
 	ri := runInfo{
-		Name:    name,
+		Name:    runID(name),
+		Display: displayName(name),
 		Config:  c.config.value,
 		Results: c.results.value,
 		Last:    c.metrics.last(),
-		Lines:   len(c.metrics.lines),
+		Lines:   len(c.metrics.starts),
 		Pending: c.metrics.pending != nil,
 		Skipped: c.metrics.skipped,
+		Error:   c.metrics.err,
 	}
 	if fi, err := s.statRegular(path.Join(name, resultsFile)); err == nil {
 		ri.Done = true
@@ -378,14 +456,56 @@ func (s *Server) scalars(name string, from int) (lines []json.RawMessage, pendin
 	defer c.mu.Unlock()
 	s.refreshMetrics(&c.metrics, name+"/"+metricsFile)
 	m := &c.metrics
-	total = len(m.lines)
-	if from > total {
-		from = total
-	}
-	end := min(total, from+maxLinesPage)
-	lines = slices.Clone(m.lines[from:end])
-	if end == total {
+	total = len(m.starts)
+	from = min(from, total)
+	lines = s.readLines(name+"/"+metricsFile, m, from)
+	if from+len(lines) == total {
 		pending = m.pending
 	}
 	return lines, pending, total
+}
+
+// readLines reads the indexed lines of m from index from on, at most
+// maxLinesPage of them and maxPageBytes in all (at least one), from the
+// file, which refreshMetrics has just indexed. It stops early, and the
+// caller asks again, if the file cannot be read or was replaced meanwhile.
+func (s *Server) readLines(name string, m *metricsLog, from int) []json.RawMessage {
+	if from >= len(m.starts) {
+		return nil
+	}
+	f, fi, err := s.openRegular(name)
+	if err != nil || m.file == nil || !os.SameFile(fi, m.file) {
+		if err == nil {
+			f.Close()
+		}
+		return nil
+	}
+	defer f.Close()
+	var out []json.RawMessage
+	bytesRead := 0
+	for i := from; i < len(m.starts) && len(out) < maxLinesPage; i++ {
+		if len(out) > 0 && bytesRead+int(m.lens[i]) > maxPageBytes {
+			break
+		}
+		buf := make([]byte, m.lens[i])
+		if _, err := f.ReadAt(buf, m.starts[i]); err != nil {
+			break
+		}
+		obj, ok := parseLine(buf)
+		if !ok {
+			break // rewritten in place: the next refresh starts over
+		}
+		out = append(out, obj)
+		bytesRead += len(buf)
+	}
+	return out
+}
+
+// errText is err's message without the path, which the page knows.
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }

@@ -27,6 +27,7 @@ const (
 	maxSummaryFile = 1 << 20  // summary.txt
 	maxLineBytes   = 1 << 20  // one metrics.jsonl line; longer lines are skipped
 	maxLinesPage   = 20000    // metrics lines in one scalars answer
+	maxPageBytes   = 8 << 20  // bytes of metrics lines in one scalars answer
 	maxRuns        = 1000     // runs listed
 	maxImages      = 5000     // images listed per run
 	maxImageDepth  = 4        // directory levels searched for images

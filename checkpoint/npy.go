@@ -9,10 +9,10 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"os"
 	"strconv"
 	"strings"
 
+	"github.com/strata-dl/strata/internal/regular"
 	"github.com/strata-dl/strata/tensor"
 )
 
@@ -96,7 +96,7 @@ func SaveNPY(path string, t *tensor.Tensor) error {
 // LoadNPY reads the .npy file at path (see ReadNPY). The file must hold
 // exactly the bytes its header describes.
 func LoadNPY(path string) (*tensor.Tensor, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}

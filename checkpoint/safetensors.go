@@ -7,15 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"math/bits"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/strata-dl/strata/internal/regular"
 	"github.com/strata-dl/strata/tensor"
 )
 
@@ -49,8 +50,43 @@ type File struct {
 	// DTypes maps each name to the dtype stored in the file ("F32", "F16",
 	// "BF16" or "F64").
 	DTypes map[string]string
-	// Metadata is the "__metadata__" map; empty when the file has none.
+	// Metadata is the "__metadata__" map, without the checksum entry
+	// (ChecksumKey); empty when the file has none.
 	Metadata map[string]string
+	// Verified reports that the file carried a checksum for every tensor
+	// and that every tensor's data matched it. Files from other writers, and
+	// from builds before checksums, have none and load with Verified false.
+	Verified bool
+}
+
+// ChecksumKey is the "__metadata__" entry in which WriteSafetensors stores a
+// CRC-32C (Castagnoli) of each tensor's data bytes, as a JSON object mapping
+// the tensor's name to 8 hex digits: {"conv1.kernel":"1a2b3c4d", …}. Other
+// safetensors readers see one more metadata string and are otherwise
+// unaffected; ReadSafetensors checks every tensor against it.
+//
+// The checksum detects damage (flipped bits, a block of a disk gone bad, a
+// copy cut and patched), not tampering: anyone who edits a tensor can
+// recompute it. CRC-32C runs in hardware on amd64 and arm64 (19 GB/s here);
+// the extra pass over the data when writing costs more than the sum itself:
+// writing 16 MB went from 19 to 24 ms, reading from 13 to 16 ms
+// (BenchmarkSafetensorsChecksum, 2 shared cores).
+const ChecksumKey = "checksum.crc32c"
+
+// castagnoli is the CRC-32C table (hardware-accelerated by hash/crc32).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// ChecksumError reports a tensor whose data does not match the checksum
+// stored with it: the file was damaged after it was written.
+type ChecksumError struct {
+	Tensor     string // the tensor's name
+	Want, Got  uint32 // CRC-32C stored in the header and of the data read
+	Begin, End int64  // the tensor's byte range in the file
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("checkpoint: safetensors: tensor %q (bytes %d to %d) is damaged: its CRC-32C is %08x, the file recorded %08x when it was written",
+		e.Tensor, e.Begin, e.End, e.Got, e.Want)
 }
 
 // dtypeSizes lists the dtypes this package reads and their sizes in bytes.
@@ -76,6 +112,28 @@ var knownDTypes = map[string]bool{
 // "__metadata__" or not valid UTF-8, a metadata string is not valid UTF-8, or
 // a tensor is nil.
 func WriteSafetensors(w io.Writer, tensors []Named, meta map[string]string) error {
+	if err := checkNames(tensors); err != nil {
+		return err
+	}
+	var chunk [1 << 14]byte
+	if len(tensors) > 0 {
+		sums := make(map[string]string, len(tensors))
+		for _, t := range tensors {
+			var crc uint32
+			encodeF32(t.Tensor.Data(), chunk[:], func(b []byte) error {
+				crc = crc32.Update(crc, castagnoli, b)
+				return nil
+			})
+			sums[t.Name] = fmt.Sprintf("%08x", crc)
+		}
+		js, _ := json.Marshal(sums) // a map of strings always marshals
+		withSum := make(map[string]string, len(meta)+1)
+		for k, v := range meta {
+			withSum[k] = v
+		}
+		withSum[ChecksumKey] = string(js)
+		meta = withSum
+	}
 	header, err := safetensorsHeader(tensors, meta)
 	if err != nil {
 		return err
@@ -85,22 +143,31 @@ func WriteSafetensors(w io.Writer, tensors []Named, meta map[string]string) erro
 	binary.LittleEndian.PutUint64(n[:], uint64(len(header)))
 	bw.Write(n[:])
 	bw.Write(header)
-	var chunk [1 << 14]byte
 	for _, t := range tensors {
-		d := t.Tensor.Data()
-		for len(d) > 0 {
-			m := min(len(d), len(chunk)/4)
-			for i, v := range d[:m] {
-				binary.LittleEndian.PutUint32(chunk[4*i:], math.Float32bits(v))
-			}
-			if _, err := bw.Write(chunk[:4*m]); err != nil {
-				return fmt.Errorf("checkpoint: write safetensors: %w", err)
-			}
-			d = d[m:]
+		if err := encodeF32(t.Tensor.Data(), chunk[:], func(b []byte) error {
+			_, err := bw.Write(b)
+			return err
+		}); err != nil {
+			return fmt.Errorf("checkpoint: write safetensors: %w", err)
 		}
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("checkpoint: write safetensors: %w", err)
+	}
+	return nil
+}
+
+// encodeF32 passes d to emit as little-endian F32 bytes, a chunk at a time.
+func encodeF32(d []float32, chunk []byte, emit func([]byte) error) error {
+	for len(d) > 0 {
+		m := min(len(d), len(chunk)/4)
+		for i, v := range d[:m] {
+			binary.LittleEndian.PutUint32(chunk[4*i:], math.Float32bits(v))
+		}
+		if err := emit(chunk[:4*m]); err != nil {
+			return err
+		}
+		d = d[m:]
 	}
 	return nil
 }
@@ -113,23 +180,28 @@ func SaveSafetensors(path string, tensors []Named, meta map[string]string) error
 	})
 }
 
-func safetensorsHeader(tensors []Named, meta map[string]string) ([]byte, error) {
+// checkNames checks the tensors' names before anything is written.
+func checkNames(tensors []Named) error {
 	seen := make(map[string]bool, len(tensors))
 	for i, t := range tensors {
 		switch {
 		case t.Name == "":
-			return nil, fmt.Errorf("checkpoint: write safetensors: tensor %d has an empty name", i)
+			return fmt.Errorf("checkpoint: write safetensors: tensor %d has an empty name", i)
 		case t.Name == metadataKey:
-			return nil, fmt.Errorf("checkpoint: write safetensors: tensor %d: name %q is reserved", i, t.Name)
+			return fmt.Errorf("checkpoint: write safetensors: tensor %d: name %q is reserved", i, t.Name)
 		case seen[t.Name]:
-			return nil, fmt.Errorf("checkpoint: write safetensors: tensor %d: duplicate name %q", i, t.Name)
+			return fmt.Errorf("checkpoint: write safetensors: tensor %d: duplicate name %q", i, t.Name)
 		case !utf8.ValidString(t.Name):
-			return nil, fmt.Errorf("checkpoint: write safetensors: tensor %d: name %q is not valid UTF-8", i, t.Name)
+			return fmt.Errorf("checkpoint: write safetensors: tensor %d: name %q is not valid UTF-8", i, t.Name)
 		case t.Tensor == nil:
-			return nil, fmt.Errorf("checkpoint: write safetensors: tensor %q is nil", t.Name)
+			return fmt.Errorf("checkpoint: write safetensors: tensor %q is nil", t.Name)
 		}
 		seen[t.Name] = true
 	}
+	return nil
+}
+
+func safetensorsHeader(tensors []Named, meta map[string]string) ([]byte, error) {
 	for k, v := range meta {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {
 			return nil, fmt.Errorf("checkpoint: write safetensors: metadata %q: key and value must be valid UTF-8", k)
@@ -188,7 +260,7 @@ func writeJSONString(b *bytes.Buffer, s string) {
 
 // LoadSafetensors reads the safetensors file at path (see ReadSafetensors).
 func LoadSafetensors(path string) (*File, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
@@ -228,6 +300,11 @@ type headerEntry struct {
 // times its dtype size, and the tensors' byte ranges tile the byte buffer
 // exactly, without gaps or overlaps. The error names the tensor and the byte
 // offsets involved.
+//
+// When the metadata holds checksums (ChecksumKey, written by this package's
+// writers), every tensor's data is checked against its own and a mismatch is
+// a *ChecksumError naming the tensor; a tensor missing from the list is an
+// error too. A file without checksums loads as before, with Verified false.
 func ReadSafetensors(r io.ReaderAt, size int64) (*File, error) {
 	if size < 8 {
 		return nil, fmt.Errorf("checkpoint: safetensors: file is %d bytes, shorter than the 8-byte header length", size)
@@ -265,8 +342,15 @@ func ReadSafetensors(r io.ReaderAt, size int64) (*File, error) {
 	if f.Metadata == nil {
 		f.Metadata = map[string]string{}
 	}
+	sums, err := parseChecksums(f.Metadata, entries)
+	if err != nil {
+		return nil, err
+	}
+	delete(f.Metadata, ChecksumKey)
+	f.Verified = sums != nil
 	chunk := make([]byte, 1<<16)
 	for i, e := range entries {
+		var crc uint32
 		esize := dtypeSizes[e.dtype]
 		data := make([]float32, (e.end-e.begin)/uint64(esize))
 		pos := bufStart + int64(e.begin)
@@ -277,14 +361,56 @@ func ReadSafetensors(r io.ReaderAt, size int64) (*File, error) {
 				return nil, fmt.Errorf("checkpoint: safetensors: tensor %q: read at byte %d: %w", e.name, pos, err)
 			}
 			decode(e.dtype, data[done:done+m], b)
+			if sums != nil {
+				crc = crc32.Update(crc, castagnoli, b)
+			}
 			done += m
 			pos += int64(len(b))
+		}
+		if want, ok := sums[e.name]; ok && want != crc {
+			at := bufStart + int64(e.begin)
+			return nil, &ChecksumError{Tensor: e.name, Want: want, Got: crc, Begin: at, End: at + int64(e.end-e.begin)}
 		}
 		f.Names[i] = e.name
 		f.Tensors[e.name] = tensor.New(e.shape, data)
 		f.DTypes[e.name] = e.dtype
 	}
 	return f, nil
+}
+
+// parseChecksums reads the ChecksumKey entry of meta: nil when there is
+// none, else each tensor's CRC-32C. Every tensor must have one, and the list
+// must name no other tensor.
+func parseChecksums(meta map[string]string, entries []headerEntry) (map[string]uint32, error) {
+	js, ok := meta[ChecksumKey]
+	if !ok {
+		return nil, nil
+	}
+	var hex map[string]string
+	if err := json.Unmarshal([]byte(js), &hex); err != nil {
+		return nil, fmt.Errorf("checkpoint: safetensors: metadata %q is not a JSON object of checksums: %v", ChecksumKey, err)
+	}
+	sums := make(map[string]uint32, len(hex))
+	for name, h := range hex {
+		v, err := strconv.ParseUint(h, 16, 32)
+		if err != nil || len(h) != 8 {
+			return nil, fmt.Errorf("checkpoint: safetensors: metadata %q: tensor %q: checksum %q is not 8 hex digits", ChecksumKey, name, h)
+		}
+		sums[name] = uint32(v)
+	}
+	for _, e := range entries {
+		if _, ok := sums[e.name]; !ok {
+			return nil, fmt.Errorf("checkpoint: safetensors: tensor %q has no checksum in metadata %q (the header was edited or damaged)", e.name, ChecksumKey)
+		}
+	}
+	if len(sums) != len(entries) {
+		for name := range sums {
+			if !slices.ContainsFunc(entries, func(e headerEntry) bool { return e.name == name }) {
+				return nil, fmt.Errorf("checkpoint: safetensors: metadata %q lists tensor %q, which the file does not hold (the header was edited or damaged)", ChecksumKey, name)
+			}
+		}
+	}
+	return sums, nil
 }
 
 // parseHeader decodes the JSON header, keeping the order of its keys and
@@ -557,4 +683,45 @@ func Assign(dst []Named, f *File) error {
 		p.Tensor.CopyFrom(f.Tensors[p.Name])
 	}
 	return nil
+}
+
+// NonFiniteError reports a NaN or infinite value where only finite values
+// make sense, such as a weight or an optimizer moment.
+type NonFiniteError struct {
+	Tensor string // the tensor's name
+	Index  []int  // the value's position in the tensor's shape
+	Value  float32
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("checkpoint: tensor %q holds %v at %v", e.Tensor, e.Value, e.Index)
+}
+
+// CheckFinite returns a *NonFiniteError for the first NaN or ±Inf value
+// among the tensors of f (in file order), or nil. A file with a checksum
+// can still hold NaN if it was saved that way; call this before trusting
+// weights or optimizer state, so that a broken file is not reported later
+// as a diverging run.
+func (f *File) CheckFinite() error {
+	for _, n := range f.Names {
+		t := f.Tensors[n]
+		for i, v := range t.Data() {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return &NonFiniteError{Tensor: n, Index: unravel(i, t.Shape()), Value: v}
+			}
+		}
+	}
+	return nil
+}
+
+// unravel converts a flat row-major index into a position in shape.
+func unravel(i int, shape []int) []int {
+	pos := make([]int, len(shape))
+	for d := len(shape) - 1; d >= 0; d-- {
+		if shape[d] > 0 {
+			pos[d] = i % shape[d]
+			i /= shape[d]
+		}
+	}
+	return pos
 }

@@ -79,7 +79,7 @@ func TestSafetensorsHeaderLayout(t *testing.T) {
 	}
 	hlen := binary.LittleEndian.Uint64(buf.Bytes())
 	hdr := strings.TrimRight(string(buf.Bytes()[8:8+hlen]), " ")
-	want := `{"__metadata__":{"format":"pt","z":"1"},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[1,1],"data_offsets":[8,12]}}`
+	want := `{"__metadata__":{"checksum.crc32c":"{\"a\":\"48674bc7\",\"b\":\"8c28b28a\"}","format":"pt","z":"1"},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[1,1],"data_offsets":[8,12]}}`
 	if hdr != want {
 		t.Errorf("header\n got %s\nwant %s", hdr, want)
 	}

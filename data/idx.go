@@ -2,7 +2,6 @@ package data
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -10,8 +9,8 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"os"
 
+	"github.com/strata-dl/strata/internal/regular"
 	"github.com/strata-dl/strata/tensor"
 )
 
@@ -35,7 +34,7 @@ const maxIDXElements = 1 << 40
 
 // LoadIDX reads the IDX file at path (see ReadIDX). Errors name the file.
 func LoadIDX(path string) (*tensor.Tensor, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
@@ -120,53 +119,95 @@ func readIDX(r io.Reader, size int64) (*tensor.Tensor, error) {
 	start := int64(4 + 4*nd)
 	nbytes := int64(count) * int64(typ.size)
 
-	// Read at most one byte more than expected, growing the buffer with the
-	// data actually present unless the file size bounds it.
-	var buf bytes.Buffer
+	// Decode as the data arrives, a chunk at a time, so that no byte copy of
+	// the whole payload is held beside the float32 one. The output is
+	// allocated up front only when the file's size bounds it (a header
+	// cannot make a small file allocate gigabytes); otherwise it grows with
+	// the data actually present.
+	var out []float32
 	if payloadHint >= 0 {
-		buf.Grow(int(min(nbytes+1, max(payloadHint-start, 0)+1, 1<<31)))
+		if avail := max(payloadHint-start, 0); nbytes > avail && where == "byte" {
+			return nil, fmt.Errorf("%s %d: data ends early: dimensions %v of %s (size %d) need %d bytes after the %d-byte header, found %d",
+				where, start+avail, shape, typ.name, typ.size, nbytes, start, avail)
+		} else if nbytes > avail {
+			return nil, fmt.Errorf("%s %d: dimensions %v of %s (size %d) need %d bytes, more than a gzip file of this size can hold (%d)",
+				where, start, shape, typ.name, typ.size, nbytes, avail)
+		}
+		out = make([]float32, 0, count)
 	}
-	n, err := buf.ReadFrom(io.LimitReader(br, nbytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s %d: %d of the %d data bytes read: %w", where, start+n, n, nbytes, err)
+	lr := io.LimitReader(br, nbytes+1)
+	chunk := make([]byte, 1<<16-(1<<16)%typ.size)
+	var n int64
+	for {
+		m, err := io.ReadFull(lr, chunk)
+		n += int64(m)
+		if n > nbytes {
+			return nil, fmt.Errorf("%s %d: unexpected data after the %d bytes that dimensions %v of %s need", where, start+nbytes, nbytes, shape, typ.name)
+		}
+		out = decodeIDX(hdr[2], out, chunk[:m-m%typ.size])
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s %d: %d of the %d data bytes read: %w", where, start+n, n, nbytes, err)
+		}
 	}
 	if n < nbytes {
 		return nil, fmt.Errorf("%s %d: data ends early: dimensions %v of %s (size %d) need %d bytes after the %d-byte header, found %d",
 			where, start+n, shape, typ.name, typ.size, nbytes, start, n)
 	}
-	if n > nbytes {
-		return nil, fmt.Errorf("%s %d: unexpected data after the %d bytes that dimensions %v of %s need", where, start+nbytes, nbytes, shape, typ.name)
-	}
-	b := buf.Bytes()
-	out := make([]float32, count)
-	be := binary.BigEndian
-	switch hdr[2] {
-	case 0x08:
-		for i := range out {
-			out[i] = float32(b[i])
-		}
-	case 0x09:
-		for i := range out {
-			out[i] = float32(int8(b[i]))
-		}
-	case 0x0B:
-		for i := range out {
-			out[i] = float32(int16(be.Uint16(b[2*i:])))
-		}
-	case 0x0C:
-		for i := range out {
-			out[i] = float32(int32(be.Uint32(b[4*i:])))
-		}
-	case 0x0D:
-		for i := range out {
-			out[i] = math.Float32frombits(be.Uint32(b[4*i:]))
-		}
-	case 0x0E:
-		for i := range out {
-			out[i] = float32(math.Float64frombits(be.Uint64(b[8*i:])))
+	if hdr[2] == 0x0D || hdr[2] == 0x0E {
+		for i, v := range out {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("%s %d: value %v at index %v of %v is not finite", where, start+int64(i*typ.size), v, unravel(i, shape), shape)
+			}
 		}
 	}
 	return tensor.New(shape, out), nil
+}
+
+// unravel converts a flat row-major index into a position in shape.
+func unravel(i int, shape []int) []int {
+	pos := make([]int, len(shape))
+	for d := len(shape) - 1; d >= 0; d-- {
+		if shape[d] > 0 {
+			pos[d] = i % shape[d]
+			i /= shape[d]
+		}
+	}
+	return pos
+}
+
+// decodeIDX appends the big-endian values of IDX type code typ in b to out.
+func decodeIDX(typ byte, out []float32, b []byte) []float32 {
+	be := binary.BigEndian
+	switch typ {
+	case 0x08:
+		for _, v := range b {
+			out = append(out, float32(v))
+		}
+	case 0x09:
+		for _, v := range b {
+			out = append(out, float32(int8(v)))
+		}
+	case 0x0B:
+		for i := 0; i+2 <= len(b); i += 2 {
+			out = append(out, float32(int16(be.Uint16(b[i:]))))
+		}
+	case 0x0C:
+		for i := 0; i+4 <= len(b); i += 4 {
+			out = append(out, float32(int32(be.Uint32(b[i:]))))
+		}
+	case 0x0D:
+		for i := 0; i+4 <= len(b); i += 4 {
+			out = append(out, math.Float32frombits(be.Uint32(b[i:])))
+		}
+	case 0x0E:
+		for i := 0; i+8 <= len(b); i += 8 {
+			out = append(out, float32(math.Float64frombits(be.Uint64(b[i:]))))
+		}
+	}
+	return out
 }
 
 // gzipNote explains a read error that is not a plain end of data.

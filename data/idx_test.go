@@ -141,3 +141,25 @@ func FuzzLoadIDX(f *testing.F) {
 		}
 	})
 }
+
+// A NaN pixel in a float IDX file is refused where it enters, with its
+// position, instead of surfacing later as a diverging loss.
+func TestReadIDXRejectsNonFinite(t *testing.T) {
+	payload := make([]byte, 4*6)
+	binary.BigEndian.PutUint32(payload[4*4:], math.Float32bits(float32(math.NaN())))
+	_, err := ReadIDX(bytes.NewReader(idxBytes(0x0D, []uint32{2, 3}, payload)))
+	if err == nil || !strings.Contains(err.Error(), "NaN at index [1 1] of [2 3] is not finite") || !strings.Contains(err.Error(), "byte 28") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// A header that claims more data than the file can hold is refused before
+// the output is allocated.
+func TestLoadIDXBoundsHeader(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huge-idx3-ubyte")
+	os.WriteFile(path, idxBytes(0x08, []uint32{100000, 100000, 1}, []byte{1, 2, 3}), 0o644)
+	_, err := LoadIDX(path)
+	if err == nil || !strings.Contains(err.Error(), "data ends early") || !strings.Contains(err.Error(), path) {
+		t.Fatalf("got %v", err)
+	}
+}

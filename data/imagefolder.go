@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/strata-dl/strata/internal/regular"
 	"github.com/strata-dl/strata/tensor"
 )
 
@@ -160,7 +161,7 @@ func LoadImageFolder(dir string, opts ImageFolderOptions) (Tensors, []string, er
 }
 
 func imageConfig(path string) (image.Config, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return image.Config{}, fmt.Errorf("data: %w", err)
 	}
@@ -182,7 +183,7 @@ func loadImage(path string, dst []float32, h, w, c int, scratch []float32) ([]fl
 	if _, err := imageConfig(path); err != nil {
 		return scratch, err
 	}
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return scratch, fmt.Errorf("data: %w", err)
 	}

@@ -79,8 +79,10 @@ type Loader struct {
 	spare []*buffers // batch storage of finished epochs, for reuse
 }
 
-// NewLoader returns a Loader over ds. It returns an error if ds is empty or
-// the options are invalid.
+// NewLoader returns a Loader over ds. It returns an error if ds is empty, its
+// samples have no elements or the options are invalid. A batch size larger
+// than the dataset is capped at its size (the one batch is the same; only
+// the buffers shrink), or refused with DropLast, which would leave no batch.
 func NewLoader(ds Dataset, opts LoaderOptions) (*Loader, error) {
 	if ds == nil {
 		return nil, errors.New("data: loader: no dataset")
@@ -120,6 +122,16 @@ func newLoader(ds Dataset, src Source, xshape, yshape []int, opts LoaderOptions)
 		if d < 0 {
 			return nil, fmt.Errorf("data: loader: sample shapes %v and %v have a negative dimension", xshape, yshape)
 		}
+	}
+	if tensor.Numel(xshape) == 0 {
+		return nil, fmt.Errorf("data: loader: sample shape %v has no elements", xshape)
+	}
+	if ds != nil && opts.BatchSize > ds.Len() {
+		if opts.DropLast {
+			return nil, fmt.Errorf("data: loader: batch size %d with DropLast leaves no batch of a %d-sample dataset", opts.BatchSize, ds.Len())
+		}
+		// One batch of every sample either way; the buffers need be no larger.
+		opts.BatchSize = ds.Len()
 	}
 	l := &Loader{ds: ds, src: src, opts: opts, xshape: append([]int(nil), xshape...), xsize: tensor.Numel(xshape)}
 	if yshape != nil {
@@ -188,6 +200,11 @@ func (l *Loader) EpochFrom(ctx context.Context, epoch, start int) iter.Seq2[*Bat
 	return func(yield func(*Batch, error) bool) {
 		if start < 0 {
 			yield(nil, fmt.Errorf("data: loader: start batch %d is negative", start))
+			return
+		}
+		if n := l.Len(); n >= 0 && start > n {
+			yield(nil, fmt.Errorf("data: loader: cannot start at batch %d: an epoch has %d batches (%d samples in batches of %d); a checkpoint positioned there belongs to another data set or batch size, or was edited",
+				start, n, l.ds.Len(), l.opts.BatchSize))
 			return
 		}
 		if err := ctx.Err(); err != nil {
@@ -318,6 +335,9 @@ func (r *run) end() {
 func (r *run) fill(b *Batch) (bool, error) {
 	for {
 		m, err := r.read(b)
+		if err == nil && m == 0 && r.next < r.start {
+			return false, fmt.Errorf("data: loader: cannot start at batch %d: the stream ended after %d batches; a checkpoint positioned there belongs to another data set or batch size, or was edited", r.start, r.next)
+		}
 		if err != nil || m == 0 {
 			return false, err
 		}

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/strata-dl/strata/internal/regular"
 )
 
 // Text for character-level language models: ReadText reads a file or a
@@ -81,6 +83,10 @@ func ReadText(path string, o TextOptions) (string, TextInfo, error) {
 			if err != nil {
 				return err
 			}
+			if !d.IsDir() && !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
+				info.Skipped++ // a FIFO or device would block or never end
+				return nil
+			}
 			if p != path && strings.HasPrefix(d.Name(), ".") {
 				if d.IsDir() {
 					return filepath.SkipDir
@@ -126,9 +132,9 @@ func ReadText(path string, o TextOptions) (string, TextInfo, error) {
 // (enough to decide whether the part kept is text).
 func readCapped(path string, max int64) ([]byte, error) {
 	if max <= 0 {
-		return os.ReadFile(path)
+		return regular.ReadFile(path)
 	}
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, err
 	}

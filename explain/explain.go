@@ -104,6 +104,13 @@ func (a *Attribution) MaxCompletenessError() float64 {
 	return m
 }
 
+// MaxSteps bounds the forward and backward passes one method may run per
+// sample: IntegratedGradients' Steps (and Quadrature's points) and
+// SmoothGrad's Samples. Above it a method returns an error that says so,
+// instead of running for hours with a path of millions of images in
+// memory.
+const MaxSteps = 10000
+
 // Method is an attribution method. Attribute explains class (or Predicted)
 // of net's output for each sample of the batch x [n, ...]; it returns an
 // error when the shapes do not fit, the class is out of range or ctx is

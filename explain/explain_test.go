@@ -3,12 +3,10 @@ package explain
 import (
 	"context"
 	"errors"
-	"image/png"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -772,36 +770,6 @@ func TestHeatmap(t *testing.T) {
 	Heatmap(tensor.Zeros(2, 2, 2, 1))
 }
 
-func TestSaveOverlay(t *testing.T) {
-	net, x, y := trained(t)
-	imgs := oneOfEach(x, y)
-	dir := t.TempDir()
-	for _, name := range Names() {
-		m, _ := New(name)
-		a, err := m.Attribute(context.Background(), net, imgs, Predicted)
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(dir, name, "sample3.png")
-		if err := SaveOverlay(path, imgs, a, 3); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := png.DecodeConfig(f)
-		f.Close()
-		if err != nil || cfg.Width < 280 {
-			t.Fatalf("%s: %v, %+v", name, err, cfg)
-		}
-		t.Logf("%s: %s", name, Caption(a, 3))
-	}
-	if err := SaveOverlay(filepath.Join(dir, "x.png"), imgs, &Attribution{}, 0); err == nil {
-		t.Error("empty attribution: no error")
-	}
-}
-
 func TestTargetText(t *testing.T) {
 	for _, tg := range []Target{Logit, Probability} {
 		b, err := tg.MarshalText()
@@ -817,4 +785,23 @@ func TestTargetText(t *testing.T) {
 	if err := bad.UnmarshalText([]byte("energy")); err == nil {
 		t.Error("unknown target: no error")
 	}
+}
+
+// Step counts that would run for hours are refused with the limit named.
+func TestStepLimits(t *testing.T) {
+	net, x := limitNet(t)
+	for _, m := range []Method{IntegratedGradients{Steps: 100_000_000}, SmoothGrad{Samples: MaxSteps + 1}} {
+		_, err := m.Attribute(context.Background(), net, x, Predicted)
+		if err == nil || !strings.Contains(err.Error(), "over the limit of 10000") {
+			t.Errorf("%s: got %v", m.Name(), err)
+		}
+	}
+	if _, _, err := Quadrature("riemann_left", MaxSteps+1); err == nil {
+		t.Error("Quadrature accepted too many points")
+	}
+}
+
+func limitNet(t *testing.T) (nn.Layer, *tensor.Tensor) {
+	x, _ := quadrantData(rand.New(rand.NewPCG(1, 2)), 1)
+	return quadNet(3), x
 }

@@ -2,6 +2,7 @@ package explain
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 
 	"github.com/strata-dl/strata/nn"
@@ -102,6 +103,9 @@ func (m SmoothGrad) Attribute(ctx context.Context, net nn.Layer, x *tensor.Tenso
 	}
 	if noise <= 0 {
 		noise = 0.15
+	}
+	if samples > MaxSteps {
+		return nil, fmt.Errorf("explain: %s: %d samples is over the limit of %d (the paper uses 50)", m.Name(), samples, MaxSteps)
 	}
 	rng := rand.New(rand.NewPCG(m.Seed, 0x5eed))
 	shape := append([]int{samples}, x.Shape()[1:]...)

@@ -49,6 +49,9 @@ func (m IntegratedGradients) Attribute(ctx context.Context, net nn.Layer, x *ten
 	if steps <= 0 {
 		steps = 50
 	}
+	if steps > MaxSteps {
+		return nil, fmt.Errorf("explain: %s: %d steps is over the limit of %d (50 to 300 are usual; check CompletenessError to choose)", m.Name(), steps, MaxSteps)
+	}
 	alphas, weights, err := Quadrature(m.Rule, steps)
 	if err != nil {
 		return nil, fmt.Errorf("explain: %s: %w", m.Name(), err)
@@ -134,6 +137,9 @@ func ones(n int) []int {
 func Quadrature(rule string, n int) (alphas, weights []float64, err error) {
 	if n < 1 {
 		return nil, nil, fmt.Errorf("quadrature needs at least 1 point, got %d", n)
+	}
+	if n > MaxSteps {
+		return nil, nil, fmt.Errorf("quadrature: %d points is over the limit of %d", n, MaxSteps)
 	}
 	alphas, weights = make([]float64, n), make([]float64, n)
 	h := 1 / float64(n)

@@ -3,7 +3,6 @@ package explain
 import (
 	"fmt"
 
-	"github.com/strata-dl/strata/plot"
 	"github.com/strata-dl/strata/tensor"
 )
 
@@ -91,15 +90,4 @@ func DisplayMap(a *Attribution, i int) *tensor.Tensor {
 		return HeatmapOf(tensor.SliceAxis(m, -1, 0, 1), Sum)
 	}
 	return HeatmapOf(m, Sum)
-}
-
-// SaveOverlay writes sample i of the attribution a of images x [n, h, w, c]
-// as a PNG at path (its directory is created): DisplayMap over the image,
-// captioned with Caption. Signed maps use a diverging colormap. It returns
-// an error if the shapes do not match or the file cannot be written.
-func SaveOverlay(path string, x *tensor.Tensor, a *Attribution, i int) error {
-	if a == nil || a.Map == nil || x == nil || x.Rank() != 4 || i < 0 || i >= x.Dim(0) || a.Map.Rank() != 4 || a.Map.Dim(0) != x.Dim(0) || i >= len(a.Classes) {
-		return fmt.Errorf("explain: SaveOverlay: need images [n, h, w, c] with their attribution and a sample index in range")
-	}
-	return plot.SaveOverlay(path, sample(x, i), DisplayMap(a, i), plot.OverlayOptions{Caption: Caption(a, i)})
 }

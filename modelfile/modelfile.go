@@ -210,6 +210,10 @@ func FromFile(f *checkpoint.File) (*Model, error) {
 	return m, nil
 }
 
+// MaxInputValues bounds the values of one input sample that a file's
+// metadata may give (16.7 million, a 2364×2364×3 image).
+const MaxInputValues = 1 << 24
+
 // build builds m.Net for m.Meta.InputShape, or by its own Build. The
 // weights drawn here are overwritten by the file's. The configuration came
 // from a file, so any panic while building is returned as an error.
@@ -225,6 +229,17 @@ func (m *Model) build() (err error) {
 	}
 	if len(m.Meta.InputShape) == 0 {
 		return errors.New("the metadata gives no input shape to build the model for")
+	}
+	// Bounded before anything is allocated for it: a file claiming a
+	// 100000×100000 input would otherwise size its first layer from it.
+	n := 1
+	for _, d := range m.Meta.InputShape {
+		if d <= 0 {
+			return fmt.Errorf("the metadata gives input shape %v, with a dimension of %d", m.Meta.InputShape, d)
+		}
+		if n *= d; n > MaxInputValues {
+			return fmt.Errorf("the metadata gives input shape %v, more than %d values per sample", m.Meta.InputShape, MaxInputValues)
+		}
 	}
 	out, err := nn.Build(m.Net, m.Meta.InputShape, rng)
 	if err != nil {

@@ -1,47 +1,29 @@
 package nn
 
 import (
-	"fmt"
-
 	"github.com/strata-dl/strata/autograd"
-	"github.com/strata-dl/strata/tensor"
 )
 
-// activation resolves a Keras activation name. Elementwise ones are fused
-// into the layer (returned as act); "softmax" and "sigmoid" are applied as
-// separate ops so that losses can reach their logits (see
-// autograd.Var.Logits).
-func activation(name string) (act autograd.Activation, post string, err error) {
-	switch name {
-	case "", "linear":
-		return autograd.Activation{}, "", nil
-	case "relu":
-		return autograd.Act(tensor.OpRelu, 0), "", nil
-	case "tanh":
-		return autograd.Act(tensor.OpTanh, 0), "", nil
-	case "elu":
-		return autograd.Act(tensor.OpElu, 1), "", nil
-	case "gelu":
-		return autograd.Act(tensor.OpGelu, 0), "", nil
-	case "leaky_relu":
-		return autograd.Act(tensor.OpLeakyRelu, 0.2), "", nil // Keras's default slope
-	case "softplus":
-		return autograd.Act(tensor.OpSoftplus, 0), "", nil
-	case "sigmoid", "softmax":
-		return autograd.Activation{}, name, nil
+// activation resolves a Keras activation name of the shared vocabulary
+// (autograd.Activations; "" is linear). Elementwise ones are fused into the
+// layer (returned as act); the others ("softmax", "sigmoid",
+// "hard_sigmoid") come back as post, applied as separate ops so that
+// losses can reach their logits (see autograd.Var.Logits). post is nil
+// when there is none.
+func activation(name string) (act autograd.Activation, post func(*autograd.Var) *autograd.Var, err error) {
+	a, err := autograd.ResolveActivation(name)
+	if err != nil {
+		return autograd.Activation{}, nil, err
 	}
-	return autograd.Activation{}, "", fmt.Errorf("unknown activation %q (want relu, leaky_relu, elu, gelu, sigmoid, tanh, softmax, softplus or linear)", name)
+	return a.Fused, a.Apply, nil
 }
 
-// applyPost applies a non-fused output activation.
-func applyPost(x *autograd.Var, post string) *autograd.Var {
-	switch post {
-	case "softmax":
-		return autograd.Softmax(x, -1)
-	case "sigmoid":
-		return autograd.Sigmoid(x)
+// applyPost applies a non-fused output activation (nil: none).
+func applyPost(x *autograd.Var, post func(*autograd.Var) *autograd.Var) *autograd.Var {
+	if post == nil {
+		return x
 	}
-	return x
+	return post(x)
 }
 
 // Activation is a layer applying a named activation (see Dense for the
@@ -52,7 +34,7 @@ type Activation struct {
 	Alpha float32
 
 	act  autograd.Activation
-	post string
+	post func(*autograd.Var) *autograd.Var
 	ok   bool
 }
 

@@ -14,22 +14,22 @@ import (
 //
 // Zero values: GlorotUniform kernel, zero bias, no regularization.
 type Conv2D struct {
-	Filters           int
-	KernelSize        [2]int
-	Strides           [2]int
-	Padding           string
-	DilationRate      [2]int
-	Activation        string
-	NoBias            bool
-	KernelInitializer Initializer
-	BiasInitializer   Initializer
-	KernelRegularizer Regularizer
-	BiasRegularizer   Regularizer
-	Name              string
+	Filters           int         // output channels (required, > 0)
+	KernelSize        [2]int      // window height and width (required, > 0)
+	Strides           [2]int      // step along height and width [1, 1]
+	Padding           string      // "valid" (default) or "same"
+	DilationRate      [2]int      // spacing of the kernel taps along height and width [1, 1]
+	Activation        string      // a name of autograd.Activations [linear]
+	NoBias            bool        // no bias (Keras use_bias=False)
+	KernelInitializer Initializer // of kernel [glorot_uniform]
+	BiasInitializer   Initializer // of bias [zeros]
+	KernelRegularizer Regularizer // penalty on kernel [none]
+	BiasRegularizer   Regularizer // penalty on bias [none]
+	Name              string      // layer name; empty: Build names it after its place in the model
 
-	Kernel, Bias *autograd.Var
+	Kernel, Bias *autograd.Var // created on first Forward / Build
 	act          autograd.Activation
-	post         string
+	post         func(*autograd.Var) *autograd.Var
 }
 
 func (l *Conv2D) layerName() string     { return l.Name }
@@ -101,7 +101,7 @@ func (l *Conv2D) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 // that is not built yet, a summary trace or a post-activation (softmax,
 // sigmoid) takes the two layers one after the other.
 func ConvPool(c *Ctx, conv *Conv2D, pool *MaxPool2D, x *autograd.Var) *autograd.Var {
-	if conv.Kernel == nil || conv.post != "" || (c != nil && c.build != nil) {
+	if conv.Kernel == nil || conv.post != nil || (c != nil && c.build != nil) {
 		return pool.Forward(c, conv.Forward(c, x))
 	}
 	g := conv.check(x.Shape())

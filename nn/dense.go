@@ -9,9 +9,11 @@ import (
 
 // Dense is a fully connected layer: y = σ(x·W + b) for x [batch, ..., in],
 // kernel W [in, units], bias b [units]; output [batch, ..., units].
-// Activation is a Keras name (relu, leaky_relu, elu, gelu, sigmoid, tanh,
-// softmax, softplus; empty = linear). The bias add and elementwise
-// activation are fused into the GEMM's output pass.
+// Activation is a name of the activation vocabulary, autograd.Activations
+// (relu, leaky_relu, elu, gelu, sigmoid, hard_sigmoid, tanh, softmax,
+// softplus, linear; empty = linear), as for every layer with an Activation
+// field. The bias add and elementwise activation are fused into the
+// GEMM's output pass.
 //
 // Zero values: GlorotUniform kernel, zero bias, no regularization.
 type Dense struct {
@@ -26,7 +28,7 @@ type Dense struct {
 
 	Kernel, Bias *autograd.Var // created on first Forward / Build
 	act          autograd.Activation
-	post         string
+	post         func(*autograd.Var) *autograd.Var
 }
 
 func (d *Dense) layerName() string     { return d.Name }

@@ -56,6 +56,28 @@
 // type names. A layer held in a field tagged `nn:"-"` is not a child and
 // is not saved.
 //
+// # Activations
+//
+// Every Activation field (Dense, Conv2D, ConvTranspose2D, nn.Activation's
+// Fn) and the Activation and RecurrentActivation fields of SimpleRNN, LSTM
+// and GRU take a name of one vocabulary, autograd.Activations: relu,
+// leaky_relu, elu, gelu, sigmoid, hard_sigmoid, tanh, softmax, softplus,
+// linear. The recurrent layers run fused kernels that implement the
+// subset tanh, sigmoid, hard_sigmoid, relu and linear; where both accept
+// a name it computes the same function. Any other name is a *ConfigError
+// whose message lists what that field accepts.
+//
+// # Shared fields
+//
+// SimpleRNN, LSTM and GRU declare their common fields (Units, Activation,
+// ReturnSequences, ..., Name) with the same names, types, order and
+// comments, and so do Conv2D and ConvTranspose2D; go doc shows them on
+// each type. They are not an embedded struct on purpose: Go does not let
+// a composite literal set a promoted field, so embedding would turn the
+// Keras-style &nn.LSTM{Units: 64, ReturnSequences: true} into
+// &nn.LSTM{RecurrentBase: nn.RecurrentBase{Units: 64, ...}} for every
+// user, and change every saved configuration.
+//
 // Errors: Forward is an expression and panics with a *ShapeError naming
 // the layer (or a *tensor.ShapeError from an op) on bad shapes, and with a
 // *ConfigError on a bad hyperparameter (Units: 0, an unknown activation)
@@ -63,4 +85,10 @@
 // a dummy batch and returns those panics as errors; call it before
 // training with data of user-supplied shape. CheckBuilt says whether a
 // network is built (load weights only into a built one).
+//
+// Concurrency: a built network's Forward in inference mode (a zero Ctx)
+// only reads its weights, so many goroutines may run it at once, each on
+// its own tape (autograd.NewInferenceTape; train.Predict and
+// train.Predictor do this, and are tested under -race). Training, Build
+// and loading weights change the network and must not run alongside.
 package nn

@@ -26,23 +26,23 @@ import (
 // kernel (fans as Keras computes them for this layout: in = kh·kw·filters,
 // out = kh·kw·in), zero bias, no regularization.
 type ConvTranspose2D struct {
-	Filters           int
-	KernelSize        [2]int
-	Strides           [2]int
-	Padding           string
-	OutputPadding     [2]int
-	DilationRate      [2]int
-	Activation        string
-	NoBias            bool
-	KernelInitializer Initializer
-	BiasInitializer   Initializer
-	KernelRegularizer Regularizer
-	BiasRegularizer   Regularizer
-	Name              string
+	Filters           int         // output channels (required, > 0)
+	KernelSize        [2]int      // window height and width (required, > 0)
+	Strides           [2]int      // step along height and width [1, 1]
+	Padding           string      // "valid" (default) or "same"
+	OutputPadding     [2]int      // extra output rows and columns, smaller than the stride or the dilation [Keras's]
+	DilationRate      [2]int      // spacing of the kernel taps along height and width [1, 1]
+	Activation        string      // a name of autograd.Activations [linear]
+	NoBias            bool        // no bias (Keras use_bias=False)
+	KernelInitializer Initializer // of kernel [glorot_uniform]
+	BiasInitializer   Initializer // of bias [zeros]
+	KernelRegularizer Regularizer // penalty on kernel [none]
+	BiasRegularizer   Regularizer // penalty on bias [none]
+	Name              string      // layer name; empty: Build names it after its place in the model
 
-	Kernel, Bias *autograd.Var
+	Kernel, Bias *autograd.Var // created on first Forward / Build
 	act          autograd.Activation
-	post         string
+	post         func(*autograd.Var) *autograd.Var
 }
 
 func (l *ConvTranspose2D) layerName() string     { return l.Name }

@@ -67,25 +67,6 @@ func (s rnnSpec) states() int {
 	return 1
 }
 
-// recActivation resolves a Keras activation name for a recurrent layer.
-func recActivation(name string) (autograd.RecurrentActivation, error) {
-	switch name {
-	case "":
-		return autograd.RecDefault, nil
-	case "tanh":
-		return autograd.RecTanh, nil
-	case "sigmoid":
-		return autograd.RecSigmoid, nil
-	case "hard_sigmoid":
-		return autograd.RecHardSigmoid, nil
-	case "relu":
-		return autograd.RecRelu, nil
-	case "linear":
-		return autograd.RecLinear, nil
-	}
-	return 0, fmt.Errorf("unknown recurrent activation %q (want tanh, sigmoid, hard_sigmoid, relu or linear)", name)
-}
-
 func (s rnnSpec) check(in []int) {
 	if len(in) != 3 || in[1] < 1 {
 		panic(&ShapeError{Layer: s.name, Want: []int{-1, -1, -1}, Got: in, Msg: s.kind + " needs [batch, time, features]"})
@@ -94,7 +75,7 @@ func (s rnnSpec) check(in []int) {
 		panic(&ConfigError{Layer: s.name, Msg: fmt.Sprintf("units must be positive, got %d", s.units)})
 	}
 	for _, a := range []string{s.act, s.rec} {
-		if _, err := recActivation(a); err != nil {
+		if _, err := autograd.ResolveRecurrentActivation(a); err != nil {
 			panic(&ConfigError{Layer: s.name, Msg: err.Error()})
 		}
 	}
@@ -165,11 +146,11 @@ func runRNN(c *Ctx, s rnnSpec, x, k, r, b *autograd.Var, init []*autograd.Var) (
 			panic(&ShapeError{Layer: s.name, Want: []int{-1, s.units}, Got: got, Msg: "initial state"})
 		}
 	}
-	act, err := recActivation(s.act)
+	act, err := autograd.ResolveRecurrentActivation(s.act)
 	if err != nil {
 		panic(&ConfigError{Layer: s.name, Msg: err.Error()})
 	}
-	rec, err := recActivation(s.rec)
+	rec, err := autograd.ResolveRecurrentActivation(s.rec)
 	if err != nil {
 		panic(&ConfigError{Layer: s.name, Msg: err.Error()})
 	}
@@ -233,23 +214,23 @@ func rnnWeights(k, r, b *autograd.Var, kr, rr, br Regularizer) []Weight {
 // [features, units], recurrent kernel R [units, units], bias b [units].
 // Output [batch, units], or [batch, time, units] with ReturnSequences.
 // Activation: tanh (default), sigmoid, hard_sigmoid, relu or linear. See
-// the recurrent layers' common fields above.
+// the package doc (Shared fields) and the field comments.
 type SimpleRNN struct {
-	Units                int
-	Activation           string
-	ReturnSequences      bool
-	ReturnState          bool
-	GoBackwards          bool
-	Dropout              float32
-	RecurrentDropout     float32
-	NoBias               bool
-	KernelInitializer    Initializer
-	RecurrentInitializer Initializer
-	BiasInitializer      Initializer
-	KernelRegularizer    Regularizer
-	RecurrentRegularizer Regularizer
-	BiasRegularizer      Regularizer
-	Name                 string
+	Units                int         // size of the output and of each state (required, > 0)
+	Activation           string      // candidate and output activation [tanh]: tanh, sigmoid, hard_sigmoid, relu or linear
+	ReturnSequences      bool        // output every step [batch, time, units], not only the last [batch, units]
+	ReturnState          bool        // kept for the config (Keras); ForwardState returns the final states anyway
+	GoBackwards          bool        // process the sequence from its last step to its first
+	Dropout              float32     // fraction of the inputs dropped in training, one mask per sequence (needs Ctx.RNG)
+	RecurrentDropout     float32     // fraction of the recurrent state dropped in training, one mask per sequence
+	NoBias               bool        // no bias (Keras use_bias=False)
+	KernelInitializer    Initializer // of kernel [glorot_uniform]
+	RecurrentInitializer Initializer // of recurrent_kernel [orthogonal]
+	BiasInitializer      Initializer // of bias [zeros]
+	KernelRegularizer    Regularizer // penalty on kernel [none]
+	RecurrentRegularizer Regularizer // penalty on recurrent_kernel [none]
+	BiasRegularizer      Regularizer // penalty on bias [none]
+	Name                 string      // layer name; empty: Build names it after its place in the model
 
 	Kernel, RecurrentKernel, Bias *autograd.Var // created on first Forward / Build
 	restoreOrder                  bool
@@ -310,26 +291,26 @@ func (l *SimpleRNN) ForwardState(c *Ctx, x *autograd.Var, init []*autograd.Var) 
 // ReturnSequences; states h and c [batch, units].
 //
 // The forget-gate bias starts at 1 (Keras unit_forget_bias, on by
-// default; NoUnitForgetBias turns it off). See the recurrent layers'
-// common fields above.
+// default; NoUnitForgetBias turns it off). See the package doc
+// (Shared fields) and the field comments.
 type LSTM struct {
-	Units                int
-	Activation           string
-	RecurrentActivation  string
-	ReturnSequences      bool
-	ReturnState          bool
-	GoBackwards          bool
-	Dropout              float32
-	RecurrentDropout     float32
-	NoBias               bool
-	NoUnitForgetBias     bool
-	KernelInitializer    Initializer
-	RecurrentInitializer Initializer
-	BiasInitializer      Initializer
-	KernelRegularizer    Regularizer
-	RecurrentRegularizer Regularizer
-	BiasRegularizer      Regularizer
-	Name                 string
+	Units                int         // size of the output and of each state (required, > 0)
+	Activation           string      // candidate and output activation [tanh]: tanh, sigmoid, hard_sigmoid, relu or linear
+	RecurrentActivation  string      // gate activation σ [sigmoid]: the same names as Activation
+	ReturnSequences      bool        // output every step [batch, time, units], not only the last [batch, units]
+	ReturnState          bool        // kept for the config (Keras); ForwardState returns the final states anyway
+	GoBackwards          bool        // process the sequence from its last step to its first
+	Dropout              float32     // fraction of the inputs dropped in training, one mask per sequence (needs Ctx.RNG)
+	RecurrentDropout     float32     // fraction of the recurrent state dropped in training, one mask per sequence
+	NoBias               bool        // no bias (Keras use_bias=False)
+	NoUnitForgetBias     bool        // forget-gate bias starts at 0, not 1 (Keras unit_forget_bias=False)
+	KernelInitializer    Initializer // of kernel [glorot_uniform]
+	RecurrentInitializer Initializer // of recurrent_kernel [orthogonal]
+	BiasInitializer      Initializer // of bias [zeros]
+	KernelRegularizer    Regularizer // penalty on kernel [none]
+	RecurrentRegularizer Regularizer // penalty on recurrent_kernel [none]
+	BiasRegularizer      Regularizer // penalty on bias [none]
+	Name                 string      // layer name; empty: Build names it after its place in the model
 
 	Kernel, RecurrentKernel, Bias *autograd.Var // created on first Forward / Build
 	restoreOrder                  bool
@@ -389,24 +370,24 @@ func (l *LSTM) ForwardState(c *Ctx, x *autograd.Var, init []*autograd.Var) (*aut
 // Kernel W [features, 3·units], recurrent kernel R [units, 3·units], bias
 // [2, 3·units] (row 0 input, row 1 recurrent). Output [batch, units], or
 // [batch, time, units] with ReturnSequences; state h [batch, units]. See
-// the recurrent layers' common fields above.
+// the package doc (Shared fields) and the field comments.
 type GRU struct {
-	Units                int
-	Activation           string
-	RecurrentActivation  string
-	ReturnSequences      bool
-	ReturnState          bool
-	GoBackwards          bool
-	Dropout              float32
-	RecurrentDropout     float32
-	NoBias               bool
-	KernelInitializer    Initializer
-	RecurrentInitializer Initializer
-	BiasInitializer      Initializer
-	KernelRegularizer    Regularizer
-	RecurrentRegularizer Regularizer
-	BiasRegularizer      Regularizer
-	Name                 string
+	Units                int         // size of the output and of each state (required, > 0)
+	Activation           string      // candidate and output activation [tanh]: tanh, sigmoid, hard_sigmoid, relu or linear
+	RecurrentActivation  string      // gate activation σ [sigmoid]: the same names as Activation
+	ReturnSequences      bool        // output every step [batch, time, units], not only the last [batch, units]
+	ReturnState          bool        // kept for the config (Keras); ForwardState returns the final states anyway
+	GoBackwards          bool        // process the sequence from its last step to its first
+	Dropout              float32     // fraction of the inputs dropped in training, one mask per sequence (needs Ctx.RNG)
+	RecurrentDropout     float32     // fraction of the recurrent state dropped in training, one mask per sequence
+	NoBias               bool        // no bias (Keras use_bias=False)
+	KernelInitializer    Initializer // of kernel [glorot_uniform]
+	RecurrentInitializer Initializer // of recurrent_kernel [orthogonal]
+	BiasInitializer      Initializer // of bias [zeros]
+	KernelRegularizer    Regularizer // penalty on kernel [none]
+	RecurrentRegularizer Regularizer // penalty on recurrent_kernel [none]
+	BiasRegularizer      Regularizer // penalty on bias [none]
+	Name                 string      // layer name; empty: Build names it after its place in the model
 
 	Kernel, RecurrentKernel, Bias *autograd.Var // created on first Forward / Build
 	restoreOrder                  bool

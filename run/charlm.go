@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/internal/memplan"
+	"github.com/strata-dl/strata/internal/sysmem"
 	"github.com/strata-dl/strata/losses"
 	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
@@ -39,6 +41,7 @@ type CharLMConfig struct {
 	ClipNorm       float64           `json:"clip_norm"`
 	Seed           uint64            `json:"seed"`
 	Threads        int               `json:"threads"`
+	Ranks          int               `json:"ranks"` // MPI ranks training data-parallel (1: one process)
 	Net            zoo.CharLMOptions `json:"net"`
 	Files          int               `json:"files"`
 	Chars          int               `json:"chars"`
@@ -186,7 +189,14 @@ func TrainCharLM(ctx context.Context, c CharLMConfig, version string, o Options)
 	if err != nil {
 		return nil, err
 	}
+	if r, ok := s.alreadyFinished(c.Epochs); ok {
+		return r, nil
+	}
+	if err := checkCharLMMemory(ctx, &c); err != nil {
+		return nil, err
+	}
 	c.Threads, c.Version, c.Created, c.Args = runtime.GOMAXPROCS(0), version, time.Now().UTC(), s.args()
+	c.Ranks = s.ranks()
 	model, err := newCharLMModel(&c)
 	if err != nil {
 		return nil, err
@@ -234,6 +244,9 @@ func (s *session) trainCharLM(ctx context.Context, c *CharLMConfig, text *textDa
 	if !done {
 		return s.interrupted(hist), nil
 	}
+	if s.follower() {
+		return s.followerResult(hist), nil
+	}
 	return s.finishCharLM(ctx, c, text, model, hist, elapsed, weights)
 }
 
@@ -262,7 +275,7 @@ func (s *session) finishCharLM(ctx context.Context, c *CharLMConfig, text *textD
 		"held_out_loss": heldLoss, "held_out_perplexity": math.Exp(heldLoss), "held_out_bpc": heldLoss / math.Ln2,
 		"held_out_chars": c.HeldOutWindows * c.SeqLen, "train_chars": c.TrainWindows * c.SeqLen,
 		"vocabulary": text.vocab.Len(), "train_chars_per_sec": chars, "train_seconds": elapsed.Seconds(),
-		"seed": c.Seed, "threads": c.Threads,
+		"seed": c.Seed, "threads": c.Threads, "ranks": c.Ranks,
 	}
 	if err := s.dir.WriteResults(result, hist); err != nil {
 		return nil, err
@@ -285,4 +298,18 @@ type epochWeights struct {
 
 func (e *epochWeights) OnEpochEnd(*train.Run, train.Logs) error {
 	return saveModel(e.path, e.net, e.meta, e.arch)
+}
+
+// checkCharLMMemory refuses, before the model is built, a char LM whose
+// estimated training memory (memplan.RecurrentLM) exceeds what the process
+// may use: --units 1000000, --layers 500 or a text of 21,000 distinct
+// characters on a small machine.
+func checkCharLMMemory(ctx context.Context, c *CharLMConfig) error {
+	o := c.Net.WithDefaults()
+	gates := 4
+	if o.Cell == "gru" {
+		gates = 3
+	}
+	needs := memplan.RecurrentLM(o.Vocab, o.EmbeddingDim, o.Units, o.Layers, gates, c.SeqLen, c.BatchSize)
+	return sysmem.Check(sysmem.FromContext(ctx), fmt.Sprintf("this char LM (%d characters in its vocabulary)", o.Vocab), needs...)
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/internal/memplan"
+	"github.com/strata-dl/strata/internal/sysmem"
 	"github.com/strata-dl/strata/losses"
 	"github.com/strata-dl/strata/metrics"
 	"github.com/strata-dl/strata/modelfile"
@@ -39,6 +41,7 @@ type ClassifierConfig struct {
 	ValidationSplit float64   `json:"validation_split"`
 	EarlyStopping   int       `json:"early_stopping"`
 	Threads         int       `json:"threads"`
+	Ranks           int       `json:"ranks"` // MPI ranks training data-parallel (1: one process)
 	TrainLimit      int       `json:"train_limit,omitempty"`
 	TestLimit       int       `json:"test_limit,omitempty"`
 	InputShape      []int     `json:"input_shape"`
@@ -126,12 +129,15 @@ func TrainClassifier(ctx context.Context, c ClassifierConfig, version string, o 
 	if err != nil {
 		return nil, configf("%v", err)
 	}
-	ds, err := LoadDataset(c.Data)
+	ds, err := LoadDatasetContext(ctx, c.Data)
 	if err != nil {
 		return nil, err
 	}
 	if s.ckpt != nil && c.DataSHA256 != "" && ds.SHA256 != c.DataSHA256 {
 		return nil, fmt.Errorf("cannot resume: the data %s has changed since the run started (sha256 %s, config.json records %s)", c.Data, ds.SHA256, c.DataSHA256)
+	}
+	if r, ok := s.alreadyFinished(c.Epochs); ok {
+		return r, nil
 	}
 	ds.Limit(c.TrainLimit, c.TestLimit)
 	c.DataSource, c.DataSHA256, c.Classes = ds.Source, ds.SHA256, ds.Classes
@@ -140,7 +146,11 @@ func TrainClassifier(ctx context.Context, c ClassifierConfig, version string, o 
 		c.Preprocessing = "none"
 	}
 	c.Threads, c.Version, c.Created, c.Args = runtime.GOMAXPROCS(0), version, time.Now().UTC(), s.args()
+	c.Ranks = s.ranks()
 	c.OptimizerConfig = opt.Config()
+	if err := checkClassifierMemory(ctx, spec.New, c.InputShape, c.Classes, min(c.BatchSize, ds.Train.Len())); err != nil {
+		return nil, err
+	}
 	net := spec.New(c.Classes)
 	if _, err := nn.Build(net, c.InputShape, rand.New(rand.NewPCG(c.Seed, 1))); err != nil {
 		return nil, fmt.Errorf("model %s does not fit data of shape %v: %w", c.Model, c.InputShape, err)
@@ -195,6 +205,9 @@ func (s *session) trainClassifier(ctx context.Context, c *ClassifierConfig, ds *
 	if !done {
 		return s.interrupted(hist), nil
 	}
+	if s.follower() {
+		return s.followerResult(hist), nil
+	}
 	test, err := model.Evaluate(ctx, ds.Test, 256)
 	if err != nil {
 		if ctx.Err() != nil { // interrupted after the last epoch's checkpoint
@@ -218,7 +231,7 @@ func (s *session) trainClassifier(ctx context.Context, c *ClassifierConfig, ds *
 		"run_dir": s.dir.Path, "model": c.Model, "epochs": len(hist.Epochs),
 		"test_accuracy": test["accuracy"], "test_loss": test["loss"],
 		"train_samples_per_sec": perSec, "train_seconds": elapsed.Seconds(),
-		"seed": c.Seed, "threads": c.Threads,
+		"seed": c.Seed, "threads": c.Threads, "ranks": c.Ranks,
 	}
 	if err := s.dir.WriteResults(result, hist); err != nil {
 		return nil, err
@@ -249,4 +262,26 @@ func numbered(k int) []string {
 		out[i] = strconv.Itoa(i)
 	}
 	return out
+}
+
+// checkClassifierMemory refuses, before the model is built, a classifier
+// whose weights, gradients and Adam state (two slots; an upper bound for
+// the other optimizers) and the input batch exceed what the process may
+// use. The parameter count comes from two tiny builds
+// (memplan.ClassifierParams), so a 10-million-class output layer is never
+// allocated to find out.
+func checkClassifierMemory(ctx context.Context, newModel func(int) nn.Layer, input []int, classes, batch int) error {
+	if classes < 2 {
+		return nil // the data's check reports it
+	}
+	p, err := memplan.ClassifierParams(newModel, input, classes)
+	if err != nil {
+		return nil // building reports it, naming the layer
+	}
+	per := int64(1)
+	for _, d := range input {
+		per *= int64(d)
+	}
+	needs := append(memplan.Training(p, 2), memplan.Activations(batch, per+int64(classes)))
+	return sysmem.Check(sysmem.FromContext(ctx), fmt.Sprintf("this model (%d classes)", classes), needs...)
 }

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -89,6 +90,12 @@ type Dataset struct {
 // folders likewise within each class. Labels are checked against the number of classes; every
 // error names the file or directory.
 func LoadDataset(spec string) (*Dataset, error) {
+	return LoadDatasetContext(context.Background(), spec)
+}
+
+// LoadDatasetContext is LoadDataset that stops loading a CSV file when ctx
+// is cancelled (Ctrl-C during the load of a large file).
+func LoadDatasetContext(ctx context.Context, spec string) (*Dataset, error) {
 	src, err := ParseSource(spec)
 	if err != nil {
 		return nil, err
@@ -114,14 +121,16 @@ func LoadDataset(spec string) (*Dataset, error) {
 		}
 		d.Classes = 10
 	case "csv":
-		all, _, err := data.LoadCSV(src.Path, data.CSVOptions{})
+		all, _, err := data.LoadCSVContext(ctx, src.Path, data.CSVOptions{})
 		if err != nil {
 			return nil, err
 		}
 		if err := d.split(all); err != nil {
 			return nil, err
 		}
-		d.Classes = int(tensor.Max(all.Y, false).Item()) + 1
+		if d.Classes, err = data.InferClasses(all.Y); err != nil {
+			return nil, fmt.Errorf("%s: %w", src.Path, err)
+		}
 	case "images":
 		if err := isDir("image directory", src.Path); err != nil {
 			return nil, err
@@ -131,6 +140,9 @@ func LoadDataset(spec string) (*Dataset, error) {
 			return nil, err
 		}
 		d.Classes, d.ClassNames = len(names), names
+		if d.Classes < 2 {
+			return nil, fmt.Errorf("%s: %d class directories %v; a classifier needs at least two", src.Path, d.Classes, names)
+		}
 		d.Train, d.Test = splitPerClass(all, d.Classes, 0.2)
 	case "text":
 		return nil, configf("--data %s is text, for --model charlm; a classifier needs mnist, idx:DIR, csv:FILE or images:DIR", spec)

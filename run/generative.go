@@ -36,6 +36,7 @@ type GenerativeConfig struct {
 	LRSchedule     string         `json:"lr_schedule"`
 	Seed           uint64         `json:"seed"`
 	Threads        int            `json:"threads"`
+	Ranks          int            `json:"ranks"` // MPI ranks training data-parallel (1: one process)
 	TrainLimit     int            `json:"train_limit,omitempty"`
 	TestLimit      int            `json:"test_limit,omitempty"`
 	LabelSmoothing float64        `json:"label_smoothing,omitempty"`
@@ -187,8 +188,12 @@ func TrainGenerative(ctx context.Context, c GenerativeConfig, version string, o 
 	if s.ckpt != nil && c.DataSHA256 != "" && c.DataSHA256 != ds.SHA256 {
 		return nil, fmt.Errorf("cannot resume: the data %s has changed since the run started", c.Data)
 	}
+	if r, ok := s.alreadyFinished(c.Epochs); ok {
+		return r, nil
+	}
 	c.DataSource, c.DataSHA256, c.Preprocessing = ds.Source, ds.SHA256, "x/255"
 	c.Threads, c.Version, c.Created, c.Args = runtime.GOMAXPROCS(0), version, time.Now().UTC(), s.args()
+	c.Ranks = s.ranks()
 	trainer, model, err := newGenerativeTrainer(&c)
 	if err != nil {
 		return nil, err
@@ -224,6 +229,9 @@ func (s *session) trainGenerative(ctx context.Context, c *GenerativeConfig, ds *
 	if !done {
 		return s.interrupted(hist), nil
 	}
+	if s.follower() {
+		return s.followerResult(hist), nil
+	}
 	arch, _ := json.Marshal(map[string]any{"model": c.Model, "gan": c.GAN, "vae": c.VAE})
 	meta := modelfile.Meta{Family: c.Model, InputShape: zoo.ImageShape(), Preprocessing: c.Preprocessing}
 	if err := saveModel(s.dir.File(ModelFile), model, meta, arch); err != nil {
@@ -235,7 +243,7 @@ func (s *session) trainGenerative(ctx context.Context, c *GenerativeConfig, ds *
 	perSec := float64(s.epochsRun(hist)*ds.Train.Len()) / elapsed.Seconds()
 	result := map[string]any{
 		"run_dir": s.dir.Path, "model": c.Model, "epochs": len(hist.Epochs), "seed": c.Seed, "threads": c.Threads,
-		"train_seconds": elapsed.Seconds(), "train_samples_per_sec": perSec,
+		"ranks": c.Ranks, "train_seconds": elapsed.Seconds(), "train_samples_per_sec": perSec,
 	}
 	msg := ""
 	if vae, ok := model.(*zoo.VAE); ok {

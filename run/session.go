@@ -10,6 +10,7 @@ import (
 
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/dist"
 	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/train"
@@ -34,6 +35,13 @@ type Options struct {
 	// Command is what the directory's lock shows other processes
 	// ["strata train"].
 	Command string
+	// Comm, when it has several ranks, trains data-parallel over them
+	// (train.FitOptions.Comm; the config's batch size is the global
+	// batch): every rank makes the same call, rank 0 alone creates, locks
+	// and writes the run directory and prints, and the other ranks get a
+	// Result with only Dir (when known) and History. A resumed run is read
+	// by every rank, from a directory all hosts share. [nil: one process]
+	Comm dist.Communicator
 }
 
 // Result is what a training call returns.
@@ -65,7 +73,7 @@ func begin(o Options) (*session, error) {
 		o.Command = "strata train"
 	}
 	s := &session{o: o, progress: o.Progress}
-	if s.progress == nil {
+	if s.progress == nil || s.follower() {
 		s.progress = io.Discard
 	}
 	if !o.Resume {
@@ -73,6 +81,14 @@ func begin(o Options) (*session, error) {
 	}
 	if o.Dir == "" {
 		return nil, configf("resuming needs the run directory")
+	}
+	if s.follower() { // rank 0 holds the lock; the others only read
+		ckpt, err := LoadCheckpoint(o.Dir)
+		if err != nil {
+			return nil, err
+		}
+		s.dir, s.ckpt, s.before = &Dir{Path: o.Dir}, ckpt, len(ckpt.History.Epochs)
+		return s, nil
 	}
 	ckpt, err := LoadCheckpoint(o.Dir)
 	if err != nil {
@@ -90,10 +106,31 @@ func begin(o Options) (*session, error) {
 	return s, nil
 }
 
+// alreadyFinished reports a resumed run whose checkpoint is past its last
+// epoch: there is nothing to train, and its results.json (train time and
+// speed included) stays as the run wrote it, instead of being rewritten
+// with the zero time of an empty resume.
+func (s *session) alreadyFinished(epochs int) (*Result, bool) {
+	if s.ckpt == nil || s.ckpt.Epoch <= epochs {
+		return nil, false
+	}
+	r := &Result{Dir: s.dir.Path, History: s.ckpt.History}
+	var summary map[string]any
+	if ReadJSON(s.dir.File(ResultsFile), &summary) == nil {
+		r.Summary = summary
+	}
+	r.Message = fmt.Sprintf("run %s already finished its %d epochs: nothing to do (give --epochs N, more than %d, to train further)", s.dir.Path, epochs, epochs)
+	return r, true
+}
+
 // create makes and locks the directory of a new run (after the data and
 // the model were loaded, so that a run that cannot start leaves nothing).
 func (s *session) create(model string) error {
 	if s.dir != nil {
+		return nil
+	}
+	if s.follower() {
+		s.dir = &Dir{Path: s.o.Dir}
 		return nil
 	}
 	d, err := New(s.o.Dir, model, s.o.Command, s.o.Overwrite)
@@ -122,6 +159,9 @@ func (s *session) args() []string {
 
 // writeStart writes config.json and summary.txt.
 func (s *session) writeStart(config any, summary string) error {
+	if s.follower() {
+		return nil
+	}
 	if err := WriteJSON(s.dir.File(ConfigFile), config); err != nil {
 		return err
 	}
@@ -134,7 +174,12 @@ func (s *session) fit(ctx context.Context, t train.Trainer, loader *data.Loader,
 	if s.ckpt != nil {
 		fmt.Fprintf(s.progress, "Resuming %s at epoch %d, batch %d\n", s.dir.Path, s.ckpt.Epoch, s.ckpt.Batch)
 	}
-	fo.Callbacks = append([]train.Callback{&train.JSONLogger{Path: s.dir.File(MetricsFile)}}, fo.Callbacks...)
+	if s.follower() {
+		fo.Callbacks = onFollowers(fo.Callbacks)
+	} else {
+		fo.Callbacks = append([]train.Callback{&train.JSONLogger{Path: s.dir.File(MetricsFile)}}, fo.Callbacks...)
+	}
+	fo.Comm, fo.DataParallel.GlobalBatch = s.o.Comm, true // the config's batch size is the global batch
 	fo.Verbose, fo.Out = 1, s.progress
 	fo.CheckpointPath, fo.Resume = s.dir.File(StateFile), s.ckpt
 	start := time.Now()

@@ -5,7 +5,10 @@ import "github.com/strata-dl/strata/internal/kernels"
 // BinaryOp is an elementwise operation of two tensors with broadcasting.
 type BinaryOp = kernels.BinaryOp
 
-// UnaryOp is an elementwise function of one tensor and a parameter.
+// UnaryOp is an elementwise function of one tensor and a parameter. The
+// activations among them are named, for layers, by the one activation
+// vocabulary autograd.Activations ("relu" is OpRelu, "leaky_relu" is
+// OpLeakyRelu with slope 0.2, ...).
 type UnaryOp = kernels.UnaryOp
 
 // Binary operations (comparisons yield 1 for true, 0 for false).

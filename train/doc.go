@@ -21,4 +21,13 @@
 // hold weights, optimizer state, random state and the loop position, so
 // that a resumed run is bit-identical to an uninterrupted one at the same
 // thread count.
+//
+// Data parallelism: with FitOptions.Comm (a dist.Communicator of several
+// MPI ranks) Fit trains as PyTorch's DistributedDataParallel does — each
+// rank a disjoint part of every global batch (data.Loader.ShardEpochFrom),
+// gradients summed over the ranks in buckets during the backward pass
+// (DataParallel; AveragedOptimizer for custom steps), state broadcast from
+// rank 0, logs and validation combined over the ranks, rank 0 alone
+// writing. N ranks at per-rank batch B end with the parameters of one
+// process at batch N·B, up to float32 rounding.
 package train

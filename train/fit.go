@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/dist"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/optim"
 )
@@ -69,6 +70,11 @@ type FitOptions struct {
 	Seed            uint64        // shuffling and dropout [0]
 	ValidationSplit float64       // last fraction of x, y held out before shuffling (Keras) [0]
 	ValidationData  *data.Tensors // explicit validation set (instead of a split)
+
+	// Comm, when it has several ranks, makes Fit train data-parallel over
+	// them (see Fit and DataParallel) [nil: one process].
+	Comm         dist.Communicator `json:"-"`
+	DataParallel DataParallelOptions
 }
 
 // Run is the state of a Fit call that callbacks see.
@@ -127,6 +133,18 @@ func (r *Run) StopTraining() { r.stop = true }
 // ErrInterrupted, after writing a checkpoint when CheckpointPath is set.
 // A panic with a shape error inside a step comes back as an error naming
 // the layer; other panics propagate.
+//
+// With opts.Comm of N > 1 ranks (every rank calls Fit alike), Fit trains
+// data-parallel: it broadcasts the trainer's state (weights and optimizer
+// slots, after resuming) from rank 0, gives each rank a disjoint part of
+// every global batch (the loader's batch size is per rank, N·B in all,
+// unless DataParallel.GlobalBatch), has the trainer average its gradients
+// over the ranks (DataParallelTrainer), combines the logs and validation
+// over the ranks, stops all ranks at the same step when any rank's ctx is
+// cancelled, and lets only rank 0 draw progress and write checkpoints
+// (callbacks run on every rank with the same logs: give file writers to
+// rank 0 only). A checkpoint records N, and resuming with another number
+// of ranks is an error.
 func Fit(ctx context.Context, t Trainer, loader *data.Loader, opts FitOptions) (*History, error) {
 	if opts.Epochs == 0 {
 		opts.Epochs = 1
@@ -149,8 +167,12 @@ func Fit(ctx context.Context, t Trainer, loader *data.Loader, opts FitOptions) (
 		startEpoch, startBatch = c.Epoch, c.Batch
 		l.run.History, l.run.Steps = c.History, c.Steps
 	}
-	if opts.Verbose > 0 {
-		l.bar = newProgress(opts.Out, opts.Verbose, opts.Epochs, loader.Len())
+	var err error
+	if l.dr, err = startDist(t, &opts); err != nil { // data parallel over opts.Comm, or nil
+		return nil, err
+	}
+	if opts.Verbose > 0 && l.dr.writes() {
+		l.bar = newProgress(opts.Out, opts.Verbose, opts.Epochs, l.dr.epochLen(loader, opts.DataParallel))
 	}
 	for _, cb := range opts.Callbacks {
 		if err := cb.OnTrainBegin(l.run); err != nil {
@@ -180,6 +202,7 @@ type loop struct {
 	opts   *FitOptions
 	run    *Run
 	bar    *progress
+	dr     *distRun // data parallelism over FitOptions.Comm, or nil
 }
 
 // epoch runs one epoch from batch first (after a resume, the checkpoint's
@@ -205,7 +228,7 @@ func (l *loop) epoch(epoch, first int) error {
 	}
 	start := time.Now()
 	next := first // the next batch to run, for an exact resume
-	for b, err := range l.loader.EpochFrom(l.ctx, epoch, first) {
+	for b, err := range l.dr.epoch(l.ctx, l.loader, l.opts.DataParallel, epoch, first) {
 		if err != nil {
 			if l.ctx.Err() != nil {
 				return l.interrupted(epoch, next)
@@ -216,11 +239,11 @@ func (l *loop) epoch(epoch, first int) error {
 			return err
 		}
 		next = b.Index + 1
-		if l.ctx.Err() != nil {
+		if l.dr.interrupted(l.ctx) {
 			return l.interrupted(epoch, next)
 		}
 	}
-	if l.ctx.Err() != nil {
+	if l.dr.interrupted(l.ctx) {
 		return l.interrupted(epoch, next)
 	}
 	return l.endEpoch(epoch, next, time.Since(start))
@@ -245,6 +268,9 @@ func (l *loop) step(epoch int, b *data.Batch) error {
 	run.means.Add(logs, batchSize(b))
 	run.Steps++
 	logs = epochLogs(&run.means, l.t)
+	if logs, err = l.dr.combine(l.ctx, logs, b.X.Dim(0)); err != nil {
+		return fmt.Errorf("epoch %d, batch %d: %w", epoch, b.Index, err)
+	}
 	if l.bar != nil {
 		l.bar.update(b.Index+1, logs)
 	}
@@ -259,9 +285,12 @@ func (l *loop) step(epoch int, b *data.Batch) error {
 // endEpoch validates, logs the epoch, calls the callbacks and checkpoints.
 func (l *loop) endEpoch(epoch, next int, elapsed time.Duration) error {
 	run := l.run
-	logs := epochLogs(&run.means, l.t)
+	logs, err := l.dr.mean(epochLogs(&run.means, l.t)) // over the ranks
+	if err != nil {
+		return fmt.Errorf("epoch %d: %w", epoch, err)
+	}
 	if te, ok := l.t.(Tester); ok && l.opts.Validation != nil {
-		val, err := evaluate(l.ctx, te, l.opts.Validation)
+		val, err := l.dr.evaluate(l.ctx, te, l.opts.Validation)
 		if err != nil {
 			if l.ctx.Err() != nil {
 				return l.interrupted(epoch, next)
@@ -286,6 +315,8 @@ func (l *loop) endEpoch(epoch, next int, elapsed time.Duration) error {
 	}
 	if l.opts.CheckpointPath != "" {
 		run.means.Reset()
+	}
+	if l.opts.CheckpointPath != "" && l.dr.writes() {
 		if err := SaveCheckpoint(l.opts.CheckpointPath, l.t, epoch+1, 0, run); err != nil {
 			return fmt.Errorf("epoch %d: writing checkpoint: %w", epoch, err)
 		}
@@ -310,7 +341,7 @@ func finish(run *Run, err error) (*History, error) {
 // interrupted saves a checkpoint positioned at the next batch to run and
 // returns ErrInterrupted.
 func (l *loop) interrupted(epoch, batch int) error {
-	if l.opts.CheckpointPath != "" {
+	if l.opts.CheckpointPath != "" && l.dr.writes() {
 		if err := SaveCheckpoint(l.opts.CheckpointPath, l.t, epoch, batch, l.run); err != nil {
 			return fmt.Errorf("interrupted, and writing the checkpoint failed: %w", err)
 		}

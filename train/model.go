@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/strata-dl/strata/autograd"
 	"github.com/strata-dl/strata/data"
@@ -43,6 +44,7 @@ type Model struct {
 	rng     *rand.Rand
 	weights []float32 // per-batch sample weights buffer
 	wt      *tensor.Tensor
+	dp      *DataParallel // data-parallel steps (SetDataParallel), or nil
 }
 
 // Compile returns a Model training net (which must be built: see nn.Build)
@@ -140,15 +142,21 @@ func (m *Model) TrainStep(b *data.Batch) (Logs, error) {
 	for _, w := range m.reg {
 		loss = autograd.Add(loss, w.Reg.Penalty(w.Var))
 	}
-	lv := float64(loss.Item())
+	lv, scale, err := m.syncLoss(float64(loss.Item()), b.X.Dim(0)) // data parallel: the global batch's loss
+	if err != nil {
+		return nil, err
+	}
 	if math.IsNaN(lv) || math.IsInf(lv, 0) {
 		return Logs{"loss": lv}, nil // Fit stops here; the weights stay as they are
 	}
-	grads, err := tape.Gradients(loss, m.params...)
+	grads, err := m.gradients(tape, loss, scale)
 	if err != nil {
 		return nil, err
 	}
 	if err := m.Optimizer.Step(m.params, grads); err != nil {
+		return nil, err
+	}
+	if err := m.syncBuffers(); err != nil {
 		return nil, err
 	}
 	var mw []float32
@@ -233,26 +241,39 @@ func evaluate(ctx context.Context, t Tester, l *data.Loader) (Logs, error) {
 }
 
 // Predict runs the network over x [n, ...] in batches (inference mode)
-// and returns the outputs [n, ...].
+// and returns the outputs [n, ...]. It is safe for concurrent use, also on
+// one network (see Predictor); keep a Predictor to reuse buffers.
 func Predict(ctx context.Context, net nn.Layer, x *tensor.Tensor, batchSize int) (*tensor.Tensor, error) {
 	return (&Predictor{Net: net}).Predict(ctx, x, batchSize)
 }
 
 // Predictor runs a network in inference mode, reusing its buffers from one
-// batch and one call to the next (keep one per network and goroutine for
-// repeated predictions: a steady-state call allocates only its result).
+// batch and one call to the next: a steady-state call allocates only its
+// result.
+//
+// A Predictor is safe for concurrent use: its buffer pool is locked, each
+// call runs on a tape of its own, and a network's Forward in inference mode
+// (nn.Ctx{Training: false}) only reads the weights. Concurrent calls share
+// the pool, so a server may keep one Predictor per network for all its
+// goroutines (see package serve, which also gathers concurrent requests
+// into batches). Do not train or load weights into Net while predictions
+// run.
 type Predictor struct {
 	Net  nn.Layer
+	once sync.Once
 	pool *autograd.Pool
 }
 
 // Predict runs the network over x [n, ...] in batches of batchSize (0:
 // 32) and returns the outputs [n, ...]. Shape errors come back as errors.
+// It is safe to call from several goroutines at once.
 func (p *Predictor) Predict(ctx context.Context, x *tensor.Tensor, batchSize int) (out *tensor.Tensor, err error) {
 	defer recoverShape(&err)
-	if p.pool == nil {
-		p.pool = autograd.NewPool()
-	}
+	p.once.Do(func() {
+		if p.pool == nil {
+			p.pool = autograd.NewPool()
+		}
+	})
 	if batchSize <= 0 {
 		batchSize = 32
 	}
@@ -276,7 +297,8 @@ func (p *Predictor) Predict(ctx context.Context, x *tensor.Tensor, batchSize int
 	return out, nil
 }
 
-// Predict runs the model's network over x in batches.
+// Predict runs the model's network over x in batches. It is safe for
+// concurrent use with other Predict calls, not with Fit or Evaluate.
 func (m *Model) Predict(ctx context.Context, x *tensor.Tensor, batchSize int) (*tensor.Tensor, error) {
 	return (&Predictor{Net: m.Net, pool: m.pool}).Predict(ctx, x, batchSize)
 }

@@ -229,6 +229,7 @@ func SaveCheckpoint(path string, t Trainer, epoch, batch int, run *Run) error {
 		"loop.batch":   strconv.Itoa(batch),
 		"loop.steps":   strconv.Itoa(run.Steps),
 		"loop.history": string(hist),
+		RanksKey:       strconv.Itoa(run.ranks()),
 	}
 	if batch > 0 {
 		means, err := json.Marshal(&run.means)
@@ -285,6 +286,12 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 			return nil, fmt.Errorf("%s: bad loop.metrics in metadata: %v", path, err)
 		}
 	}
+	// The position must be one a run can reach: the loader checks the batch
+	// against the epoch's length when the run resumes.
+	if c.Epoch < 1 || c.Batch < 0 || c.Steps < 0 {
+		return nil, fmt.Errorf("%s: loop position epoch %d, batch %d, step %d is not one a run reaches (edited or damaged metadata)",
+			path, c.Epoch, c.Batch, c.Steps)
+	}
 	return c, nil
 }
 
@@ -307,8 +314,13 @@ func WeightTensors(net nn.Layer, prefix string) []checkpoint.Named {
 
 // LoadWeights copies the tensors of f named prefix + dotted path into
 // net's weights. Names and shapes must match exactly; the error lists
-// every missing, unexpected and mis-shaped tensor.
+// every missing, unexpected and mis-shaped tensor. An unbuilt network (one
+// that owns no weight yet) is a *nn.ConfigError naming its first unbuilt
+// layer (see nn.CheckBuilt): build it with its input shape first.
 func LoadWeights(net nn.Layer, f *checkpoint.File, prefix string) error {
+	if err := nn.CheckBuilt(net); err != nil {
+		return err
+	}
 	return checkpoint.Assign(WeightTensors(net, ""), prefixed(f, prefix))
 }
 

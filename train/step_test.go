@@ -365,3 +365,33 @@ func checkpointOf(t *testing.T, ts []checkpoint.Named, meta map[string]string) *
 	}
 	return f
 }
+
+// TestLoadWeightsUnbuilt checks that loading weights into a network that
+// was never built says so, naming the layer, instead of panicking or
+// reporting every tensor as unexpected.
+func TestLoadWeightsUnbuilt(t *testing.T) {
+	src := nn.NewSequential(&nn.Dense{Units: 3, Name: "out"})
+	if _, err := nn.Build(src, []int{4}, rand.New(rand.NewPCG(1, 2))); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "w.safetensors")
+	if err := SaveWeights(path, src, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := checkpoint.LoadSafetensors(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := nn.NewSequential(&nn.Dense{Units: 3, Name: "out"})
+	err = LoadWeights(dst, f, "")
+	var ce *nn.ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "out") || !strings.Contains(err.Error(), "not built") {
+		t.Fatalf("LoadWeights into an unbuilt network: got %v, want a *nn.ConfigError naming layer out as not built", err)
+	}
+	if _, err := nn.Build(dst, []int{4}, rand.New(rand.NewPCG(9, 9))); err != nil {
+		t.Fatal(err)
+	}
+	if err := LoadWeights(dst, f, ""); err != nil {
+		t.Fatalf("LoadWeights into the built network: %v", err)
+	}
+}

@@ -53,6 +53,9 @@ func legacyClassifier(arch []byte) (nn.Layer, modelfile.Meta, error) {
 	if a.Classes <= 0 {
 		a.Classes = 10
 	}
+	if a.Classes > data.MaxClasses {
+		return nil, modelfile.Meta{}, fmt.Errorf("the metadata gives %d classes, more than the %d a classifier may have", a.Classes, data.MaxClasses)
+	}
 	if a.InputShape == nil {
 		a.InputShape = spec.Input
 	}

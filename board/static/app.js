@@ -15,7 +15,11 @@
   const S = {
     pollMs: 2000,
     timer: 0,
-    runs: [],              // from /api/runs, sorted by name
+    runs: [],              // from /api/runs, newest first
+    runOffset: 0,          // index of the first listed run (paging)
+    runsTotal: 0,          // runs in the log directory
+    runsMore: 0,           // runs after the listed page
+    broken: new Map(),     // run -> why its data could not be loaded
     byName: new Map(),
     serverNow: 0,          // server clock (ms) of the last listing
     deselected: new Set(), // runs the user unchecked; new runs start checked
@@ -144,6 +148,7 @@
   }
 
   function statusOf(info) {
+    if (info.error || S.broken.has(info.name)) return 'broken';
     if (info.done) return 'done';
     const age = S.serverNow - Date.parse(info.modified);
     return age < Math.max(5 * 60e3, 5 * S.pollMs) ? 'running' : 'idle';
@@ -152,6 +157,8 @@
   const plannedEpochs = (info) => (info.config && isNum(info.config.epochs) ? info.config.epochs : null);
   const lastEpoch = (info) => (info.last && isNum(info.last.epoch) ? info.last.epoch : null);
   const isSelected = (run) => S.byName.has(run) && !S.deselected.has(run);
+  // dname is the run's name as shown; r.name is its key in URLs and maps.
+  const dname = (run) => { const r = S.byName.get(run); return (r && r.display) || run; };
   const selectedRuns = () => S.runs.filter((r) => !S.deselected.has(r.name)).map((r) => r.name);
 
   // ---------- persistence ----------
@@ -183,13 +190,20 @@
     S.inflight = true;
     clearTimeout(S.timer);
     try {
-      const ans = await getJSON('/api/runs');
+      const ans = await getJSON(`/api/runs?offset=${S.runOffset}`);
       applyRuns(ans);
       const want = new Set(selectedRuns());
       if (S.focus) want.add(S.focus);
-      await Promise.all([...want].map(loadScalars));
-      if (S.tab === 'images') await loadImages();
-      if (S.tab === 'run') await loadSummary();
+      // One run that cannot be loaded is shown as broken; the others go on.
+      await Promise.all([...want].map((name) => loadScalars(name).then(
+        () => S.broken.delete(name),
+        (e) => S.broken.set(name, String((e && e.message) || e)))));
+      try {
+        if (S.tab === 'images') await loadImages();
+        if (S.tab === 'run') await loadSummary();
+      } catch (e) {
+        if (S.focus) S.broken.set(S.focus, String((e && e.message) || e));
+      }
       render();
       setStatus('live', `Live · updated ${new Date().toLocaleTimeString()}`);
     } catch (e) {
@@ -215,6 +229,9 @@
     S.serverNow = Date.parse(ans.now) || Date.now();
     $('logdir').textContent = ans.logdir || '';
     S.runs = Array.isArray(ans.runs) ? ans.runs : [];
+    S.runsTotal = isNum(ans.total) ? ans.total : S.runs.length;
+    S.runsMore = isNum(ans.more) ? ans.more : 0;
+    if (isNum(ans.offset)) S.runOffset = ans.offset;
     S.byName = new Map(S.runs.map((r) => [r.name, r]));
     for (const r of S.runs) colorOf(r.name);
     for (const name of S.data.keys()) {
@@ -290,7 +307,15 @@
   function renderSidebar() {
     const list = $('run-list');
     const q = S.filter.toLowerCase();
-    $('run-count').textContent = S.runs.length ? String(S.runs.length) : '';
+    $('run-count').textContent = S.runsTotal ? String(S.runsTotal) : '';
+    const more = $('runs-more');
+    if (more) {
+      const shown = S.runs.length ? `runs ${S.runOffset + 1}–${S.runOffset + S.runs.length} of ${S.runsTotal}, newest first` : '';
+      $('runs-more-text').textContent = S.runsMore > 0 ? `${shown}; ${S.runsMore} more` : shown;
+      more.hidden = S.runsMore === 0 && S.runOffset === 0;
+      $('runs-newer').disabled = S.runOffset === 0;
+      $('runs-older').disabled = S.runsMore === 0;
+    }
     $('runs-empty').hidden = S.runs.length > 0;
     for (const [name, li] of S.items) {
       if (!S.byName.has(name)) { li.remove(); S.items.delete(name); }
@@ -298,19 +323,19 @@
     let prev = null;
     for (const info of S.runs) {
       let li = S.items.get(info.name);
-      if (!li) { li = makeRunItem(info.name); S.items.set(info.name, li); }
+      if (!li) { li = makeRunItem(info.name, dname(info.name)); S.items.set(info.name, li); }
       if (prev ? prev.nextSibling !== li : list.firstChild !== li) {
         if (prev) prev.after(li); else list.prepend(li);
       }
       prev = li;
       updateRunItem(li, info);
-      li.hidden = q !== '' && !info.name.toLowerCase().includes(q);
+      li.hidden = q !== '' && !dname(info.name).toLowerCase().includes(q);
     }
   }
 
-  function makeRunItem(name) {
+  function makeRunItem(name, shown) {
     const color = colorOf(name);
-    const box = h('input', { type: 'checkbox', 'aria-label': `Show ${name} in the charts`, style: { accentColor: color } });
+    const box = h('input', { type: 'checkbox', 'aria-label': `Show ${shown} in the charts`, style: { accentColor: color } });
     box.addEventListener('change', () => {
       if (box.checked) S.deselected.delete(name); else S.deselected.add(name);
       save();
@@ -318,8 +343,8 @@
       render();
       poll();
     });
-    const btn = h('button', { type: 'button', class: 'run-name', title: name },
-      h('span', { class: 'swatch', style: { background: color } }), h('span', { class: 'label', text: name }));
+    const btn = h('button', { type: 'button', class: 'run-name', title: shown },
+      h('span', { class: 'swatch', style: { background: color } }), h('span', { class: 'label', text: shown }));
     btn.addEventListener('click', () => setFocus(name));
     const li = h('li', { class: 'run-item', 'data-run': name }, box, btn,
       h('div', { class: 'run-meta' }), h('div', { class: 'run-progress', hidden: true }, h('span')));
@@ -333,7 +358,7 @@
     const st = statusOf(info);
     const ep = lastEpoch(info);
     const planned = plannedEpochs(info);
-    const parts = [h('span', { class: `badge ${st}`, text: st })];
+    const parts = [h('span', { class: `badge ${st}`, text: st, title: st === 'broken' ? (info.error || S.broken.get(info.name) || '') : '' })];
     if (ep != null) parts.push(h('span', { text: planned ? `epoch ${ep}/${planned}` : `epoch ${ep}` }));
     else if (info.lines) parts.push(h('span', { text: `${info.lines} lines` }));
     const res = info.results || {};
@@ -643,7 +668,7 @@
       const planned = plannedEpochs(r);
       const st = statusOf(r);
       const tr = h('tr', { 'data-run': r.name },
-        h('td', null, h('span', { class: 'cell-run' }, h('span', { class: 'swatch', style: { background: colorOf(r.name) } }), r.name)),
+        h('td', null, h('span', { class: 'cell-run' }, h('span', { class: 'swatch', style: { background: colorOf(r.name) } }), r.display || r.name)),
         h('td', null, h('span', { class: `badge ${st}`, text: st })),
         h('td', { text: ep == null ? '–' : planned ? `${ep}/${planned}` : String(ep) }),
         lk.map((k) => {
@@ -759,7 +784,7 @@
     const names = S.runs.map((r) => r.name);
     const have = [...sel.options].map((o) => o.value);
     if (have.join('\u0000') !== names.join('\u0000')) {
-      sel.replaceChildren(...names.map((n) => h('option', { value: n, text: n })));
+      sel.replaceChildren(...names.map((n) => h('option', { value: n, text: dname(n) })));
     }
     if (S.focus) sel.value = S.focus;
   }
@@ -809,7 +834,7 @@
   function renderRun() {
     fillRunSelect($('run-run'));
     const info = S.focus && S.byName.get(S.focus);
-    $('run-title').textContent = info ? info.name : 'No run';
+    $('run-title').textContent = info ? (info.display || info.name) : 'No run';
     $('run-swatch').style.background = info ? colorOf(info.name) : 'transparent';
     const box = $('run-details');
     if (!info) { box.replaceChildren(h('p', { class: 'empty', text: 'No runs yet.' })); S.runKey = ''; return; }
@@ -879,6 +904,8 @@
       for (const r of S.runs) S.deselected.add(r.name);
       save(); S.chartsDirty = true; render();
     });
+    $('runs-newer').addEventListener('click', () => { S.runOffset = Math.max(0, S.runOffset - 1000); poll(); });
+    $('runs-older').addEventListener('click', () => { S.runOffset += S.runs.length; poll(); });
     for (const b of document.querySelectorAll('.tab')) b.addEventListener('click', () => setTab(b.dataset.tab));
     for (const id of ['images-run', 'run-run']) {
       $(id).addEventListener('change', (e) => { S.focus = e.target.value; save(); render(); poll(); });

@@ -58,6 +58,6 @@ func cmdTrainCharLM(ctx context.Context, args []string, out io.Writer) error {
 	if *rf.resume != "" && c.Model != "charlm" {
 		return fmt.Errorf("cannot resume: %s is a %q run, not charlm", *rf.resume, c.Model)
 	}
-	res, err := runs.TrainCharLM(ctx, c, version(), rf.options(args))
+	res, err := runs.TrainCharLM(ctx, c, version(), rf.options(ctx, args))
 	return rf.report(out, res, err)
 }

@@ -52,7 +52,7 @@ func positive(name string, v int) error {
 func printJSON(out io.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return err
+		return fmt.Errorf("--json: %w (a result is not a finite number)", err)
 	}
 	_, err = fmt.Fprintln(out, string(b))
 	return err

@@ -98,6 +98,9 @@ func (lm *loadedModel) loadZoo(f *checkpoint.File, file, model string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
+	if err := checkArchitecture(file, f, spec.New, lm.Arch.InputShape, lm.Arch.Classes); err != nil {
+		return err
+	}
 	lm.Net = spec.New(lm.Arch.Classes)
 	if _, err := nn.Build(lm.Net, lm.Arch.InputShape, rand.New(rand.NewPCG(0, 0))); err != nil {
 		return err
@@ -136,6 +139,9 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
+	if *limitN < 0 {
+		return usagef("--limit must be 0 (all) or a number of samples, got %d", *limitN)
+	}
 	lm, err := loadModel(*runDir, *model, *weights)
 	if err != nil {
 		return err
@@ -151,6 +157,9 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 	probs, err := train.Predict(ctx, lm.Net, xin, 256)
 	if err != nil {
 		return err
+	}
+	if err := data.CheckFinite(probs, "the model's output on the test set"); err != nil {
+		return fmt.Errorf("%w: its weights hold NaN or infinite values, or overflow on this data", err)
 	}
 	k := lm.Arch.Classes
 	cm := metrics.NewConfusionMatrix(k)

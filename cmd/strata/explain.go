@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/explain"
+	"github.com/strata-dl/strata/explain/overlay"
 	"github.com/strata-dl/strata/tensor"
 
 	runs "github.com/strata-dl/strata/run"
@@ -68,7 +68,7 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
 				base = fmt.Sprintf("%s-%d_%s_class%d_p%.3f", stem, i, *method, a.Classes[i], a.Probs[i])
 			}
 			png := filepath.Join(dir, base+".png")
-			if err := explain.SaveOverlay(png, x, a, i); err != nil {
+			if err := overlay.Save(png, x, a, i); err != nil {
 				return err
 			}
 			rec := map[string]any{"input": path, "index": i, "method": a.Method, "class": a.Classes[i], "probability": a.Probs[i],
@@ -85,8 +85,9 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer) error {
 					return err
 				}
 				rec["npy"] = npy
-				b, _ := json.Marshal(rec)
-				fmt.Fprintln(out, string(b))
+				if err := printJSON(out, rec); err != nil {
+					return err
+				}
 				continue
 			}
 			fmt.Fprintf(out, "%s: %s → %s", path, explain.Caption(a, i), png)

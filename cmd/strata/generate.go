@@ -94,10 +94,8 @@ func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	if *jsonOut {
-		b, _ := json.Marshal(map[string]any{"run": *runDir, "prompt": *prompt, "text": gen.String(),
+		return printJSON(out, map[string]any{"run": *runDir, "prompt": *prompt, "text": gen.String(),
 			"length": len([]rune(gen.String())), "temperature": *temperature, "seed": *seed})
-		fmt.Fprintln(out, string(b))
-		return nil
 	}
 	fmt.Fprintln(out)
 	return nil

@@ -38,7 +38,7 @@ func cmdTrainGenerative(ctx context.Context, args []string, out io.Writer) error
 		return err
 	}
 	c.Defaults()
-	res, err := runs.TrainGenerative(ctx, c, version(), rf.options(args))
+	res, err := runs.TrainGenerative(ctx, c, version(), rf.options(ctx, args))
 	return rf.report(out, res, err)
 }
 

@@ -29,6 +29,9 @@ func cmdSummary(ctx context.Context, args []string, out io.Writer) error {
 	if err := positive("classes", *classes); err != nil {
 		return err
 	}
+	if err := checkModelMemory(ctx, "this summary", spec.New, spec.Input, *classes); err != nil {
+		return err
+	}
 	s, err := nn.Summary(spec.New(*classes), spec.Input)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@
 //	strata generate --run DIR --prompt TEXT                        text from a character-level language model
 //	strata board   [--logdir runs]                                 the live training dashboard
 //	strata bench   [--workload NAME ...] [--json]                  the performance workloads
+//	strata serve   --model NAME=PATH [--addr 127.0.0.1:8080]       models as a web service (Open Inference Protocol v2)
 //
 // Run "strata COMMAND --help" for each command's flags and examples.
 package main
@@ -22,12 +23,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"sort"
 	"strings"
-	"syscall"
 
+	"github.com/strata-dl/strata/internal/sysmem"
 	runs "github.com/strata-dl/strata/run"
 )
 
@@ -40,7 +40,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"train", "train a model and write a run directory", cmdTrain},
+		{"train", "train a model and write a run directory", cmdTrainDist},
 		{"eval", "evaluate a trained model on a test set", cmdEval},
 		{"predict", "classify images or .npy arrays with a trained model", cmdPredict},
 		{"summary", "print a model's Keras-style summary", cmdSummary},
@@ -51,6 +51,7 @@ func commands() []command {
 		{"generate", "sample text from a trained character-level language model", cmdGenerate},
 		{"bench", "run the standard performance workloads", cmdBench},
 		{"board", "serve the training dashboard", cmdBoard},
+		{"serve", "serve models over HTTP (Open Inference Protocol v2)", cmdServe},
 	}
 }
 
@@ -62,6 +63,9 @@ func (e *usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
 func main() {
+	if did := sysmem.Setup(sysmem.Detect()); did != "" && os.Getenv("STRATA_DEBUG") != "" {
+		fmt.Fprintln(os.Stderr, "strata:", did)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -96,9 +100,12 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintf(stderr, "strata: unknown command %q (commands: %s)\n", args[0], strings.Join(commandNames(), ", "))
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := cmd.run(ctx, args[1:], stdout)
+	cmdArgs, limit, err := cutMaxMemory(args[1:])
+	if err == nil {
+		ctx, stop := signalContext(stderr)
+		defer stop()
+		err = cmd.run(sysmem.WithLimit(ctx, limit), cmdArgs, stdout)
+	}
 	switch {
 	case err == nil:
 		return 0
@@ -136,6 +143,7 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun \"strata COMMAND --help\" for a command's flags and examples.")
+	fmt.Fprintln(w, "Every command also takes --max-memory SIZE (4G, 512MiB): jobs estimated to need more are refused.")
 }
 
 func version() string {

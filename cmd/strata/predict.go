@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -45,6 +44,9 @@ func cmdPredict(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		if err := data.CheckFinite(probs, path+": the model's output"); err != nil {
+			return fmt.Errorf("%w (its inputs are finite: are the model's weights?)", err)
+		}
 		pred := tensor.ArgMax(probs, -1)
 		k := probs.Dim(-1)
 		for i := 0; i < probs.Dim(0); i++ {
@@ -55,8 +57,9 @@ func cmdPredict(ctx context.Context, args []string, out io.Writer) error {
 				name = fmt.Sprintf("%s[%d]", path, i)
 			}
 			if *jsonOut {
-				b, _ := json.Marshal(map[string]any{"input": name, "class": c, "probability": row[c], "probabilities": row})
-				fmt.Fprintln(out, string(b))
+				if err := printJSON(out, map[string]any{"input": name, "class": c, "probability": row[c], "probabilities": row}); err != nil {
+					return err
+				}
 				continue
 			}
 			fmt.Fprintf(out, "%s: class %d (p=%.4f)\n", name, c, row[c])
@@ -69,19 +72,12 @@ func cmdPredict(ctx context.Context, args []string, out io.Writer) error {
 // arch.InputShape, applying the model's preprocessing to images.
 func loadInput(path string, arch architecture) (*tensor.Tensor, error) {
 	in := arch.InputShape
-	per := tensor.Numel(in)
 	if strings.EqualFold(filepath.Ext(path), ".npy") {
 		x, err := checkpoint.LoadNPY(path)
 		if err != nil {
 			return nil, err
 		}
-		if x.Len() == per {
-			return x.Reshape(append([]int{1}, in...)...), nil
-		}
-		if x.Len()%per != 0 || x.Rank() < 1 || x.Len()/x.Dim(0) != per {
-			return nil, fmt.Errorf("%s: array of shape %v does not fit the model's input %v (one sample or [n, %v])", path, x.Shape(), in, in)
-		}
-		return x.Reshape(append([]int{x.Dim(0)}, in...)...), nil
+		return data.AsBatch(x, in, path)
 	}
 	if len(in) != 3 {
 		return nil, fmt.Errorf("%s: the model takes inputs of shape %v, not images", path, in)

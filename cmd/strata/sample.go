@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"path/filepath"
+	"strings"
 
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/modelfile"
@@ -16,6 +16,10 @@ import (
 	"github.com/strata-dl/strata/train"
 	"github.com/strata-dl/strata/zoo"
 )
+
+// maxSampleImages bounds sample --n: a grid of more is not worth looking at,
+// and a huge one would only exhaust memory.
+const maxSampleImages = 4096
 
 const sampleExamples = `  strata sample --run runs/dcgan-20261128-120000 --n 64 --out grid.png
   strata sample --run runs/vae-20261128-120000 --reconstruct --out recon.png
@@ -37,6 +41,12 @@ func cmdSample(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if err := positive("n", *n); err != nil {
 		return err
+	}
+	if *n > maxSampleImages {
+		return usagef("--n %d is over the limit of %d images in one grid", *n, maxSampleImages)
+	}
+	if ext := filepath.Ext(*outPath); !strings.EqualFold(ext, ".png") {
+		return usagef("--out %s: sample writes a PNG image; give a name ending in .png", *outPath)
 	}
 	if *reconstruct && *interpolate {
 		return usagef("give --reconstruct or --interpolate, not both")
@@ -219,9 +229,7 @@ func cmdScore(ctx context.Context, args []string, out io.Writer) error {
 	res["classifier_score"], res["class_entropy"], res["ideal_class_entropy"] = score, hHist, math.Log(float64(k))
 	res["samples"], res["class_histogram"] = *n, hist
 	if *jsonOut {
-		b, _ := json.Marshal(res)
-		fmt.Fprintln(out, string(b))
-		return nil
+		return printJSON(out, res)
 	}
 	fmt.Fprintf(out, "%s: classifier score %.3f (ceiling %d), class-histogram entropy %.3f (ideal %.3f) over %d samples, classifier %s\n",
 		filepath.Base(*runDir+*imagesPath), score, k, hHist, math.Log(float64(k)), *n, filepath.Base(*classifier))

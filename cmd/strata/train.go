@@ -88,7 +88,7 @@ func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error
 	if err := parseRun(fs, args, rf, &c); err != nil {
 		return err
 	}
-	res, err := runs.TrainClassifier(ctx, c, version(), rf.options(args))
+	res, err := runs.TrainClassifier(ctx, c, version(), rf.options(ctx, args))
 	return rf.report(out, res, err)
 }
 
@@ -178,9 +178,10 @@ func setEpochs(c any, n int) {
 	}
 }
 
-// options returns the run options the flags ask for.
-func (rf *runFlags) options(args []string) runs.Options {
-	o := runs.Options{Dir: *rf.out, Overwrite: *rf.overwrite, Args: args, Progress: os.Stdout, Command: "strata train"}
+// options returns the run options the flags ask for, with the
+// communicator of cmdTrainDist.
+func (rf *runFlags) options(ctx context.Context, args []string) runs.Options {
+	o := runs.Options{Dir: *rf.out, Overwrite: *rf.overwrite, Args: args, Progress: os.Stdout, Command: "strata train", Comm: commOf(ctx)}
 	if *rf.resume != "" {
 		o.Dir, o.Resume = *rf.resume, true
 	}
