@@ -59,8 +59,8 @@ func TestWinogradMatchesDirect(t *testing.T) {
 	for _, tc := range cases {
 		g, f := tc.g, tc.f
 		t.Run(fmt.Sprintf("%dx%dx%dx%d_f%d_pad%d", g.N, g.H, g.W, g.C, f, g.PadT), func(t *testing.T) {
-			x := randSlice(rng, g.N*g.H*g.W*g.C)
-			w := randSlice(rng, 9*g.C*f)
+			x := uniformSlice(rng, g.N*g.H*g.W*g.C)
+			w := uniformSlice(rng, 9*g.C*f)
 			want := convDirect(x, w, g, f)
 			u := make([]float32, 16*g.C*f)
 			WinogradKernel(u, w, g.C, f)
@@ -102,7 +102,7 @@ func TestWinogradInputGrad(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, pad := range []int{0, 1} {
 		g, f := winogradGeom(2, 9, 8, 18, pad), 20
-		gz, w := randSlice(rng, g.N*g.OH*g.OW*f), randSlice(rng, 9*g.C*f)
+		gz, w := uniformSlice(rng, g.N*g.OH*g.OW*f), uniformSlice(rng, 9*g.C*f)
 		want := make([]float32, g.N*g.H*g.W*g.C)
 		ConvInputGrad(want, gz, w, g, f, false)
 		gi, ok := WinogradGradGeom(g, f)
@@ -135,7 +135,7 @@ func TestWinogradPool(t *testing.T) {
 		relu bool
 	}{{winogradGeom(2, 8, 6, 16, 1), 35, true}, {winogradGeom(3, 10, 12, 20, 0), 32, false}} {
 		g, f := tc.g, tc.f
-		x, w, bias := randSlice(rng, g.N*g.H*g.W*g.C), randSlice(rng, 9*g.C*f), randSlice(rng, f)
+		x, w, bias := uniformSlice(rng, g.N*g.H*g.W*g.C), uniformSlice(rng, 9*g.C*f), uniformSlice(rng, f)
 		u := make([]float32, 16*g.C*f)
 		WinogradKernel(u, w, g.C, f)
 		full := make([]float32, g.N*g.OH*g.OW*f)
@@ -174,7 +174,7 @@ func TestWinogradPool(t *testing.T) {
 	}
 }
 
-func randSlice(rng *rand.Rand, n int) []float32 {
+func uniformSlice(rng *rand.Rand, n int) []float32 {
 	s := make([]float32, n)
 	for i := range s {
 		s[i] = 2*rng.Float32() - 1
@@ -190,7 +190,7 @@ func BenchmarkWinograd(b *testing.B) {
 	for _, s := range []struct{ h, c, f int }{{32, 64, 64}, {16, 64, 128}, {16, 128, 128}, {8, 128, 256}} {
 		g := winogradGeom(32, s.h, s.h, s.c, 1)
 		rng := rand.New(rand.NewPCG(1, 1))
-		x, w := randSlice(rng, g.N*g.H*g.W*g.C), randSlice(rng, 9*g.C*s.f)
+		x, w := uniformSlice(rng, g.N*g.H*g.W*g.C), uniformSlice(rng, 9*g.C*s.f)
 		y := make([]float32, g.N*g.OH*g.OW*s.f)
 		flops := 2 * float64(9*g.C*s.f*g.N*g.OH*g.OW)
 		name := fmt.Sprintf("%dx%dx%d-%d", s.h, s.h, s.c, s.f)
