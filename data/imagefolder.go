@@ -1,6 +1,7 @@
 package data
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -55,6 +56,14 @@ type ImageFolderOptions struct {
 // cannot be decoded or is over 2²⁶ pixels, and an error if there are no class
 // directories or no images.
 func LoadImageFolder(dir string, opts ImageFolderOptions) (Tensors, []string, error) {
+	return LoadImageFolderContext(context.Background(), dir, opts)
+}
+
+// LoadImageFolderContext is LoadImageFolder that stops, returning
+// ctx.Err(), when ctx is cancelled: checked for every file listed and
+// every image decoded, so that Ctrl-C during the load of a large folder
+// takes effect at once.
+func LoadImageFolderContext(ctx context.Context, dir string, opts ImageFolderOptions) (Tensors, []string, error) {
 	if opts.Height < 0 || opts.Width < 0 {
 		return Tensors{}, nil, fmt.Errorf("data: image folder: size %dx%d is negative", opts.Height, opts.Width)
 	}
@@ -81,6 +90,9 @@ func LoadImageFolder(dir string, opts ImageFolderOptions) (Tensors, []string, er
 			if err != nil {
 				return err
 			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			if strings.HasPrefix(d.Name(), ".") && path != filepath.Join(dir, name) {
 				if d.IsDir() {
 					return filepath.SkipDir
@@ -96,6 +108,9 @@ func LoadImageFolder(dir string, opts ImageFolderOptions) (Tensors, []string, er
 			}
 			return nil
 		})
+		if ctx.Err() != nil {
+			return Tensors{}, nil, ctx.Err()
+		}
 		if err != nil {
 			return Tensors{}, nil, fmt.Errorf("data: image folder: %w", err)
 		}
@@ -144,11 +159,17 @@ func LoadImageFolder(dir string, opts ImageFolderOptions) (Tensors, []string, er
 				if i >= len(files) {
 					return
 				}
+				if errs[i] = ctx.Err(); errs[i] != nil {
+					return
+				}
 				scratch, errs[i] = loadImage(files[i], x.Data()[i*size:(i+1)*size], h, w, c, scratch)
 			}
 		}()
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return Tensors{}, nil, err
+	}
 	for _, err := range errs {
 		if err != nil {
 			return Tensors{}, nil, err

@@ -35,29 +35,37 @@ const MNISTDirEnv = "STRATA_MNIST_DIR"
 // missing or malformed, the image and label counts differ, or a label is
 // outside 0–9.
 func LoadMNIST(dir string) (train, test Tensors, err error) {
-	load := func(prefix string) (Tensors, error) {
-		images, err := findIDX(dir, prefix+"-images-idx3-ubyte", prefix+"-images.idx3-ubyte")
-		if err != nil {
-			return Tensors{}, err
-		}
-		labels, err := findIDX(dir, prefix+"-labels-idx1-ubyte", prefix+"-labels.idx1-ubyte")
-		if err != nil {
-			return Tensors{}, err
-		}
-		d, err := IDXPair(images, labels, 10)
-		if err != nil {
-			return Tensors{}, err
-		}
-		Rescale(d.X, 1.0/255, 0)
-		return d, nil
-	}
-	if train, err = load("train"); err != nil {
+	if train, err = loadMNISTPart(dir, "train"); err != nil {
 		return Tensors{}, Tensors{}, err
 	}
-	if test, err = load("t10k"); err != nil {
+	if test, err = loadMNISTPart(dir, "t10k"); err != nil {
 		return Tensors{}, Tensors{}, err
 	}
 	return train, test, nil
+}
+
+// LoadMNISTTest loads only the test set of an MNIST-layout directory
+// (t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, optionally gzipped),
+// as LoadMNIST does: for evaluation, which needs neither the training
+// files nor the memory they take (188 MB for MNIST).
+func LoadMNISTTest(dir string) (Tensors, error) { return loadMNISTPart(dir, "t10k") }
+
+// loadMNISTPart loads the images and labels of prefix ("train", "t10k").
+func loadMNISTPart(dir, prefix string) (Tensors, error) {
+	images, err := findIDX(dir, prefix+"-images-idx3-ubyte", prefix+"-images.idx3-ubyte")
+	if err != nil {
+		return Tensors{}, err
+	}
+	labels, err := findIDX(dir, prefix+"-labels-idx1-ubyte", prefix+"-labels.idx1-ubyte")
+	if err != nil {
+		return Tensors{}, err
+	}
+	d, err := IDXPair(images, labels, 10)
+	if err != nil {
+		return Tensors{}, err
+	}
+	Rescale(d.X, 1.0/255, 0)
+	return d, nil
 }
 
 // findIDX returns the first of name.gz, name (for each name) present in dir.

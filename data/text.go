@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +49,13 @@ type TextInfo struct {
 // A single file that is not text is an error naming the offset of the
 // first bad byte. It returns an error when nothing was read.
 func ReadText(path string, o TextOptions) (string, TextInfo, error) {
+	return ReadTextContext(context.Background(), path, o)
+}
+
+// ReadTextContext is ReadText that stops, returning ctx.Err(), when ctx is
+// cancelled: checked before every file of a directory, so that Ctrl-C
+// during the read of a large tree takes effect at once.
+func ReadTextContext(ctx context.Context, path string, o TextOptions) (string, TextInfo, error) {
 	var info TextInfo
 	if o.MaxBytes < 0 {
 		return "", info, fmt.Errorf("data: text: max bytes %d is negative", o.MaxBytes)
@@ -83,6 +91,9 @@ func ReadText(path string, o TextOptions) (string, TextInfo, error) {
 			if err != nil {
 				return err
 			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			if !d.IsDir() && !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
 				info.Skipped++ // a FIFO or device would block or never end
 				return nil
@@ -114,6 +125,9 @@ func ReadText(path string, o TextOptions) (string, TextInfo, error) {
 			}
 			return nil
 		})
+		if ctx.Err() != nil {
+			return "", info, ctx.Err()
+		}
 		if err != nil {
 			return "", info, fmt.Errorf("text %s: %w", path, err)
 		}

@@ -122,7 +122,7 @@ type Method interface {
 
 // Names lists the method names New accepts.
 func Names() []string {
-	return []string{"saliency", "gradxinput", "smoothgrad", "ig", "occlusion", "gradcam"}
+	return []string{"saliency", "gradxinput", "smoothgrad", "ig", "occlusion", "gradcam", "attention"}
 }
 
 // New returns the method with the given name (see Names; "gradient_x_input"
@@ -141,6 +141,8 @@ func New(name string) (Method, error) {
 		return Occlusion{}, nil
 	case "gradcam", "grad-cam", "grad_cam":
 		return GradCAM{}, nil
+	case "attention", "attention_rollout", "rollout":
+		return AttentionRollout{}, nil
 	}
 	return nil, fmt.Errorf("explain: unknown method %q (want one of %s)", name, strings.Join(Names(), ", "))
 }

@@ -805,3 +805,35 @@ func limitNet(t *testing.T) (nn.Layer, *tensor.Tensor) {
 	x, _ := quadrantData(rand.New(rand.NewPCG(1, 2)), 1)
 	return quadNet(3), x
 }
+
+// TestIntegratedGradientsChunkedEqualsWhole runs the path whole, in chunks
+// of 7 rows and of 1 row: the attributions and deltas must be identical,
+// since memory per pass, not the result, is what the chunk size changes.
+func TestIntegratedGradientsChunkedEqualsWhole(t *testing.T) {
+	net, x, y := trained(t)
+	imgs := oneOfEach(x, y).Slice(0, 3)
+	var ref *Attribution
+	for _, bs := range []int{66, 7, 1} {
+		a, err := IntegratedGradients{Steps: 64, BatchSize: bs}.Attribute(context.Background(), net, imgs, Predicted)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref == nil {
+			ref = a
+			continue
+		}
+		for j, v := range a.Map.Data() {
+			if v != ref.Map.Data()[j] {
+				t.Fatalf("batch size %d: attribution %d is %v, whole path gives %v", bs, j, v, ref.Map.Data()[j])
+			}
+		}
+		for j, d := range a.Delta {
+			if d != ref.Delta[j] {
+				t.Fatalf("batch size %d: delta %d is %v, whole path gives %v", bs, j, d, ref.Delta[j])
+			}
+		}
+	}
+	if got := igChunk(0, 10002, 224*224*3); got*224*224*3 > MaxPathValues || got < 1 {
+		t.Errorf("default chunk of a 224×224×3 path: %d rows, over %d values", got, MaxPathValues)
+	}
+}

@@ -58,6 +58,8 @@ func Title(method string) string {
 		return "integrated gradients"
 	case "gradcam":
 		return "Grad-CAM"
+	case "attention":
+		return "attention rollout"
 	}
 	return method
 }
@@ -86,7 +88,7 @@ func DisplayMap(a *Attribution, i int) *tensor.Tensor {
 	switch a.Method {
 	case "saliency", "smoothgrad":
 		return HeatmapOf(m, MaxAbs)
-	case "gradcam", "occlusion":
+	case "gradcam", "occlusion", "attention":
 		return HeatmapOf(tensor.SliceAxis(m, -1, 0, 1), Sum)
 	}
 	return HeatmapOf(m, Sum)

@@ -207,7 +207,15 @@ func FromFile(f *checkpoint.File) (*Model, error) {
 	default:
 		return nil, ErrNoArchitecture
 	}
-	if err := m.build(); err != nil {
+	// The file's values bound the weights the architecture may allocate
+	// (twice them, plus 2²⁰ for slack): an edited layer (Units: 1e8) is
+	// refused, naming the layer, before its kernel is made; a smaller
+	// mismatch is listed weight by weight by Assign below.
+	var held int64
+	for _, n := range f.Names {
+		held += int64(f.Tensors[n].Len())
+	}
+	if err := m.build(2*held + 1<<20); err != nil {
 		return nil, err
 	}
 	if err := checkpoint.Assign(Tensors(m.Net), f); err != nil {
@@ -220,10 +228,12 @@ func FromFile(f *checkpoint.File) (*Model, error) {
 // metadata may give (16.7 million, a 2364×2364×3 image).
 const MaxInputValues = 1 << 24
 
-// build builds m.Net for m.Meta.InputShape, or by its own Build. The
-// weights drawn here are overwritten by the file's. The configuration came
-// from a file, so any panic while building is returned as an error.
-func (m *Model) build() (err error) {
+// build builds m.Net for m.Meta.InputShape, or by its own Build, allowing
+// at most maxParams weight values (nn.BuildLimit; a Builder is not
+// bounded). The weights drawn here are overwritten by the file's. The
+// configuration came from a file, so any panic while building is returned
+// as an error.
+func (m *Model) build(maxParams int64) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("the architecture in the file cannot be built: %v", r)
@@ -247,9 +257,9 @@ func (m *Model) build() (err error) {
 			return fmt.Errorf("the metadata gives input shape %v, more than %d values per sample", m.Meta.InputShape, MaxInputValues)
 		}
 	}
-	out, err := nn.Build(m.Net, m.Meta.InputShape, rng)
+	out, err := nn.BuildLimit(m.Net, m.Meta.InputShape, rng, maxParams)
 	if err != nil {
-		return fmt.Errorf("building the model for inputs %v: %w", m.Meta.InputShape, err)
+		return fmt.Errorf("building the model for inputs %v (the file's weights bound it to %d values): %w", m.Meta.InputShape, maxParams, err)
 	}
 	m.Output = out
 	return nil

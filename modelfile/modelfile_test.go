@@ -250,3 +250,27 @@ func TestLoadedModelConcurrentInference(t *testing.T) {
 		}
 	}
 }
+
+// TestEditedArchitectureRefusedBeforeBuilding edits a saved model's layer
+// to Units: 1e8 (a 784×10⁸ kernel, 314 GB): Load refuses it naming the file
+// and the layer, without allocating it.
+func TestEditedArchitectureRefusedBeforeBuilding(t *testing.T) {
+	net := nn.NewSequential(&nn.Dense{Units: 8, Name: "hidden"}, &nn.Dense{Units: 2, Name: "out"})
+	build(t, net, []int{784})
+	md, err := modelfile.Metadata(net, modelfile.Meta{InputShape: []int{784}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md[modelfile.KeyModel] = strings.Replace(md[modelfile.KeyModel], `"Units":8`, `"Units":100000000`, 1)
+	if !strings.Contains(md[modelfile.KeyModel], `100000000`) {
+		t.Fatalf("the edit did not apply: %s", md[modelfile.KeyModel])
+	}
+	path := filepath.Join(t.TempDir(), "edited.safetensors")
+	if err := checkpoint.SaveSafetensors(path, modelfile.Tensors(net), md); err != nil {
+		t.Fatal(err)
+	}
+	_, err = modelfile.Load(path)
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), `layer "hidden"`) || !strings.Contains(err.Error(), "[784 100000000]") {
+		t.Errorf("edited Units: 1e8: got %v, want a refusal naming %s and layer \"hidden\"", err, path)
+	}
+}

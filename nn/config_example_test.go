@@ -62,3 +62,13 @@ func ExampleCtx_Mask() {
 	// [-0.00072 -0.00642]
 	// [-0.00072 -0.00642]
 }
+
+func ExampleBuildLimit() {
+	// An architecture read from a file that holds 3·4 + 4 values, edited
+	// to a hidden layer of 10⁸ units: refused before the kernel is made.
+	net := nn.NewSequential(&nn.Dense{Units: 100_000_000, Name: "hidden"})
+	_, err := nn.BuildLimit(net, []int{3}, rand.New(rand.NewPCG(1, 1)), 3*4+4)
+	fmt.Println(err)
+	// Output:
+	// layer "hidden": a weight of shape [3 100000000] would take the model to 300000000 parameters or more, over the limit of 16
+}

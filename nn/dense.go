@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/strata-dl/strata/autograd"
-	"github.com/strata-dl/strata/tensor"
 )
 
 // Dense is a fully connected layer: y = σ(x·W + b) for x [batch, ..., in],
@@ -53,11 +52,11 @@ func (d *Dense) build(c *Ctx, in []int) {
 	d.act, d.post = act, post
 	fin := in[len(in)-1]
 	rng := c.buildRNG(d.Name)
-	k := tensor.Zeros(fin, d.Units)
+	k := c.weight(d.Name, fin, d.Units)
 	orDefault(d.KernelInitializer, GlorotUniform{}).Init(rng, k, fin, d.Units)
 	d.Kernel = autograd.NewParam(d.Name+".kernel", k)
 	if !d.NoBias {
-		b := tensor.Zeros(d.Units)
+		b := c.weight(d.Name, d.Units)
 		orDefault(d.BiasInitializer, Zeros{}).Init(rng, b, fin, d.Units)
 		d.Bias = autograd.NewParam(d.Name+".bias", b)
 	}

@@ -99,11 +99,11 @@ func (l *ConvTranspose2D) build(c *Ctx, in []int) {
 	l.act, l.post = act, post
 	kh, kw, ch := l.KernelSize[0], l.KernelSize[1], in[3]
 	rng := c.buildRNG(l.Name)
-	k := tensor.Zeros(kh, kw, l.Filters, ch)
+	k := c.weight(l.Name, kh, kw, l.Filters, ch)
 	orDefault(l.KernelInitializer, GlorotUniform{}).Init(rng, k, kh*kw*l.Filters, kh*kw*ch)
 	l.Kernel = autograd.NewParam(l.Name+".kernel", k)
 	if !l.NoBias {
-		b := tensor.Zeros(l.Filters)
+		b := c.weight(l.Name, l.Filters)
 		orDefault(l.BiasInitializer, Zeros{}).Init(rng, b, kh*kw*l.Filters, kh*kw*ch)
 		l.Bias = autograd.NewParam(l.Name+".bias", b)
 	}

@@ -208,11 +208,7 @@ func (l *LayerNormalization) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 	if eps == 0 {
 		eps = 1e-3
 	}
-	mean := autograd.Mean(x, true, -1)
-	xc := autograd.Sub(x, mean)
-	variance := autograd.Mean(autograd.Square(xc), true, -1)
-	y := autograd.Div(xc, autograd.Sqrt(autograd.AddScalar(variance, eps)))
-	y = autograd.Add(autograd.Mul(y, l.Gamma), l.Beta)
+	y := autograd.LayerNorm(x, l.Gamma, l.Beta, eps) // the fused form of (x − μ)/√(σ² + ε)·γ + β
 	c.trace(l.Name, "LayerNormalization", y, 2*f)
 	return y
 }

@@ -40,6 +40,9 @@ type Ctx struct {
 type builder struct {
 	rng  *rand.Rand
 	rows []SummaryRow
+	// limit bounds the weight values Build may allocate (0: none); used
+	// counts those allocated so far.
+	limit, used int64
 }
 
 // Weight is a named tensor of a layer: trainable (updated by the optimizer)
@@ -400,11 +403,23 @@ func nameLayers(l Layer) {
 // way. It returns an error naming the layer and the expected and actual
 // shapes on a mismatch. Weight paths are fixed from here on.
 func Build(l Layer, in []int, rng *rand.Rand) (out []int, err error) {
-	_, out, err = build(l, in, rng)
+	_, out, err = build(l, in, rng, 0)
 	return out, err
 }
 
-func build(l Layer, in []int, rng *rand.Rand) (rows []SummaryRow, out []int, err error) {
+// BuildLimit is Build that refuses, before allocating it, the weight that
+// would take the weights of l above maxParams float32 values in all
+// (maxParams ≤ 0: no limit), with a *ConfigError naming the layer, the
+// weight's shape and the limit. A program that rebuilds an architecture
+// read from a file passes the number of values the file holds, so that an
+// edited configuration (a Dense of 10⁸ units) is refused in one line
+// instead of allocating a model of its size.
+func BuildLimit(l Layer, in []int, rng *rand.Rand, maxParams int64) (out []int, err error) {
+	_, out, err = build(l, in, rng, maxParams)
+	return out, err
+}
+
+func build(l Layer, in []int, rng *rand.Rand, limit int64) (rows []SummaryRow, out []int, err error) {
 	if rng == nil {
 		return nil, nil, errors.New("nn: Build needs a random source for initialization")
 	}
@@ -412,7 +427,7 @@ func build(l Layer, in []int, rng *rand.Rand) (rows []SummaryRow, out []int, err
 		return nil, nil, err
 	}
 	nameLayers(l)
-	b := &builder{rng: rng}
+	b := &builder{rng: rng, limit: limit}
 	defer func() {
 		if r := recover(); r != nil {
 			err = AsError(r)
@@ -456,6 +471,32 @@ func (c *Ctx) buildRNG(name string) *rand.Rand {
 		return c.RNG
 	}
 	panic(&ConfigError{Layer: name, Msg: "the layer is not built and the Ctx has no RNG to initialize its weights: call nn.Build (or set Ctx.RNG) first"})
+}
+
+// weight returns a zero tensor of shape for a weight of the layer named
+// name, after checking it against the parameter limit of the Build in
+// progress (see BuildLimit): a weight above it panics with a *ConfigError
+// before anything is allocated.
+func (c *Ctx) weight(name string, shape ...int) *tensor.Tensor {
+	if c != nil && c.build != nil && c.build.limit > 0 {
+		n := int64(1)
+		for _, d := range shape {
+			if d <= 0 {
+				n = 0
+				break // tensor.Zeros reports it
+			}
+			if n > (1<<62)/int64(d) {
+				n = 1 << 62
+				break
+			}
+			n *= int64(d)
+		}
+		if c.build.used+n > c.build.limit {
+			panic(&ConfigError{Layer: name, Msg: fmt.Sprintf("a weight of shape %v would take the model to %d parameters or more, over the limit of %d", shape, c.build.used+n, c.build.limit)})
+		}
+		c.build.used += n
+	}
+	return tensor.Zeros(shape...)
 }
 
 // trace records a layer's output during Build (for Summary).

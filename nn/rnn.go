@@ -92,9 +92,9 @@ func buildRNN(c *Ctx, s rnnSpec, in []int, noBias, forgetBias bool, kInit, rInit
 	s.check(in)
 	fin, gu := in[2], s.gates*s.units
 	rng := c.buildRNG(s.name)
-	kt := tensor.Zeros(fin, gu)
+	kt := c.weight(s.name, fin, gu)
 	orDefault(kInit, GlorotUniform{}).Init(rng, kt, fin, gu)
-	rt := tensor.Zeros(s.units, gu)
+	rt := c.weight(s.name, s.units, gu)
 	orDefault(rInit, Orthogonal{}).Init(rng, rt, s.units, gu)
 	k = autograd.NewParam(s.name+".kernel", kt)
 	r = autograd.NewParam(s.name+".recurrent_kernel", rt)
@@ -103,7 +103,7 @@ func buildRNN(c *Ctx, s rnnSpec, in []int, noBias, forgetBias bool, kInit, rInit
 		if s.gates == 3 {
 			shape = []int{2, gu}
 		}
-		bt := tensor.Zeros(shape...)
+		bt := c.weight(s.name, shape...)
 		orDefault(bInit, Zeros{}).Init(rng, bt, fin, gu)
 		if forgetBias { // Keras unit_forget_bias: the f block starts at 1
 			kernels.Fill(bt.Data()[s.units:2*s.units], 1)

@@ -243,7 +243,7 @@ func (l *Embedding) Forward(c *Ctx, x *autograd.Var) *autograd.Var {
 		if l.InputDim <= 0 || l.OutputDim <= 0 {
 			panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("input and output dimensions must be positive, got %d and %d", l.InputDim, l.OutputDim)})
 		}
-		e := tensor.Zeros(l.InputDim, l.OutputDim)
+		e := c.weight(l.Name, l.InputDim, l.OutputDim)
 		orDefault(l.EmbeddingsInitializer, embeddingUniform{-0.05, 0.05}).Init(c.buildRNG(l.Name), e, l.InputDim, l.OutputDim)
 		l.Embeddings = autograd.NewParam(l.Name+".embeddings", e)
 	}

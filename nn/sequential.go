@@ -124,7 +124,7 @@ func Summary(l Layer, in []int) (string, error) {
 			return "", err
 		}
 	}
-	rows, _, err := build(l, in, newRNG(0))
+	rows, _, err := build(l, in, newRNG(0), 0)
 	if err != nil {
 		return "", err
 	}

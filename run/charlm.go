@@ -104,7 +104,7 @@ type textData struct {
 
 // loadText reads c.Data (text:PATH), checks it against a resumed run's
 // checksum and cuts it into windows, filling in c's data fields.
-func loadText(c *CharLMConfig, resuming bool) (*textData, error) {
+func loadText(ctx context.Context, c *CharLMConfig, resuming bool) (*textData, error) {
 	src, err := ParseSource(c.Data)
 	if err != nil || src.Kind != "text" {
 		if c.Data == "" {
@@ -112,7 +112,7 @@ func loadText(c *CharLMConfig, resuming bool) (*textData, error) {
 		}
 		return nil, configf("--model charlm reads --data text:FILE_OR_DIR, got %q", c.Data)
 	}
-	text, info, err := data.ReadText(src.Path, data.TextOptions{MaxBytes: c.MaxBytes, Extensions: c.Extensions})
+	text, info, err := data.ReadTextContext(ctx, src.Path, data.TextOptions{MaxBytes: c.MaxBytes, Extensions: c.Extensions})
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func TrainCharLM(ctx context.Context, c CharLMConfig, version string, o Options)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	text, err := loadText(&c, s.ckpt != nil)
+	text, err := loadText(ctx, &c, s.ckpt != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func (s *session) trainCharLM(ctx context.Context, c *CharLMConfig, text *textDa
 func (s *session) finishCharLM(ctx context.Context, c *CharLMConfig, text *textData, model *train.Model, hist *train.History, elapsed time.Duration, weights *epochWeights) (*Result, error) {
 	chars := float64(s.epochsRun(hist)*text.train.Len()*c.SeqLen) / elapsed.Seconds()
 	held := hist.Last()
-	if held == nil || held["val_loss"] == 0 {
+	if held == nil || held["val_loss"] == 0 || s.stoppedByBudget() { // a stopped epoch has no validation
 		l, err := model.Evaluate(ctx, text.heldOut, 256)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -93,8 +93,9 @@ func LoadDataset(spec string) (*Dataset, error) {
 	return LoadDatasetContext(context.Background(), spec)
 }
 
-// LoadDatasetContext is LoadDataset that stops loading a CSV file when ctx
-// is cancelled (Ctrl-C during the load of a large file).
+// LoadDatasetContext is LoadDataset that stops loading a CSV file or an
+// image folder when ctx is cancelled (Ctrl-C during the load of a large
+// file or folder), returning ctx.Err().
 func LoadDatasetContext(ctx context.Context, spec string) (*Dataset, error) {
 	src, err := ParseSource(spec)
 	if err != nil {
@@ -135,7 +136,7 @@ func LoadDatasetContext(ctx context.Context, spec string) (*Dataset, error) {
 		if err := isDir("image directory", src.Path); err != nil {
 			return nil, err
 		}
-		all, names, err := data.LoadImageFolder(src.Path, data.ImageFolderOptions{})
+		all, names, err := data.LoadImageFolderContext(ctx, src.Path, data.ImageFolderOptions{})
 		if err != nil {
 			return nil, err
 		}
@@ -151,6 +152,46 @@ func LoadDatasetContext(ctx context.Context, spec string) (*Dataset, error) {
 		return nil, err
 	}
 	d.SHA256 = Checksum(d.Train, d.Test)
+	return d, nil
+}
+
+// LoadTestSet reads only what evaluation needs of a data source: for
+// mnist and idx:DIR the test files alone (the training files are neither
+// read nor required); for csv:FILE and images:DIR, which are split after
+// reading, the whole source, keeping the test part. Train is empty (0
+// samples of the test set's shape) and
+// SHA256 is the checksum of the test set alone.
+func LoadTestSet(ctx context.Context, spec string) (*Dataset, error) {
+	src, err := ParseSource(spec)
+	if err != nil {
+		return nil, err
+	}
+	if src.Kind != "mnist" && src.Kind != "idx" {
+		d, err := LoadDatasetContext(ctx, spec)
+		if err != nil {
+			return nil, err
+		}
+		d.Train, d.SHA256 = d.Test.Slice(0, 0), Checksum(d.Test)
+		return d, nil
+	}
+	d := &Dataset{Spec: spec, Source: src.Path, Classes: 10}
+	if src.Kind == "mnist" {
+		if d.Source, err = data.MNISTDir(); err != nil {
+			return nil, err
+		}
+	} else if err := isDir("data directory", src.Path); err != nil {
+		return nil, err
+	}
+	if d.Test, err = data.LoadMNISTTest(d.Source); err != nil {
+		return nil, err
+	}
+	if d.Test.Len() == 0 {
+		return nil, fmt.Errorf("%s: the test set (t10k-images-idx3-ubyte) is empty (0 samples)", d.Source)
+	}
+	if err := data.CheckLabels(d.Test.Y, d.Classes); err != nil {
+		return nil, fmt.Errorf("test labels: %w", err)
+	}
+	d.Train, d.SHA256 = d.Test.Slice(0, 0), Checksum(d.Test)
 	return d, nil
 }
 

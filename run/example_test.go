@@ -66,3 +66,21 @@ func ExampleTrainClassifier() {
 	fmt.Println(res.Summary["epochs"], m.Meta.Family, m.Meta.InputShape, m.Meta.Classes)
 	// Output: 2 mlp [2] [0 1]
 }
+
+// Evaluation reads only the test split: for a CSV file, the last fifth.
+func ExampleLoadTestSet() {
+	dir, _ := os.MkdirTemp("", "testset")
+	defer os.RemoveAll(dir)
+	csv := "x,label\n"
+	for i := range 10 {
+		csv += fmt.Sprintf("%d,%d\n", i, i%2)
+	}
+	path := filepath.Join(dir, "d.csv")
+	os.WriteFile(path, []byte(csv), 0o644)
+	ds, err := run.LoadTestSet(context.Background(), "csv:"+path)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ds.Train.Len(), ds.Test.Len(), ds.Classes)
+	// Output: 0 2 2
+}

@@ -177,7 +177,7 @@ func TrainGenerative(ctx context.Context, c GenerativeConfig, version string, o 
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	ds, err := LoadDataset(c.Data)
+	ds, err := LoadDatasetContext(ctx, c.Data)
 	if err != nil {
 		return nil, err
 	}

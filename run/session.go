@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"time"
 
@@ -35,6 +36,12 @@ type Options struct {
 	// Command is what the directory's lock shows other processes
 	// ["strata train"].
 	Command string
+	// MaxMinutes, when positive, stops training after the step that
+	// crosses this many minutes (of this call); the run then evaluates
+	// and saves as after its last epoch (--max-minutes). It is ignored
+	// in data-parallel training (Comm with several ranks), whose ranks
+	// must stop at the same step.
+	MaxMinutes float64
 	// Comm, when it has several ranks, trains data-parallel over them
 	// (train.FitOptions.Comm; the config's batch size is the global
 	// batch): every rank makes the same call, rank 0 alone creates, locks
@@ -63,7 +70,8 @@ type session struct {
 	dir      *Dir
 	ckpt     *train.Checkpoint
 	progress io.Writer
-	before   int // epochs done before this call
+	before   int         // epochs done before this call
+	budget   *TimeBudget // set when Options.MaxMinutes > 0
 }
 
 // begin starts a session: for a resumed run it locks the directory and
@@ -71,6 +79,9 @@ type session struct {
 func begin(o Options) (*session, error) {
 	if o.Command == "" {
 		o.Command = "strata train"
+	}
+	if !(o.MaxMinutes >= 0) || math.IsInf(o.MaxMinutes, 1) {
+		return nil, configf("--max-minutes must be a non-negative number, got %v", o.MaxMinutes)
 	}
 	s := &session{o: o, progress: o.Progress}
 	if s.progress == nil || s.follower() {
@@ -179,6 +190,10 @@ func (s *session) fit(ctx context.Context, t train.Trainer, loader *data.Loader,
 	} else {
 		fo.Callbacks = append([]train.Callback{&train.JSONLogger{Path: s.dir.File(MetricsFile)}}, fo.Callbacks...)
 	}
+	if s.o.MaxMinutes > 0 && (s.o.Comm == nil || s.o.Comm.Size() <= 1) {
+		s.budget = &TimeBudget{Minutes: s.o.MaxMinutes}
+		fo.Callbacks = append(fo.Callbacks, s.budget)
+	}
 	fo.Comm, fo.DataParallel.GlobalBatch = s.o.Comm, true // the config's batch size is the global batch
 	fo.Verbose, fo.Out = 1, s.progress
 	fo.CheckpointPath, fo.Resume = s.dir.File(StateFile), s.ckpt
@@ -232,7 +247,9 @@ func saveModel(path string, net nn.Layer, meta modelfile.Meta, legacy []byte) er
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	md[modelfile.KeyLegacy] = string(legacy)
+	if legacy != nil {
+		md[modelfile.KeyLegacy] = string(legacy)
+	}
 	return checkpoint.SaveSafetensors(path, modelfile.Tensors(net), md)
 }
 
@@ -261,3 +278,28 @@ func finiteNonNegative(name string, v float64) error {
 	}
 	return nil
 }
+
+// TimeBudget is a callback that stops training (train.ErrStopTraining)
+// after the batch that crosses Minutes of training, and records that it
+// did in Stopped.
+type TimeBudget struct {
+	train.Base
+	Minutes float64
+	Stopped bool
+	start   time.Time
+}
+
+// OnTrainBegin starts the clock.
+func (b *TimeBudget) OnTrainBegin(*train.Run) error { b.start = time.Now(); return nil }
+
+// OnBatchEnd stops training once the budget is spent.
+func (b *TimeBudget) OnBatchEnd(*train.Run, train.Logs) error {
+	if time.Since(b.start).Minutes() >= b.Minutes {
+		b.Stopped = true
+		return train.ErrStopTraining
+	}
+	return nil
+}
+
+// stoppedByBudget reports whether the time budget ended training early.
+func (s *session) stoppedByBudget() bool { return s.budget != nil && s.budget.Stopped }

@@ -109,6 +109,8 @@ func TestGenerateErrors(t *testing.T) {
 		{[]string{"--run", runDir, "--prompt", "x", "--temperature", "0"}, 2, "--temperature must be a positive number, got 0"},
 		{[]string{"--run", runDir, "--prompt", "x", "--temperature", "-0.5"}, 2, "--temperature must be a positive number"},
 		{[]string{"--run", runDir, "--prompt", "x", "--length", "-1"}, 2, "--length must not be negative"},
+		{[]string{"--run", runDir, "--prompt", "x", "--length", "1000000000000"}, 2, "--length 1000000000000 is over the limit of 1000000 characters"},
+		{[]string{"--run", runDir, "--prompt", "x", "--length", "1000000", "--max-memory", "1M"}, 1, "generate --length 1000000 needs about"},
 		{[]string{"--run", filepath.Join(dir, "missing"), "--prompt", "x"}, 1, "missing: no such directory"},
 		{[]string{"--run", dir, "--prompt", "x"}, 1, "has no model.safetensors"},
 		{[]string{"--run", notLM, "--prompt", "x"}, 1, `holds a "cnn" model, not a character language model`},

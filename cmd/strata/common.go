@@ -24,7 +24,7 @@ func loadDataset(spec string) (*dataset, error) { return runs.LoadDataset(spec) 
 // an architecture).
 func modelFlags(fs *flags) (run, model, file *string) {
 	run = fs.String("run", "", "run directory written by strata train")
-	file = fs.String("model-file", "", "model file (.safetensors) instead of --run: written by strata train or modelfile.Save; the CLI rebuilds only nn layers and zoo models (a struct model of your own must be loaded with modelfile.Load in the program that registers its type)")
+	file = fs.String("model-file", "", "model file instead of --run: .safetensors (strata train, modelfile.Save) or .onnx; the CLI rebuilds only nn layers and zoo models (a struct model of your own must be loaded with modelfile.Load in the program that registers its type)")
 	fs.StringVar(file, "weights", "", "alias of --model-file")
 	model = fs.String("model", "", "zoo classifier the file holds weights of (default: the file's architecture)")
 	return run, model, file

@@ -54,6 +54,12 @@ func loadModel(runDir, model, file string) (*loadedModel, error) {
 	if file == "" {
 		return nil, usagef("give --run DIR, or --model-file FILE.safetensors")
 	}
+	if isONNX(file) {
+		if model != "" {
+			return nil, usagef("--model does not apply to an ONNX file")
+		}
+		return lm, lm.loadONNX(file)
+	}
 	f, err := checkpoint.LoadSafetensors(file)
 	if err != nil {
 		return nil, err
@@ -135,6 +141,7 @@ func (lm *loadedModel) modelInput(x *tensor.Tensor) (*tensor.Tensor, error) {
 const evalExamples = `  strata eval --run runs/cnn-20261128-120000
   strata eval --model-file model.safetensors --data idx:/data/mnist --json
   strata eval --model-file my-model.safetensors --data csv:test.csv
+  strata eval --model-file model.onnx --data idx:/data/mnist
 `
 
 func cmdEval(ctx context.Context, args []string, out io.Writer) error {
@@ -142,7 +149,7 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 	runDir, model, weights := modelFlags(fs)
 	dataSpec := fs.String("data", "", "test data (default: the run's data, else mnist)")
 	limitN := fs.Int("limit", 0, "evaluate only the first N test samples (0: all)")
-	outDir := fs.String("out", "", "where to write confusion.png and roc.png (default: the run directory)")
+	outDir := fs.String("out", "", "where to write confusion.png and roc.png (default: the run directory; if they cannot be written, the metrics are still printed, then eval exits 1)")
 	jsonOut := fs.Bool("json", false, "print the results as one JSON object")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -157,7 +164,7 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	test, err := evalData(lm, *dataSpec, *limitN)
+	test, err := evalData(ctx, lm, *dataSpec, *limitN)
 	if err != nil {
 		return err
 	}
@@ -194,18 +201,34 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 		"per_class":        classes,
 		"samples":          test.Len(),
 	}
+	// The metrics are printed whether or not the plots can be written (a
+	// read-only run directory): a plot failure is reported after them.
 	dir := *outDir
 	if dir == "" {
 		dir = lm.Dir
 	}
+	var plotErr error
 	if dir != "" {
-		if err := writeEvalPlots(dir, lm.Arch.Model, cm, auc); err != nil {
-			return err
+		if plotErr = writeEvalPlots(dir, lm.Arch.Model, cm, auc); plotErr == nil {
+			res["confusion_png"] = filepath.Join(dir, "confusion.png")
+			res["roc_png"] = filepath.Join(dir, "roc.png")
+		} else {
+			res["plots_error"] = plotErr.Error()
 		}
-		res["confusion_png"] = filepath.Join(dir, "confusion.png")
-		res["roc_png"] = filepath.Join(dir, "roc.png")
 	}
-	if *jsonOut {
+	if err := printEval(out, res, *jsonOut, lm.Arch.Model, test.Len(), cm); err != nil {
+		return err
+	}
+	if plotErr != nil {
+		return fmt.Errorf("the metrics are printed above, but the plots were not written (give --out DIR to write them elsewhere): %w", plotErr)
+	}
+	return nil
+}
+
+// printEval prints eval's results: one JSON object, or a summary line, the
+// per-class report and the confusion matrix.
+func printEval(out io.Writer, res map[string]any, jsonOut bool, model string, n int, cm *metrics.ConfusionMatrix) error {
+	if jsonOut {
 		b, err := json.Marshal(res)
 		if err != nil {
 			return err
@@ -214,7 +237,7 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 		return nil
 	}
 	fmt.Fprintf(out, "%s on %d test samples: accuracy %.4f, loss %.4f, macro F1 %.4f, AUC-ROC %.4f\n\n",
-		lm.Arch.Model, test.Len(), acc.Result(), loss, res["macro_f1"], auc.Result())
+		model, n, res["accuracy"], res["loss"], res["macro_f1"], res["auc_roc"])
 	fmt.Fprintln(out, cm.Report())
 	fmt.Fprintln(out, "Confusion matrix (rows: true class, columns: predicted):")
 	for _, row := range cm.Counts() {
@@ -224,16 +247,17 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 }
 
 // evalData loads the test set of the --data spec (default: the run's
-// data, else mnist), keeps its first limitN samples and checks that they
+// data, else mnist) — only the test files of mnist and idx:DIR, see
+// run.LoadTestSet —, keeps its first limitN samples and checks that they
 // fit the model.
-func evalData(lm *loadedModel, spec string, limitN int) (data.Tensors, error) {
+func evalData(ctx context.Context, lm *loadedModel, spec string, limitN int) (data.Tensors, error) {
 	if spec == "" {
 		spec = lm.Data
 	}
 	if spec == "" {
 		spec = "mnist"
 	}
-	ds, err := loadDataset(spec)
+	ds, err := runs.LoadTestSet(ctx, spec)
 	if err != nil {
 		return data.Tensors{}, err
 	}

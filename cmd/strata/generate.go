@@ -12,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
+	"github.com/strata-dl/strata/internal/sysmem"
 	"github.com/strata-dl/strata/modelfile"
 	"github.com/strata-dl/strata/nn"
 	"github.com/strata-dl/strata/train"
@@ -35,7 +37,7 @@ func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
 	runDir := fs.String("run", "", "run directory written by strata train --model charlm")
 	file := fs.String("model-file", "", "model file of a char LM (instead of --run)")
 	prompt := fs.String("prompt", "", "text to start from (every character must be in the run's vocabulary)")
-	length := fs.Int("length", 500, "characters to generate after the prompt")
+	length := fs.Int("length", 500, fmt.Sprintf("characters to generate after the prompt (at most %d)", maxGenerateLength))
 	temperature := fs.Float64("temperature", 1, "sampling temperature > 0: 1 samples the model's distribution, lower is more conservative, higher more random")
 	seed := fs.Uint64("seed", 1, "random seed of the sampling")
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of the text")
@@ -51,13 +53,10 @@ func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
 	if *prompt == "" {
 		return usagef("--prompt is empty: give at least one character to start from")
 	}
-	if !(*temperature > 0) || math.IsInf(*temperature, 1) {
-		return usagef("--temperature must be a positive number, got %v", *temperature)
+	if err := checkGenerate(ctx, *temperature, *length); err != nil {
+		return err
 	}
-	if *length < 0 {
-		return usagef("--length must not be negative, got %d", *length)
-	}
-	m, vocab, err := loadCharLMFrom(*runDir, *file)
+	s, vocab, err := loadTextSampler(*runDir, *file)
 	if err != nil {
 		return err
 	}
@@ -71,7 +70,6 @@ func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(*seed, 0x9e4e))
-	s := m.NewSampler()
 	if err := s.Feed(ids); err != nil {
 		return err
 	}
@@ -99,6 +97,27 @@ func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out)
 	return nil
+}
+
+// maxGenerateLength bounds generate --length: a million characters is a
+// long book; more is a typo, and the text is kept in memory (for --json).
+const maxGenerateLength = 1_000_000
+
+// checkGenerate checks --temperature and --length, and the memory the
+// generated text will hold: up to 4 bytes a character, twice (the text and
+// its JSON encoding).
+func checkGenerate(ctx context.Context, temperature float64, length int) error {
+	if !(temperature > 0) || math.IsInf(temperature, 1) {
+		return usagef("--temperature must be a positive number, got %v", temperature)
+	}
+	if length < 0 {
+		return usagef("--length must not be negative, got %d", length)
+	}
+	if length > maxGenerateLength {
+		return usagef("--length %d is over the limit of %d characters", length, maxGenerateLength)
+	}
+	return sysmem.Check(sysmem.FromContext(ctx), fmt.Sprintf("generate --length %d", length),
+		sysmem.Need{What: "the generated text", Bytes: uint64(length) * utf8.UTFMax * 2})
 }
 
 // loadCharLMFrom loads the char LM of a run directory or of a model file.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/strata-dl/strata/autograd"
 	"github.com/strata-dl/strata/checkpoint"
@@ -17,9 +18,18 @@ func constVar(t *tensor.Tensor) *autograd.Var { return autograd.Const(t) }
 
 func cmdSummary(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("summary", "summary --model NAME", "  strata summary --model cnn\n", out)
-	model := fs.String("model", "cnn", "model name")
+	model := fs.String("model", "cnn", "model name: a classifier ("+strings.Join(zoo.ClassifierNames(), ", ")+") or gpt")
 	classes := fs.Int("classes", 10, "number of classes")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *model == "gpt" { // the default strata train --model gpt, for a vocabulary of 100 characters
+		g, err := zoo.NewGPT(zoo.GPTOptions{Vocab: 100})
+		if err != nil {
+			return err
+		}
+		s, err := nn.Summary(g, []int{g.Options.Context})
+		fmt.Fprint(out, s)
 		return err
 	}
 	spec, err := zoo.LookupClassifier(*model)

@@ -11,6 +11,7 @@
 //	strata generate --run DIR --prompt TEXT                        text from a character-level language model
 //	strata board   [--logdir runs]                                 the live training dashboard
 //	strata bench   [--workload NAME ...] [--json]                  the performance workloads
+//	strata export  --run DIR --out model.onnx                      export a trained model to ONNX
 //	strata serve   --model NAME=PATH [--addr 127.0.0.1:8080]       models as a web service (Open Inference Protocol v2)
 //
 // Run "strata COMMAND --help" for each command's flags and examples.
@@ -50,6 +51,7 @@ func commands() []command {
 		{"explain", "attribute a classifier's decision to input pixels (saliency, IG, Grad-CAM)", cmdExplain},
 		{"generate", "sample text from a trained character-level language model", cmdGenerate},
 		{"bench", "run the standard performance workloads", cmdBench},
+		{"export", "export a trained model to ONNX", cmdExport},
 		{"board", "serve the training dashboard", cmdBoard},
 		{"serve", "serve models over HTTP (Open Inference Protocol v2)", cmdServe},
 	}

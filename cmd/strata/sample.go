@@ -15,6 +15,8 @@ import (
 	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
 	"github.com/strata-dl/strata/zoo"
+
+	runs "github.com/strata-dl/strata/run"
 )
 
 // maxSampleImages bounds sample --n: a grid of more is not worth looking at,
@@ -63,7 +65,7 @@ func cmdSample(ctx context.Context, args []string, out io.Writer) error {
 		if !ok {
 			return usagef("--reconstruct and --interpolate need a VAE run, %s is a %s", *runDir, c.Model)
 		}
-		ds, err := loadDataset(c.Data)
+		ds, err := runs.LoadTestSet(ctx, c.Data) // only the test images are used
 		if err != nil {
 			return err
 		}

@@ -149,8 +149,9 @@ func isLoopback(a net.Addr) bool {
 	return ok && t.IP.IsLoopback()
 }
 
-// loadServeModel loads a run directory or a model file (modelfile.Load:
-// strata train's, modelfile.Save's or an older build's) as a served
+// loadServeModel loads a run directory, a model file (modelfile.Load:
+// strata train's, modelfile.Save's or an older build's) or an ONNX file
+// (loadServeONNX) as a served
 // model: its input shape, class names and standardizer come from the
 // file's Meta; a text model (with a vocabulary) takes INT64 token ids.
 func loadServeModel(name, path string) (*serve.Model, error) {
@@ -160,6 +161,9 @@ func loadServeModel(name, path string) (*serve.Model, error) {
 	}
 	if fi.IsDir() {
 		path = filepath.Join(path, runs.ModelFile)
+	}
+	if isONNX(path) {
+		return loadServeONNX(name, path)
 	}
 	mf, err := modelfile.Load(path)
 	if err != nil {

@@ -39,6 +39,8 @@ func cmdTrain(ctx context.Context, args []string, out io.Writer) error {
 	switch {
 	case model == "charlm":
 		return cmdTrainCharLM(ctx, args, out)
+	case model == "gpt":
+		return cmdTrainGPT(ctx, args, out)
 	case runs.IsGenerative(model):
 		return cmdTrainGenerative(ctx, args, out)
 	}
@@ -72,7 +74,7 @@ func flagArg(args []string, name string) string {
 func cmdTrainClassifier(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("train", "train [flags]", trainExamples, out)
 	c := runConfig{}
-	fs.StringVar(&c.Model, "model", "cnn", "model: "+strings.Join(zoo.ClassifierNames(), ", ")+"; or charlm, dcgan, gan, vae, cvae (see their --help)")
+	fs.StringVar(&c.Model, "model", "cnn", "model: "+strings.Join(zoo.ClassifierNames(), ", ")+"; or charlm, gpt, dcgan, gan, vae, cvae (see their --help)")
 	fs.StringVar(&c.Data, "data", "mnist", "data: mnist, idx:DIR (MNIST-layout IDX files), csv:FILE (label in the last column) or images:DIR (a sub-directory of images per class)")
 	fs.IntVar(&c.Epochs, "epochs", 3, "number of epochs")
 	fs.IntVar(&c.BatchSize, "batch-size", 32, "batch size")
@@ -97,17 +99,19 @@ type runFlags struct {
 	fs                        *flags
 	out, resume               *string
 	overwrite, jsonOut, quiet *bool
+	maxMinutes                *float64
 	epochs                    bool // --epochs given with --resume
 }
 
 func addRunFlags(fs *flags, defaultOut string) *runFlags {
 	return &runFlags{
-		fs:        fs,
-		out:       fs.String("out", "", "run directory (default "+defaultOut+")"),
-		resume:    fs.String("resume", "", "continue the interrupted run in this directory (only --epochs may change)"),
-		overwrite: fs.Bool("overwrite", false, "replace the run that --out already holds"),
-		jsonOut:   fs.Bool("json", false, "print a JSON summary as the last line of output"),
-		quiet:     fs.Bool("quiet", false, "no progress output"),
+		fs:         fs,
+		out:        fs.String("out", "", "run directory (default "+defaultOut+")"),
+		resume:     fs.String("resume", "", "continue the interrupted run in this directory (only --epochs may change)"),
+		overwrite:  fs.Bool("overwrite", false, "replace the run that --out already holds"),
+		maxMinutes: fs.Float64("max-minutes", 0, "stop after the step that crosses this many minutes of training, then evaluate and save (0: no limit)"),
+		jsonOut:    fs.Bool("json", false, "print a JSON summary as the last line of output"),
+		quiet:      fs.Bool("quiet", false, "no progress output"),
 	}
 }
 
@@ -135,7 +139,7 @@ func resumeConfig[C any](fs *flags, rf *runFlags, config *C, also ...string) err
 		switch {
 		case f.Name == "epochs":
 			rf.epochs = true
-		case f.Name == "resume" || f.Name == "json" || f.Name == "quiet" || slices.Contains(also, f.Name):
+		case f.Name == "resume" || f.Name == "json" || f.Name == "quiet" || f.Name == "max-minutes" || slices.Contains(also, f.Name):
 		default:
 			bad = f.Name
 		}
@@ -181,7 +185,7 @@ func setEpochs(c any, n int) {
 // options returns the run options the flags ask for, with the
 // communicator of cmdTrainDist.
 func (rf *runFlags) options(ctx context.Context, args []string) runs.Options {
-	o := runs.Options{Dir: *rf.out, Overwrite: *rf.overwrite, Args: args, Progress: os.Stdout, Command: "strata train", Comm: commOf(ctx)}
+	o := runs.Options{Dir: *rf.out, Overwrite: *rf.overwrite, Args: args, Progress: os.Stdout, Command: "strata train", Comm: commOf(ctx), MaxMinutes: *rf.maxMinutes}
 	if *rf.resume != "" {
 		o.Dir, o.Resume = *rf.resume, true
 	}

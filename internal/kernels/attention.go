@@ -1,0 +1,296 @@
+package kernels
+
+import (
+	"math"
+	"sync"
+)
+
+// AttentionGeom describes one scaled-dot-product attention: queries
+// q [B, Tq, H, D], keys k [B, Tk, H, D], values v [B, Tk, H, Dv] and output
+// out [B, Tq, H, Dv] (the layout of Keras's MultiHeadAttention after its
+// projections, so no transpose is needed), an optional mask [B, Tq, Tk]
+// (nonzero: query i may attend key j) shared by the heads, and the
+// per-row log-sum-exp lse [B, H, Tq] kept for the backward pass.
+//
+// With Causal, query i attends keys j ≤ i + Tk − Tq (the causal mask
+// aligned at the end, so that Tq = 1 with a key/value cache of Tk
+// positions sees all of them).
+type AttentionGeom struct {
+	B, H, Tq, Tk, D, Dv int
+	Scale               float32 // multiplies q·k
+	Causal              bool
+}
+
+// Tile sizes of the fused attention: a block of attnBr query rows meets a
+// block of attnBc keys at a time, so the scratch per worker is
+// attnBr·attnBc scores, never Tq·Tk.
+const (
+	attnBr = 64
+	attnBc = 64
+)
+
+// attnMasked stands in for −∞ in a score row; exp of it minus any finite
+// maximum is 0 with SIMD.Exp.
+const attnMasked = -1e30
+
+// attnWork is one worker's scratch.
+type attnWork struct {
+	s, p, o []float32
+	m, l    []float32
+	di      []float32
+}
+
+var attnWorkPool = sync.Pool{New: func() any { return new(attnWork) }}
+
+func growF(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+// attnGemm is Sgemm on the calling thread only (the fused attention
+// parallelizes over heads and query blocks itself).
+func attnGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if sgemmThin(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		return
+	}
+	sgemm(gemmBest, 1, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// validCols returns how many of the bc keys starting at j0 query row qi
+// may see under the causal mask (all of them without it).
+func (g *AttentionGeom) validCols(qi, j0, bc int) int {
+	if !g.Causal {
+		return bc
+	}
+	return max(0, min(bc, qi+g.Tk-g.Tq+1-j0))
+}
+
+// keyEnd returns the number of keys any of the query rows [i0, i0+br) may
+// see.
+func (g *AttentionGeom) keyEnd(i0, br int) int {
+	if !g.Causal {
+		return g.Tk
+	}
+	return max(0, min(g.Tk, i0+br+g.Tk-g.Tq))
+}
+
+// AttentionForward computes out = softmax(Scale·q·kᵀ + mask)·v per batch
+// and head, and lse = log Σ_j exp(Scale·q_i·k_j) over the keys each query
+// may see (+Inf for a query that may see none; its output row is 0).
+//
+// It never forms the Tq×Tk score matrix: for each block of query rows it
+// walks the key blocks keeping a running maximum m, normalizer l and
+// unnormalized output o (the online softmax of FlashAttention, Dao et al.
+// 2022):
+//
+//	s = Scale·q_I·k_Jᵀ;  m' = max(m, rowmax s);  p = exp(s − m')
+//	l = l·exp(m − m') + rowsum p;  o = o·exp(m − m') + p·v_J;  m = m'
+//
+// and ends with out_I = o/l, lse_I = m + log l. The products are SGEMM
+// tiles. Work is split over batch × head × query block.
+//
+// Reference loop (for one batch b and head h; masked scores are −∞):
+//
+//	for i := range Tq {
+//		s_j = Scale·Σ_d q[b,i,h,d]·k[b,j,h,d]  for every key j
+//		p_j = exp(s_j − max s) / Σ exp(s − max s)
+//		out[b,i,h,:] = Σ_j p_j·v[b,j,h,:]
+//	}
+func AttentionForward(g AttentionGeom, q, k, v, mask, out, lse []float32) {
+	g.check(q, k, v, mask, out, lse)
+	nb := (g.Tq + attnBr - 1) / attnBr
+	tasks := g.B * g.H * nb
+	if tasks == 0 {
+		return
+	}
+	work := g.Tq * g.Tk * (g.D + g.Dv) // flops/2 over all tasks
+	grain := max(1, tasks*(1<<16)/max(work, 1))
+	Parallel(tasks, grain, func(lo, hi int) {
+		w := attnWorkPool.Get().(*attnWork)
+		for t := lo; t < hi; t++ {
+			bh, blk := t/nb, t%nb
+			i0 := blk * attnBr
+			g.forwardBlock(w, bh/g.H, bh%g.H, i0, min(attnBr, g.Tq-i0), q, k, v, mask, out, lse)
+		}
+		attnWorkPool.Put(w)
+	})
+}
+
+func (g *AttentionGeom) check(q, k, v, mask, out, lse []float32) {
+	need := func(name string, s []float32, n int) {
+		if len(s) < n {
+			panic("kernels: attention: " + name + " is shorter than its shape")
+		}
+	}
+	need("q", q, g.B*g.Tq*g.H*g.D)
+	need("k", k, g.B*g.Tk*g.H*g.D)
+	need("v", v, g.B*g.Tk*g.H*g.Dv)
+	need("out", out, g.B*g.Tq*g.H*g.Dv)
+	need("lse", lse, g.B*g.H*g.Tq)
+	if mask != nil {
+		need("mask", mask, g.B*g.Tq*g.Tk)
+	}
+}
+
+// maskRow sets to the −∞ stand-in the scores in row (query qi, keys j0 to
+// j0+nv) where the mask is 0; validCols has already cut the row to its
+// causal width nv.
+func (g *AttentionGeom) maskRow(row, mask []float32, b, qi, j0, nv int) {
+	if mask != nil {
+		mrow := mask[(b*g.Tq+qi)*g.Tk+j0:]
+		for c := 0; c < nv; c++ {
+			if mrow[c] == 0 {
+				row[c] = attnMasked
+			}
+		}
+	}
+}
+
+func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, k, v, mask, out, lse []float32) {
+	ldq, ldv := g.H*g.D, g.H*g.Dv
+	w.s = growF(w.s, br*attnBc)
+	w.o = growF(w.o, br*g.Dv)
+	w.m = growF(w.m, br)
+	w.l = growF(w.l, br)
+	clear(w.o)
+	for r := range br {
+		w.m[r], w.l[r] = float32(math.Inf(-1)), 0
+	}
+	qoff := ((b*g.Tq+i0)*g.H + h) * g.D
+	jEnd := g.keyEnd(i0, br)
+	for j0 := 0; j0 < jEnd; j0 += attnBc {
+		bc := min(attnBc, jEnd-j0)
+		koff := ((b*g.Tk+j0)*g.H + h) * g.D
+		voff := ((b*g.Tk+j0)*g.H + h) * g.Dv
+		s := w.s[:br*bc]
+		attnGemm(false, true, br, bc, g.D, g.Scale, q[qoff:], ldq, k[koff:], ldq, 0, s, bc)
+		for r := range br {
+			row := s[r*bc : (r+1)*bc]
+			nv := g.validCols(i0+r, j0, bc)
+			g.maskRow(row, mask, b, i0+r, j0, nv)
+			top := float32(attnMasked)
+			if nv > 0 {
+				top = SIMD.Max(row[:nv])
+			}
+			if top <= attnMasked {
+				clear(row)
+				continue
+			}
+			mNew := max(w.m[r], top)
+			for c := range nv {
+				row[c] -= mNew
+			}
+			SIMD.Exp(row[:nv], row[:nv])
+			clear(row[nv:])
+			alpha := float32(0)
+			if !math.IsInf(float64(w.m[r]), -1) {
+				alpha = float32(math.Exp(float64(w.m[r] - mNew)))
+			}
+			w.l[r] = w.l[r]*alpha + SIMD.Sum(row[:nv])
+			if alpha != 1 {
+				SIMD.Scale(alpha, w.o[r*g.Dv:(r+1)*g.Dv])
+			}
+			w.m[r] = mNew
+		}
+		attnGemm(false, false, br, g.Dv, bc, 1, s, bc, v[voff:], ldv, 1, w.o, g.Dv)
+	}
+	for r := range br {
+		dst := out[((b*g.Tq+i0+r)*g.H+h)*g.Dv:][:g.Dv]
+		li := &lse[(b*g.H+h)*g.Tq+i0+r]
+		if w.l[r] == 0 {
+			clear(dst)
+			*li = float32(math.Inf(1))
+			continue
+		}
+		inv := 1 / w.l[r]
+		for d, x := range w.o[r*g.Dv : (r+1)*g.Dv] {
+			dst[d] = x * inv
+		}
+		*li = w.m[r] + float32(math.Log(float64(w.l[r])))
+	}
+}
+
+// AttentionBackward accumulates into dq, dk and dv the gradients of the
+// attention that AttentionForward computed (out and lse as it returned
+// them) for the output gradient dout [B, Tq, H, Dv]. It recomputes each
+// score tile from q, k and lse instead of storing probabilities
+// (FlashAttention-2's backward):
+//
+//	p = exp(Scale·q_I·k_Jᵀ − lse_I);  dv_J += pᵀ·dout_I;  dp = dout_I·v_Jᵀ
+//	ds = p ⊙ (dp − D_I), D_i = Σ_d dout[i,d]·out[i,d]
+//	dq_I += Scale·ds·k_J;  dk_J += Scale·dsᵀ·q_I
+//
+// Work is split over batch × head, which own disjoint gradient slices.
+func AttentionBackward(g AttentionGeom, q, k, v, mask, out, lse, dout, dq, dk, dv []float32) {
+	g.check(q, k, v, mask, out, lse)
+	g.check(dq, dk, dv, nil, dout, lse)
+	tasks := g.B * g.H
+	if tasks == 0 {
+		return
+	}
+	work := g.Tq * g.Tk * (g.D + g.Dv)
+	grain := max(1, (1<<17)/max(work, 1))
+	Parallel(tasks, grain, func(lo, hi int) {
+		w := attnWorkPool.Get().(*attnWork)
+		for t := lo; t < hi; t++ {
+			g.backwardHead(w, t/g.H, t%g.H, q, k, v, mask, out, lse, dout, dq, dk, dv)
+		}
+		attnWorkPool.Put(w)
+	})
+}
+
+func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, lse, dout, dq, dk, dv []float32) {
+	ldq, ldv := g.H*g.D, g.H*g.Dv
+	w.di = growF(w.di, g.Tq)
+	for i := range g.Tq {
+		off := ((b*g.Tq+i)*g.H + h) * g.Dv
+		w.di[i] = SIMD.Dot(dout[off:off+g.Dv], out[off:off+g.Dv])
+	}
+	w.p = growF(w.p, attnBr*attnBc)
+	w.s = growF(w.s, attnBr*attnBc)
+	ls := lse[(b*g.H+h)*g.Tq:][:g.Tq]
+	for j0 := 0; j0 < g.Tk; j0 += attnBc {
+		bc := min(attnBc, g.Tk-j0)
+		koff := ((b*g.Tk+j0)*g.H + h) * g.D
+		voff := ((b*g.Tk+j0)*g.H + h) * g.Dv
+		iStart := 0
+		if g.Causal { // first query row that sees key j0
+			iStart = max(0, j0-(g.Tk-g.Tq)) / attnBr * attnBr
+		}
+		for i0 := iStart; i0 < g.Tq; i0 += attnBr {
+			br := min(attnBr, g.Tq-i0)
+			qoff := ((b*g.Tq+i0)*g.H + h) * g.D
+			ooff := ((b*g.Tq+i0)*g.H + h) * g.Dv
+			p, ds := w.p[:br*bc], w.s[:br*bc]
+			attnGemm(false, true, br, bc, g.D, g.Scale, q[qoff:], ldq, k[koff:], ldq, 0, p, bc)
+			for r := range br {
+				row := p[r*bc : (r+1)*bc]
+				nv := g.validCols(i0+r, j0, bc)
+				li := ls[i0+r]
+				if nv == 0 || math.IsInf(float64(li), 1) {
+					clear(row)
+					continue
+				}
+				g.maskRow(row, mask, b, i0+r, j0, nv)
+				for c := range nv {
+					row[c] -= li
+				}
+				SIMD.Exp(row[:nv], row[:nv])
+				clear(row[nv:])
+			}
+			attnGemm(true, false, bc, g.Dv, br, 1, p, bc, dout[ooff:], ldv, 1, dv[voff:], ldv)
+			attnGemm(false, true, br, bc, g.Dv, 1, dout[ooff:], ldv, v[voff:], ldv, 0, ds, bc)
+			for r := range br {
+				d := w.di[i0+r]
+				prow, srow := p[r*bc:(r+1)*bc], ds[r*bc:(r+1)*bc]
+				for c := range srow {
+					srow[c] = prow[c] * (srow[c] - d)
+				}
+			}
+			attnGemm(false, false, br, g.D, bc, g.Scale, ds, bc, k[koff:], ldq, 1, dq[qoff:], ldq)
+			attnGemm(true, false, bc, g.D, br, g.Scale, ds, bc, q[qoff:], ldq, 1, dk[koff:], ldq)
+		}
+	}
+}

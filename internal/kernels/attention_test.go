@@ -1,0 +1,171 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// attentionNaive is the plain twin of AttentionForward and
+// AttentionBackward: it forms every score row in float64, then the
+// softmax, the output and the gradients by the textbook formulas.
+func attentionNaive(g AttentionGeom, q, k, v, mask, dout []float32) (out, dq, dk, dv []float64) {
+	out = make([]float64, g.B*g.Tq*g.H*g.Dv)
+	dq = make([]float64, len(q))
+	dk = make([]float64, len(k))
+	dv = make([]float64, len(v))
+	qi := func(b, i, h, d int) int { return ((b*g.Tq+i)*g.H+h)*g.D + d }
+	ki := func(b, j, h, d int) int { return ((b*g.Tk+j)*g.H+h)*g.D + d }
+	vi := func(b, j, h, d int) int { return ((b*g.Tk+j)*g.H+h)*g.Dv + d }
+	oi := func(b, i, h, d int) int { return ((b*g.Tq+i)*g.H+h)*g.Dv + d }
+	for b := range g.B {
+		for h := range g.H {
+			for i := range g.Tq {
+				p := make([]float64, g.Tk)
+				ok := make([]bool, g.Tk)
+				top := math.Inf(-1)
+				for j := range g.Tk {
+					ok[j] = (!g.Causal || j <= i+g.Tk-g.Tq) && (mask == nil || mask[(b*g.Tq+i)*g.Tk+j] != 0)
+					if !ok[j] {
+						continue
+					}
+					for d := range g.D {
+						p[j] += float64(q[qi(b, i, h, d)]) * float64(k[ki(b, j, h, d)])
+					}
+					p[j] *= float64(g.Scale)
+					top = math.Max(top, p[j])
+				}
+				var sum float64
+				for j := range p {
+					if ok[j] {
+						p[j] = math.Exp(p[j] - top)
+						sum += p[j]
+					} else {
+						p[j] = 0
+					}
+				}
+				if sum == 0 {
+					continue
+				}
+				for j := range p {
+					p[j] /= sum
+					for d := range g.Dv {
+						out[oi(b, i, h, d)] += p[j] * float64(v[vi(b, j, h, d)])
+					}
+				}
+				// backward: dp_j = dout·v_j; ds_j = p_j (dp_j − Σ p dp)
+				dp := make([]float64, g.Tk)
+				var dot float64
+				for j := range p {
+					for d := range g.Dv {
+						dp[j] += float64(dout[oi(b, i, h, d)]) * float64(v[vi(b, j, h, d)])
+						dv[vi(b, j, h, d)] += p[j] * float64(dout[oi(b, i, h, d)])
+					}
+					dot += p[j] * dp[j]
+				}
+				for j := range p {
+					ds := p[j] * (dp[j] - dot) * float64(g.Scale)
+					for d := range g.D {
+						dq[qi(b, i, h, d)] += ds * float64(k[ki(b, j, h, d)])
+						dk[ki(b, j, h, d)] += ds * float64(q[qi(b, i, h, d)])
+					}
+				}
+			}
+		}
+	}
+	return
+}
+
+func randSlice(rng *rand.Rand, n int, scale float32) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = scale * float32(rng.NormFloat64())
+	}
+	return s
+}
+
+func maxDiff(got []float32, want []float64) (float64, int) {
+	worst, at := 0.0, -1
+	for i := range want {
+		if d := math.Abs(float64(got[i]) - want[i]); d > worst || math.IsNaN(d) {
+			worst, at = d, i
+		}
+	}
+	return worst, at
+}
+
+func TestAttentionMatchesNaive(t *testing.T) {
+	cases := []struct {
+		g    AttentionGeom
+		mask bool
+	}{
+		{AttentionGeom{B: 1, H: 1, Tq: 1, Tk: 1, D: 1, Dv: 1}, false},
+		{AttentionGeom{B: 2, H: 3, Tq: 7, Tk: 9, D: 5, Dv: 4}, false},
+		{AttentionGeom{B: 2, H: 2, Tq: 65, Tk: 65, D: 8, Dv: 8, Causal: true}, false},
+		{AttentionGeom{B: 1, H: 2, Tq: 130, Tk: 131, D: 16, Dv: 9}, true},
+		{AttentionGeom{B: 2, H: 1, Tq: 70, Tk: 200, D: 4, Dv: 6, Causal: true}, true},
+		{AttentionGeom{B: 1, H: 2, Tq: 1, Tk: 129, D: 8, Dv: 8, Causal: true}, false}, // a cached decoding step
+		{AttentionGeom{B: 1, H: 1, Tq: 5, Tk: 3, D: 2, Dv: 2, Causal: true}, false},   // first rows see nothing
+	}
+	for _, c := range cases {
+		g := c.g
+		g.Scale = float32(1 / math.Sqrt(float64(g.D)))
+		t.Run(fmt.Sprintf("%+v/mask=%v", g, c.mask), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(g.Tq), uint64(g.Tk)))
+			q := randSlice(rng, g.B*g.Tq*g.H*g.D, 1)
+			k := randSlice(rng, g.B*g.Tk*g.H*g.D, 1)
+			v := randSlice(rng, g.B*g.Tk*g.H*g.Dv, 1)
+			dout := randSlice(rng, g.B*g.Tq*g.H*g.Dv, 1)
+			var mask []float32
+			if c.mask {
+				mask = make([]float32, g.B*g.Tq*g.Tk)
+				for i := range mask {
+					if rng.IntN(4) != 0 || i%g.Tk == 0 {
+						mask[i] = 1
+					}
+				}
+			}
+			// guard values after every output catch stray writes
+			const guard = 7777
+			out := append(make([]float32, g.B*g.Tq*g.H*g.Dv), guard)
+			lse := append(make([]float32, g.B*g.H*g.Tq), guard)
+			AttentionForward(g, q, k, v, mask, out, lse)
+			dq := append(make([]float32, len(q)), guard)
+			dk := append(make([]float32, len(k)), guard)
+			dv := append(make([]float32, len(v)), guard)
+			AttentionBackward(g, q, k, v, mask, out, lse, dout, dq, dk, dv)
+			wOut, wdq, wdk, wdv := attentionNaive(g, q, k, v, mask, dout)
+			for _, x := range []struct {
+				name string
+				got  []float32
+				want []float64
+			}{{"out", out, wOut}, {"dq", dq, wdq}, {"dk", dk, wdk}, {"dv", dv, wdv}} {
+				if x.got[len(x.got)-1] != guard {
+					t.Errorf("%s: write past the end", x.name)
+				}
+				if d, at := maxDiff(x.got, x.want); d > 2e-5*math.Sqrt(float64(g.Tk)) {
+					t.Errorf("%s[%d] = %v, want %v (diff %g)", x.name, at, x.got[at], x.want[at], d)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkAttention(b *testing.B) {
+	for _, T := range []int{256, 1024} {
+		g := AttentionGeom{B: 4, H: 4, Tq: T, Tk: T, D: 64, Dv: 64, Scale: 0.125, Causal: true}
+		rng := rand.New(rand.NewPCG(1, 2))
+		n := g.B * T * g.H * g.D
+		q, k, v, dout := randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1)
+		out, lse := make([]float32, n), make([]float32, g.B*g.H*T)
+		dq, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
+		b.Run(fmt.Sprintf("T=%d", T), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				AttentionForward(g, q, k, v, nil, out, lse)
+				AttentionBackward(g, q, k, v, nil, out, lse, dout, dq, dk, dv)
+			}
+		})
+	}
+}

@@ -1,0 +1,162 @@
+package onnx
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/strata-dl/strata/nn"
+	"github.com/strata-dl/strata/tensor"
+	"github.com/strata-dl/strata/zoo"
+)
+
+// exportCase is a built Strata model and its per-sample input shape.
+type exportCase struct {
+	name string
+	net  nn.Layer
+	in   []int
+}
+
+// randomizeStats gives batch normalization non-trivial statistics so that
+// their export is checked.
+func randomizeStats(l nn.Layer, rng *rand.Rand) {
+	for _, w := range nn.AllWeights(l) {
+		if strings.HasSuffix(w.Path, "moving_variance") || strings.HasSuffix(w.Path, "gamma") {
+			for i := range w.Var.Value.Data() {
+				w.Var.Value.Data()[i] = 0.5 + rng.Float32()
+			}
+		} else if strings.HasSuffix(w.Path, "moving_mean") || strings.HasSuffix(w.Path, "beta") || strings.HasSuffix(w.Path, "bias") {
+			for i := range w.Var.Value.Data() {
+				w.Var.Value.Data()[i] = 0.2 * (rng.Float32() - 0.5)
+			}
+		}
+	}
+}
+
+func build(t testing.TB, name string, net nn.Layer, in []int) exportCase {
+	rng := rand.New(rand.NewPCG(3, 3))
+	if _, err := nn.Build(net, in, rng); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	randomizeStats(net, rng)
+	return exportCase{name, net, in}
+}
+
+// zooCases returns every zoo model the issue lists, built, plus a model
+// with every other layer type.
+func zooCases(t testing.TB) []exportCase {
+	var cs []exportCase
+	for _, name := range []string{"mlp", "cnn", "lenet", "lstm", "gru", "rnn"} {
+		spec, err := zoo.LookupClassifier(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, build(t, name, spec.New(10), spec.Input))
+	}
+	vae := zoo.NewVAE(zoo.VAEConfig{})
+	cs = append(cs, build(t, "vae-decoder", vae.Decoder, []int{20}))
+	cvae := zoo.NewCVAE(zoo.VAEConfig{})
+	cs = append(cs, build(t, "cvae-decoder", cvae.Decoder, []int{20}))
+	cs = append(cs, build(t, "dcgan-generator", zoo.NewDCGAN(zoo.GANConfig{Latent: 16, Width: 8}), []int{16}))
+	lm, err := zoo.NewCharLM(zoo.CharLMOptions{Vocab: 30, EmbeddingDim: 8, Units: 16, Layers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs = append(cs, build(t, "charlm", lm, []int{7}))
+	cs = append(cs, build(t, "layers", nn.NewSequential(
+		&nn.Conv2D{Filters: 4, KernelSize: [2]int{3, 3}, Strides: [2]int{2, 1}, Padding: "same", Activation: "elu"},
+		&nn.BatchNormalization{},
+		&nn.Conv2D{Filters: 5, KernelSize: [2]int{3, 2}, DilationRate: [2]int{2, 1}, Activation: "gelu"},
+		&nn.AveragePool2D{PoolSize: [2]int{2, 2}, Strides: [2]int{1, 1}, Padding: "same"},
+		&nn.UpSampling2D{Size: [2]int{2, 3}},
+		&nn.ConvTranspose2D{Filters: 3, KernelSize: [2]int{3, 3}, Strides: [2]int{2, 2}, Activation: "softplus"},
+		&nn.MaxPool2D{PoolSize: [2]int{3, 3}, Strides: [2]int{2, 2}},
+		&nn.Activation{Fn: "leaky_relu", Alpha: 0.1},
+		&nn.LeakyReLU{},
+		&nn.Dropout{Rate: 0.5},
+		&nn.Reshape{Shape: []int{-1, 3}},
+		&nn.LayerNormalization{},
+		&nn.Bidirectional{Layer: &nn.GRU{Units: 4, ReturnSequences: true}, MergeMode: "sum"},
+		&nn.Bidirectional{Layer: &nn.LSTM{Units: 3, ReturnSequences: true}},
+		&nn.SimpleRNN{Units: 5, ReturnSequences: true, GoBackwards: true, Activation: "relu"},
+		&nn.Bidirectional{Layer: &nn.LSTM{Units: 3}, MergeMode: "ave"},
+		&nn.Dense{Units: 6, Activation: "sigmoid"},
+		&nn.BatchNormalization{},
+		&nn.Dense{Units: 4, Activation: "softmax"},
+	), []int{12, 10, 2}))
+	cs = append(cs, build(t, "global-pool", nn.NewSequential(
+		&nn.Conv2D{Filters: 4, KernelSize: [2]int{3, 3}, Activation: "tanh"},
+		&nn.GlobalAveragePool2D{},
+		&nn.Dense{Units: 3},
+	), []int{8, 8, 3}))
+	cs = append(cs, build(t, "embedding", nn.NewSequential(
+		&nn.Embedding{InputDim: 11, OutputDim: 4},
+		&nn.GRU{Units: 5},
+	), []int{6}))
+	return cs
+}
+
+// TestExportZoo exports every zoo model and layer; Export itself checks
+// the graph against Forward (through import) within 1e-4.
+func TestExportZoo(t *testing.T) {
+	for _, c := range zooCases(t) {
+		if _, err := Export(c.net, c.in, ExportOptions{Meta: map[string]string{"classes": "0,1,2,3,4,5,6,7,8,9"}}); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+type notExportable struct{}
+
+func (notExportable) Forward(c *nn.Ctx, x *autogradVar) *autogradVar { return x }
+
+func TestExportErrors(t *testing.T) {
+	_, err := Export(nn.NewSequential(&nn.Dense{Units: 2}), []int{3}, ExportOptions{})
+	if err == nil || !strings.Contains(err.Error(), "not built") {
+		t.Errorf("unbuilt Dense: %v", err)
+	}
+	_, err = Export(nn.NewSequential(&nn.Flatten{}, notExportable{}), []int{3}, ExportOptions{})
+	if err == nil || !strings.Contains(err.Error(), "onnx.notExportable") {
+		t.Errorf("unknown layer: %v", err)
+	}
+	masked := nn.NewSequential(&nn.Embedding{InputDim: 5, OutputDim: 2, MaskZero: true}, &nn.LSTM{Units: 2})
+	build(t, "masked", masked, []int{3})
+	if _, err := Export(masked, []int{3}, ExportOptions{}); err == nil || !strings.Contains(err.Error(), "MaskZero") {
+		t.Errorf("masked LSTM: %v", err)
+	}
+	// a struct model whose Forward is not its layers in order
+	m := &swapped{A: &nn.Dense{Units: 3}, B: &nn.Dense{Units: 3}}
+	build(t, "swapped", m, []int{3})
+	if _, err := Export(m, []int{3}, ExportOptions{}); err == nil || !strings.Contains(err.Error(), "not its layers in order") {
+		t.Errorf("swapped: %v", err)
+	}
+}
+
+type swapped struct{ A, B *nn.Dense }
+
+func (s *swapped) Forward(c *nn.Ctx, x *autogradVar) *autogradVar {
+	return s.A.Forward(c, s.B.Forward(c, x))
+}
+
+// TestExportRoundTrip saves the CNN and loads it back as a Model.
+func TestExportRoundTrip(t *testing.T) {
+	c := zooCases(t)[1]
+	path := filepath.Join(t.TempDir(), "cnn.onnx")
+	if err := Save(path, c.net, c.in, ExportOptions{Meta: map[string]string{"preprocessing": "x/255"}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Meta["preprocessing"] != "x/255" || m.Meta["strata.input_layout"] != "NHWC" || m.Opset != 17 {
+		t.Errorf("metadata %v opset %d", m.Meta, m.Opset)
+	}
+	x := tensor.RandUniform(rand.New(rand.NewPCG(1, 2)), 0, 1, 3, 28, 28, 1)
+	want := c.net.Forward(&nn.Ctx{}, autogradConst(x)).Value
+	got := m.Forward(&nn.Ctx{}, autogradConst(x)).Value
+	if msg := closeTo(got, want, 1e-4); msg != "" {
+		t.Error(msg)
+	}
+}
