@@ -124,3 +124,45 @@ func TestLockOtherProcess(t *testing.T) {
 	}
 	l.Unlock()
 }
+
+// TestLockStaleTakeoverHasOneWinner starts several lockers at once on a
+// lock file left by a dead process: exactly one may win (with a lock file
+// taken over by removal, two lockers that both saw the stale file could
+// each remove the other's new one and both hold the lock).
+func TestLockStaleTakeoverHasOneWinner(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("no true command:", err)
+	}
+	host, _ := os.Hostname()
+	stale := `{"pid":` + strconv.Itoa(cmd.ProcessState.Pid()) + `,"host":"` + host + `","command":"strata train","since":"2026-01-01T00:00:00Z"}`
+	for round := 0; round < 30; round++ {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, LockFile), []byte(stale), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		start := make(chan struct{})
+		locks := make([]*Lock, 8)
+		var wg sync.WaitGroup
+		for i := range locks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				locks[i], _ = LockDir(dir, "test")
+			}()
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for _, l := range locks {
+			if l != nil {
+				won++
+				l.Unlock()
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d lockers hold the lock, want 1", round, won)
+		}
+	}
+}
