@@ -3,6 +3,7 @@ package serve
 import (
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestAdmitBurst checks that a burst of concurrent arrivals never admits
@@ -10,7 +11,9 @@ import (
 // let every arrival of a burst pass the same check).
 func TestAdmitBurst(t *testing.T) {
 	const max = 8
-	for round := 0; round < 20; round++ {
+	admitPause = func() { time.Sleep(time.Millisecond) } // every arrival checks before any counts
+	defer func() { admitPause = nil }()
+	for round := 0; round < 5; round++ {
 		b := &batcher{queue: make(chan *job, max)}
 		b.queue <- &job{} // one request already queued
 		var wg sync.WaitGroup

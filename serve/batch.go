@@ -72,11 +72,18 @@ func (b *batcher) admit(max int) bool {
 		if int(a)+len(b.queue) >= max {
 			return false
 		}
+		if admitPause != nil {
+			admitPause()
+		}
 		if b.arriving.CompareAndSwap(a, a+1) {
 			return true
 		}
 	}
 }
+
+// admitPause, when set by a test, runs between admit's check and its
+// count, to widen the window another arrival could slip through.
+var admitPause func()
 
 // submit queues j without waiting: a full queue is an error at once.
 func (b *batcher) submit(j *job) error {
