@@ -1,6 +1,6 @@
 // Package bench defines Strata's standard performance workloads, the same
-// ones ../shared/bench/torch_bench.py runs in PyTorch, so that the two can
-// be compared side by side (strata bench; compare.py).
+// ones bench/torch/twin.py runs in PyTorch, so that the two can be compared
+// side by side (strata bench; bench/torch/compare.py).
 //
 // Each workload runs a warm-up, then three timed repetitions of a number
 // of steps, and reports the median. Training workloads use random data of
@@ -36,6 +36,9 @@ type Result struct {
 	PeakMB        float64 `json:"peak_mb,omitempty"` // memory one step holds at its peak
 	Threads       int     `json:"threads"`
 	System        string  `json:"system"`
+	// ISA is the instruction set of the kernels that ran (kernels.ISA):
+	// "avx512", "avx2" or "generic".
+	ISA string `json:"isa"`
 }
 
 // Options tune a run. Zero Steps means 200 (as torch_bench.py).
@@ -62,7 +65,7 @@ func Register(name string, run func(ctx context.Context, o Options) (Result, err
 
 // Names returns the workload names in the standard order.
 func Names() []string {
-	order := []string{"gemm_1024", "gemm_32x784x64", "gemm_128x784x400", "gemm_6272x288x64", "mlp_train", "cnn_train", "cnn_train_b128", "cnn_infer", "cnn_predict1", "lstm_train", "gru_train", "dcgan_step", "vae_train"}
+	order := []string{"gemm_1024", "gemm_32x784x64", "gemm_128x784x400", "gemm_6272x288x64", "mlp_train", "cnn_train", "cnn_train_b128", "cnn_infer", "cnn_predict1", "lstm_train", "gru_train", "dcgan_step", "vae_train", "vgg_train", "vgg_infer", "mlp_wide_train", "lstm512_train", "fma_peak"}
 	var out []string
 	seen := map[string]bool{}
 	for _, n := range order {
@@ -116,7 +119,7 @@ func timed(ctx context.Context, steps int, fn func() error) (float64, error) {
 }
 
 func result(name string) Result {
-	return Result{Workload: name, Threads: runtime.GOMAXPROCS(0), System: "strata"}
+	return Result{Workload: name, Threads: runtime.GOMAXPROCS(0), System: "strata", ISA: kernels.ISA()}
 }
 
 func gemm(m, k, n int) func(ctx context.Context, o Options) (Result, error) {

@@ -2,7 +2,14 @@ package bench
 
 import (
 	"context"
+	"math/rand/v2"
+	"os"
+	"regexp"
 	"testing"
+
+	"github.com/strata-dl/strata/nn"
+	"github.com/strata-dl/strata/tensor"
+	"github.com/strata-dl/strata/train"
 )
 
 func benchStep(b *testing.B, model string, batch int, in []int) {
@@ -67,5 +74,84 @@ func TestWorkloadsRun(t *testing.T) {
 		if r.SamplesPerSec <= 0 && r.GFLOPS <= 0 && r.P50ms <= 0 {
 			t.Errorf("%s: no measurement in %+v", n, r)
 		}
+	}
+}
+
+// BenchmarkLarge measures the workloads of large.go one step at a time:
+// the CIFAR-shaped VGG's training step (batch 64) and inference (batch
+// 128), the wide MLP and the LSTM(512).
+func BenchmarkLarge(b *testing.B) {
+	run := func(b *testing.B, step func() error, batch int) {
+		for i := 0; i < 3; i++ {
+			if err := step(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := step(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+	}
+	b.Run("VGG/train", func(b *testing.B) {
+		step, err := netStep(NewVGG(10), 64, []int{32, 32, 3})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, step, 64)
+	})
+	b.Run("VGG/infer", func(b *testing.B) {
+		net := NewVGG(10)
+		rng := rand.New(rand.NewPCG(1, 2))
+		if _, err := nn.Build(net, []int{32, 32, 3}, rng); err != nil {
+			b.Fatal(err)
+		}
+		x := tensor.RandUniform(rng, 0, 1, 128, 32, 32, 3)
+		p := &train.Predictor{Net: net}
+		run(b, func() error { _, err := p.Predict(context.Background(), x, 128); return err }, 128)
+	})
+	b.Run("WideMLP/train", func(b *testing.B) {
+		step, err := netStep(newWideMLP(), 256, []int{3072})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, step, 256)
+	})
+	b.Run("LSTM512/train", func(b *testing.B) {
+		step, err := netStep(newLSTM512(), 64, []int{100, 64})
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, step, 64)
+	})
+}
+
+// TestTwinHasEveryWorkload checks that bench/torch/twin.py, the PyTorch
+// twin compare.py runs beside strata bench, defines every workload of
+// this package (fma_peak, a property of the machine, aside) and no other.
+func TestTwinHasEveryWorkload(t *testing.T) {
+	src, err := os.ReadFile("torch/twin.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := regexp.MustCompile(`(?s)\nW = \{\n(.*?)\n\}`).FindSubmatch(src) // the workload table
+	if table == nil {
+		t.Fatal("no workload table W = {...} in bench/torch/twin.py")
+	}
+	twin := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+"([a-z0-9_]+)": `).FindAllStringSubmatch(string(table[1]), -1) {
+		twin[m[1]] = true
+	}
+	for _, n := range Names() {
+		if n != "fma_peak" && !twin[n] {
+			t.Errorf("workload %s has no twin in bench/torch/twin.py", n)
+		}
+		delete(twin, n)
+	}
+	for n := range twin {
+		t.Errorf("bench/torch/twin.py defines %s, which strata bench does not have", n)
 	}
 }

@@ -1,6 +1,6 @@
 package bench
 
-// The recurrent training workloads of ../shared/bench/torch_bench.py:
+// The recurrent training workloads of bench/torch/twin.py:
 // LSTM(128) and GRU(128) over 28 steps of 28 features (MNIST read row by
 // row) → dense 10, Adam 1e-3, batch 64, sparse categorical cross-entropy,
 // one Model.TrainStep per step (the zoo's lstm and gru classifiers).

@@ -19,7 +19,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 const benchExamples = `  strata bench                                   # every workload
   strata bench --workload mlp_train --workload cnn_train --threads 1 --json
-  python3 ../shared/bench/compare.py             # side by side with PyTorch
+  python3 bench/torch/compare.py --rounds 5      # side by side with PyTorch, interleaved
 `
 
 func cmdBench(ctx context.Context, args []string, out io.Writer) error {
