@@ -26,9 +26,9 @@ type NamedActivation struct {
 	// with their bias add (see Dense).
 	Fused Activation
 	// Apply computes the activation as separate ops after the layer when
-	// it is not fused: softmax (over the last axis), hard_sigmoid, and
+	// it is not fused: softmax (over the last axis), hard_sigmoid,
 	// sigmoid (kept apart so that losses reach the logits, see
-	// Var.Logits).
+	// Var.Logits), exact gelu (GeluExact) and silu/swish (Silu).
 	Apply func(x *Var) *Var
 	// Recurrent is the form of the fused recurrent ops (SimpleRNN, LSTM,
 	// GRU); RecDefault: the recurrent kernels do not implement this name.
@@ -40,12 +40,15 @@ var activations = []NamedActivation{
 	{Name: "relu", Formula: "max(x, 0)", Fused: Act(tensor.OpRelu, 0), Recurrent: RecRelu},
 	{Name: "leaky_relu", Formula: "x for x > 0, else 0.2·x (Keras's default slope)", Fused: Act(tensor.OpLeakyRelu, 0.2)},
 	{Name: "elu", Formula: "x for x > 0, else eˣ − 1", Fused: Act(tensor.OpElu, 1)},
-	{Name: "gelu", Formula: "½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the tanh approximation", Fused: Act(tensor.OpGelu, 0)},
+	{Name: "gelu", Formula: "x·Φ(x) = ½·x·(1 + erf(x/√2)), exact (Keras 3, PyTorch)", Apply: GeluExact},
+	{Name: "gelu_tanh", Formula: "½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the tanh approximation (\"gelu\" before exact GELU)", Fused: Act(tensor.OpGelu, 0)},
 	{Name: "sigmoid", Formula: "1/(1 + e⁻ˣ)", Apply: Sigmoid, Recurrent: RecSigmoid},
 	{Name: "hard_sigmoid", Formula: "clip(x/6 + ½, 0, 1) = relu6(x + 3)/6 (Keras 3)", Apply: hardSigmoid, Recurrent: RecHardSigmoid},
 	{Name: "tanh", Formula: "tanh x", Fused: Act(tensor.OpTanh, 0), Recurrent: RecTanh},
 	{Name: "softmax", Formula: "eˣ/Σ eˣ over the last axis", Apply: softmaxLast},
 	{Name: "softplus", Formula: "ln(1 + eˣ)", Fused: Act(tensor.OpSoftplus, 0)},
+	{Name: "silu", Formula: "x·σ(x) = x/(1 + e⁻ˣ)", Apply: Silu},
+	{Name: "swish", Formula: "x·σ(x), the same as silu (Keras's other name)", Apply: Silu},
 	{Name: "linear", Formula: "x", Recurrent: RecLinear},
 }
 
@@ -80,7 +83,7 @@ func ResolveActivation(name string) (NamedActivation, error) {
 	if a, ok := LookupActivation(name); ok {
 		return a, nil
 	}
-	return NamedActivation{}, activationError(name, "Dense, convolution and Activation layers", func(NamedActivation) bool { return true })
+	return NamedActivation{}, activationError(name, "Dense, convolution, Activation and Transformer layers", func(NamedActivation) bool { return true })
 }
 
 // ResolveRecurrentActivation resolves an activation name for the fused
@@ -104,7 +107,7 @@ func ResolveRecurrentActivation(name string) (RecurrentActivation, error) {
 // asked for, as softmax in a recurrent layer.
 type ActivationError struct {
 	Name    string   // the name asked for
-	Where   string   // the layers that were asked: "Dense, convolution and Activation layers", "SimpleRNN, LSTM and GRU"
+	Where   string   // the layers that were asked: "Dense, convolution, Activation and Transformer layers", "SimpleRNN, LSTM and GRU"
 	Known   bool     // Name is in the vocabulary
 	Accepts []string // the names Where accepts, in vocabulary order
 }

@@ -17,12 +17,15 @@ func ExampleActivations() {
 	// relu         recurrent: true  max(x, 0)
 	// leaky_relu   recurrent: false x for x > 0, else 0.2·x (Keras's default slope)
 	// elu          recurrent: false x for x > 0, else eˣ − 1
-	// gelu         recurrent: false ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the tanh approximation
+	// gelu         recurrent: false x·Φ(x) = ½·x·(1 + erf(x/√2)), exact (Keras 3, PyTorch)
+	// gelu_tanh    recurrent: false ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), the tanh approximation ("gelu" before exact GELU)
 	// sigmoid      recurrent: true  1/(1 + e⁻ˣ)
 	// hard_sigmoid recurrent: true  clip(x/6 + ½, 0, 1) = relu6(x + 3)/6 (Keras 3)
 	// tanh         recurrent: true  tanh x
 	// softmax      recurrent: false eˣ/Σ eˣ over the last axis
 	// softplus     recurrent: false ln(1 + eˣ)
+	// silu         recurrent: false x·σ(x) = x/(1 + e⁻ˣ)
+	// swish        recurrent: false x·σ(x), the same as silu (Keras's other name)
 	// linear       recurrent: true  x
 }
 
@@ -38,7 +41,7 @@ func ExampleResolveActivation() {
 	fmt.Println(err)
 	// Output:
 	// [0 0.25 0.5 1]
-	// unknown activation "swishy": Dense, convolution and Activation layers take relu, leaky_relu, elu, gelu, sigmoid, hard_sigmoid, tanh, softmax, softplus or linear
+	// unknown activation "swishy": Dense, convolution, Activation and Transformer layers take relu, leaky_relu, elu, gelu, gelu_tanh, sigmoid, hard_sigmoid, tanh, softmax, softplus, silu, swish or linear
 }
 
 // Recurrent layers accept the names whose entry has a Recurrent form.

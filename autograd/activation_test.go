@@ -27,7 +27,8 @@ var activationTwins = map[string]func(x float64) float64{
 		}
 		return math.Exp(x) - 1
 	},
-	"gelu": func(x float64) float64 {
+	"gelu": func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) },
+	"gelu_tanh": func(x float64) float64 {
 		return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
 	},
 	"sigmoid":      func(x float64) float64 { return 1 / (1 + math.Exp(-x)) },
@@ -35,6 +36,8 @@ var activationTwins = map[string]func(x float64) float64{
 	"tanh":         math.Tanh,
 	"softmax":      nil, // over the last axis, below
 	"softplus":     func(x float64) float64 { return math.Log1p(math.Exp(x)) },
+	"silu":         func(x float64) float64 { return x / (1 + math.Exp(-x)) },
+	"swish":        func(x float64) float64 { return x / (1 + math.Exp(-x)) },
 	"linear":       func(x float64) float64 { return x },
 }
 
@@ -120,7 +123,7 @@ func TestActivationErrors(t *testing.T) {
 		err  error
 		want string
 	}{
-		{err1, `unknown activation "swishy": Dense, convolution and Activation layers take relu, leaky_relu, elu, gelu, sigmoid, hard_sigmoid, tanh, softmax, softplus or linear`},
+		{err1, `unknown activation "swishy": Dense, convolution, Activation and Transformer layers take relu, leaky_relu, elu, gelu, gelu_tanh, sigmoid, hard_sigmoid, tanh, softmax, softplus, silu, swish or linear`},
 		{err2, `unknown activation "swishy": SimpleRNN, LSTM and GRU take relu, sigmoid, hard_sigmoid, tanh or linear`},
 		{err3, `activation "softmax" is not implemented in SimpleRNN, LSTM and GRU, which take relu, sigmoid, hard_sigmoid, tanh or linear`},
 	} {

@@ -7,9 +7,10 @@ import (
 // activation resolves a Keras activation name of the shared vocabulary
 // (autograd.Activations; "" is linear). Elementwise ones are fused into the
 // layer (returned as act); the others ("softmax", "sigmoid",
-// "hard_sigmoid") come back as post, applied as separate ops so that
-// losses can reach their logits (see autograd.Var.Logits). post is nil
-// when there is none.
+// "hard_sigmoid", exact "gelu", "silu"/"swish") come back as post,
+// applied as separate ops (so that losses can reach the logits of
+// sigmoid and softmax, see autograd.Var.Logits). post is nil when there
+// is none.
 func activation(name string) (act autograd.Activation, post func(*autograd.Var) *autograd.Var, err error) {
 	a, err := autograd.ResolveActivation(name)
 	if err != nil {

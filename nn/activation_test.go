@@ -26,6 +26,7 @@ var activationContexts = []struct {
 		return &ConvTranspose2D{Filters: 2, KernelSize: [2]int{3, 3}, Activation: a}
 	}},
 	{"Activation", false, []int{4}, func(a string) Layer { return &Activation{Fn: a} }},
+	{"TransformerBlock", false, []int{3, 4}, func(a string) Layer { return &TransformerBlock{NumHeads: 2, FFDim: 4, Activation: a} }},
 	{"SimpleRNN.Activation", true, []int{3, 2}, func(a string) Layer { return &SimpleRNN{Units: 2, Activation: a} }},
 	{"LSTM.Activation", true, []int{3, 2}, func(a string) Layer { return &LSTM{Units: 2, Activation: a} }},
 	{"LSTM.RecurrentActivation", true, []int{3, 2}, func(a string) Layer { return &LSTM{Units: 2, RecurrentActivation: a} }},

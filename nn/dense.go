@@ -9,9 +9,11 @@ import (
 // Dense is a fully connected layer: y = σ(x·W + b) for x [batch, ..., in],
 // kernel W [in, units], bias b [units]; output [batch, ..., units].
 // Activation is a name of the activation vocabulary, autograd.Activations
-// (relu, leaky_relu, elu, gelu, sigmoid, hard_sigmoid, tanh, softmax,
-// softplus, linear; empty = linear), as for every layer with an Activation
-// field. The bias add and elementwise activation are fused into the
+// (relu, leaky_relu, elu, gelu, gelu_tanh, sigmoid, hard_sigmoid, tanh,
+// softmax, softplus, silu, swish, linear; empty = linear), as for every
+// layer with an Activation field. The bias add and the elementwise
+// activations that have a fused form (all but softmax, sigmoid,
+// hard_sigmoid, gelu and silu/swish, applied after) are fused into the
 // GEMM's output pass.
 //
 // Zero values: GlorotUniform kernel, zero bias, no regularization.

@@ -59,13 +59,22 @@
 // # Activations
 //
 // Every Activation field (Dense, Conv2D, ConvTranspose2D, nn.Activation's
-// Fn) and the Activation and RecurrentActivation fields of SimpleRNN, LSTM
-// and GRU take a name of one vocabulary, autograd.Activations: relu,
-// leaky_relu, elu, gelu, sigmoid, hard_sigmoid, tanh, softmax, softplus,
-// linear. The recurrent layers run fused kernels that implement the
-// subset tanh, sigmoid, hard_sigmoid, relu and linear; where both accept
-// a name it computes the same function. Any other name is a *ConfigError
+// Fn, TransformerBlock) and the Activation and RecurrentActivation fields
+// of SimpleRNN, LSTM and GRU take a name of one vocabulary,
+// autograd.Activations: relu, leaky_relu, elu, gelu, gelu_tanh, sigmoid,
+// hard_sigmoid, tanh, softmax, softplus, silu, swish, linear. The
+// recurrent layers run fused kernels that implement the subset tanh,
+// sigmoid, hard_sigmoid, relu and linear; where both accept a name it
+// computes the same function. Any other name is a *ConfigError
 // whose message lists what that field accepts.
+//
+// "gelu" is exact GELU, x·Φ(x) = ½·x·(1 + erf(x/√2)), as in Keras 3 and
+// PyTorch; "gelu_tanh" is the tanh approximation, which Dense and the
+// convolutions fuse into their output pass. Before this vocabulary was
+// shared, Dense's "gelu" meant the tanh approximation (TransformerBlock's
+// already meant exact): a Dense model saved with "gelu" now computes
+// exact GELU (it differs from the former by at most 4.8e-4); write "gelu_tanh"
+// for the former form. "silu" and "swish" are one function, x·σ(x).
 //
 // # Shared fields
 //

@@ -15,11 +15,12 @@ import (
 // output [B, T, d]. With Causal false it is an encoder block (every
 // position attends every other); with Causal true a decoder-only block
 // (position t attends positions ≤ t), as in GPT. Heads have size
-// d/NumHeads. Activation is "gelu" (exact, the default), "gelu_tanh"
-// (the tanh approximation), "silu" (also "swish") or "relu". Layer norms
-// use Epsilon (zero: 1e-5). Dropout (in training) follows the attention
-// and the feed-forward network, and is applied to the attention
-// probabilities too.
+// d/NumHeads. Activation is a name of the activation vocabulary
+// (autograd.Activations), applied by ff1: "gelu" (exact, the default),
+// "gelu_tanh" (the tanh approximation), "silu" (also "swish"), "relu"
+// and the rest. Layer norms use Epsilon (zero: 1e-5). Dropout (in
+// training) follows the attention and the feed-forward network, and is
+// applied to the attention probabilities too.
 //
 // The sub-layers are made on the first Forward: norm1, attention, norm2,
 // ff1 (FFDim units, zero: 4·d), ff2.
@@ -56,15 +57,12 @@ func (l *TransformerBlock) build(d int) {
 	if !(l.Dropout >= 0 && l.Dropout < 1) || l.FFDim < 0 {
 		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("dropout %v must be in [0, 1) and ff_dim %d not negative", l.Dropout, l.FFDim)})
 	}
-	ffAct := ""
-	switch l.Activation {
-	case "", "gelu", "silu", "swish":
-	case "gelu_tanh":
-		ffAct = "gelu" // Dense's gelu is the tanh form, fused
-	case "relu":
-		ffAct = "relu"
-	default:
-		panic(&ConfigError{Layer: l.Name, Msg: fmt.Sprintf("unknown activation %q (want gelu, gelu_tanh, silu, swish or relu)", l.Activation)})
+	ffAct := l.Activation
+	if ffAct == "" {
+		ffAct = "gelu"
+	}
+	if _, err := autograd.ResolveActivation(ffAct); err != nil {
+		panic(&ConfigError{Layer: l.Name, Msg: err.Error()})
 	}
 	eps := l.Epsilon
 	if eps == 0 {
@@ -113,13 +111,7 @@ func (l *TransformerBlock) forward(c *Ctx, x *autograd.Var, cache *KVCache, with
 	n := l.Norm1.Forward(c, x)
 	a, scores := l.Attention.attend(c, n, n, n, AttendOptions{Cache: cache}, withScores)
 	h := autograd.Add(x, l.dropout(c, a))
-	f := l.FF1.Forward(c, l.Norm2.Forward(c, h))
-	switch l.Activation {
-	case "", "gelu":
-		f = autograd.GeluExact(f)
-	case "silu", "swish":
-		f = autograd.Silu(f)
-	}
+	f := l.FF1.Forward(c, l.Norm2.Forward(c, h)) // ff1 applies the activation
 	y := autograd.Add(h, l.dropout(c, l.FF2.Forward(c, f)))
 	c.trace(l.Name, "TransformerBlock", y, 0)
 	return y, scores

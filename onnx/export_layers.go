@@ -159,12 +159,20 @@ func (e *emitter) act(l nn.Layer, name string, alpha float32) error {
 	case "softmax":
 		e.toNHWC()
 		e.cur.name = e.node("Softmax", []string{e.cur.name}, aInt("axis", -1))
-	case "gelu": // Strata's tanh form: x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))/2
+	case "gelu": // exact: ½·x·(1 + erf(x/√2)); Erf is in opset 13+
+		c := func(v float32) string { return e.weight("gelu_const", tensor.Scalar(v)) }
+		erf := e.node("Erf", []string{e.node("Mul", []string{e.cur.name, c(float32(1 / math.Sqrt2))})})
+		e.cur.name = e.node("Mul", []string{e.node("Mul", []string{e.cur.name, c(0.5)}), e.node("Add", []string{erf, c(1)})})
+	case "gelu_tanh": // ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
 		c := func(v float32) string { return e.weight("gelu_const", tensor.Scalar(v)) }
 		x3 := e.node("Mul", []string{e.node("Mul", []string{e.cur.name, e.cur.name}), e.cur.name})
 		inner := e.node("Add", []string{e.cur.name, e.node("Mul", []string{x3, c(0.044715)})})
 		t := e.node("Tanh", []string{e.node("Mul", []string{inner, c(float32(math.Sqrt(2 / math.Pi)))})})
 		e.cur.name = e.node("Mul", []string{e.node("Mul", []string{e.cur.name, c(0.5)}), e.node("Add", []string{t, c(1)})})
+	case "silu", "swish": // x·σ(x)
+		e.cur.name = e.node("Mul", []string{e.cur.name, e.node("Sigmoid", x)})
+	case "hard_sigmoid": // Keras 3: clip(x/6 + ½, 0, 1)
+		e.cur.name = e.node("HardSigmoid", x, aFloat("alpha", 1.0/6), aFloat("beta", 0.5))
 	default:
 		return &ExportError{Layer: layerName(l), Msg: fmt.Sprintf("activation %q has no ONNX form", name)}
 	}

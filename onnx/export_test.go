@@ -90,6 +90,13 @@ func zooCases(t testing.TB) []exportCase {
 		&nn.GlobalAveragePool2D{},
 		&nn.Dense{Units: 3},
 	), []int{8, 8, 3}))
+	cs = append(cs, build(t, "activations", nn.NewSequential(
+		&nn.Dense{Units: 6, Activation: "gelu"},
+		&nn.Dense{Units: 6, Activation: "gelu_tanh"},
+		&nn.Activation{Fn: "silu"},
+		&nn.Dense{Units: 6, Activation: "swish"},
+		&nn.Dense{Units: 5, Activation: "hard_sigmoid"},
+	), []int{4}))
 	cs = append(cs, build(t, "embedding", nn.NewSequential(
 		&nn.Embedding{InputDim: 11, OutputDim: 4},
 		&nn.GRU{Units: 5},

@@ -60,10 +60,8 @@ func (o GPTOptions) Validate() error {
 	case !(o.Dropout >= 0 && o.Dropout < 1):
 		return fmt.Errorf("gpt: dropout %v must be in [0, 1)", o.Dropout)
 	}
-	switch d.Activation {
-	case "gelu", "gelu_tanh", "silu", "swish", "relu":
-	default:
-		return fmt.Errorf("gpt: unknown activation %q (want gelu, gelu_tanh, silu, swish or relu)", o.Activation)
+	if _, err := autograd.ResolveActivation(d.Activation); err != nil {
+		return fmt.Errorf("gpt: %w", err)
 	}
 	return nil
 }

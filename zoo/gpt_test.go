@@ -66,10 +66,14 @@ func TestGPTShapesAndCache(t *testing.T) {
 	if err := s.Feed([]int32{9}); err == nil {
 		t.Error("an id outside the vocabulary was accepted")
 	}
-	for _, bad := range []GPTOptions{{}, {Vocab: 5, DModel: 10, Heads: 3}, {Vocab: 5, Activation: "tanh"}, {Vocab: 5, Dropout: 1}} {
+	for _, bad := range []GPTOptions{{}, {Vocab: 5, DModel: 10, Heads: 3}, {Vocab: 5, Activation: "swishy"}, {Vocab: 5, Dropout: 1}} {
 		if _, err := NewGPT(bad); err == nil {
 			t.Errorf("NewGPT(%+v) accepted", bad)
 		}
+	}
+	_, err = NewGPT(GPTOptions{Vocab: 5, Activation: "swishy"})
+	if want := `gpt: unknown activation "swishy": Dense, convolution, Activation and Transformer layers take`; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got %v, want the vocabulary's error %q...", err, want)
 	}
 }
 

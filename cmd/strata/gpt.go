@@ -38,7 +38,7 @@ func cmdTrainGPT(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&c.Net.Layers, "layers", 4, "Transformer blocks")
 	fs.IntVar(&c.Net.Heads, "heads", 4, "attention heads")
 	fs.IntVar(&c.Net.FFDim, "ff-dim", 0, "feed-forward width (0: 4·d-model)")
-	fs.StringVar(&c.Net.Activation, "activation", "gelu", "feed-forward activation: gelu, gelu_tanh, silu, relu")
+	fs.StringVar(&c.Net.Activation, "activation", "gelu", "feed-forward activation (exact gelu, gelu_tanh, silu, relu, or another name of the activation vocabulary)")
 	dropout := fs.Float64("dropout", 0, "dropout in training, in [0, 1)")
 	fs.Float64Var(&c.LR, "lr", 0.002, "peak learning rate of AdamW")
 	fs.Float64Var(&c.MinLR, "min-lr", 0.1, "the cosine decay ends at this fraction of --lr")
