@@ -351,7 +351,7 @@ func benchmarkStep(b *testing.B, tr train.Trainer, batch int) {
 }
 
 // BenchmarkDCGANStep is one discriminator and one generator step of the
-// DCGAN on a batch of 64 (the dcgan_step workload of shared/bench).
+// DCGAN on a batch of 64 (the dcgan_step workload of bench/ and its PyTorch twin bench/torch/twin.py).
 func BenchmarkDCGANStep(b *testing.B) { benchmarkGAN(b, NewDCGAN(GANConfig{}), 64) }
 
 // BenchmarkGANStep is the same for the fully connected GAN.

@@ -201,7 +201,7 @@ func benchmarkVAE(b *testing.B, m *VAE, batch int) {
 }
 
 // BenchmarkVAEStep is one training step of the MLP VAE on a batch of 128
-// (the vae_train workload of shared/bench).
+// (the vae_train workload of bench/ and its PyTorch twin bench/torch/twin.py).
 func BenchmarkVAEStep(b *testing.B) { benchmarkVAE(b, NewVAE(VAEConfig{}), 128) }
 
 // BenchmarkCVAEStep is the same for the convolutional VAE.
