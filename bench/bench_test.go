@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/strata-dl/strata/nn"
@@ -129,9 +130,11 @@ func BenchmarkLarge(b *testing.B) {
 	})
 }
 
-// TestTwinHasEveryWorkload checks that bench/torch/twin.py, the PyTorch
-// twin compare.py runs beside strata bench, defines every workload of
-// this package (fma_peak, a property of the machine, aside) and no other.
+// TestTwinHasEveryWorkload checks that every workload of this package
+// (fma_peak, a property of the machine, aside) has a PyTorch twin: in
+// bench/torch/twin.py, the twin compare.py runs beside strata bench, or
+// for the Transformer workloads in bench/torch_transformer.py; and that
+// twin.py defines no workload strata bench lacks.
 func TestTwinHasEveryWorkload(t *testing.T) {
 	src, err := os.ReadFile("torch/twin.py")
 	if err != nil {
@@ -145,9 +148,26 @@ func TestTwinHasEveryWorkload(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?m)^\s+"([a-z0-9_]+)": `).FindAllStringSubmatch(string(table[1]), -1) {
 		twin[m[1]] = true
 	}
+	// torch_transformer.py: WORKLOADS = {"gpt_train": ..., ...} and the
+	// attention lengths in "for _T in (256, 1024, 4096):".
+	tsrc, err := os.ReadFile("torch_transformer.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	transformer := map[string]bool{}
+	if m := regexp.MustCompile(`WORKLOADS = \{(.*)\}`).FindSubmatch(tsrc); m != nil {
+		for _, k := range regexp.MustCompile(`"([a-z0-9_]+)":`).FindAllSubmatch(m[1], -1) {
+			transformer[string(k[1])] = true
+		}
+	}
+	if m := regexp.MustCompile(`for _T in \(([0-9, ]+)\):`).FindSubmatch(tsrc); m != nil {
+		for _, v := range strings.Split(string(m[1]), ",") {
+			transformer["attention_"+strings.TrimSpace(v)] = true
+		}
+	}
 	for _, n := range Names() {
-		if n != "fma_peak" && !twin[n] {
-			t.Errorf("workload %s has no twin in bench/torch/twin.py", n)
+		if n != "fma_peak" && !twin[n] && !transformer[n] {
+			t.Errorf("workload %s has no twin in bench/torch/twin.py or bench/torch_transformer.py", n)
 		}
 		delete(twin, n)
 	}
