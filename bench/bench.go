@@ -15,11 +15,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/strata-dl/strata/data"
 	"github.com/strata-dl/strata/internal/kernels"
-	"github.com/strata-dl/strata/losses"
 	"github.com/strata-dl/strata/nn"
-	"github.com/strata-dl/strata/optim"
 	"github.com/strata-dl/strata/tensor"
 	"github.com/strata-dl/strata/train"
 	"github.com/strata-dl/strata/zoo"
@@ -154,26 +151,7 @@ func classifierStep(name string, batch int, in []int) (func() error, error) {
 	if err != nil {
 		return nil, err
 	}
-	net := spec.New(10)
-	rng := rand.New(rand.NewPCG(1, 2))
-	if _, err := nn.Build(net, in, rng); err != nil {
-		return nil, err
-	}
-	opt, err := optim.ByName("adam", 1e-3)
-	if err != nil {
-		return nil, err
-	}
-	m, err := train.Compile(net, opt, losses.SparseCategoricalCrossentropy{})
-	if err != nil {
-		return nil, err
-	}
-	x := tensor.RandUniform(rng, 0, 1, append([]int{batch}, in...)...)
-	y := tensor.Zeros(batch)
-	for i := range y.Data() {
-		y.Data()[i] = float32(rng.IntN(10))
-	}
-	b := &data.Batch{X: x, Y: y}
-	return func() error { _, err := m.TrainStep(b); return err }, nil
+	return netStep(spec.New(10), batch, in)
 }
 
 func trainWorkload(name, model string, batch int, in []int) func(ctx context.Context, o Options) (Result, error) {

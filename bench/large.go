@@ -59,7 +59,7 @@ func newLSTM512() nn.Layer {
 	return nn.NewSequential(&nn.LSTM{Units: 512}, &nn.Dense{Units: 10, Activation: "softmax"})
 }
 
-// netStep is classifierStep for a network built here: one Model.TrainStep
+// netStep returns a training step of net (classifierStep's, for any network): one Model.TrainStep
 // on random inputs [batch, in...] and random labels in [0, 10).
 func netStep(net nn.Layer, batch int, in []int) (func() error, error) {
 	rng := rand.New(rand.NewPCG(1, 2))
