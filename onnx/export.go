@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"sort"
 
 	"google.golang.org/protobuf/proto"
@@ -211,7 +212,7 @@ func flatten(l nn.Layer, rank int) ([]nn.Layer, error) {
 	}
 	ch := nn.Children(l)
 	if len(ch) == 0 {
-		return nil, &ExportError{Layer: fmt.Sprintf("%T", l), Msg: "no ONNX conversion for this layer type"}
+		return nil, &ExportError{Layer: layerName(l), Msg: "no ONNX conversion for this layer type"}
 	}
 	var out []nn.Layer
 	for _, c := range ch {
@@ -383,38 +384,17 @@ func forward(l nn.Layer, x *autograd.Var) (y *autograd.Var, err error) {
 	return l.Forward(&nn.Ctx{}, x), nil
 }
 
+// layerName names l in export errors: its Name field (every nn layer has
+// one) and its type, or the type alone.
 func layerName(l nn.Layer) string {
-	type named interface {
-		Forward(*nn.Ctx, *autograd.Var) *autograd.Var
+	v := reflect.ValueOf(l)
+	for v.Kind() == reflect.Pointer && !v.IsNil() {
+		v = v.Elem()
 	}
-	switch v := l.(type) {
-	case *nn.Dense:
-		return nameOr(v.Name, l)
-	case *nn.Conv2D:
-		return nameOr(v.Name, l)
-	case *nn.ConvTranspose2D:
-		return nameOr(v.Name, l)
-	case *nn.LSTM:
-		return nameOr(v.Name, l)
-	case *nn.GRU:
-		return nameOr(v.Name, l)
-	case *nn.SimpleRNN:
-		return nameOr(v.Name, l)
-	case *nn.BatchNormalization:
-		return nameOr(v.Name, l)
-	case *nn.LayerNormalization:
-		return nameOr(v.Name, l)
-	case *nn.Embedding:
-		return nameOr(v.Name, l)
-	case *nn.Bidirectional:
-		return nameOr(v.Name, l)
-	}
-	return fmt.Sprintf("%T", l)
-}
-
-func nameOr(n string, l nn.Layer) string {
-	if n != "" {
-		return fmt.Sprintf("%q (%T)", n, l)
+	if v.Kind() == reflect.Struct {
+		if f := v.FieldByName("Name"); f.IsValid() && f.Kind() == reflect.String && f.String() != "" {
+			return fmt.Sprintf("%q (%T)", f.String(), l)
+		}
 	}
 	return fmt.Sprintf("%T", l)
 }

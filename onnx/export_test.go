@@ -127,6 +127,12 @@ func TestExportErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "onnx.notExportable") {
 		t.Errorf("unknown layer: %v", err)
 	}
+	// every layer is named by its Name field, not only the layer types with weights
+	att := nn.NewSequential(&nn.MultiHeadAttention{Name: "att", NumHeads: 2, KeyDim: 2})
+	build(t, "attention", att, []int{3, 4})
+	if _, err := Export(att, []int{3, 4}, ExportOptions{}); err == nil || !strings.Contains(err.Error(), `"att" (*nn.MultiHeadAttention)`) {
+		t.Errorf("MultiHeadAttention: %v", err)
+	}
 	masked := nn.NewSequential(&nn.Embedding{InputDim: 5, OutputDim: 2, MaskZero: true}, &nn.LSTM{Units: 2})
 	build(t, "masked", masked, []int{3})
 	if _, err := Export(masked, []int{3}, ExportOptions{}); err == nil || !strings.Contains(err.Error(), "MaskZero") {
