@@ -136,7 +136,7 @@ func loadCharLMFrom(runDir, file string) (*zoo.CharLM, *data.Vocab, error) {
 func charLMOf(f *checkpoint.File, path string) (*zoo.CharLM, *data.Vocab, error) {
 	m, err := modelfile.FromFile(f)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, modelLoadError(path, fmt.Errorf("%s: %w", path, err))
 	}
 	lm, ok := m.Net.(*zoo.CharLM)
 	if !ok || m.Meta.Vocab == nil || m.Meta.Vocab.Len() != lm.Options.Vocab {
