@@ -67,30 +67,30 @@ var (
 // Indexes of geluTab, the constants of the exact GELU shared by the Go
 // twins and the assembly (which reads them by these offsets × 4).
 const (
-	gtInvSqrt2  = iota // 1/√2
-	gtHalf             // ½
-	gtOne              // 1
-	gtC9               // c₉ … c₁ of erfc, in Horner order
-	gtC8               //
-	gtC7               //
-	gtC6               //
-	gtC5               //
-	gtC4               //
-	gtC3               //
-	gtC2               //
-	gtC1               //
-	gtC0               // c₀
-	gtLo               // lower clamp of an exponent (e^lo still normal)
-	gtLog2e            // log₂e, ln2 in two parts, e^r's polynomial: Exp's
-	gtLn2Hi            //
-	gtLn2Lo            //
-	gtP0               //
-	gtP1               //
-	gtP2               //
-	gtP3               //
-	gtP4               //
-	gtP5               //
-	gtInvSqrt2Pi       // 1/√(2π)
+	gtInvSqrt2   = iota // 1/√2
+	gtHalf              // ½
+	gtOne               // 1
+	gtC9                // c₉ … c₁ of erfc, in Horner order
+	gtC8                //
+	gtC7                //
+	gtC6                //
+	gtC5                //
+	gtC4                //
+	gtC3                //
+	gtC2                //
+	gtC1                //
+	gtC0                // c₀
+	gtLo                // lower clamp of an exponent (e^lo still normal)
+	gtLog2e             // log₂e, ln2 in two parts, e^r's polynomial: Exp's
+	gtLn2Hi             //
+	gtLn2Lo             //
+	gtP0                //
+	gtP1                //
+	gtP2                //
+	gtP3                //
+	gtP4                //
+	gtP5                //
+	gtInvSqrt2Pi        // 1/√(2π)
 	geluTabLen
 )
 
