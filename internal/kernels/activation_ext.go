@@ -29,18 +29,18 @@ func GeluErf(dst, x []float32) {
 	})
 }
 
-// GeluErfGradAcc adds to gx[i] the gradient of GeluErf at x[i] times
-// gy[i]: d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = e^{−x²/2}/√(2π) the standard
+// GeluErfGrad sets gx[i], or adds to it when acc, the gradient of GeluErf
+// at x[i] times gy[i]: d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = e^{−x²/2}/√(2π) the standard
 // normal density. Φ is computed as in GeluErf, with its exponential split
 // in two, exp(−z²)·exp(c₀ + t·(…)), so that exp(−z²) serves φ too.
 //
 // Reference loop (in float64):
 //
-//	gx[i] += gy[i]·(0.5·(1 + math.Erf(x/√2)) + x·math.Exp(−x²/2)/√(2π))
-func GeluErfGradAcc(gx, x, gy []float32) {
+//	gx[i] (+)= gy[i]·(0.5·(1 + math.Erf(x/√2)) + x·math.Exp(−x²/2)/√(2π))
+func GeluErfGrad(gx, x, gy []float32, acc bool) {
 	x, gy = x[:len(gx)], gy[:len(gx)]
 	Parallel(len(gx), geluGrain, func(lo, hi int) {
-		geluImpl.gradAcc(gx[lo:hi], x[lo:hi], gy[lo:hi])
+		geluImpl.grad(gx[lo:hi], x[lo:hi], gy[lo:hi], acc)
 	})
 }
 
@@ -52,15 +52,15 @@ const (
 // geluKernels is one implementation of the exact GELU and its gradient
 // over equal-length slices, on the calling thread.
 type geluKernels struct {
-	name    string
-	fwd     func(dst, x []float32)
-	gradAcc func(gx, x, gy []float32)
+	name string
+	fwd  func(dst, x []float32)
+	grad func(gx, x, gy []float32, acc bool)
 }
 
 // geluImpls lists the implementations this build and CPU run, best first
 // (the tests compare them all); geluImpl is the first.
 var (
-	geluImpls = append(archGeluImpls(), &geluKernels{"go", geluErfGo, geluErfGradAccGo})
+	geluImpls = append(archGeluImpls(), &geluKernels{"go", geluErfGo, geluErfGradGo})
 	geluImpl  = geluImpls[0]
 )
 
@@ -142,8 +142,8 @@ func geluErfGo(dst, x []float32) {
 	}
 }
 
-// geluErfGradAccGo is the Go twin of geluErfGradAccAVX512.
-func geluErfGradAccGo(gx, x, gy []float32) {
+// geluErfGradGo is the Go twin of geluErfGradAVX512.
+func geluErfGradGo(gx, x, gy []float32, acc bool) {
 	var e1, e2, tt [geluChunk]float32
 	c := &geluTab
 	for s := 0; s < len(gx); s += geluChunk {
@@ -156,7 +156,11 @@ func geluErfGradAccGo(gx, x, gy []float32) {
 		SIMD.Exp(e2[:n], e2[:n])
 		for i, v := range x[s : s+n] {
 			phi := geluPhi(v, c[gtHalf]*(tt[i]*e2[i]*e1[i]))
-			gx[s+i] += gy[s+i] * (phi + v*e1[i]*c[gtInvSqrt2Pi])
+			d := gy[s+i] * (phi + v*e1[i]*c[gtInvSqrt2Pi])
+			if acc {
+				d += gx[s+i]
+			}
+			gx[s+i] = d
 		}
 	}
 }

@@ -10,11 +10,11 @@ package kernels
 //go:noescape
 func geluErfAVX512(dst, x []float32, tab *[geluTabLen]float32)
 
-// geluErfGradAccAVX512 is geluErfGradAccGo 16 lanes at a time, as
+// geluErfGradAVX512 is geluErfGradGo 16 lanes at a time, as
 // geluErfAVX512 is geluErfGo.
 //
 //go:noescape
-func geluErfGradAccAVX512(gx, x, gy []float32, tab *[geluTabLen]float32)
+func geluErfGradAVX512(gx, x, gy []float32, tab *[geluTabLen]float32, acc bool)
 
 // archGeluImpls lists the assembly exact-GELU kernels this CPU runs.
 func archGeluImpls() []*geluKernels {
@@ -24,6 +24,6 @@ func archGeluImpls() []*geluKernels {
 	return []*geluKernels{{
 		name:    "avx512",
 		fwd:     func(dst, x []float32) { geluErfAVX512(dst, x, &geluTab) },
-		gradAcc: func(gx, x, gy []float32) { geluErfGradAccAVX512(gx, x, gy, &geluTab) },
+		grad:    func(gx, x, gy []float32, acc bool) { geluErfGradAVX512(gx, x, gy, &geluTab, acc) },
 	}}
 }

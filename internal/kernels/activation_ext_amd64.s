@@ -151,13 +151,14 @@ fdone:
 	VZEROUPPER
 	RET
 
-// func geluErfGradAccAVX512(gx, x, gy []float32, tab *[geluTabLen]float32)
-TEXT ·geluErfGradAccAVX512(SB), NOSPLIT, $0-80
+// func geluErfGradAVX512(gx, x, gy []float32, tab *[geluTabLen]float32, acc bool)
+TEXT ·geluErfGradAVX512(SB), NOSPLIT, $0-81
 	MOVQ gx_base+0(FP), DI
 	MOVQ gx_len+8(FP), CX
 	MOVQ x_base+24(FP), SI
 	MOVQ gy_base+48(FP), DX
 	MOVQ tab+72(FP), R8
+	MOVBQZX acc+80(FP), R11
 	GELUCONSTS
 	XORQ AX, AX
 	MOVQ CX, BX
@@ -166,7 +167,11 @@ TEXT ·geluErfGradAccAVX512(SB), NOSPLIT, $0-80
 gloop:
 	VMOVUPS (SI)(AX*4), Z0
 	GELUGRAD
+	VPXORD Z4, Z4, Z4
+	TESTQ R11, R11
+	JEQ gset
 	VMOVUPS (DI)(AX*4), Z4
+gset:
 	VFMADD231PS (DX)(AX*4), Z3, Z4
 	VMOVUPS Z4, (DI)(AX*4)
 	ADDQ $16, AX
@@ -179,7 +184,11 @@ gtail:
 	TAILMASK
 	VMOVUPS.Z (SI)(AX*4), K1, Z0
 	GELUGRAD
+	VPXORD Z4, Z4, Z4
+	TESTQ R11, R11
+	JEQ gtset
 	VMOVUPS.Z (DI)(AX*4), K1, Z4
+gtset:
 	VMOVUPS.Z (DX)(AX*4), K1, Z5
 	VFMADD231PS Z5, Z3, Z4
 	VMOVUPS Z4, K1, (DI)(AX*4)

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// geluGradRef is the float64 reference of GeluErfGradAcc's factor
+// geluGradRef is the float64 reference of GeluErfGrad's factor
 // Φ(x) + x·φ(x).
 func geluGradRef(x float32) float64 {
 	u := float64(x)
@@ -47,7 +47,7 @@ func TestGeluErf(t *testing.T) {
 				for i := range g {
 					g[i] = 0.25
 				}
-				impl.gradAcc(g[1:n+1], x, gy)
+				impl.grad(g[1:n+1], x, gy, true)
 				if y[0] != 0 || y[n+1] != 0 || g[0] != 0.25 || g[n+1] != 0.25 {
 					t.Fatalf("write outside [0, %d)", n)
 				}
@@ -56,7 +56,7 @@ func TestGeluErf(t *testing.T) {
 					gt[i] = 0.25
 				}
 				geluErfGo(yt, x)
-				geluErfGradAccGo(gt, x, gy)
+				geluErfGradGo(gt, x, gy, true)
 				for i, v := range x {
 					u := float64(v)
 					tol := 4e-7 + 1.2e-7*u*u
@@ -81,8 +81,8 @@ func TestGeluErf(t *testing.T) {
 	}
 }
 
-// TestGeluErfParallel checks that the parallel GeluErf and GeluErfGradAcc
-// equal their implementation on one thread.
+// TestGeluErfParallel checks that the parallel GeluErf and GeluErfGrad
+// equal their implementation on one thread (and that acc false writes).
 func TestGeluErfParallel(t *testing.T) {
 	n := 3*geluGrain + 5
 	x := geluInputs(n)
@@ -90,8 +90,11 @@ func TestGeluErfParallel(t *testing.T) {
 	GeluErf(y, x)
 	geluImpl.fwd(want, x)
 	g, gwant := make([]float32, n), make([]float32, n)
-	GeluErfGradAcc(g, x, x)
-	geluImpl.gradAcc(gwant, x, x)
+	for i := range g {
+		g[i] = float32(i) // overwritten
+	}
+	GeluErfGrad(g, x, x, false)
+	geluImpl.grad(gwant, x, x, true)
 	for i := range y {
 		if y[i] != want[i] || g[i] != gwant[i] {
 			t.Fatalf("element %d: %v, %v; one thread %v, %v", i, y[i], g[i], want[i], gwant[i])
@@ -112,7 +115,7 @@ func BenchmarkGeluErf(b *testing.B) {
 		b.Run(impl.name+"/grad", func(b *testing.B) {
 			b.SetBytes(int64(4 * len(x)))
 			for range b.N {
-				impl.gradAcc(y, x, x)
+				impl.grad(y, x, x, true)
 			}
 		})
 	}

@@ -169,3 +169,29 @@ func BenchmarkAttention(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAttentionModels times forward + backward at the shapes of the
+// gpt_train (T 128, head 32, causal) and vit_train (T 49, head 16)
+// workloads.
+func BenchmarkAttentionModels(b *testing.B) {
+	for _, g := range []AttentionGeom{
+		{B: 32, H: 4, Tq: 128, Tk: 128, D: 32, Dv: 32, Scale: 0.17677669, Causal: true},
+		{B: 64, H: 4, Tq: 49, Tk: 49, D: 16, Dv: 16, Scale: 0.25},
+	} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		n := g.B * g.Tq * g.H * g.D
+		q, k, v, dout := randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1)
+		out, lse := make([]float32, n), make([]float32, g.B*g.H*g.Tq)
+		dq, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
+		b.Run(fmt.Sprintf("T=%d,D=%d,causal=%v/fwd", g.Tq, g.D, g.Causal), func(b *testing.B) {
+			for range b.N {
+				AttentionForward(g, q, k, v, nil, out, lse)
+			}
+		})
+		b.Run(fmt.Sprintf("T=%d,D=%d,causal=%v/bwd", g.Tq, g.D, g.Causal), func(b *testing.B) {
+			for range b.N {
+				AttentionBackward(g, q, k, v, nil, out, lse, dout, dq, dk, dv)
+			}
+		})
+	}
+}
