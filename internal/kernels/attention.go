@@ -183,16 +183,13 @@ func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, k, v, mas
 				continue
 			}
 			mNew := max(w.m[r], top)
-			for c := range nv {
-				row[c] -= mNew
-			}
-			SIMD.Exp(row[:nv], row[:nv])
+			sum := attnRows.expSub(row[:nv], mNew)
 			clear(row[nv:])
 			alpha := float32(0)
 			if !math.IsInf(float64(w.m[r]), -1) {
 				alpha = float32(math.Exp(float64(w.m[r] - mNew)))
 			}
-			w.l[r] = w.l[r]*alpha + SIMD.Sum(row[:nv])
+			w.l[r] = w.l[r]*alpha + sum
 			if alpha != 1 {
 				SIMD.Scale(alpha, w.o[r*g.Dv:(r+1)*g.Dv])
 			}
@@ -285,10 +282,7 @@ func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, 
 					continue
 				}
 				g.maskRow(row, mask, b, i0+r, j0, nv)
-				for c := range nv {
-					row[c] -= li
-				}
-				SIMD.Exp(row[:nv], row[:nv])
+				attnRows.expSub(row[:nv], li)
 				clear(row[nv:])
 			}
 			// Every query block meets key block 0 and every key block
@@ -304,11 +298,7 @@ func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, 
 			attnGemm(true, false, bc, g.Dv, br, 1, p, bc, dout[ooff:], ldv, betaKV, dv[voff:], ldv)
 			attnGemm(false, true, br, bc, g.Dv, 1, dout[ooff:], ldv, v[voff:], ldv, 0, ds, bc)
 			for r := range br {
-				d := w.di[i0+r]
-				prow, srow := p[r*bc:(r+1)*bc], ds[r*bc:(r+1)*bc]
-				for c := range srow {
-					srow[c] = prow[c] * (srow[c] - d)
-				}
+				attnRows.ds(ds[r*bc:(r+1)*bc], p[r*bc:(r+1)*bc], w.di[i0+r])
 			}
 			attnGemm(false, false, br, g.D, bc, g.Scale, ds, bc, k[koff:], ldq, betaQ, dq[qoff:], ldq)
 			attnGemm(true, false, bc, g.D, br, g.Scale, ds, bc, q[qoff:], ldq, betaKV, dk[koff:], ldq)

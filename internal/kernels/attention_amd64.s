@@ -1,0 +1,144 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Row kernels of the fused attention with AVX-512; see attention_rows.go
+// for their Go twins. R8 points at geluTab, whose exp constants they
+// share (offsets = gt* indexes × 4).
+
+// func attnExpSubAVX512(row []float32, m float32, tab *[geluTabLen]float32) float32
+//
+// row[i] = e^{row[i] − m} (0 where row[i] − m < lo), returns Σ row[i].
+TEXT ·attnExpSubAVX512(SB), NOSPLIT, $0-44
+	MOVQ row_base+0(FP), DI
+	MOVQ row_len+8(FP), CX
+	VBROADCASTSS m+24(FP), Z20
+	MOVQ tab+32(FP), R8
+	VBROADCASTSS 8(R8), Z28  // 1
+	VBROADCASTSS 52(R8), Z17 // lo
+	VBROADCASTSS 56(R8), Z16 // log2e
+	VBROADCASTSS 60(R8), Z15 // ln2 high
+	VBROADCASTSS 64(R8), Z14 // ln2 low
+	VBROADCASTSS 68(R8), Z13 // P0 … P5
+	VBROADCASTSS 72(R8), Z12
+	VBROADCASTSS 76(R8), Z11
+	VBROADCASTSS 80(R8), Z10
+	VBROADCASTSS 84(R8), Z9
+	VBROADCASTSS 88(R8), Z8
+	VPXORD Z21, Z21, Z21 // the sum
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-16, BX
+	MOVQ CX, R9
+	SUBQ BX, R9
+	MOVQ R9, CX
+	MOVL $1, R10
+	SHLL CX, R10
+	DECL R10
+	KMOVW R10, K1
+	MOVL $0xffff, R10
+	KMOVW R10, K3
+	CMPQ BX, $0
+	JEQ etail
+eloop:
+	VMOVUPS (DI)(AX*4), Z0
+	VSUBPS Z20, Z0, Z0
+	VCMPPS $13, Z17, Z0, K2 // x ≥ lo
+	VMAXPS Z17, Z0, Z0
+	VMULPS Z16, Z0, Z4
+	VRNDSCALEPS $0, Z4, Z4
+	VFNMADD231PS Z15, Z4, Z0
+	VFNMADD231PS Z14, Z4, Z0
+	VMULPS Z0, Z0, Z5
+	VMOVAPS Z13, Z1
+	VFMADD213PS Z12, Z0, Z1
+	VFMADD213PS Z11, Z0, Z1
+	VFMADD213PS Z10, Z0, Z1
+	VFMADD213PS Z9, Z0, Z1
+	VFMADD213PS Z8, Z0, Z1
+	VFMADD213PS Z0, Z5, Z1
+	VADDPS Z28, Z1, Z1
+	VSCALEFPS Z4, Z1, Z1
+	VMOVAPS.Z Z1, K2, Z1
+	VADDPS Z1, Z21, Z21
+	VMOVUPS Z1, (DI)(AX*4)
+	ADDQ $16, AX
+	CMPQ AX, BX
+	JLT eloop
+etail:
+	TESTQ R9, R9
+	JEQ edone
+	VMOVUPS.Z (DI)(AX*4), K1, Z0
+	VSUBPS Z20, Z0, Z0
+	VCMPPS $13, Z17, Z0, K1, K2 // x ≥ lo, in the tail's lanes
+	VMAXPS Z17, Z0, Z0
+	VMULPS Z16, Z0, Z4
+	VRNDSCALEPS $0, Z4, Z4
+	VFNMADD231PS Z15, Z4, Z0
+	VFNMADD231PS Z14, Z4, Z0
+	VMULPS Z0, Z0, Z5
+	VMOVAPS Z13, Z1
+	VFMADD213PS Z12, Z0, Z1
+	VFMADD213PS Z11, Z0, Z1
+	VFMADD213PS Z10, Z0, Z1
+	VFMADD213PS Z9, Z0, Z1
+	VFMADD213PS Z8, Z0, Z1
+	VFMADD213PS Z0, Z5, Z1
+	VADDPS Z28, Z1, Z1
+	VSCALEFPS Z4, Z1, Z1
+	VMOVAPS.Z Z1, K2, Z1
+	VADDPS Z1, Z21, Z21
+	VMOVUPS Z1, K1, (DI)(AX*4)
+edone:
+	VMOVAPS Z21, Z0
+	VEXTRACTF64X4 $1, Z0, Y9
+	VADDPS Y9, Y0, Y0
+	VEXTRACTF128 $1, Y0, X9
+	VADDPS X9, X0, X0
+	VMOVHLPS X0, X0, X9
+	VADDPS X9, X0, X0
+	VMOVSHDUP X0, X9
+	VADDSS X9, X0, X0
+	VMOVSS X0, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// func attnDsAVX512(s, p []float32, d float32)
+//
+// s[i] = p[i]·(s[i] − d).
+TEXT ·attnDsAVX512(SB), NOSPLIT, $0-52
+	MOVQ s_base+0(FP), DI
+	MOVQ s_len+8(FP), CX
+	MOVQ p_base+24(FP), SI
+	VBROADCASTSS d+48(FP), Z20
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-16, BX
+	MOVQ CX, R9
+	SUBQ BX, R9
+	CMPQ BX, $0
+	JEQ dtail
+dloop:
+	VMOVUPS (DI)(AX*4), Z0
+	VSUBPS Z20, Z0, Z0
+	VMULPS (SI)(AX*4), Z0, Z0
+	VMOVUPS Z0, (DI)(AX*4)
+	ADDQ $16, AX
+	CMPQ AX, BX
+	JLT dloop
+dtail:
+	TESTQ R9, R9
+	JEQ ddone
+	MOVQ R9, CX
+	MOVL $1, R10
+	SHLL CX, R10
+	DECL R10
+	KMOVW R10, K1
+	VMOVUPS.Z (DI)(AX*4), K1, Z0
+	VMOVUPS.Z (SI)(AX*4), K1, Z1
+	VSUBPS Z20, Z0, Z0
+	VMULPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)(AX*4)
+ddone:
+	VZEROUPPER
+	RET
