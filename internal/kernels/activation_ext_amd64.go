@@ -22,8 +22,8 @@ func archGeluImpls() []*geluKernels {
 		return nil
 	}
 	return []*geluKernels{{
-		name:    "avx512",
-		fwd:     func(dst, x []float32) { geluErfAVX512(dst, x, &geluTab) },
-		grad:    func(gx, x, gy []float32, acc bool) { geluErfGradAVX512(gx, x, gy, &geluTab, acc) },
+		name: "avx512",
+		fwd:  func(dst, x []float32) { geluErfAVX512(dst, x, &geluTab) },
+		grad: func(gx, x, gy []float32, acc bool) { geluErfGradAVX512(gx, x, gy, &geluTab, acc) },
 	}}
 }

@@ -191,12 +191,13 @@ func BenchmarkAttentionModels(b *testing.B) {
 		q, k, v, dout := randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1)
 		out, lse := make([]float32, n), make([]float32, g.B*g.H*g.Tq)
 		dq, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
-		b.Run(fmt.Sprintf("T=%d,D=%d,causal=%v/fwd", g.Tq, g.D, g.Causal), func(b *testing.B) {
+		name := fmt.Sprintf("T=%d,D=%d,causal=%v", g.Tq, g.D, g.Causal)
+		b.Run(name+"/fwd", func(b *testing.B) {
 			for range b.N {
 				AttentionForward(g, q, k, v, nil, out, lse)
 			}
 		})
-		b.Run(fmt.Sprintf("T=%d,D=%d,causal=%v/bwd", g.Tq, g.D, g.Causal), func(b *testing.B) {
+		b.Run(name+"/bwd", func(b *testing.B) {
 			for range b.N {
 				AttentionBackward(g, q, k, v, nil, out, lse, dout, dq, dk, dv)
 			}
