@@ -15,8 +15,8 @@ func GeluExact(x *Var) *Var {
 }
 
 func backGeluExact(t *Tape, n *node) {
-	if gx := t.grad(n.in[0]); gx != nil {
-		kernels.GeluErfGradAcc(gx.Data(), n.in[0].Value.Data(), t.grads[n.out.id].Data())
+	if gx, acc := t.gradOut(n.in[0]); gx != nil {
+		kernels.GeluErfGrad(gx.Data(), n.in[0].Value.Data(), t.grads[n.out.id].Data(), acc)
 	}
 }
 

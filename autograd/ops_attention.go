@@ -20,12 +20,24 @@ type AttentionOptions struct {
 	// Mask [B, Tq, Tk], when set, lets query i attend key j only where
 	// Mask is nonzero (Keras's attention_mask), for every head.
 	Mask *tensor.Tensor
+	// Heads, when set, says that q, k and v are [B, T, Heads·size]: the
+	// heads side by side in the last axis, as one projection makes them
+	// (the same memory as [B, T, Heads, size], without a Reshape whose
+	// backward would copy the gradient); the output is then
+	// [B, Tq, Heads·Dv]. Attention only.
+	Heads int
 }
 
 // attnGeom checks the operands of an attention op and returns its
 // geometry.
 func attnGeom(op string, q, k, v *Var, o AttentionOptions) kernels.AttentionGeom {
 	qs, ks, vs := q.Value.Shape(), k.Value.Shape(), v.Value.Shape()
+	if h := o.Heads; h > 0 {
+		if len(qs) != 3 || len(ks) != 3 || len(vs) != 3 || qs[2]%h != 0 || ks[2]%h != 0 || vs[2]%h != 0 {
+			panic(&tensor.ShapeError{Op: op, Got: qs, Msg: fmt.Sprintf("with %d heads, query, key and value must be [batch, time, heads·size], got %v, %v and %v", h, qs, ks, vs)})
+		}
+		qs, ks, vs = []int{qs[0], qs[1], h, qs[2] / h}, []int{ks[0], ks[1], h, ks[2] / h}, []int{vs[0], vs[1], h, vs[2] / h}
+	}
 	if len(qs) != 4 || len(ks) != 4 || len(vs) != 4 {
 		panic(&tensor.ShapeError{Op: op, Got: qs, Msg: fmt.Sprintf("query, key and value must be [batch, time, heads, size], got %v, %v and %v", qs, ks, vs)})
 	}
@@ -62,7 +74,8 @@ func equalInts(a, b []int) bool {
 //
 //	out[b,i,h,:] = Σ_j softmax_j(Scale·q[b,i,h,:]·k[b,j,h,:] + mask)·v[b,j,h,:]
 //
-// output [B, Tq, H, Dv]. A query that may attend no key gets a zero row.
+// output [B, Tq, H, Dv] (with o.Heads, all of them [B, T, H·size]). A
+// query that may attend no key gets a zero row.
 //
 // It is one fused op (FlashAttention's tiling and online softmax, see
 // kernels.AttentionForward): neither the forward nor the backward pass
@@ -77,7 +90,11 @@ func equalInts(a, b []int) bool {
 func Attention(q, k, v *Var, o AttentionOptions) *Var {
 	g := attnGeom("Attention", q, k, v, o)
 	t := tapeOf(q, k, v)
-	out := alloc(t, []int{g.B, g.Tq, g.H, g.Dv})
+	shape := []int{g.B, g.Tq, g.H, g.Dv}
+	if o.Heads > 0 {
+		shape = []int{g.B, g.Tq, g.H * g.Dv}
+	}
+	out := alloc(t, shape)
 	var lse *tensor.Tensor
 	if t != nil {
 		lse = t.Alloc(g.B, g.H, g.Tq)
@@ -93,6 +110,7 @@ func Attention(q, k, v *Var, o AttentionOptions) *Var {
 	if g.Causal {
 		n.ints[0] = 1
 	}
+	n.ints[1] = o.Heads
 	return result(t, out, n)
 }
 
@@ -101,16 +119,30 @@ func (n *node) attnLSE() *tensor.Tensor  { return n.saved[0] }
 func (n *node) attnMask() *tensor.Tensor { return n.saved[1] }
 func (n *node) attnScale() float32       { return n.f[0] }
 func (n *node) attnCausal() bool         { return n.ints[0] == 1 }
+func (n *node) attnHeads() int           { return n.ints[1] }
 
+// backAttention hands the kernel gradient buffers to set (Overwrite) when
+// none of q, k and v has a gradient yet, the usual case; otherwise it
+// zeroes the new ones and the kernel adds to all three.
 func backAttention(t *Tape, n *node) {
 	q, k, v := n.in[0], n.in[1], n.in[2]
-	g := attnGeom("Attention", q, k, v, AttentionOptions{Scale: n.attnScale(), Causal: n.attnCausal(), Mask: n.attnMask()})
+	g := attnGeom("Attention", q, k, v, AttentionOptions{Scale: n.attnScale(), Causal: n.attnCausal(), Mask: n.attnMask(), Heads: n.attnHeads()})
 	grads := [3][]float32{}
+	var fresh [3]bool
+	g.Overwrite = true
 	for i, x := range []*Var{q, k, v} {
-		if gx := t.grad(x); gx != nil {
-			grads[i] = gx.Data()
-		} else { // not tracked: a scratch the kernel may write
-			grads[i] = t.allocZero(x.Value.Shape()).Data()
+		gx, acc := t.gradOut(x)
+		if gx == nil { // not tracked: a scratch the kernel may write
+			gx = t.Alloc(x.Value.Shape()...)
+		}
+		grads[i], fresh[i] = gx.Data(), !acc
+		g.Overwrite = g.Overwrite && !acc
+	}
+	if !g.Overwrite {
+		for i, f := range fresh {
+			if f {
+				clear(grads[i])
+			}
 		}
 	}
 	var mask []float32

@@ -30,6 +30,7 @@ func attnCases(rng *rand.Rand) []struct {
 		{"causal", []int{2, 5, 2, 3}, []int{2, 5, 2, 3}, []int{2, 5, 2, 2}, AttentionOptions{Causal: true}},
 		{"cross/mask", []int{2, 5, 1, 4}, []int{2, 6, 1, 4}, []int{2, 6, 1, 3}, AttentionOptions{Mask: mask, Scale: 0.3}},
 		{"causal/mask", []int{2, 5, 2, 2}, []int{2, 6, 2, 2}, []int{2, 6, 2, 2}, AttentionOptions{Mask: mask, Causal: true}},
+		{"heads/causal", []int{2, 5, 6}, []int{2, 5, 6}, []int{2, 5, 4}, AttentionOptions{Heads: 2, Causal: true}},
 	}
 }
 
@@ -59,7 +60,7 @@ func TestAttentionMatchesComposed(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			xs := []*tensor.Tensor{randT(rng, c.q...), randT(rng, c.k...), randT(rng, c.v...)}
-			gy := randT(rng, c.q[0], c.q[1], c.q[2], c.v[3])
+			gy := randT(rng, append(append([]int{}, c.q[:len(c.q)-1]...), c.v[len(c.v)-1])...)
 			run := func(fused bool) (*tensor.Tensor, []*tensor.Tensor) {
 				tape := NewTape(nil)
 				defer tape.Release()
@@ -69,9 +70,16 @@ func TestAttentionMatchesComposed(t *testing.T) {
 				}
 				tape.Watch(vars...)
 				var y *Var
-				if fused {
+				switch {
+				case fused:
 					y = Attention(vars[0], vars[1], vars[2], c.o)
-				} else {
+				case c.o.Heads > 0: // the composed form takes [B, T, H, size]
+					h, o := c.o.Heads, c.o
+					o.Heads = 0
+					split := func(x *Var) *Var { s := x.Shape(); return Reshape(x, s[0], s[1], h, s[2]/h) }
+					y, _ = AttentionComposed(split(vars[0]), split(vars[1]), split(vars[2]), o, nil)
+					y = Reshape(y, gy.Shape()...)
+				default:
 					y, _ = AttentionComposed(vars[0], vars[1], vars[2], c.o, nil)
 				}
 				grads, err := tape.Gradients(Sum(Mul(y, Const(gy)), false), vars...)
@@ -94,6 +102,37 @@ func TestAttentionMatchesComposed(t *testing.T) {
 	}
 }
 
+// TestAttentionSharedInput passes one variable as query, key and value, so
+// that the backward pass adds to a gradient it has started (no
+// Overwrite), and compares with the composed form.
+func TestAttentionSharedInput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 0))
+	x, gy := randT(rng, 2, 6, 8), randT(rng, 2, 6, 8)
+	run := func(fused bool) (*tensor.Tensor, *tensor.Tensor) {
+		tape := NewTape(nil)
+		defer tape.Release()
+		xv := NewParam("x", x)
+		tape.Watch(xv)
+		var y *Var
+		if fused {
+			y = Attention(xv, xv, xv, AttentionOptions{Heads: 2, Causal: true})
+		} else {
+			x4 := Reshape(xv, 2, 6, 2, 4)
+			y, _ = AttentionComposed(x4, x4, x4, AttentionOptions{Causal: true}, nil)
+			y = Reshape(y, 2, 6, 8)
+		}
+		g, err := tape.Gradients(Sum(Mul(y, Const(gy)), false), xv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return y.Value.Clone(), g[0].Clone()
+	}
+	y1, g1 := run(true)
+	y2, g2 := run(false)
+	near(t, "output", y1, y2)
+	near(t, "dx", g1, g2)
+}
+
 func near(t *testing.T, what string, a, b *tensor.Tensor) {
 	t.Helper()
 	for i, x := range a.Data() {
@@ -111,6 +150,8 @@ func TestAttentionShapeErrors(t *testing.T) {
 		func() { Attention(q, q, Const(tensor.Zeros(1, 3, 1, 3)), AttentionOptions{}) },
 		func() { Attention(Const(tensor.Zeros(2, 3)), q, q, AttentionOptions{}) },
 		func() { Attention(q, q, q, AttentionOptions{Mask: tensor.Zeros(1, 2, 3)}) },
+		func() { Attention(q, q, q, AttentionOptions{Heads: 2}) },
+		func() { x := Const(tensor.Zeros(1, 2, 3)); Attention(x, x, x, AttentionOptions{Heads: 2}) },
 	}
 	for i, f := range bad {
 		func() {

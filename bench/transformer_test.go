@@ -42,3 +42,20 @@ func BenchmarkGPTTrainStep(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkViTTrainStep(b *testing.B) {
+	step, err := classifierStep("vit", 64, []int{28, 28, 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range 2 {
+		step()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -180,13 +180,20 @@ func (l *MultiHeadAttention) attend(c *Ctx, query, value, key *autograd.Var, o A
 		}
 	}
 	B, Tq := qs[0], qs[1]
+	// Projections stay [B, T, H·size] (the fused attention splits the
+	// heads itself); the cache and the composed path take [B, T, H, size].
 	q := project(query, l.QueryKernel, l.QueryBias, h, kd)
 	k := project(key, l.KeyKernel, l.KeyBias, h, kd)
 	v := project(value, l.ValueKernel, l.ValueBias, h, vd)
-	if o.Cache != nil {
-		k, v = o.Cache.append(k, v)
+	split := func(x *autograd.Var, s int) *autograd.Var {
+		xs := x.Shape()
+		return autograd.Reshape(x, xs[0], xs[1], h, s)
 	}
-	ao := autograd.AttentionOptions{Causal: l.Causal || o.Causal, Mask: o.Mask, Scale: float32(1 / math.Sqrt(float64(kd)))}
+	ao := autograd.AttentionOptions{Causal: l.Causal || o.Causal, Mask: o.Mask, Scale: float32(1 / math.Sqrt(float64(kd))), Heads: h}
+	if o.Cache != nil {
+		k, v = o.Cache.append(split(k, kd), split(v, vd))
+		q, ao.Heads = split(q, kd), 0
+	}
 	if o.Mask != nil && (o.Mask.Rank() != 3 || o.Mask.Dim(0) != B || o.Mask.Dim(1) != Tq || o.Mask.Dim(2) != k.Shape()[1]) {
 		panic(&ShapeError{Layer: l.Name, Got: o.Mask.Shape(), Want: []int{B, Tq, k.Shape()[1]}, Msg: "attention mask must be [batch, query time, key time]"})
 	}
@@ -198,19 +205,25 @@ func (l *MultiHeadAttention) attend(c *Ctx, query, value, key *autograd.Var, o A
 			d := &Dropout{Rate: l.Dropout, Name: l.Name + ".dropout"}
 			dropFn = func(p *autograd.Var) *autograd.Var { return d.Forward(c, p) }
 		}
+		if ao.Heads > 0 {
+			q, k, v, ao.Heads = split(q, kd), split(k, kd), split(v, vd), 0
+		}
 		att, probs = autograd.AttentionComposed(q, k, v, ao, dropFn)
 	} else {
 		att = autograd.Attention(q, k, v, ao)
 	}
 	od := l.OutputKernel.Value.Dim(2)
 	wo := autograd.Reshape(l.OutputKernel, h*vd, od)
-	y := autograd.Dense(autograd.Reshape(att, B, Tq, h*vd), wo, l.OutputBias, autograd.Activation{})
+	if att.Value.Rank() == 4 {
+		att = autograd.Reshape(att, B, Tq, h*vd)
+	}
+	y := autograd.Dense(att, wo, l.OutputBias, autograd.Activation{})
 	c.trace(l.Name, "MultiHeadAttention", y, numel(l.QueryKernel, l.QueryBias, l.KeyKernel, l.KeyBias, l.ValueKernel, l.ValueBias, l.OutputKernel, l.OutputBias))
 	return y, probs
 }
 
 // project computes x·W + b for x [B, T, d], W [d, H, S], b [H, S] and
-// returns [B, T, H, S] (one GEMM; the reshapes are views).
+// returns [B, T, H·S] (one GEMM; the weights' reshapes are views).
 func project(x, w, b *autograd.Var, h, s int) *autograd.Var {
 	xs := x.Shape()
 	wk := autograd.Reshape(w, xs[2], h*s)
@@ -218,7 +231,7 @@ func project(x, w, b *autograd.Var, h, s int) *autograd.Var {
 	if b != nil {
 		bias = autograd.Reshape(b, h*s)
 	}
-	return autograd.Reshape(autograd.Dense(x, wk, bias, autograd.Activation{}), xs[0], xs[1], h, s)
+	return autograd.Dense(x, wk, bias, autograd.Activation{})
 }
 
 // append stores the new keys k and values v [B, T, H, S] after the

@@ -15,10 +15,14 @@ import (
 // With Causal, query i attends keys j ≤ i + Tk − Tq (the causal mask
 // aligned at the end, so that Tq = 1 with a key/value cache of Tk
 // positions sees all of them).
+//
+// With Overwrite, AttentionBackward sets dq, dk and dv instead of adding
+// to them (their old contents, garbage included, are ignored).
 type AttentionGeom struct {
 	B, H, Tq, Tk, D, Dv int
 	Scale               float32 // multiplies q·k
 	Causal              bool
+	Overwrite           bool
 }
 
 // Tile sizes of the fused attention: a block of attnBr query rows meets a
@@ -223,11 +227,18 @@ func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, k, v, mas
 //	dq_I += Scale·ds·k_J;  dk_J += Scale·dsᵀ·q_I
 //
 // Work is split over batch × head, which own disjoint gradient slices.
+// With g.Overwrite the first product into each gradient tile has β = 0.
 func AttentionBackward(g AttentionGeom, q, k, v, mask, out, lse, dout, dq, dk, dv []float32) {
 	g.check(q, k, v, mask, out, lse)
 	g.check(dq, dk, dv, nil, dout, lse)
 	tasks := g.B * g.H
 	if tasks == 0 {
+		return
+	}
+	if g.Overwrite && (g.Tq == 0 || g.Tk == 0) { // no tile: nothing to write but zeros
+		clear(dq[:g.B*g.Tq*g.H*g.D])
+		clear(dk[:g.B*g.Tk*g.H*g.D])
+		clear(dv[:g.B*g.Tk*g.H*g.Dv])
 		return
 	}
 	work := g.Tq * g.Tk * (g.D + g.Dv)
@@ -280,7 +291,17 @@ func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, 
 				SIMD.Exp(row[:nv], row[:nv])
 				clear(row[nv:])
 			}
-			attnGemm(true, false, bc, g.Dv, br, 1, p, bc, dout[ooff:], ldv, 1, dv[voff:], ldv)
+			// Every query block meets key block 0 and every key block
+			// meets its first query block iStart: there, with Overwrite,
+			// the products set the tiles.
+			betaKV, betaQ := float32(1), float32(1)
+			if g.Overwrite && i0 == iStart {
+				betaKV = 0
+			}
+			if g.Overwrite && j0 == 0 {
+				betaQ = 0
+			}
+			attnGemm(true, false, bc, g.Dv, br, 1, p, bc, dout[ooff:], ldv, betaKV, dv[voff:], ldv)
 			attnGemm(false, true, br, bc, g.Dv, 1, dout[ooff:], ldv, v[voff:], ldv, 0, ds, bc)
 			for r := range br {
 				d := w.di[i0+r]
@@ -289,8 +310,8 @@ func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, 
 					srow[c] = prow[c] * (srow[c] - d)
 				}
 			}
-			attnGemm(false, false, br, g.D, bc, g.Scale, ds, bc, k[koff:], ldq, 1, dq[qoff:], ldq)
-			attnGemm(true, false, bc, g.D, br, g.Scale, ds, bc, q[qoff:], ldq, 1, dk[koff:], ldq)
+			attnGemm(false, false, br, g.D, bc, g.Scale, ds, bc, k[koff:], ldq, betaQ, dq[qoff:], ldq)
+			attnGemm(true, false, bc, g.D, br, g.Scale, ds, bc, q[qoff:], ldq, betaKV, dk[koff:], ldq)
 		}
 	}
 }

@@ -108,9 +108,10 @@ func TestAttentionMatchesNaive(t *testing.T) {
 		{AttentionGeom{B: 1, H: 2, Tq: 1, Tk: 129, D: 8, Dv: 8, Causal: true}, false}, // a cached decoding step
 		{AttentionGeom{B: 1, H: 1, Tq: 5, Tk: 3, D: 2, Dv: 2, Causal: true}, false},   // first rows see nothing
 	}
-	for _, c := range cases {
+	for i, c := range cases {
 		g := c.g
 		g.Scale = float32(1 / math.Sqrt(float64(g.D)))
+		g.Overwrite = i%2 == 1 // then the gradients start as garbage
 		t.Run(fmt.Sprintf("%+v/mask=%v", g, c.mask), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(g.Tq), uint64(g.Tk)))
 			q := randSlice(rng, g.B*g.Tq*g.H*g.D, 1)
@@ -134,6 +135,13 @@ func TestAttentionMatchesNaive(t *testing.T) {
 			dq := append(make([]float32, len(q)), guard)
 			dk := append(make([]float32, len(k)), guard)
 			dv := append(make([]float32, len(v)), guard)
+			if g.Overwrite {
+				for _, d := range [][]float32{dq, dk, dv} {
+					for i := range d[:len(d)-1] {
+						d[i] = float32(math.NaN())
+					}
+				}
+			}
 			AttentionBackward(g, q, k, v, mask, out, lse, dout, dq, dk, dv)
 			wOut, wdq, wdk, wdv := attentionNaive(g, q, k, v, mask, dout)
 			for _, x := range []struct {
@@ -164,6 +172,32 @@ func BenchmarkAttention(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
 				AttentionForward(g, q, k, v, nil, out, lse)
+				AttentionBackward(g, q, k, v, nil, out, lse, dout, dq, dk, dv)
+			}
+		})
+	}
+}
+
+// BenchmarkAttentionModels times forward + backward at the shapes of the
+// gpt_train (T 128, head 32, causal) and vit_train (T 49, head 16)
+// workloads.
+func BenchmarkAttentionModels(b *testing.B) {
+	for _, g := range []AttentionGeom{
+		{B: 32, H: 4, Tq: 128, Tk: 128, D: 32, Dv: 32, Scale: 0.17677669, Causal: true},
+		{B: 64, H: 4, Tq: 49, Tk: 49, D: 16, Dv: 16, Scale: 0.25},
+	} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		n := g.B * g.Tq * g.H * g.D
+		q, k, v, dout := randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1)
+		out, lse := make([]float32, n), make([]float32, g.B*g.H*g.Tq)
+		dq, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
+		b.Run(fmt.Sprintf("T=%d,D=%d,causal=%v/fwd", g.Tq, g.D, g.Causal), func(b *testing.B) {
+			for range b.N {
+				AttentionForward(g, q, k, v, nil, out, lse)
+			}
+		})
+		b.Run(fmt.Sprintf("T=%d,D=%d,causal=%v/bwd", g.Tq, g.D, g.Causal), func(b *testing.B) {
+			for range b.N {
 				AttentionBackward(g, q, k, v, nil, out, lse, dout, dq, dk, dv)
 			}
 		})
