@@ -175,8 +175,11 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 	if f := k.Value.Dim(3); kernels.ConvPool3x3Fits(g, f) && (!act.On || act.Op == tensor.OpRelu) {
 		return convPool3x3(t, x, k, b, g, f, act)
 	}
-	if f := k.Value.Dim(3); infer && useWinograd(g, f, true) && g.OH%2 == 0 && g.OW%2 == 0 && (!act.On || act.Op == tensor.OpRelu) {
-		// each 2×2 Winograd tile is a pooling window: pooled in registers
+	if f := k.Value.Dim(3); infer && useWinograd(g, f, true) && (!act.On || act.Op == tensor.OpRelu) {
+		// Each 2×2 Winograd tile is a pooling window, pooled in registers.
+		// An odd last row or column, which the pooling drops, is not
+		// computed at all: CNNNet's 11×11 runs 5×5 tiles instead of 6×6.
+		g.OH, g.OW = g.OH&^1, g.OW&^1
 		y := alloc(t, []int{g.N, g.OH / 2, g.OW / 2, f})
 		u := alloc(t, []int{16, g.C, f})
 		kernels.WinogradKernel(u.Data(), k.Value.Data(), g.C, f)
