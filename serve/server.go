@@ -101,9 +101,11 @@ type Server struct {
 // served is a model with its batcher.
 type served struct {
 	*Model
-	outShape []int // per sample
-	per      int
-	batcher  *batcher
+	outShape    []int // per sample
+	per         int
+	batcher     *batcher
+	outNames    []string     // Model.outputNames
+	defaultOuts []wantOutput // the outputs of a request that names none and has no parameters
 }
 
 // New checks the models, runs each once on a zero input to learn its
@@ -162,7 +164,10 @@ func (s *Server) start(m *Model) (*served, error) {
 	if len(m.Classes) > 0 && (len(out) != 1 || out[0] != len(m.Classes)) {
 		return nil, fmt.Errorf("serve: model %q has %d class names but its output per sample is %v", m.Name, len(m.Classes), out)
 	}
-	sm := &served{Model: m, outShape: out, per: per}
+	sm := &served{Model: m, outShape: out, per: per, outNames: m.outputNames()}
+	for _, name := range sm.outNames {
+		sm.defaultOuts = append(sm.defaultOuts, wantOutput{name: name})
+	}
 	sm.batcher = newBatcher(m, per, tensor.Numel(out), s.opts, s.metrics.observeBatch(m.Name))
 	return sm, nil
 }
@@ -216,6 +221,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		model := rec.model
 		s.metrics.request(model, rec.code, time.Since(start))
+		if s.opts.Logger == nil {
+			return // (the arguments below cost allocations even unlogged)
+		}
 		s.log(slog.LevelInfo, "request", "method", r.Method, "path", r.URL.Path, "model", model,
 			"status", rec.code, "bytes", rec.bytes, "ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
 	}()
