@@ -171,21 +171,20 @@ func scanNumber(raw []byte, i int) (v float64, j int, exact, ok bool) {
 	var m uint64
 	nd, e := 0, 0 // significant digits in m (leading zeros left out); power of ten
 	many := false // more than 19 significant digits: m is not the whole number
-	digit := func(c byte) {
-		if m == 0 && c == '0' {
-			return
+	start := i
+	for ; i < len(raw); i++ {
+		d := raw[i] - '0'
+		if d > 9 {
+			break
 		}
 		if nd < 19 {
-			m = m*10 + uint64(c-'0')
-			nd++
-			return
+			m = m*10 + uint64(d)
+			if m != 0 {
+				nd++
+			}
+		} else {
+			many = true // a 20th significant digit: strconv reads it
 		}
-		many = true
-	}
-	start := i
-	for i < len(raw) && raw[i] >= '0' && raw[i] <= '9' {
-		digit(raw[i]) // a 20th significant digit sets many: strconv reads it
-		i++
 	}
 	if n := i - start; n == 0 || (n > 1 && raw[start] == '0') {
 		return 0, min(max(i, start+1), len(raw)), false, false
@@ -193,10 +192,20 @@ func scanNumber(raw []byte, i int) (v float64, j int, exact, ok bool) {
 	if i < len(raw) && raw[i] == '.' {
 		i++
 		fs := i
-		for i < len(raw) && raw[i] >= '0' && raw[i] <= '9' {
-			digit(raw[i])
+		for ; i < len(raw); i++ {
+			d := raw[i] - '0'
+			if d > 9 {
+				break
+			}
+			if nd < 19 {
+				m = m*10 + uint64(d)
+				if m != 0 {
+					nd++
+				}
+			} else {
+				many = true
+			}
 			e--
-			i++
 		}
 		if i == fs {
 			return 0, i, false, false
