@@ -24,10 +24,11 @@ import (
 // Options are the server's limits and batching. Zero values mean the
 // documented defaults.
 type Options struct {
-	// MaxBatch is the most samples run as one batch [16: on the seed CNN
-	// with 64 clients it cost the least CPU per image, 30% less than 64,
-	// whose im2col buffers outgrow the cache; see BENCHMARKS.md]. A
-	// request with more samples runs alone, in chunks of MaxBatch.
+	// MaxBatch is the most samples run as one batch [32: on the seed CNN
+	// with 64 clients, 16, 32 and 64 cost the same server CPU per image
+	// within the noise of the project's machine, and 16 gave the least
+	// throughput; see BENCHMARKS.md]. A request with more samples runs
+	// alone, in chunks of MaxBatch.
 	MaxBatch int
 	// MaxDelay is how long a worker waits for more requests after the
 	// first of a batch [500µs]; negative: never wait (run whatever is
@@ -69,7 +70,7 @@ func (o *Options) defaults() error {
 			*v = d
 		}
 	}
-	def(&o.MaxBatch, 16)
+	def(&o.MaxBatch, 32)
 	def(&o.MaxQueue, 256)
 	def(&o.Workers, 1)
 	def(&o.MaxElements, 1<<23)

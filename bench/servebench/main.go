@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -49,7 +50,15 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "time limit per level")
 	inprocess := flag.String("inprocess", "", "also measure in-process Predict at these batch sizes (comma-separated; 64 is the ceiling the issue names)")
 	writeModel := flag.String("write-model", "", "write the seed CNN (seeded weights) as a model file and exit")
+	median := flag.Bool("median", false, "read the tables of earlier runs (files named as arguments) and print the median of each row, and exit")
 	flag.Parse()
+	if *median {
+		if err := medians(os.Stdout, flag.Args()); err != nil {
+			fmt.Fprintln(os.Stderr, "servebench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(tg, *clients, *requests, *duration, *inprocess, *writeModel); err != nil {
 		fmt.Fprintln(os.Stderr, "servebench:", err)
 		os.Exit(1)
@@ -344,4 +353,74 @@ func load(url string, bodies [][]byte, c, n int, limit time.Duration, pid int) (
 	r.p50 = float64(all[len(all)/2]) / 1e6
 	r.p99 = float64(all[len(all)*99/100]) / 1e6
 	return r, nil
+}
+
+// medians prints, for each row of the tables in files (keyed by system
+// and clients, in first-seen order), the median of every numeric column.
+func medians(w io.Writer, files []string) error {
+	var keys []string
+	rows := map[string][][]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(line, "| ") {
+				continue
+			}
+			cells := strings.Split(strings.Trim(line, "| "), " | ")
+			if cells[0] == "system" || strings.HasPrefix(cells[0], "---") {
+				// a header row
+				continue
+			}
+			if len(cells) < 2 {
+				continue
+			}
+			k := cells[0] + "|" + cells[1]
+			if _, ok := rows[k]; !ok {
+				keys = append(keys, k)
+			}
+			rows[k] = append(rows[k], cells)
+		}
+	}
+	if len(keys) == 0 {
+		return errors.New("no table rows in the files")
+	}
+	fmt.Fprintln(w, "| system | clients | requests | images/s | p50 ms | p99 ms | p99/p50 | server CPU ms/image | client CPU ms/request | errors |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, k := range keys {
+		rs := rows[k]
+		out := slices.Clone(rs[0])
+		for c := 2; c < len(out); c++ {
+			var vs []float64
+			for _, r := range rs {
+				if c < len(r) {
+					if v, err := strconv.ParseFloat(r[c], 64); err == nil {
+						vs = append(vs, v)
+					}
+				}
+			}
+			if len(vs) == 0 {
+				continue
+			}
+			slices.Sort(vs)
+			m := vs[len(vs)/2]
+			if len(vs)%2 == 0 {
+				m = (vs[len(vs)/2-1] + m) / 2
+			}
+			switch {
+			case c == 3 || c == 2 || c == 9:
+				out[c] = fmt.Sprintf("%.0f", m)
+			case c == 6:
+				out[c] = fmt.Sprintf("%.1f", m)
+			case c >= 7:
+				out[c] = fmt.Sprintf("%.3f", m)
+			default:
+				out[c] = fmt.Sprintf("%.2f", m)
+			}
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(out, " | "))
+	}
+	return nil
 }

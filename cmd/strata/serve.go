@@ -83,7 +83,7 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.DurationVar(&c.drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
 	fs.BoolVar(&c.quiet, "quiet", false, "no request logs on stderr")
 	fs.StringVar(&c.pprof, "pprof", "", "also serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060 (for profiling the server under load)")
-	fs.IntVar(&c.opts.MaxBatch, "max-batch", 16, "most samples run as one batch")
+	fs.IntVar(&c.opts.MaxBatch, "max-batch", 32, "most samples run as one batch")
 	fs.DurationVar(&c.opts.MaxDelay, "max-delay", 500*time.Microsecond, "how long a part-full batch waits for requests still being decoded (0: never)")
 	fs.IntVar(&c.opts.MaxQueue, "max-queue", 256, "most requests waiting per model (decoding or queued); more are answered 503 at once")
 	fs.IntVar(&c.opts.Workers, "workers", 1, "batches of one model computed at once")
