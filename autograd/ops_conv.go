@@ -172,8 +172,14 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 	g := convGeom(x, k, b, w)
 	t := tapeOf(x, k, b)
 	infer := t == nil || t.infer
-	if f := k.Value.Dim(3); infer && useWinograd(g, f, true) && g.OH%2 == 0 && g.OW%2 == 0 && (!act.On || act.Op == tensor.OpRelu) {
-		// each 2×2 Winograd tile is a pooling window: pooled in registers
+	if f := k.Value.Dim(3); kernels.ConvPool3x3Fits(g, f) && (!act.On || act.Op == tensor.OpRelu) {
+		return convPool3x3(t, x, k, b, g, f, act)
+	}
+	if f := k.Value.Dim(3); infer && useWinograd(g, f, true) && (!act.On || act.Op == tensor.OpRelu) {
+		// Each 2×2 Winograd tile is a pooling window, pooled in registers.
+		// An odd last row or column, which the pooling drops, is not
+		// computed at all: CNNNet's 11×11 runs 5×5 tiles instead of 6×6.
+		g.OH, g.OW = g.OH&^1, g.OW&^1
 		y := alloc(t, []int{g.N, g.OH / 2, g.OW / 2, f})
 		u := alloc(t, []int{16, g.C, f})
 		kernels.WinogradKernel(u.Data(), k.Value.Data(), g.C, f)
@@ -188,7 +194,7 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 		return MaxPool2D(Conv2D(x, k, b, w, act), pool)
 	}
 	f := k.Value.Dim(3)
-	cols := patches(t, x.Value, g)
+	cols := alloc(t, []int{g.N * g.OH * g.OW, kernels.PatchStride(g.KH * g.KW * g.C)})
 	y := alloc(t, []int{g.N, g.OH / 2, g.OW / 2, f})
 	var arg []int32
 	if t != nil && !t.infer {
@@ -198,11 +204,60 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 	if b != nil {
 		bias = b.Value.Data()
 	}
-	kernels.ConvMaxPool2x2(y.Data(), arg, cols.Data(), cols.Dim(1), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
+	kernels.Im2ColMaxPool2x2(y.Data(), arg, cols.Data(), cols.Dim(1), x.Value.Data(), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
 	n := node{back: backConv2DMaxPool, in: [3]*Var{x, k, b}, geom: g, i32: arg}
 	n.setPatches(cols)
 	n.setActivation(act)
 	return result(t, y, n)
+}
+
+// convPool3x3 is Conv2DMaxPool for a 3×3 convolution of one input
+// channel (the first layer of a grayscale image classifier), ReLU or no
+// activation: a direct convolution fused with the pooling that builds no
+// patches (kernels.ConvPool3x3). Values and gradients are those of the two
+// ops up to the order of the sums.
+func convPool3x3(t *Tape, x, k, b *Var, g tensor.ConvGeom, f int, act Activation) *Var {
+	y := alloc(t, []int{g.N, g.OH / 2, g.OW / 2, f})
+	var arg []int32
+	if t != nil && !t.infer {
+		arg = t.allocInt32(y.Len())
+	}
+	var bias []float32
+	if b != nil {
+		bias = b.Value.Data()
+	}
+	kernels.ConvPool3x3(y.Data(), arg, x.Value.Data(), k.Value.Data(), bias, g, f, act.On)
+	n := node{back: backConvPool3x3, in: [3]*Var{x, k, b}, geom: g, i32: arg}
+	n.setActivation(act)
+	return result(t, y, n)
+}
+
+// backConvPool3x3 is the backward pass of convPool3x3: the kernel and bias
+// gradients straight from the input and the pooled gradient at the
+// winners (kernels.ConvPool3x3Grad); the input gradient, when x is
+// tracked, routes that gradient to the winners and runs col2im(δ·kᵀ).
+func backConvPool3x3(t *Tape, n *node) {
+	x, k, b := n.in[0], n.in[1], n.in[2]
+	g, f := n.geom, k.Value.Dim(3)
+	gp := actGrad(t, n.activation(), n.out.Value, nil, t.grads[n.out.id]) // at the winners
+	gk, beta := t.gemmOut(k)
+	gb := t.grad(b)
+	if gk != nil || gb != nil {
+		if gk == nil { // a constant kernel: its gradient is computed and dropped
+			gk = t.Alloc(3, 3, 1, f)
+		}
+		var gbd []float32
+		if gb != nil {
+			gbd = gb.Data()
+		}
+		kernels.ConvPool3x3Grad(gk.Data(), gbd, x.Value.Data(), gp.Data(), n.i32, g, f, beta == 1)
+	}
+	if gx, acc := t.gradOut(x); gx != nil {
+		gz := t.Alloc(g.N, g.OH, g.OW, f)
+		pool := kernels.ConvGeom{N: g.N, H: g.OH, W: g.OW, C: f, KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1, OH: g.OH / 2, OW: g.OW / 2}
+		kernels.MaxPoolGrad(gz.Data(), gp.Data(), n.i32, pool)
+		kernels.ConvInputGrad(gx.Data(), gz.Data(), k.Value.Data(), g, f, acc)
+	}
 }
 
 func backConv2DMaxPool(t *Tape, n *node) {

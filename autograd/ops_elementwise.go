@@ -5,35 +5,6 @@ import (
 	"github.com/strata-dl/strata/tensor"
 )
 
-// accumulate adds g (the output gradient, of the broadcast shape) into the
-// accumulator acc of an input's shape, summing over the broadcast axes.
-// This is the one helper that reduces a broadcast gradient.
-func (t *Tape) accumulate(acc, g *tensor.Tensor) {
-	if acc == nil {
-		return
-	}
-	if tensor.SameShape(acc, g) || acc.Len() == g.Len() {
-		kernels.Axpy(1, g.Data(), acc.Data())
-		return
-	}
-	as, gs := acc.Shape(), g.Shape()
-	// Fast path: a trailing row vector (a bias): acc [n], g [..., n].
-	if len(as) >= 1 && tensor.Numel(as) == gs[len(gs)-1] && (len(as) == 1 || tensor.Numel(as[:len(as)-1]) == 1) {
-		kernels.SumRowsAcc(acc.Data(), g.Data())
-		return
-	}
-	var axes []int
-	off := len(gs) - len(as)
-	for i := range gs {
-		if i < off || (as[i-off] == 1 && gs[i] != 1) {
-			axes = append(axes, i)
-		}
-	}
-	tmp := t.Alloc(tensor.ReducedShape(gs, axes, false)...)
-	tensor.ReduceInto(tmp, tensor.ReduceSum, g, axes, false)
-	kernels.Axpy(1, tmp.Data(), acc.Data())
-}
-
 // Binary op codes stored in node.op.
 func binary(op tensor.BinaryOp, a, b *Var) *Var {
 	t := tapeOf(a, b)
@@ -45,32 +16,33 @@ func binary(op tensor.BinaryOp, a, b *Var) *Var {
 func backBinary(t *Tape, n *node) {
 	a, b := n.in[0], n.in[1]
 	g := t.grads[n.out.id]
-	ga, gb := t.grad(a), t.grad(b)
+	gs := g.Shape()
+	// Each contribution is computed into gradBuf (the input's own new
+	// gradient buffer when it can be) and handed to addGrad.
 	switch tensor.BinaryOp(n.op) {
 	case tensor.OpAdd:
-		t.accumulate(ga, g)
-		t.accumulate(gb, g)
+		t.addGrad(a, g)
+		t.addGrad(b, g)
 	case tensor.OpSub:
-		t.accumulate(ga, g)
-		if gb != nil {
-			tmp := tensor.UnaryInto(t.Alloc(g.Shape()...), tensor.OpNeg, g, 0)
-			t.accumulate(gb, tmp)
+		t.addGrad(a, g)
+		if d := t.gradBuf(b, gs); d != nil {
+			t.addGrad(b, tensor.UnaryInto(d, tensor.OpNeg, g, 0))
 		}
 	case tensor.OpMul: // ∂(ab)/∂a = b, ∂(ab)/∂b = a
-		if ga != nil {
-			t.accumulate(ga, tensor.BinaryInto(t.Alloc(g.Shape()...), tensor.OpMul, g, b.Value))
+		if d := t.gradBuf(a, gs); d != nil {
+			t.addGrad(a, tensor.BinaryInto(d, tensor.OpMul, g, b.Value))
 		}
-		if gb != nil {
-			t.accumulate(gb, tensor.BinaryInto(t.Alloc(g.Shape()...), tensor.OpMul, g, a.Value))
+		if d := t.gradBuf(b, gs); d != nil {
+			t.addGrad(b, tensor.BinaryInto(d, tensor.OpMul, g, a.Value))
 		}
 	case tensor.OpDiv: // ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b² = −out/b
-		if ga != nil {
-			t.accumulate(ga, tensor.BinaryInto(t.Alloc(g.Shape()...), tensor.OpDiv, g, b.Value))
+		if d := t.gradBuf(a, gs); d != nil {
+			t.addGrad(a, tensor.BinaryInto(d, tensor.OpDiv, g, b.Value))
 		}
-		if gb != nil {
-			tmp := tensor.BinaryInto(t.Alloc(g.Shape()...), tensor.OpMul, g, n.out.Value)
-			tmp = tensor.BinaryInto(tmp, tensor.OpDiv, tmp, b.Value)
-			t.accumulate(gb, tensor.UnaryInto(tmp, tensor.OpNeg, tmp, 0))
+		if d := t.gradBuf(b, gs); d != nil {
+			d = tensor.BinaryInto(d, tensor.OpMul, g, n.out.Value)
+			d = tensor.BinaryInto(d, tensor.OpDiv, d, b.Value)
+			t.addGrad(b, tensor.UnaryInto(d, tensor.OpNeg, d, 0))
 		}
 	case tensor.OpMaximum, tensor.OpMinimum:
 		// The gradient goes to the winner; ties send it to a.
@@ -78,25 +50,25 @@ func backBinary(t *Tape, n *node) {
 		if tensor.BinaryOp(n.op) == tensor.OpMinimum {
 			cmp = tensor.OpLessEqual
 		}
-		mask := tensor.BinaryInto(t.Alloc(g.Shape()...), cmp, a.Value, b.Value)
-		if ga != nil {
-			t.accumulate(ga, tensor.BinaryInto(t.Alloc(g.Shape()...), tensor.OpMul, g, mask))
+		mask := tensor.BinaryInto(t.Alloc(gs...), cmp, a.Value, b.Value)
+		if d := t.gradBuf(a, gs); d != nil {
+			t.addGrad(a, tensor.BinaryInto(d, tensor.OpMul, g, mask))
 		}
-		if gb != nil {
-			inv := tensor.UnaryInto(t.Alloc(g.Shape()...), tensor.OpAddScalar, tensor.UnaryInto(t.Alloc(g.Shape()...), tensor.OpNeg, mask, 0), 1)
-			t.accumulate(gb, tensor.BinaryInto(inv, tensor.OpMul, g, inv))
+		if d := t.gradBuf(b, gs); d != nil {
+			inv := tensor.UnaryInto(t.Alloc(gs...), tensor.OpAddScalar, tensor.UnaryInto(t.Alloc(gs...), tensor.OpNeg, mask, 0), 1)
+			t.addGrad(b, tensor.BinaryInto(d, tensor.OpMul, g, inv))
 		}
 	case tensor.OpPow: // ∂(a^b)/∂a = b·a^(b−1), ∂(a^b)/∂b = a^b·ln a
-		if ga != nil {
+		if d := t.gradBuf(a, gs); d != nil {
 			bm1 := tensor.UnaryInto(t.Alloc(b.Value.Shape()...), tensor.OpAddScalar, b.Value, -1)
-			d := tensor.BinaryInto(t.Alloc(g.Shape()...), tensor.OpPow, a.Value, bm1)
+			d = tensor.BinaryInto(d, tensor.OpPow, a.Value, bm1)
 			d = tensor.BinaryInto(d, tensor.OpMul, d, b.Value)
-			t.accumulate(ga, tensor.BinaryInto(d, tensor.OpMul, d, g))
+			t.addGrad(a, tensor.BinaryInto(d, tensor.OpMul, d, g))
 		}
-		if gb != nil {
+		if d := t.gradBuf(b, gs); d != nil {
 			la := tensor.UnaryInto(t.Alloc(a.Value.Shape()...), tensor.OpLog, a.Value, 0)
-			d := tensor.BinaryInto(t.Alloc(g.Shape()...), tensor.OpMul, n.out.Value, la)
-			t.accumulate(gb, tensor.BinaryInto(d, tensor.OpMul, d, g))
+			d = tensor.BinaryInto(d, tensor.OpMul, n.out.Value, la)
+			t.addGrad(b, tensor.BinaryInto(d, tensor.OpMul, d, g))
 		}
 	default:
 		// comparisons: zero gradient
@@ -227,9 +199,9 @@ func Clip(x *Var, lo, hi float32) *Var {
 }
 
 func backClip(t *Tape, n *node) {
-	if gx := t.grad(n.in[0]); gx != nil {
+	if gx, acc := t.gradOut(n.in[0]); gx != nil {
 		lo, hi := n.bounds()
-		kernels.ClipGradAcc(gx.Data(), n.in[0].Value.Data(), t.grads[n.out.id].Data(), lo, hi)
+		kernels.ClipGrad(gx.Data(), n.in[0].Value.Data(), t.grads[n.out.id].Data(), lo, hi, acc)
 	}
 }
 
@@ -251,14 +223,12 @@ func backWhere(t *Tape, n *node) {
 	g := t.grads[n.out.id]
 	cond := n.condition()
 	zero := t.allocZero(g.Shape())
-	if ga := t.grad(n.in[0]); ga != nil {
-		tmp := t.Alloc(g.Shape()...)
-		kernels.Where(tmp.Data(), cond.Data(), g.Data(), zero.Data())
-		kernels.Axpy(1, tmp.Data(), ga.Data())
+	if d := t.gradBuf(n.in[0], g.Shape()); d != nil {
+		kernels.Where(d.Data(), cond.Data(), g.Data(), zero.Data())
+		t.addGrad(n.in[0], d)
 	}
-	if gb := t.grad(n.in[1]); gb != nil {
-		tmp := t.Alloc(g.Shape()...)
-		kernels.Where(tmp.Data(), cond.Data(), zero.Data(), g.Data())
-		kernels.Axpy(1, tmp.Data(), gb.Data())
+	if d := t.gradBuf(n.in[1], g.Shape()); d != nil {
+		kernels.Where(d.Data(), cond.Data(), zero.Data(), g.Data())
+		t.addGrad(n.in[1], d)
 	}
 }

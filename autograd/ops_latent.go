@@ -74,11 +74,11 @@ func SigmoidBCESum(logits *Var, targets *tensor.Tensor) *Var {
 }
 
 func backSigmoidBCESum(t *Tape, n *node) {
-	gz := t.grad(n.in[0])
+	gz, acc := t.gradOut(n.in[0])
 	if gz == nil {
 		return
 	}
 	g := t.grads[n.out.id].Data()
 	sig, targets := n.lossSaved()
-	kernels.SigmoidBCERowsGradAcc(gz.Data(), g, sig.Data(), targets.Data(), gz.Len()/len(g))
+	kernels.SigmoidBCERowsGrad(gz.Data(), g, sig.Data(), targets.Data(), gz.Len()/len(g), acc)
 }

@@ -47,7 +47,7 @@ func SoftmaxCrossEntropy(logits *Var, targets *tensor.Tensor) *Var {
 }
 
 func backSoftmaxCE(t *Tape, n *node) {
-	gz := t.grad(n.in[0])
+	gz, acc := t.gradOut(n.in[0])
 	if gz == nil {
 		return
 	}
@@ -59,16 +59,23 @@ func backSoftmaxCE(t *Tape, n *node) {
 	sparse := targets.Rank() == 1
 	for i := 0; i < b; i++ {
 		gi := g[i]
+		row, dst := lp[i*k:(i+1)*k], gd[i*k:(i+1)*k]
 		if gi == 0 {
+			if !acc {
+				clear(dst)
+			}
 			continue
 		}
-		row, dst := lp[i*k:(i+1)*k], gd[i*k:(i+1)*k]
 		mass := float32(1)
 		if !sparse {
 			mass = kernels.Sum(td[i*k : (i+1)*k])
 		}
 		for j, v := range row {
-			dst[j] += gi * mass * float32(math.Exp(float64(v)))
+			d := gi * mass * float32(math.Exp(float64(v)))
+			if acc {
+				d += dst[j]
+			}
+			dst[j] = d
 		}
 		if sparse {
 			dst[int(td[i])] -= gi
@@ -98,13 +105,17 @@ func SigmoidBinaryCrossEntropy(logits *Var, targets *tensor.Tensor) *Var {
 }
 
 func backSigmoidBCE(t *Tape, n *node) {
-	gz := t.grad(n.in[0])
+	gz, acc := t.gradOut(n.in[0])
 	if gz == nil {
 		return
 	}
 	_, targets := n.lossSaved()
 	zd, yd, g, gd := n.in[0].Value.Data(), targets.Data(), t.grads[n.out.id].Data(), gz.Data()
 	for i, z := range zd {
-		gd[i] += g[i] * (float32(1/(1+math.Exp(-float64(z)))) - yd[i])
+		d := g[i] * (float32(1/(1+math.Exp(-float64(z)))) - yd[i])
+		if acc {
+			d += gd[i]
+		}
+		gd[i] = d
 	}
 }

@@ -37,14 +37,21 @@ func matOf(x *tensor.Tensor, batched bool) mat {
 	return m
 }
 
-// gemmAcc computes c_i += op(a_i)·op(b_i) for every batch i.
-func gemmAcc(batch int, ta, tb bool, a, b, c mat) {
+// gemmAcc computes c_i = op(a_i)·op(b_i) + beta·c_i for every batch i (a
+// c shared by the batches, stride 0, gets beta once and then accumulates).
+func gemmAcc(batch int, ta, tb bool, a, b, c mat, beta float32) {
 	k := a.cols
 	if ta {
 		k = a.rows
 	}
+	if batch == 0 && beta == 0 {
+		clear(c.d) // no product: a new gradient buffer must still hold zeros
+	}
 	for i := 0; i < batch; i++ {
-		kernels.Sgemm(ta, tb, c.rows, c.cols, k, 1, a.d[i*a.stride:], a.cols, b.d[i*b.stride:], b.cols, 1, c.d[i*c.stride:], c.cols)
+		kernels.Sgemm(ta, tb, c.rows, c.cols, k, 1, a.d[i*a.stride:], a.cols, b.d[i*b.stride:], b.cols, beta, c.d[i*c.stride:], c.cols)
+		if c.stride == 0 {
+			beta = 1
+		}
 	}
 }
 
@@ -52,7 +59,8 @@ func backMatMul(t *Tape, n *node) {
 	a, b := n.in[0], n.in[1]
 	ta, tb := n.transposed()
 	g := t.grads[n.out.id]
-	ga, gb := t.grad(a), t.grad(b)
+	ga, betaA := t.gemmOut(a)
+	gb, betaB := t.gemmOut(b)
 	as, bs, gs := a.Value.Shape(), b.Value.Shape(), g.Shape()
 	if len(bs) == 2 && !ta {
 		// a's batch axes were folded into rows: treat everything as 2-D.
@@ -60,13 +68,13 @@ func backMatMul(t *Tape, n *node) {
 		k := as[len(as)-1]
 		nn := gs[len(gs)-1]
 		if ga != nil { // dA [rows, k] += dC [rows, n] · op(B)ᵀ
-			kernels.Sgemm(false, !tb, rows, k, nn, 1, g.Data(), nn, b.Value.Data(), bs[1], 1, ga.Data(), k)
+			kernels.Sgemm(false, !tb, rows, k, nn, 1, g.Data(), nn, b.Value.Data(), bs[1], betaA, ga.Data(), k)
 		}
 		if gb != nil {
 			if !tb { // dB [k, n] += Aᵀ [k, rows] · dC
-				kernels.Sgemm(true, false, k, nn, rows, 1, a.Value.Data(), k, g.Data(), nn, 1, gb.Data(), nn)
+				kernels.Sgemm(true, false, k, nn, rows, 1, a.Value.Data(), k, g.Data(), nn, betaB, gb.Data(), nn)
 			} else { // dB [n, k] += dCᵀ · A
-				kernels.Sgemm(true, false, nn, k, rows, 1, g.Data(), nn, a.Value.Data(), k, 1, gb.Data(), k)
+				kernels.Sgemm(true, false, nn, k, rows, 1, g.Data(), nn, a.Value.Data(), k, betaB, gb.Data(), k)
 			}
 		}
 		return
@@ -76,17 +84,17 @@ func backMatMul(t *Tape, n *node) {
 	if ga != nil {
 		am := matOf(ga, true)
 		if !ta { // dA += dC · op(B)ᵀ
-			gemmAcc(batch, false, !tb, gm, matOf(b.Value, true), am)
+			gemmAcc(batch, false, !tb, gm, matOf(b.Value, true), am, betaA)
 		} else { // dA (stored k×m) += op(B) · dCᵀ
-			gemmAcc(batch, tb, true, matOf(b.Value, true), gm, am)
+			gemmAcc(batch, tb, true, matOf(b.Value, true), gm, am, betaA)
 		}
 	}
 	if gb != nil {
 		bm := matOf(gb, true)
 		if !tb { // dB += op(A)ᵀ · dC
-			gemmAcc(batch, !ta, false, matOf(a.Value, true), gm, bm)
+			gemmAcc(batch, !ta, false, matOf(a.Value, true), gm, bm, betaB)
 		} else { // dB (stored n×k) += dCᵀ · op(A)
-			gemmAcc(batch, true, ta, gm, matOf(a.Value, true), bm)
+			gemmAcc(batch, true, ta, gm, matOf(a.Value, true), bm, betaB)
 		}
 	}
 }
@@ -202,8 +210,8 @@ func backDense(t *Tape, n *node) {
 	if gw, beta := t.gemmOut(w); gw != nil {
 		kernels.Sgemm(true, false, in, out, rows, 1, x.Value.Data(), in, gz.Data(), out, beta, gw.Data(), out)
 	}
-	if gb := t.grad(b); gb != nil {
-		kernels.SumRowsAcc(gb.Data(), gz.Data())
+	if gb, acc := t.gradOut(b); gb != nil {
+		kernels.SumRows(gb.Data(), gz.Data(), acc)
 	}
 	if gx, beta := t.gemmOut(x); gx != nil {
 		kernels.Sgemm(false, true, rows, in, out, 1, gz.Data(), out, w.Value.Data(), out, beta, gx.Data(), in)

@@ -137,11 +137,11 @@ func softmaxOp(x *Var, axis int, log bool) *Var {
 }
 
 func backSoftmax(t *Tape, n *node) {
-	gx := t.grad(n.in[0])
+	gx, acc := t.gradOut(n.in[0])
 	if gx == nil {
 		return
 	}
 	s := gx.Shape()
 	cols := s[len(s)-1]
-	kernels.SoftmaxGradAcc(gx.Data(), n.out.Value.Data(), t.grads[n.out.id].Data(), gx.Len()/max(cols, 1), cols, n.logSoftmax())
+	kernels.SoftmaxGrad(gx.Data(), n.out.Value.Data(), t.grads[n.out.id].Data(), gx.Len()/max(cols, 1), cols, n.logSoftmax(), acc)
 }

@@ -58,7 +58,7 @@ func Transpose(x *Var, perm ...int) *Var {
 }
 
 func backTranspose(t *Tape, n *node) {
-	gx := t.grad(n.in[0])
+	gx, acc := t.gradOut(n.in[0])
 	if gx == nil {
 		return
 	}
@@ -66,6 +66,10 @@ func backTranspose(t *Tape, n *node) {
 	inv := make([]int, len(n.i32))
 	for i, p := range n.i32 {
 		inv[i] = int(p)
+	}
+	if !acc {
+		kernels.Permute(gx.Data(), g.Data(), g.Shape(), inv)
+		return
 	}
 	tmp := t.Alloc(gx.Shape()...)
 	kernels.Permute(tmp.Data(), g.Data(), g.Shape(), inv)
@@ -92,9 +96,13 @@ func backConcat(t *Tape, n *node) {
 	lo := 0
 	for _, x := range n.ins {
 		d := x.Value.Shape()[axis]
-		if gx := t.grad(x); gx != nil {
+		if gx, acc := t.gradOut(x); gx != nil {
 			part := tensor.SliceAxis(g, axis, lo, lo+d)
-			kernels.Axpy(1, part.Data(), gx.Data())
+			if acc {
+				kernels.Axpy(1, part.Data(), gx.Data())
+			} else {
+				copy(gx.Data(), part.Data())
+			}
 		}
 		lo += d
 	}

@@ -1,20 +1,26 @@
 package autograd
 
 import (
+	"math/bits"
 	"sync"
 
 	"github.com/strata-dl/strata/tensor"
 )
 
-// Pool recycles the buffers of released tapes, keyed by element count, so
-// that a training step in steady state allocates almost nothing. A Pool is
+// Pool recycles the buffers of released tapes so that a training step or
+// a batch of inference in steady state allocates almost nothing. A Pool is
 // safe for concurrent use; give each model (or each training loop) its own.
+//
+// Buffers are kept by size class: a request for n elements is served by
+// a buffer of capacity sizeClass(n) ≥ n, at most 25% larger, so that
+// batches of varying size (a server's dynamic batches of 1 to 64 samples)
+// reuse each other's buffers instead of each size allocating its own.
 type Pool struct {
 	mu    sync.Mutex
-	free  map[int][]*tensor.Tensor
+	free  map[int][]*tensor.Tensor // by the capacity of their data
 	nodes [][]node
 	vars  [][]*tensor.Tensor
-	ints  map[int][][]int32
+	ints  map[int][][]int32 // by capacity
 }
 
 // NewPool returns an empty pool.
@@ -22,33 +28,63 @@ func NewPool() *Pool {
 	return &Pool{free: map[int][]*tensor.Tensor{}, ints: map[int][][]int32{}}
 }
 
-// getInt32 returns an index buffer of length n.
-func (p *Pool) getInt32(n int) []int32 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var b []int32
-	if l := p.ints[n]; len(l) > 0 {
-		b = l[len(l)-1]
-		p.ints[n] = l[:len(l)-1]
-	} else {
-		b = make([]int32, n)
+// sizeClass is the capacity a buffer of n elements is allocated with: n
+// itself up to 16, then n rounded up to its three leading binary digits
+// (16, 20, 24, 28, 32, 40, 48, 56, 64, 80, ...: four classes per
+// doubling, each at most 25% above the sizes it serves).
+func sizeClass(n int) int {
+	if n <= 16 {
+		return n
 	}
-	return b
+	s := bits.Len(uint(n)) - 3
+	return (n + 1<<s - 1) >> s << s
 }
 
+// classBelow is the largest size class at most c: the key under which a
+// buffer of capacity c is kept (every buffer the pool allocates has a
+// size class as its capacity; this keeps others honest).
+func classBelow(c int) int {
+	if c <= 16 {
+		return c
+	}
+	s := bits.Len(uint(c)) - 3
+	return c >> s << s
+}
+
+// getInt32 returns an index buffer of length n.
+func (p *Pool) getInt32(n int) []int32 {
+	c := sizeClass(n)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l := p.ints[c]; len(l) > 0 {
+		b := l[len(l)-1]
+		p.ints[c] = l[:len(l)-1]
+		return b[:n]
+	}
+	return make([]int32, n, c)
+}
+
+// get returns an uninitialized tensor of the given shape. A buffer of the
+// same length comes back as it was (reshaped); one of another length in
+// the same class gets a new tensor header over the same memory.
 func (p *Pool) get(shape []int) *tensor.Tensor {
 	n := tensor.Numel(shape)
+	c := sizeClass(n)
 	p.mu.Lock()
-	l := p.free[n]
+	l := p.free[c]
 	if k := len(l); k > 0 {
 		x := l[k-1]
-		p.free[n] = l[:k-1]
+		l[k-1] = nil
+		p.free[c] = l[:k-1]
 		p.mu.Unlock()
-		x.ReshapeInPlace(shape)
-		return x
+		if x.Len() == n {
+			x.ReshapeInPlace(shape)
+			return x
+		}
+		return tensor.New(shape, x.Data()[:n:cap(x.Data())])
 	}
 	p.mu.Unlock()
-	return tensor.Zeros(shape...)
+	return tensor.New(shape, make([]float32, n, c))
 }
 
 func (p *Pool) takeSlices() ([]node, []*tensor.Tensor, []*tensor.Tensor) {
@@ -71,11 +107,12 @@ func (p *Pool) giveBack(nodes []node, grads, owned []*tensor.Tensor, ints [][]in
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, x := range owned {
-		n := x.Len()
-		p.free[n] = append(p.free[n], x)
+		c := classBelow(cap(x.Data()))
+		p.free[c] = append(p.free[c], x)
 	}
 	for _, b := range ints {
-		p.ints[len(b)] = append(p.ints[len(b)], b)
+		c := classBelow(cap(b))
+		p.ints[c] = append(p.ints[c], b)
 	}
 	clear(grads)
 	clear(owned)

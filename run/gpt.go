@@ -23,15 +23,10 @@ import (
 // Warmup steps to LR, then a cosine decay to MinLR·LR over the rest of
 // the run's steps, and global gradient-norm clipping.
 type GPTConfig struct {
-	Version     string         `json:"version"`
-	Args        []string       `json:"args"`
-	Model       string         `json:"model"` // "gpt"
-	Data        string         `json:"data"`
-	DataSource  string         `json:"data_source"`
-	DataSHA256  string         `json:"data_sha256"`
-	Extensions  []string       `json:"extensions,omitempty"`
-	MaxBytes    int64          `json:"max_bytes"`
-	HeldOut     float64        `json:"held_out"`
+	Version string   `json:"version"`
+	Args    []string `json:"args"`
+	Model   string   `json:"model"` // "gpt"
+	TextSource
 	Epochs      int            `json:"epochs"`
 	BatchSize   int            `json:"batch_size"`
 	LR          float64        `json:"lr"`
@@ -42,8 +37,6 @@ type GPTConfig struct {
 	Seed        uint64         `json:"seed"`
 	Threads     int            `json:"threads"`
 	Net         zoo.GPTOptions `json:"net"`
-	Files       int            `json:"files"`
-	Chars       int            `json:"chars"`
 	Created     time.Time      `json:"created"`
 }
 
@@ -68,13 +61,14 @@ func (c *GPTConfig) Validate() error {
 			return err
 		}
 	}
+	if err := c.TextSource.validate(); err != nil {
+		return err
+	}
 	switch {
-	case !(c.HeldOut > 0 && c.HeldOut < 1):
-		return configf("--held-out must be in (0, 1), got %v", c.HeldOut)
 	case !(c.MinLR >= 0 && c.MinLR <= 1):
 		return configf("--min-lr must be in [0, 1], got %v", c.MinLR)
-	case c.Warmup < 0 || c.Net.FFDim < 0 || c.MaxBytes < 0:
-		return configf("--warmup, --ff-dim and --max-bytes must not be negative")
+	case c.Warmup < 0 || c.Net.FFDim < 0:
+		return configf("--warmup and --ff-dim must not be negative")
 	}
 	probe := c.Net
 	probe.Vocab = 1
@@ -99,12 +93,11 @@ func TrainGPT(ctx context.Context, c GPTConfig, version string, o Options) (*Res
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	cl := CharLMConfig{Model: "gpt", Data: c.Data, Extensions: c.Extensions, MaxBytes: c.MaxBytes, HeldOut: c.HeldOut, SeqLen: c.Net.Context, DataSHA256: c.DataSHA256}
-	text, err := loadText(ctx, &cl, s.ckpt != nil)
+	text, err := loadText(ctx, "gpt", &c.TextSource, c.Net.Context, s.ckpt != nil)
 	if err != nil {
 		return nil, err
 	}
-	c.DataSource, c.DataSHA256, c.Files, c.Chars, c.Net.Vocab = cl.DataSource, cl.DataSHA256, cl.Files, cl.Chars, cl.Net.Vocab
+	c.Net.Vocab = text.vocab.Len()
 	c.Threads, c.Version, c.Created, c.Args = runtime.GOMAXPROCS(0), version, time.Now().UTC(), s.args()
 	model, err := newGPTModel(&c, text.train.Len())
 	if err != nil {

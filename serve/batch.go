@@ -209,23 +209,25 @@ func (b *batcher) run(p *train.Predictor, batch []*job, rows int, buf []float32)
 	if len(live) == 0 {
 		return buf
 	}
-	padded := paddedRows(rows, b.maxBatch)
+	// Batches run at whatever size they have: autograd's pool keeps its
+	// buffers by size class, so a batch of a new size reuses those of a
+	// similar one. (Before it did, batches were padded to a few sizes:
+	// each new size allocated megabytes of fresh buffers.)
 	var x *tensor.Tensor
-	if len(live) == 1 && padded == rows {
+	if len(live) == 1 {
 		x = tensor.New(append([]int{rows}, b.m.InputShape...), live[0].x)
 	} else {
 		buf = buf[:0]
 		for _, j := range live {
 			buf = append(buf, j.x...)
 		}
-		buf = append(buf, make([]float32, (padded-rows)*b.per)...)
-		x = tensor.New(append([]int{padded}, b.m.InputShape...), buf)
+		x = tensor.New(append([]int{rows}, b.m.InputShape...), buf)
 	}
 	start := time.Now()
 	y, err := predict(p, x, b.maxBatch)
 	b.observe(rows, time.Since(start))
-	if err == nil && y.Len() != padded*b.outPer {
-		err = fmt.Errorf("the network returned %v for %d samples, want %d values per sample", y.Shape(), padded, b.outPer)
+	if err == nil && y.Len() != rows*b.outPer {
+		err = fmt.Errorf("the network returned %v for %d samples, want %d values per sample", y.Shape(), rows, b.outPer)
 	}
 	off := 0
 	for _, j := range live {
@@ -238,27 +240,6 @@ func (b *batcher) run(p *train.Predictor, batch []*job, rows int, buf []float32)
 		off += n
 	}
 	return buf
-}
-
-// paddedRows is the batch size a batch of rows is run at: the next of 1,
-// 2, 4, 8 and then the multiples of 8, up to maxBatch (a larger single
-// request runs as it is). The padding rows are zeros. A Predictor keeps
-// its buffers by size, so a handful of sizes lets every batch reuse them:
-// with any size from 1 to 64, each new size allocated megabytes of fresh
-// im2col buffers and the page faults cost more than the batch itself
-// (measured: 4× the CPU per image at 64 clients).
-func paddedRows(rows, maxBatch int) int {
-	if rows >= maxBatch {
-		return rows
-	}
-	if rows <= 8 {
-		p := 1
-		for p < rows {
-			p *= 2
-		}
-		return p
-	}
-	return min((rows+7)/8*8, maxBatch)
 }
 
 // predict runs the network, turning any panic into an error.

@@ -37,8 +37,11 @@ func BenchmarkParseInfer(b *testing.B) {
 	body := mnistBody()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
+	st := &reqState{}
 	for b.Loop() {
-		if _, _, err := s.parseInfer("", body, s.models["m"]); err != nil {
+		st.body.Reset()
+		st.body.Write(body)
+		if _, err := s.parseInfer("", st, s.models["m"]); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"sync"
 
@@ -65,7 +64,29 @@ func badRequest(format string, args ...any) error {
 	return &httpError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
 }
 
-var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// reqState is one request's reusable memory: its body, the decoded
+// request, its input values, its answer and its place in the batch queue.
+// Pooled, so that in steady state a request allocates only a few small
+// objects (net/http's own, the id and input name).
+type reqState struct {
+	body bytes.Buffer
+	req  inferRequest
+	x    []float32
+	out  []byte
+	job  job
+}
+
+var statePool = sync.Pool{New: func() any { return &reqState{job: job{done: make(chan result, 1)}} }}
+
+// putState returns st to the pool, unless it grew large (one big request
+// should not pin its memory).
+func putState(st *reqState) {
+	if st.body.Cap() > 1<<20 || cap(st.x) > 1<<18 || cap(st.out) > 1<<20 {
+		return
+	}
+	st.job.ctx, st.job.x = nil, nil
+	statePool.Put(st)
+}
 
 func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *served) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
@@ -85,14 +106,10 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *served) {
 		}
 	}
 	defer done()
-	buf := bodyPool.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 1<<20 { // large bodies are not kept
-			bodyPool.Put(buf)
-		}
-	}()
-	buf.Reset()
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)); err != nil {
+	st := statePool.Get().(*reqState)
+	st.body.Reset()
+	if _, err := st.body.ReadFrom(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)); err != nil {
+		putState(st)
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mb.Limit))
@@ -107,25 +124,27 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *served) {
 	select {
 	case s.decoding <- struct{}{}:
 	case <-ctx.Done():
+		putState(st)
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("model %q: request timed out after %v", m.Name, s.opts.Timeout))
 		return
 	}
-	req, x, err := s.parseInfer(r.Header.Get(binaryHeader), buf.Bytes(), m)
+	n, err := s.parseInfer(r.Header.Get(binaryHeader), st, m)
 	<-s.decoding
+	var outs []wantOutput
+	if err == nil {
+		outs, err = resolveOutputs(&st.req, m)
+	}
 	if err != nil {
+		putState(st)
 		writeHTTPError(w, err)
 		return
 	}
-	outs, err := resolveOutputs(&req, m)
-	if err != nil {
-		writeHTTPError(w, err)
-		return
-	}
-	n := x.Dim(0)
-	j := &job{ctx: ctx, x: x.Data(), n: n, done: make(chan result, 1)}
+	j := &st.job
+	j.ctx, j.x, j.n = ctx, st.x, n
 	err = m.batcher.submit(j)
 	done()
 	if err != nil {
+		putState(st)
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("model %q: %v, try again later", m.Name, err))
 		return
 	}
@@ -133,6 +152,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *served) {
 	select {
 	case res = <-j.done:
 	case <-ctx.Done():
+		// The job may still be in a batch: st is not reused.
 		res.err = ctx.Err()
 	}
 	switch {
@@ -144,12 +164,14 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *served) {
 		w.WriteHeader(499) // the client has gone; nobody reads this
 		return
 	default:
+		putState(st)
 		s.log(slog.LevelError, "inference failed", "model", m.Name, "error", res.err.Error())
 		writeError(w, http.StatusInternalServerError, fmt.Sprintf("model %q: %v", m.Name, res.err))
 		return
 	}
-	answer := buildOutputs(m, outs, res.y, n)
-	writeAnswer(w, m, req.ID, answer)
+	var answer [4]outTensor
+	st.out = writeAnswer(w, m, st.req.ID, buildOutputs(m, outs, res.y, n, answer[:0]), st.out[:0])
+	putState(st)
 }
 
 func writeHTTPError(w http.ResponseWriter, err error) {
@@ -161,56 +183,57 @@ func writeHTTPError(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusBadRequest, err.Error())
 }
 
-// parseInfer decodes and checks a request body into the model's input
-// [n, InputShape...], preprocessed.
-func (s *Server) parseInfer(headerLen string, body []byte, m *served) (inferRequest, *tensor.Tensor, error) {
-	var req inferRequest
+// parseInfer decodes and checks the request body in st into st.req and
+// the model's input [n, InputShape...] in st.x, preprocessed, and returns
+// n.
+func (s *Server) parseInfer(headerLen string, st *reqState, m *served) (int, error) {
+	body := st.body.Bytes()
 	js, bin := body, []byte(nil)
 	if headerLen != "" {
 		hl, err := strconv.Atoi(headerLen)
 		if err != nil || hl < 0 || hl > len(body) {
-			return req, nil, badRequest("%s: %q is not a length within the body's %d bytes", binaryHeader, headerLen, len(body))
+			return 0, badRequest("%s: %q is not a length within the body's %d bytes", binaryHeader, headerLen, len(body))
 		}
 		js, bin = body[:hl], body[hl:]
 	}
-	req, err := decodeRequest(js)
-	if err != nil {
-		return req, nil, badRequest("malformed JSON request: %v", err)
+	req := &st.req
+	if err := decodeRequestInto(req, js); err != nil {
+		return 0, badRequest("malformed JSON request: %v", err)
 	}
 	if len(req.Inputs) != 1 {
-		return req, nil, badRequest("model %q takes one input %q, got %d inputs", m.Name, m.InputName, len(req.Inputs))
+		return 0, badRequest("model %q takes one input %q, got %d inputs", m.Name, m.InputName, len(req.Inputs))
 	}
 	in := &req.Inputs[0]
 	if in.Name != m.InputName {
-		return req, nil, badRequest("unknown input %q: model %q takes %q", in.Name, m.Name, m.InputName)
+		return 0, badRequest("unknown input %q: model %q takes %q", in.Name, m.Name, m.InputName)
 	}
 	if in.Datatype != m.Datatype {
-		return req, nil, badRequest("input %q: datatype %q, model %q takes %s", in.Name, in.Datatype, m.Name, m.Datatype)
+		return 0, badRequest("input %q: datatype %q, model %q takes %s", in.Name, in.Datatype, m.Name, m.Datatype)
 	}
-	want := append([]int{-1}, m.InputShape...)
-	if len(in.Shape) != len(want) || in.Shape[0] < 1 || !slices.Equal(in.Shape[1:], m.InputShape) {
-		return req, nil, badRequest("input %q: shape %v, model %q takes %v (n ≥ 1 samples)", in.Name, in.Shape, m.Name, want)
+	if len(in.Shape) != len(m.InputShape)+1 || in.Shape[0] < 1 || !slices.Equal(in.Shape[1:], m.InputShape) {
+		return 0, badRequest("input %q: shape %v, model %q takes %v (n ≥ 1 samples)", in.Name, in.Shape, m.Name, append([]int{-1}, m.InputShape...))
 	}
 	if in.Shape[0] > s.opts.MaxElements/m.per {
-		return req, nil, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("input %q: %v is over the limit of %d elements", in.Name, in.Shape, s.opts.MaxElements)}
+		return 0, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("input %q: %v is over the limit of %d elements", in.Name, in.Shape, s.opts.MaxElements)}
 	}
 	count := in.Shape[0] * m.per
-	data, err := readInputData(in, bin, datatypes[in.Datatype], count)
+	data, err := readInputData(in, bin, datatypes[in.Datatype], count, st.x[:0])
 	if err != nil {
-		return req, nil, err
+		return 0, err
 	}
-	x := tensor.New(in.Shape, data)
+	st.x = data
 	if m.Preprocess != nil {
-		if err := m.Preprocess(x); err != nil {
-			return req, nil, badRequest("input %q: %v", in.Name, err)
+		if err := m.Preprocess(tensor.New(in.Shape, data)); err != nil {
+			return 0, badRequest("input %q: %v", in.Name, err)
 		}
 	}
-	return req, x, nil
+	return in.Shape[0], nil
 }
 
 // readInputData reads an input's count elements from its JSON data or
-// from the binary part of the body.
-func readInputData(in *inferInput, bin []byte, dt datatype, count int) ([]float32, error) {
+// from the binary part of the body;
+// dst (appended to) holds them.
+func readInputData(in *inferInput, bin []byte, dt datatype, count int, dst []float32) ([]float32, error) {
 	size, hasBinary, err := intParam(in.Parameters, "binary_data_size")
 	if err != nil {
 		return nil, badRequest("input %q: %v", in.Name, err)
@@ -225,7 +248,7 @@ func readInputData(in *inferInput, bin []byte, dt datatype, count int) ([]float3
 		if size != len(bin) {
 			return nil, badRequest("input %q: binary_data_size %d, but %d bytes follow the JSON header", in.Name, size, len(bin))
 		}
-		return decodeBinary(make([]float32, 0, count), bin, dt)
+		return decodeBinary(slices.Grow(dst, count), bin, dt)
 	}
 	if len(bin) > 0 {
 		return nil, badRequest("%d bytes of binary data that no input claims (binary_data_size)", len(bin))
@@ -233,7 +256,7 @@ func readInputData(in *inferInput, bin []byte, dt datatype, count int) ([]float3
 	if len(in.Data) == 0 {
 		return nil, badRequest("input %q has no data", in.Name)
 	}
-	data, err := parseJSONNumbers(make([]float32, 0, count), in.Data, dt)
+	data, err := parseJSONNumbers(slices.Grow(dst, count), in.Data, dt)
 	if err != nil {
 		return nil, badRequest("input %q: %v", in.Name, err)
 	}
@@ -284,14 +307,17 @@ func resolveOutputs(req *inferRequest, m *served) ([]wantOutput, error) {
 		return nil, badRequest("%v", err)
 	}
 	var outs []wantOutput
+	if len(req.Outputs) == 0 && len(req.Parameters) == 0 {
+		return m.defaultOuts, nil // shared: never appended to
+	}
 	if len(req.Outputs) == 0 {
-		for _, name := range m.outputNames() {
+		for _, name := range m.outNames {
 			outs = append(outs, wantOutput{name: name, binary: binAll})
 		}
 	}
 	for _, o := range req.Outputs {
-		if !slices.Contains(m.outputNames(), o.Name) {
-			return nil, badRequest("unknown output %q: model %q has %v", o.Name, m.Name, m.outputNames())
+		if !slices.Contains(m.outNames, o.Name) {
+			return nil, badRequest("unknown output %q: model %q has %v", o.Name, m.Name, m.outNames)
 		}
 		w := wantOutput{name: o.Name, binary: binAll}
 		b, err := boolParam(o.Parameters, "binary_data")
@@ -319,27 +345,19 @@ func resolveOutputs(req *inferRequest, m *served) ([]wantOutput, error) {
 }
 
 // buildOutputs turns the network's rows y [n, outPer] into the answer's
-// tensors.
-func buildOutputs(m *served, want []wantOutput, y []float32, n int) []outTensor {
+// tensors, appended to out.
+func buildOutputs(m *served, want []wantOutput, y []float32, n int, out []outTensor) []outTensor {
 	probs := y
 	k := len(m.Classes)
 	if k > 0 && m.Logits {
 		probs = tensor.Softmax(tensor.New([]int{n, k}, slices.Clone(y)), -1).Data()
 	}
-	var order [][]int // per row, class indices by falling probability
-	if k > 0 {
-		order = make([][]int, n)
-		for i := range n {
-			row := probs[i*k : (i+1)*k]
-			idx := make([]int, k)
-			for c := range idx {
-				idx[c] = c
-			}
-			sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
-			order[i] = idx
+	var order [][]int // per row, class indices by falling probability (for top k only)
+	for _, w := range want {
+		if w.classification > 0 && order == nil {
+			order = classOrder(probs, n, k)
 		}
 	}
-	var out []outTensor
 	for _, w := range want {
 		t := outTensor{name: w.name, binary: w.binary}
 		switch {
@@ -347,8 +365,9 @@ func buildOutputs(m *served, want []wantOutput, y []float32, n int) []outTensor 
 			t.datatype, t.shape, t.f32 = "FP32", append([]int{n}, m.outShape...), y
 		case w.name == "class":
 			t.datatype, t.shape = "INT64", []int{n}
+			t.i64 = make([]int64, n)
 			for i := range n {
-				t.i64 = append(t.i64, int64(order[i][0]))
+				t.i64[i] = int64(argmax(probs[i*k : (i+1)*k]))
 			}
 		case w.name == "probabilities" && w.classification > 0:
 			t.datatype, t.shape = "BYTES", []int{n, w.classification}
@@ -379,10 +398,50 @@ func buildOutputs(m *served, want []wantOutput, y []float32, n int) []outTensor 
 	return out
 }
 
+// classOrder is, per row of probs [n, k], the class indices by falling
+// probability (ties: the lower index first).
+func classOrder(probs []float32, n, k int) [][]int {
+	order := make([][]int, n)
+	for i := range n {
+		row := probs[i*k : (i+1)*k]
+		idx := make([]int, k)
+		for c := range idx {
+			idx[c] = c
+		}
+		slices.SortStableFunc(idx, func(a, b int) int {
+			switch {
+			case row[a] > row[b]:
+				return -1
+			case row[a] < row[b]:
+				return 1
+			}
+			return 0
+		})
+		order[i] = idx
+	}
+	return order
+}
+
+// argmax is the index of row's largest value (the first of equal ones),
+// the first of classOrder's row.
+func argmax(row []float32) int {
+	best := 0
+	for c, v := range row {
+		if v > row[best] {
+			best = c
+		}
+	}
+	return best
+}
+
+var (
+	contentJSON   = []string{"application/json"}
+	contentBinary = []string{"application/octet-stream"}
+)
+
 // writeAnswer writes the JSON answer, with the binary outputs after it
-// when any were asked for.
-func writeAnswer(w http.ResponseWriter, m *served, id string, outs []outTensor) {
-	b := make([]byte, 0, 256)
+// when any were asked for, built in b (returned for reuse).
+func writeAnswer(w http.ResponseWriter, m *served, id string, outs []outTensor, b []byte) []byte {
 	b = append(b, `{"model_name":`...)
 	b = appendJSONString(b, m.Name)
 	b = append(b, `,"model_version":`...)
@@ -422,19 +481,21 @@ func writeAnswer(w http.ResponseWriter, m *served, id string, outs []outTensor) 
 		b = append(b, '}')
 	}
 	b = append(b, "]}\n"...)
+	h := w.Header()
 	if bin != nil {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set(binaryHeader, strconv.Itoa(len(b)))
-		w.Header().Set("Content-Length", strconv.Itoa(len(b)+len(bin)))
+		h["Content-Type"] = contentBinary
+		h.Set(binaryHeader, strconv.Itoa(len(b)))
+		h["Content-Length"] = []string{strconv.Itoa(len(b) + len(bin))}
 		w.WriteHeader(http.StatusOK)
 		w.Write(b)
 		w.Write(bin)
-		return
+		return b
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	h["Content-Type"] = contentJSON
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+	return b
 }
 
 func (t *outTensor) appendJSON(b []byte) []byte {
@@ -486,7 +547,16 @@ func (t *outTensor) appendBinary(b []byte) []byte {
 	return b
 }
 
+// appendJSONString writes s as encoding/json writes it: at once when it
+// is plain printable ASCII, through json.Marshal otherwise.
 func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

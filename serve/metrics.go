@@ -15,6 +15,14 @@ type metrics struct {
 	latency   *prometheus.HistogramVec // by model
 	batchSize *prometheus.HistogramVec // by model
 	batchTime *prometheus.HistogramVec // by model
+	// ok caches, per model, the collectors of a 200 answer (looked up
+	// once, not per request); filled before the server answers.
+	ok map[string]okMetrics
+}
+
+type okMetrics struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 func newMetrics() *metrics {
@@ -44,7 +52,9 @@ func newMetrics() *metrics {
 // register adds the collectors and one queue-length gauge per model.
 func (m *metrics) register(reg prometheus.Registerer, s *Server) error {
 	cs := []prometheus.Collector{m.requests, m.latency, m.batchSize, m.batchTime}
+	m.ok = map[string]okMetrics{}
 	for _, name := range s.names {
+		m.ok[name] = okMetrics{m.requests.WithLabelValues(name, "200"), m.latency.WithLabelValues(name)}
 		b := s.models[name].batcher
 		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "strata_serve_queue_length",
@@ -61,6 +71,11 @@ func (m *metrics) register(reg prometheus.Registerer, s *Server) error {
 }
 
 func (m *metrics) request(model string, code int, d time.Duration) {
+	if o, ok := m.ok[model]; ok && code == http.StatusOK {
+		o.requests.Inc()
+		o.latency.Observe(d.Seconds())
+		return
+	}
 	m.requests.WithLabelValues(model, strconv.Itoa(code)).Inc()
 	if model != "" {
 		m.latency.WithLabelValues(model).Observe(d.Seconds())

@@ -4,19 +4,29 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // decodeRequest reads an inference request in one pass over the body:
 // the large "data" arrays are only delimited here (parseJSONNumbers reads
-// and checks them), the small values (parameters, shape, outputs) go
-// through encoding/json. It is equivalent to json.Unmarshal into
-// inferRequest, with exact (not case-folded) keys, for a third of the
-// time on a single-image request.
+// and checks them), shapes are read by hand, the rare values
+// (parameters, outputs) go through encoding/json. It is equivalent to
+// json.Unmarshal into inferRequest, with exact (not case-folded) keys.
 func decodeRequest(b []byte) (inferRequest, error) {
 	var req inferRequest
+	err := decodeRequestInto(&req, b)
+	return req, err
+}
+
+// decodeRequestInto is decodeRequest into a request whose slices it
+// reuses (a pooled one): a single-image request with no parameters
+// allocates only its id and input name.
+func decodeRequestInto(req *inferRequest, b []byte) error {
+	inputs := req.Inputs[:0]
+	*req = inferRequest{}
 	p := &reqParser{b: b}
-	err := p.object(func(key string) error {
-		switch key {
+	err := p.object(func(key []byte) error {
+		switch string(key) {
 		case "id":
 			s, err := p.str()
 			if err != nil {
@@ -29,37 +39,46 @@ func decodeRequest(b []byte) (inferRequest, error) {
 		case "outputs":
 			return p.unmarshal(&req.Outputs)
 		case "inputs":
-			req.Inputs = req.Inputs[:0]
-			return p.array(func() error {
-				var in inferInput
-				if err := p.object(func(key string) error { return p.input(&in, key) }); err != nil {
-					return err
+			inputs = inputs[:0]
+			err := p.array(func() error {
+				var shape []int
+				if len(inputs) < cap(inputs) {
+					shape = inputs[:len(inputs)+1][len(inputs)].Shape[:0]
 				}
-				req.Inputs = append(req.Inputs, in)
-				return nil
+				inputs = append(inputs, inferInput{Shape: shape})
+				in := &inputs[len(inputs)-1]
+				return p.object(func(key []byte) error { return p.input(in, key) })
 			})
+			req.Inputs = inputs
+			if req.Inputs == nil {
+				req.Inputs = []inferInput{}
+			}
+			return err
 		}
 		return p.unmarshal(new(any))
 	})
 	if err != nil {
-		return req, err
+		return err
 	}
 	if p.ws(); p.i != len(b) {
-		return req, fmt.Errorf("trailing characters at offset %d", p.i)
+		return fmt.Errorf("trailing characters at offset %d", p.i)
 	}
-	return req, nil
+	return nil
 }
 
 // input reads one field of an input tensor.
-func (p *reqParser) input(in *inferInput, key string) error {
+func (p *reqParser) input(in *inferInput, key []byte) error {
 	var err error
-	switch key {
+	switch string(key) {
 	case "name":
 		in.Name, err = p.str()
 	case "datatype":
 		in.Datatype, err = p.str()
+		if dt, ok := datatypes[in.Datatype]; ok {
+			in.Datatype = dt.name // one string for all requests
+		}
 	case "shape":
-		err = p.unmarshal(&in.Shape)
+		in.Shape, err = p.ints(in.Shape)
 	case "parameters":
 		err = p.unmarshal(&in.Parameters)
 	case "data":
@@ -74,6 +93,37 @@ func (p *reqParser) input(in *inferInput, key string) error {
 		return fmt.Errorf("input field %q: %v", key, err)
 	}
 	return nil
+}
+
+// ints reads an array of integers into dst[:0] (null: nil), as
+// encoding/json reads a []int: no fractions or exponents.
+func (p *reqParser) ints(dst []int) ([]int, error) {
+	if c, err := p.peek(); err != nil {
+		return nil, err
+	} else if c == 'n' {
+		raw, err := p.skip()
+		if err == nil && string(raw) != "null" {
+			err = fmt.Errorf("want an array of integers at offset %d", p.i-len(raw))
+		}
+		return nil, err
+	}
+	if dst == nil {
+		dst = make([]int, 0, 4)
+	}
+	dst = dst[:0]
+	err := p.array(func() error {
+		raw, err := p.skip()
+		if err != nil {
+			return err
+		}
+		v, err := strconv.ParseInt(string(raw), 10, 0)
+		if err != nil || raw[0] == '+' || len(raw) > 1 && raw[0] == '0' || len(raw) > 2 && raw[0] == '-' && raw[1] == '0' {
+			return fmt.Errorf("%s at offset %d is not an integer", raw, p.i-len(raw))
+		}
+		dst = append(dst, int(v))
+		return nil
+	})
+	return dst, err
 }
 
 // reqParser is a cursor over a JSON document.
@@ -113,7 +163,7 @@ func (p *reqParser) expect(c byte) error {
 
 // object calls field for each key of an object, with the cursor on the
 // key's value; field must consume the value.
-func (p *reqParser) object(field func(key string) error) error {
+func (p *reqParser) object(field func(key []byte) error) error {
 	if err := p.expect('{'); err != nil {
 		return err
 	}
@@ -124,7 +174,7 @@ func (p *reqParser) object(field func(key string) error) error {
 		return nil
 	}
 	for {
-		key, err := p.str()
+		key, err := p.strBytes()
 		if err != nil {
 			return err
 		}
@@ -181,12 +231,19 @@ func (p *reqParser) array(elem func() error) error {
 
 // str reads a string.
 func (p *reqParser) str() (string, error) {
+	b, err := p.strBytes()
+	return string(b), err
+}
+
+// strBytes reads a string; the bytes are the body's own unless the string
+// has escapes.
+func (p *reqParser) strBytes() ([]byte, error) {
 	c, err := p.peek()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if c != '"' {
-		return "", fmt.Errorf("want a string at offset %d, found %q", p.i, c)
+		return nil, fmt.Errorf("want a string at offset %d, found %q", p.i, c)
 	}
 	start, escaped := p.i, false
 	for p.i++; p.i < len(p.b); p.i++ {
@@ -195,21 +252,21 @@ func (p *reqParser) str() (string, error) {
 			escaped = true
 			p.i++
 		case c < 0x20:
-			return "", fmt.Errorf("control character in a string at offset %d", p.i)
+			return nil, fmt.Errorf("control character in a string at offset %d", p.i)
 		case c == '"':
 			p.i++
 			raw := p.b[start:p.i]
 			if !escaped {
-				return string(raw[1 : len(raw)-1]), nil
+				return raw[1 : len(raw)-1], nil
 			}
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
-				return "", err
+				return nil, err
 			}
-			return s, nil
+			return []byte(s), nil
 		}
 	}
-	return "", errEOF
+	return nil, errEOF
 }
 
 // skip returns the raw bytes of the next value, delimited but not

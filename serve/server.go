@@ -24,10 +24,11 @@ import (
 // Options are the server's limits and batching. Zero values mean the
 // documented defaults.
 type Options struct {
-	// MaxBatch is the most samples run as one batch [16: on the seed CNN
-	// with 64 clients it cost the least CPU per image, 30% less than 64,
-	// whose im2col buffers outgrow the cache; see BENCHMARKS.md]. A
-	// request with more samples runs alone, in chunks of MaxBatch.
+	// MaxBatch is the most samples run as one batch [32: on the seed CNN
+	// with 64 clients, 16, 32 and 64 cost the same server CPU per image
+	// within the noise of the project's machine, and 16 gave the least
+	// throughput; see BENCHMARKS.md]. A request with more samples runs
+	// alone, in chunks of MaxBatch.
 	MaxBatch int
 	// MaxDelay is how long a worker waits for more requests after the
 	// first of a batch [500µs]; negative: never wait (run whatever is
@@ -69,7 +70,7 @@ func (o *Options) defaults() error {
 			*v = d
 		}
 	}
-	def(&o.MaxBatch, 16)
+	def(&o.MaxBatch, 32)
 	def(&o.MaxQueue, 256)
 	def(&o.Workers, 1)
 	def(&o.MaxElements, 1<<23)
@@ -101,9 +102,11 @@ type Server struct {
 // served is a model with its batcher.
 type served struct {
 	*Model
-	outShape []int // per sample
-	per      int
-	batcher  *batcher
+	outShape    []int // per sample
+	per         int
+	batcher     *batcher
+	outNames    []string     // Model.outputNames
+	defaultOuts []wantOutput // the outputs of a request that names none and has no parameters
 }
 
 // New checks the models, runs each once on a zero input to learn its
@@ -162,7 +165,10 @@ func (s *Server) start(m *Model) (*served, error) {
 	if len(m.Classes) > 0 && (len(out) != 1 || out[0] != len(m.Classes)) {
 		return nil, fmt.Errorf("serve: model %q has %d class names but its output per sample is %v", m.Name, len(m.Classes), out)
 	}
-	sm := &served{Model: m, outShape: out, per: per}
+	sm := &served{Model: m, outShape: out, per: per, outNames: m.outputNames()}
+	for _, name := range sm.outNames {
+		sm.defaultOuts = append(sm.defaultOuts, wantOutput{name: name})
+	}
 	sm.batcher = newBatcher(m, per, tensor.Numel(out), s.opts, s.metrics.observeBatch(m.Name))
 	return sm, nil
 }
@@ -216,6 +222,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		model := rec.model
 		s.metrics.request(model, rec.code, time.Since(start))
+		if s.opts.Logger == nil {
+			return // (the arguments below cost allocations even unlogged)
+		}
 		s.log(slog.LevelInfo, "request", "method", r.Method, "path", r.URL.Path, "model", model,
 			"status", rec.code, "bytes", rec.bytes, "ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
 	}()

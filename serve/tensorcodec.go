@@ -40,7 +40,11 @@ func init() {
 
 // parseJSONNumbers reads the numbers of a JSON array, flat or nested to any
 // depth, into dst (appending), checking integer types. It returns an error
-// for anything that is not an array of numbers.
+// for anything that is not an array of numbers. FP32 values are read as
+// strconv.ParseFloat(s, 32) reads them (as encoding/json does into a
+// []float32: one correct rounding, values beyond FP32's range an error);
+// the other types as float64, checked, then converted. It allocates
+// nothing beyond dst's growth.
 func parseJSONNumbers(dst []float32, raw []byte, dt datatype) ([]float32, error) {
 	depth, i := 0, 0
 	skip := func() {
@@ -52,13 +56,18 @@ func parseJSONNumbers(dst []float32, raw []byte, dt datatype) ([]float32, error)
 	if i == len(raw) || raw[i] != '[' {
 		return nil, errors.New("data must be an array of numbers")
 	}
+	fp32 := dt.name == "FP32"
 	expectValue := true // after '[' or ','
+	comma := false      // right after ','
 	for i < len(raw) {
 		skip()
 		if i == len(raw) {
 			break
 		}
 		c := raw[i]
+		if c != ',' && c != ']' {
+			comma = false
+		}
 		switch {
 		case c == '[':
 			if !expectValue {
@@ -67,6 +76,9 @@ func parseJSONNumbers(dst []float32, raw []byte, dt datatype) ([]float32, error)
 			depth++
 			i++
 		case c == ']':
+			if comma {
+				return nil, fmt.Errorf("data: unexpected ']' after ',' at offset %d", i)
+			}
 			depth--
 			i++
 			expectValue = false
@@ -84,16 +96,32 @@ func parseJSONNumbers(dst []float32, raw []byte, dt datatype) ([]float32, error)
 			if expectValue {
 				return nil, fmt.Errorf("data: unexpected ',' at offset %d", i)
 			}
-			expectValue = true
+			expectValue, comma = true, true
 			i++
+			continue
 		case c == '-' || (c >= '0' && c <= '9'):
 			if !expectValue {
 				return nil, fmt.Errorf("data: missing ',' at offset %d", i)
 			}
-			j, ok := numberEnd(raw, i)
-			v, err := strconv.ParseFloat(string(raw[i:j]), 64)
-			if !ok || err != nil {
+			v, j, exact, ok := scanNumber(raw, i)
+			if !ok {
 				return nil, fmt.Errorf("data: bad number %q at offset %d", raw[i:j], i)
+			}
+			if fp32 {
+				f, err := toFloat32(v, exact, raw[i:j])
+				if err != nil {
+					return nil, fmt.Errorf("data: %s at offset %d is beyond the range of FP32", raw[i:j], i)
+				}
+				dst = append(dst, f)
+				i = j
+				expectValue = false
+				continue
+			}
+			if !exact {
+				var err error
+				if v, err = strconv.ParseFloat(string(raw[i:j]), 64); err != nil {
+					return nil, fmt.Errorf("data: bad number %q at offset %d", raw[i:j], i)
+				}
 			}
 			if dt.integer && (v != math.Trunc(v) || v < dt.min || v > dt.max) {
 				return nil, fmt.Errorf("data: %s at offset %d is not a %s value", raw[i:j], i, dt.name)
@@ -121,40 +149,126 @@ func parseJSONNumbers(dst []float32, raw []byte, dt datatype) ([]float32, error)
 	return nil, errors.New("data: unterminated array")
 }
 
-// numberEnd returns the end of the JSON number at raw[i:] and whether it
-// follows JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func numberEnd(raw []byte, i int) (int, bool) {
-	digits := func() int {
-		k := i
-		for i < len(raw) && raw[i] >= '0' && raw[i] <= '9' {
-			i++
-		}
-		return i - k
-	}
+// pow10 are the powers of ten that float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// scanNumber reads the JSON number at raw[i:], following JSON's grammar
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and returns its end j
+// and whether it is well formed. When exact is true, v is the number
+// correctly rounded to float64 (what strconv.ParseFloat(s, 64) returns):
+// that is the case when its significant digits, as an integer m, are at
+// most 2^53 and its power of ten e is within ±22, so that m and 10^|e|
+// are exact float64 values and m·10^e or m/10^-e is one correctly rounded
+// operation (Clinger's fast path). Otherwise the caller parses
+// raw[i:j] with strconv.
+func scanNumber(raw []byte, i int) (v float64, j int, exact, ok bool) {
+	neg := false
 	if i < len(raw) && raw[i] == '-' {
+		neg = true
 		i++
 	}
+	var m uint64
+	nd, e := 0, 0 // significant digits in m (leading zeros left out); power of ten
+	many := false // more than 19 significant digits: m is not the whole number
 	start := i
-	n := digits()
-	if n == 0 || (n > 1 && raw[start] == '0') {
-		return min(max(i, start+1), len(raw)), false
+	for ; i < len(raw); i++ {
+		d := raw[i] - '0'
+		if d > 9 {
+			break
+		}
+		if nd < 19 {
+			m = m*10 + uint64(d)
+			if m != 0 {
+				nd++
+			}
+		} else {
+			many = true // a 20th significant digit: strconv reads it
+		}
+	}
+	if n := i - start; n == 0 || (n > 1 && raw[start] == '0') {
+		return 0, min(max(i, start+1), len(raw)), false, false
 	}
 	if i < len(raw) && raw[i] == '.' {
 		i++
-		if digits() == 0 {
-			return i, false
+		fs := i
+		for ; i < len(raw); i++ {
+			d := raw[i] - '0'
+			if d > 9 {
+				break
+			}
+			if nd < 19 {
+				m = m*10 + uint64(d)
+				if m != 0 {
+					nd++
+				}
+			} else {
+				many = true
+			}
+			e--
+		}
+		if i == fs {
+			return 0, i, false, false
 		}
 	}
 	if i < len(raw) && (raw[i] == 'e' || raw[i] == 'E') {
 		i++
+		eneg := false
 		if i < len(raw) && (raw[i] == '+' || raw[i] == '-') {
+			eneg = raw[i] == '-'
 			i++
 		}
-		if digits() == 0 {
-			return i, false
+		es, x := i, 0
+		for i < len(raw) && raw[i] >= '0' && raw[i] <= '9' {
+			if x < 100000 {
+				x = x*10 + int(raw[i]-'0')
+			}
+			i++
+		}
+		if i == es {
+			return 0, i, false, false
+		}
+		if eneg {
+			x = -x
+		}
+		e += x
+	}
+	if many || m > 1<<53 || e < -22 || e > 22 {
+		return 0, i, false, true
+	}
+	v = float64(m)
+	if m == 0 {
+		e = 0
+	}
+	if e < 0 {
+		v /= pow10[-e]
+	} else {
+		v *= pow10[e]
+	}
+	if neg {
+		v = -v
+	}
+	return v, i, true, true
+}
+
+// toFloat32 is strconv.ParseFloat(s, 32) of the number s whose float64
+// rounding scanNumber gave (v, when exact). Rounding to float64 first and
+// then to float32 is the same as rounding once unless v falls exactly on
+// the midpoint between two float32 values, where the first rounding may
+// have moved it there: v and the exact value are on the same side of
+// every float32 midpoint otherwise. Midpoints, subnormal and out-of-range
+// values go to strconv.
+func toFloat32(v float64, exact bool, s []byte) (float32, error) {
+	if exact {
+		const low = 1<<29 - 1 // the float64 fraction bits below float32's
+		bits := math.Float64bits(v)
+		a := math.Abs(v)
+		if bits&low != 1<<28 && (a == 0 || a >= 0x1p-126 && a <= math.MaxFloat32) {
+			return float32(v), nil
 		}
 	}
-	return i, true
+	f, err := strconv.ParseFloat(string(s), 32)
+	return float32(f), err
 }
 
 // decodeBinary reads n little-endian elements of type dt into dst.

@@ -10,14 +10,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -48,7 +50,15 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "time limit per level")
 	inprocess := flag.String("inprocess", "", "also measure in-process Predict at these batch sizes (comma-separated; 64 is the ceiling the issue names)")
 	writeModel := flag.String("write-model", "", "write the seed CNN (seeded weights) as a model file and exit")
+	median := flag.Bool("median", false, "read the tables of earlier runs (files named as arguments) and print the median of each row, and exit")
 	flag.Parse()
+	if *median {
+		if err := medians(os.Stdout, flag.Args()); err != nil {
+			fmt.Fprintln(os.Stderr, "servebench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(tg, *clients, *requests, *duration, *inprocess, *writeModel); err != nil {
 		fmt.Fprintln(os.Stderr, "servebench:", err)
 		os.Exit(1)
@@ -103,7 +113,10 @@ func run(tg targets, clients string, requests int, duration time.Duration, inpro
 			if err != nil || c < 1 {
 				return fmt.Errorf("-clients %q: want positive integers", clients)
 			}
-			r := load(url, bodies, c, requests, duration, pid)
+			r, err := load(url, bodies, c, requests, duration, pid)
+			if err != nil {
+				return err
+			}
 			cpu := "–"
 			if r.cpu > 0 {
 				cpu = fmt.Sprintf("%.3f", r.cpu*1000/float64(r.n))
@@ -188,32 +201,121 @@ type loadResult struct {
 	clientCPU           float64 // this process's CPU seconds during the run
 }
 
-// load sends bodies round-robin from c clients until requests are done or
-// the time limit passes; the first 200 answers are a warm-up.
-func load(url string, bodies [][]byte, c, requests int, limit time.Duration, pid int) loadResult {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}, Timeout: 30 * time.Second}
-	send := func(i int) (time.Duration, bool) {
-		t := time.Now()
-		resp, err := client.Post(url, "application/json", bytes.NewReader(bodies[i%len(bodies)]))
-		if err != nil {
-			return 0, false
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return time.Since(t), resp.StatusCode == 200
+// encodeRequests pre-encodes one HTTP/1.1 request (headers and body, one write)
+// per body, for the infer endpoint at url.
+func encodeRequests(url string, bodies [][]byte) (addr string, reqs [][]byte, err error) {
+	rest, ok := strings.CutPrefix(url, "http://")
+	if !ok {
+		return "", nil, fmt.Errorf("%s: want an http:// URL", url)
 	}
+	addr, path, _ := strings.Cut(rest, "/")
+	for _, b := range bodies {
+		h := fmt.Sprintf("POST /%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", path, addr, len(b))
+		reqs = append(reqs, append([]byte(h), b...))
+	}
+	return addr, reqs, nil
+}
+
+// conn is one client's keep-alive connection: a request is one write of
+// pre-encoded bytes, an answer is read to its Content-Length and
+// discarded. It costs the load generator a fraction of net/http's client
+// CPU, which matters where it shares the server's cores.
+type conn struct {
+	addr string
+	c    net.Conn
+	r    *bufio.Reader
+}
+
+// do sends req and reads the answer; it reports whether the status was
+// 200. On any error the connection is dropped (the next call redials).
+func (k *conn) do(req []byte) (ok bool, err error) {
+	if k.c == nil {
+		if k.c, err = net.Dial("tcp", k.addr); err != nil {
+			return false, err
+		}
+		k.r = bufio.NewReaderSize(k.c, 16<<10)
+	}
+	defer func() {
+		if err != nil {
+			k.c.Close()
+			k.c = nil
+		}
+	}()
+	if _, err = k.c.Write(req); err != nil {
+		return false, err
+	}
+	line, err := k.r.ReadSlice('\n')
+	if err != nil {
+		return false, err
+	}
+	ok = len(line) >= 12 && string(line[9:12]) == "200"
+	length, closing := -1, false
+	for {
+		h, err := k.r.ReadSlice('\n')
+		if err != nil {
+			return false, err
+		}
+		if len(h) <= 2 {
+			break
+		}
+		name, val, _ := bytes.Cut(bytes.TrimSpace(h), []byte(":"))
+		val = bytes.TrimSpace(val)
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(val)); err != nil {
+				return false, fmt.Errorf("Content-Length %q", val)
+			}
+		case bytes.EqualFold(name, []byte("Connection")):
+			closing = bytes.EqualFold(val, []byte("close"))
+		}
+	}
+	if length < 0 {
+		return false, errors.New("an answer without Content-Length")
+	}
+	if _, err = k.r.Discard(length); err != nil {
+		return false, err
+	}
+	if closing {
+		k.c.Close()
+		k.c = nil
+	}
+	return ok, nil
+}
+
+// load sends reqs round-robin from c clients, each on its own keep-alive
+// connection, until n requests are done or the time limit passes; the
+// first 200 answers are a warm-up.
+func load(url string, bodies [][]byte, c, n int, limit time.Duration, pid int) (loadResult, error) {
+	addr, reqs, err := encodeRequests(url, bodies)
+	if err != nil {
+		return loadResult{}, err
+	}
+	conns := make([]*conn, c)
+	for k := range conns {
+		conns[k] = &conn{addr: addr}
+	}
+	defer func() {
+		for _, k := range conns {
+			if k.c != nil {
+				k.c.Close()
+			}
+		}
+	}()
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range c { // warm-up
+	for k := range c { // warm-up
 		wg.Go(func() {
 			for next.Add(1) <= 200 {
-				send(0)
+				conns[k].do(reqs[0])
 			}
 		})
 	}
 	wg.Wait()
 	next.Store(0)
 	lats := make([][]time.Duration, c)
+	for k := range lats {
+		lats[k] = make([]time.Duration, 0, n/c+1)
+	}
 	var errs atomic.Int64
 	deadline := time.Now().Add(limit)
 	start, cpu0, self0 := time.Now(), procCPU(pid), selfCPU()
@@ -221,15 +323,16 @@ func load(url string, bodies [][]byte, c, requests int, limit time.Duration, pid
 		wg.Go(func() {
 			for {
 				i := next.Add(1)
-				if i > int64(requests) || time.Now().After(deadline) {
+				if i > int64(n) || time.Now().After(deadline) {
 					return
 				}
-				d, ok := send(int(i))
-				if !ok {
+				t := time.Now()
+				ok, err := conns[k].do(reqs[int(i)%len(reqs)])
+				if !ok || err != nil {
 					errs.Add(1)
 					continue
 				}
-				lats[k] = append(lats[k], d)
+				lats[k] = append(lats[k], time.Since(t))
 			}
 		})
 	}
@@ -244,10 +347,80 @@ func load(url string, bodies [][]byte, c, requests int, limit time.Duration, pid
 	slices.Sort(all)
 	r := loadResult{n: len(all), errors: int(errs.Load()), cpu: cpu, clientCPU: clientCPU}
 	if len(all) == 0 {
-		return r
+		return r, nil
 	}
 	r.rate = float64(len(all)) / elapsed.Seconds()
 	r.p50 = float64(all[len(all)/2]) / 1e6
 	r.p99 = float64(all[len(all)*99/100]) / 1e6
-	return r
+	return r, nil
+}
+
+// medians prints, for each row of the tables in files (keyed by system
+// and clients, in first-seen order), the median of every numeric column.
+func medians(w io.Writer, files []string) error {
+	var keys []string
+	rows := map[string][][]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(line, "| ") {
+				continue
+			}
+			cells := strings.Split(strings.Trim(line, "| "), " | ")
+			if cells[0] == "system" || strings.HasPrefix(cells[0], "---") {
+				// a header row
+				continue
+			}
+			if len(cells) < 2 {
+				continue
+			}
+			k := cells[0] + "|" + cells[1]
+			if _, ok := rows[k]; !ok {
+				keys = append(keys, k)
+			}
+			rows[k] = append(rows[k], cells)
+		}
+	}
+	if len(keys) == 0 {
+		return errors.New("no table rows in the files")
+	}
+	fmt.Fprintln(w, "| system | clients | requests | images/s | p50 ms | p99 ms | p99/p50 | server CPU ms/image | client CPU ms/request | errors |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, k := range keys {
+		rs := rows[k]
+		out := slices.Clone(rs[0])
+		for c := 2; c < len(out); c++ {
+			var vs []float64
+			for _, r := range rs {
+				if c < len(r) {
+					if v, err := strconv.ParseFloat(r[c], 64); err == nil {
+						vs = append(vs, v)
+					}
+				}
+			}
+			if len(vs) == 0 {
+				continue
+			}
+			slices.Sort(vs)
+			m := vs[len(vs)/2]
+			if len(vs)%2 == 0 {
+				m = (vs[len(vs)/2-1] + m) / 2
+			}
+			switch {
+			case c == 3 || c == 2 || c == 9:
+				out[c] = fmt.Sprintf("%.0f", m)
+			case c == 6:
+				out[c] = fmt.Sprintf("%.1f", m)
+			case c >= 7:
+				out[c] = fmt.Sprintf("%.3f", m)
+			default:
+				out[c] = fmt.Sprintf("%.2f", m)
+			}
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(out, " | "))
+	}
+	return nil
 }

@@ -8,6 +8,8 @@ What it does, in order:
  1. Builds ./cmd/strata and records the machine: CPU model, family/model, vector flags, kernel,
     load average, and the kernels each side runs (Strata's ISA; PyTorch's OpenBLAS core, ATen
     capability and oneDNN ISA).
+    The PyTorch twins are bench/torch/twin.py and, for the Transformer workloads (gpt_train,
+    gpt_generate, vit_train, attention_*), bench/torch_transformer.py.
  2. PyTorch's environment: unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (which pin OpenBLAS to
     its AVX2 kernel on AVX-512 CPUs) once a probe shows its GEMM still correct without them, and
     sets MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1e11 MALLOC_TOP_PAD_=1e9 (without them glibc
@@ -33,6 +35,8 @@ import argparse, datetime, json, os, platform, statistics, subprocess, sys, temp
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TORCH_PY = "/usr/bin/python3"  # Debian's interpreter, the one that has python3-torch
+# Workloads whose PyTorch twin is bench/torch_transformer.py rather than twin.py.
+TRANSFORMER = ("gpt_train", "gpt_generate", "vit_train", "attention_256", "attention_1024", "attention_4096")
 CONV = {"cnn_train", "cnn_train_b128", "cnn_infer", "cnn_predict1", "dcgan_step", "vgg_train", "vgg_infer"}
 MALLOC = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000", "MALLOC_TOP_PAD_": "1000000000"}
 PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -174,14 +178,24 @@ class Torch:
 
     def run(self, setting, names, steps):
         threads, blas, cl = setting
-        args = [TORCH_PY, os.path.join(HERE, "twin.py"), "--json", "--threads", threads, "--blas-threads", blas,
-                "--steps", str(steps), *(["--channels-last"] if cl else []), "--workload", *names]
-        return records(args, env=self.env)
+        twin = [w for w in names if w not in TRANSFORMER]
+        xf = [w for w in names if w in TRANSFORMER]
+        recs = []
+        if twin:
+            args = [TORCH_PY, os.path.join(HERE, "twin.py"), "--json", "--threads", threads, "--blas-threads", blas,
+                    "--steps", str(steps), *(["--channels-last"] if cl else []), "--workload", *twin]
+            recs += records(args, env=self.env)
+        if xf:  # its own step counts; the thread pools are set the way twin.py sets them
+            env = dict(self.env, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=blas)
+            recs += records([TORCH_PY, os.path.join(ROOT, "bench", "torch_transformer.py"), "--json",
+                             "--threads", threads, *xf], env=env)
+        return recs
 
     def known(self):
         out = subprocess.run([TORCH_PY, os.path.join(HERE, "twin.py"), "--workload", "?"], capture_output=True,
                              text=True, env=self.env).stderr
-        return set(out.split("known: ", 1)[1].replace(",", " ").split()) if "known: " in out else set()
+        known = set(out.split("known: ", 1)[1].replace(",", " ").split()) if "known: " in out else set()
+        return known | set(TRANSFORMER)
 
 
 class ORT:
@@ -269,7 +283,8 @@ def main():
         if ort.ok:
             sides.append(ort)
     flops = {r["workload"]: r["flops_per_sample"] for r in records(
-        [TORCH_PY, os.path.join(HERE, "twin.py"), "--json", "--flops", "--workload", *names], env=env)
+        [TORCH_PY, os.path.join(HERE, "twin.py"), "--json", "--flops", "--workload",
+         *[w for w in names if w not in TRANSFORMER]], env=env)
         if "flops_per_sample" in r}
 
     chosen = {}
@@ -380,7 +395,10 @@ def render(names, raw, chosen, flops, info):
         elif w in flops:
             fl = f"{flops[w] / 1e6:.1f}"
         unit_s = unit if unit != "p50_ms" else "p50 ms"
-        if unit == "p50_ms":
+        if unit == "p50_ms" and any(r.get("peak_mb") for r in s):
+            unit_s = (f"ms (peak MB: Strata {statistics.median(r.get('peak_mb', 0) for r in s):,.0f}, "
+                      f"PyTorch {statistics.median(r.get('peak_mb', 0) for r in tt):,.0f})")
+        elif unit == "p50_ms":
             p99s = statistics.median(r.get("p99_ms", 0) for r in s)
             unit_s = f"p50 ms (Strata p99 {p99s:.3g})"
         out.append(f"| {w} | {unit_s} | {fmt(sm)} ({ssp:.0%}, {setting_note('strata', chosen['strata'][w])}) | "

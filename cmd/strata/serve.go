@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,7 @@ type serveConfig struct {
 	tokenFile string
 	drain     time.Duration
 	quiet     bool
+	pprof     string
 	opts      serve.Options
 }
 
@@ -80,7 +82,8 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.StringVar(&c.tokenFile, "token-file", "", "file holding a bearer token that every request but the health checks must send")
 	fs.DurationVar(&c.drain, "drain-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
 	fs.BoolVar(&c.quiet, "quiet", false, "no request logs on stderr")
-	fs.IntVar(&c.opts.MaxBatch, "max-batch", 16, "most samples run as one batch")
+	fs.StringVar(&c.pprof, "pprof", "", "also serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060 (for profiling the server under load)")
+	fs.IntVar(&c.opts.MaxBatch, "max-batch", 32, "most samples run as one batch")
 	fs.DurationVar(&c.opts.MaxDelay, "max-delay", 500*time.Microsecond, "how long a part-full batch waits for requests still being decoded (0: never)")
 	fs.IntVar(&c.opts.MaxQueue, "max-queue", 256, "most requests waiting per model (decoding or queued); more are answered 503 at once")
 	fs.IntVar(&c.opts.Workers, "workers", 1, "batches of one model computed at once")
@@ -122,6 +125,11 @@ func listenAndServe(ctx context.Context, srv *serve.Server, c *serveConfig, logg
 		logger.Warn("listening beyond this machine without authentication: anyone who reaches " + ln.Addr().String() + " can run the models (give --token-file)")
 	}
 	hs := srv.HTTPServer(ln.Addr().String())
+	if c.pprof != "" {
+		if err := servePprof(c.pprof, logger); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(out, "strata serve: listening on http://%s (models: %s)\n", ln.Addr(), strings.Join(c.models, ", "))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -174,4 +182,24 @@ func loadServeModel(name, path string) (*serve.Model, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
+}
+
+// servePprof serves net/http/pprof's handlers on addr until the process
+// ends (a separate listener: the profiler is never on the API's address).
+func servePprof(addr string, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() {
+		if err := http.Serve(ln, mux); err != nil {
+			logger.Error("pprof listener stopped", "error", err.Error())
+		}
+	}()
+	return nil
 }

@@ -10,7 +10,8 @@ import "math"
 //
 // and, when sig is non-nil, stores σ(z) there for the backward pass. It
 // runs in float32 with polynomial exp and log1p (error about 1e-7 per
-// element) and accumulates each row in float64; rows are
+// element) and accumulates each row in float64 (bceRow is the reference
+// loop; the AVX2 kernel sums in eight float64 lanes); rows are
 // independent, so the result does not depend on the thread count.
 func SigmoidBCERows(loss, sig, z, y []float32, cols int) {
 	rows := len(loss)
@@ -18,19 +19,37 @@ func SigmoidBCERows(loss, sig, z, y []float32, cols int) {
 	if sig != nil {
 		sig = sig[:rows*cols]
 	}
-	Parallel(rows, max(1, 8192/max(cols, 1)), func(lo, hi int) {
+	row := bceKernels.row
+	Parallel(rows, max(1, 16384/max(cols, 1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			zr, yr := z[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols]
 			var sr []float32
 			if sig != nil {
 				sr = sig[r*cols : (r+1)*cols]
 			}
-			loss[r] = float32(bceRow(sr, zr, yr))
+			loss[r] = float32(row(sr, zr, yr))
 		}
 	})
 }
 
-// bceRow is the reference loop of one row.
+// bceImpl is one implementation of the row loops of SigmoidBCERows and
+// SigmoidBCERowsGrad, with the contracts of the reference loops bceRow
+// and bceGradRow; the tests run every implementation against them.
+type bceImpl struct {
+	name string
+	row  func(sig, z, y []float32) float64
+	grad func(dst, sig, y []float32, g float32, acc bool)
+}
+
+// bceImpls lists every implementation this build and CPU can run, best
+// first; bceKernels, the first, is the one the exported functions use.
+var (
+	bceImpls   = append(archBCEImpls(), &bceImpl{name: "go", row: bceRow, grad: bceGradRow})
+	bceKernels = bceImpls[0]
+)
+
+// bceRow is the reference loop of one row: it returns the row's loss and
+// stores σ(z) in sig unless sig is nil.
 func bceRow(sig, z, y []float32) float64 {
 	y = y[:len(z)]
 	var s float64
@@ -57,23 +76,37 @@ func bceRow(sig, z, y []float32) float64 {
 	return s
 }
 
-// SigmoidBCERowsGradAcc is the backward of SigmoidBCERows:
-// gz[r, j] += g[r]·(sig[r, j] − y[r, j]).
-func SigmoidBCERowsGradAcc(gz, g, sig, y []float32, cols int) {
+// SigmoidBCERowsGrad is the backward of SigmoidBCERows:
+// gz[r, j] = g[r]·(sig[r, j] − y[r, j]), added to gz[r, j] when acc (else
+// gz's earlier contents are overwritten).
+func SigmoidBCERowsGrad(gz, g, sig, y []float32, cols int, acc bool) {
 	rows := len(g)
-	Parallel(rows, max(1, 8192/max(cols, 1)), func(lo, hi int) {
+	grad := bceKernels.grad
+	Parallel(rows, max(1, 32768/max(cols, 1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			gr := g[r]
-			if gr == 0 {
-				continue
-			}
-			d, s, t := gz[r*cols:(r+1)*cols], sig[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols]
-			s, t = s[:len(d)], t[:len(d)]
-			for j := range d {
-				d[j] += gr * (s[j] - t[j])
-			}
+			d := gz[r*cols : (r+1)*cols]
+			grad(d, sig[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols], g[r], acc)
 		}
 	})
+}
+
+// bceGradRow is the reference loop of one row of SigmoidBCERowsGrad. A
+// zero g leaves dst as it is when acc (and zeroes it otherwise).
+func bceGradRow(dst, sig, y []float32, g float32, acc bool) {
+	sig, y = sig[:len(dst)], y[:len(dst)]
+	switch {
+	case g == 0 && acc:
+	case g == 0:
+		clear(dst)
+	case acc:
+		for j := range dst {
+			dst[j] += g * (sig[j] - y[j])
+		}
+	default:
+		for j := range dst {
+			dst[j] = g * (sig[j] - y[j])
+		}
+	}
 }
 
 // expNeg32 returns e^x for x ≤ 0 in float32 (Cephes expf: x = k·ln 2 + r

@@ -44,7 +44,11 @@ func TestSigmoidBCERows(t *testing.T) {
 				g[r] = float32(r + 1)
 			}
 			gz[n] = 42
-			SigmoidBCERowsGradAcc(gz[:n], g, sig[:n], y, cols)
+			for i := range gz[:n] {
+				gz[i] = float32(math.NaN()) // overwritten, never read
+			}
+			SigmoidBCERowsGrad(gz[:n], g, sig[:n], y, cols, false)
+			SigmoidBCERowsGrad(gz[:n], g, sig[:n], y, cols, true) // twice the gradient
 			if gz[n] != 42 {
 				t.Fatalf("cols %d: stray write in gradient", cols)
 			}
@@ -57,12 +61,64 @@ func TestSigmoidBCERows(t *testing.T) {
 					if math.Abs(float64(sig[r*cols+j])-s) > 1e-6*s+1e-30 {
 						t.Fatalf("σ(%v) = %v, want %v", v, sig[r*cols+j], s)
 					}
-					if gw := float64(r+1) * (s - w); math.Abs(float64(gz[r*cols+j])-gw) > 1e-5*(1+math.Abs(gw)) {
+					if gw := 2 * float64(r+1) * (s - w); math.Abs(float64(gz[r*cols+j])-gw) > 1e-5*(1+math.Abs(gw)) {
 						t.Fatalf("gradient %v, want %v", gz[r*cols+j], gw)
 					}
 				}
 				if math.Abs(float64(loss[r])-want) > 1e-6*(1+want) {
 					t.Fatalf("rows %d cols %d: row %d loss %v, want %v", rows, cols, r, loss[r], want)
+				}
+			}
+		}
+	}
+}
+
+// TestBCEImpls runs every implementation of the row loops against the
+// reference loops bceRow and bceGradRow on awkward lengths and offsets,
+// with guards after each output.
+func TestBCEImpls(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, impl := range bceImpls {
+		for _, n := range []int{0, 1, 7, 8, 9, 31, 1000} {
+			for _, off := range []int{0, 1, 3} {
+				z, y := make([]float32, off+n), make([]float32, off+n)
+				for i := range z {
+					z[i] = float32(rng.NormFloat64() * 8)
+					y[i] = rng.Float32()
+				}
+				if n > 4 {
+					z[off], z[off+1], z[off+2], z[off+3] = 0, 95, -120, float32(math.Copysign(0, -1))
+				}
+				z, y = z[off:], y[off:]
+				sig, ref := make([]float32, n+1), make([]float32, n+1)
+				sig[n], ref[n] = 42, 42
+				got, want := impl.row(sig[:n], z, y), bceRow(ref[:n], z, y)
+				if math.Abs(got-want) > 1e-6*(1+math.Abs(want)) || sig[n] != 42 {
+					t.Fatalf("%s n=%d off=%d: row loss %v, want %v (guard %v)", impl.name, n, off, got, want, sig[n])
+				}
+				for i := range ref[:n] {
+					if math.Abs(float64(sig[i]-ref[i])) > 2e-7 {
+						t.Fatalf("%s n=%d: σ(%v) = %v, want %v", impl.name, n, z[i], sig[i], ref[i])
+					}
+				}
+				if got2 := impl.row(nil, z, y); got2 != got {
+					t.Fatalf("%s n=%d: row loss without σ %v, with %v", impl.name, n, got2, got)
+				}
+				for _, acc := range []bool{false, true} {
+					for _, g := range []float32{0, 1.5} {
+						d, dr := make([]float32, n+1), make([]float32, n+1)
+						for i := range d {
+							d[i] = float32(i % 5)
+							dr[i] = d[i]
+						}
+						impl.grad(d[:n], ref[:n], y, g, acc)
+						bceGradRow(dr[:n], ref[:n], y, g, acc)
+						for i := range d {
+							if d[i] != dr[i] {
+								t.Fatalf("%s n=%d acc=%v g=%v: gradient[%d] %v, want %v", impl.name, n, acc, g, i, d[i], dr[i])
+							}
+						}
+					}
 				}
 			}
 		}
@@ -76,8 +132,20 @@ func BenchmarkSigmoidBCERows(b *testing.B) {
 		z[i], y[i] = float32(rng.NormFloat64()*3), rng.Float32()
 	}
 	loss := make([]float32, 128)
-	b.SetBytes(int64(len(z) * 12))
-	for i := 0; i < b.N; i++ {
-		SigmoidBCERows(loss, sig, z, y, 784)
+	defer func(k *bceImpl) { bceKernels = k }(bceKernels)
+	for _, impl := range bceImpls {
+		bceKernels = impl
+		b.Run(impl.name, func(b *testing.B) {
+			b.SetBytes(int64(len(z) * 12))
+			for i := 0; i < b.N; i++ {
+				SigmoidBCERows(loss, sig, z, y, 784)
+			}
+		})
+		b.Run(impl.name+"/grad", func(b *testing.B) {
+			b.SetBytes(int64(len(z) * 12))
+			for i := 0; i < b.N; i++ {
+				SigmoidBCERowsGrad(z, loss, sig, y, 784, false)
+			}
+		})
 	}
 }

@@ -454,3 +454,40 @@ func TestConvForward(t *testing.T) {
 		}
 	}
 }
+
+// TestIm2ColMaxPool2x2 checks the fused patches + convolution + pooling
+// against Im2Col followed by ConvMaxPool2x2: the same patches (an odd last
+// row included) and bit-identical outputs and winners.
+func TestIm2ColMaxPool2x2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, g := range geometries() {
+		if g.OH < 2 || g.OW < 2 {
+			continue
+		}
+		const f = 19
+		kk := g.KH * g.KW * g.C
+		ld := kk + 3
+		x := make([]float32, g.N*g.H*g.W*g.C)
+		k, bias := make([]float32, kk*f), make([]float32, f)
+		for _, s := range [][]float32{x, k, bias} {
+			for i := range s {
+				s[i] = rng.Float32()*2 - 1
+			}
+		}
+		rows, out := g.N*g.OH*g.OW, g.N*(g.OH/2)*(g.OW/2)*f
+		wantCols, gotCols := make([]float32, rows*ld), make([]float32, rows*ld)
+		Im2Col(wantCols, x, g, ld)
+		want, wantArg := make([]float32, out), make([]int32, out)
+		ConvMaxPool2x2(want, wantArg, wantCols, ld, k, bias, g, f, true, Tanh, 0)
+		got, gotArg := make([]float32, out), make([]int32, out)
+		Im2ColMaxPool2x2(got, gotArg, gotCols, ld, x, k, bias, g, f, true, Tanh, 0)
+		for r := 0; r < rows; r++ {
+			if !slices.Equal(gotCols[r*ld:r*ld+kk], wantCols[r*ld:r*ld+kk]) {
+				t.Fatalf("%+v: patch row %d differs", g, r)
+			}
+		}
+		if !slices.Equal(got, want) || !slices.Equal(gotArg, wantArg) {
+			t.Fatalf("%+v: outputs or winners differ", g)
+		}
+	}
+}

@@ -385,11 +385,20 @@ func Clip(dst, x []float32, lo, hi float32) {
 	}
 }
 
-// ClipGradAcc accumulates gx[i] += gy[i] where lo ≤ x[i] ≤ hi.
-func ClipGradAcc(gx, x, gy []float32, lo, hi float32) {
+// ClipGrad writes the input gradient of Clip: gx[i] = gy[i] where
+// lo ≤ x[i] ≤ hi, else 0; with acc it adds gy[i] there instead and leaves
+// gx[i] elsewhere.
+func ClipGrad(gx, x, gy []float32, lo, hi float32, acc bool) {
+	gx, x = gx[:len(gy)], x[:len(gy)]
 	for i, g := range gy {
-		if x[i] >= lo && x[i] <= hi {
+		in := x[i] >= lo && x[i] <= hi
+		switch {
+		case acc && in:
 			gx[i] += g
+		case !acc && in:
+			gx[i] = g
+		case !acc:
+			gx[i] = 0
 		}
 	}
 }
@@ -438,20 +447,37 @@ func AddRowVector(x []float32, v []float32) {
 }
 
 // SumRowsAcc accumulates the column sums of the rows×len(dst) matrix x into
-// dst (the bias gradient of a dense layer). Many rows go through the GEMM
-// as ones[1×rows]·x, which streams x once at full vector width instead of
+// dst (the bias gradient of a dense layer): SumRows with acc.
+func SumRowsAcc(dst, x []float32) { SumRows(dst, x, true) }
+
+// SumRows writes the column sums of the rows×len(dst) matrix x into dst,
+// or with acc adds them to dst. Many rows go through the GEMM as
+// ones[1×rows]·x, which streams x once at full vector width instead of
 // one short call per row.
-func SumRowsAcc(dst, x []float32) {
+func SumRows(dst, x []float32, acc bool) {
 	n := len(dst)
 	if n == 0 {
 		return
 	}
 	rows := len(x) / n
 	if rows >= 64 {
-		Sgemm(false, false, 1, n, rows, 1, onesOf(rows), rows, x, n, 1, dst, n)
+		beta := float32(0)
+		if acc {
+			beta = 1
+		}
+		Sgemm(false, false, 1, n, rows, 1, onesOf(rows), rows, x, n, beta, dst, n)
 		return
 	}
-	for r := 0; r < rows; r++ {
+	r := 0
+	if !acc {
+		if rows == 0 {
+			clear(dst)
+			return
+		}
+		copy(dst, x[:n])
+		r = 1
+	}
+	for ; r < rows; r++ {
 		SIMD.Axpy(1, x[r*n:(r+1)*n], dst)
 	}
 }

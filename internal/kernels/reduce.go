@@ -131,23 +131,31 @@ func softmaxRow(dst, x []float32, log bool) {
 	SIMD.Scale(1/s, dst)
 }
 
-// SoftmaxGradAcc accumulates the input gradient of Softmax from its output y
-// and output gradient gy: gx += y ⊙ (gy − Σ gy⊙y) along the middle axis
-// (inner must be 1). With log set, y is the log-softmax output and the
-// rule is gx += gy − exp(y) Σ gy.
-func SoftmaxGradAcc(gx, y, gy []float32, outer, n int, log bool) {
+// SoftmaxGrad writes the input gradient of Softmax from its output y and
+// output gradient gy: gx = y ⊙ (gy − Σ gy⊙y) along the last axis of the
+// outer×n rows, or with acc adds it to gx. With log set, y is the
+// log-softmax output and the rule is gx = gy − exp(y) Σ gy.
+func SoftmaxGrad(gx, y, gy []float32, outer, n int, log, acc bool) {
 	for o := 0; o < outer; o++ {
 		yr, gr, xr := y[o*n:(o+1)*n], gy[o*n:(o+1)*n], gx[o*n:(o+1)*n]
+		yr, gr = yr[:len(xr)], gr[:len(xr)]
+		var s float32
 		if log {
-			s := SIMD.Sum(gr)
-			for i := range xr {
-				xr[i] += gr[i] - float32(math.Exp(float64(yr[i])))*s
-			}
-			continue
+			s = SIMD.Sum(gr)
+		} else {
+			s = SIMD.Dot(gr, yr)
 		}
-		s := SIMD.Dot(gr, yr)
 		for i := range xr {
-			xr[i] += yr[i] * (gr[i] - s)
+			var d float32
+			if log {
+				d = gr[i] - float32(math.Exp(float64(yr[i])))*s
+			} else {
+				d = yr[i] * (gr[i] - s)
+			}
+			if acc {
+				d += xr[i]
+			}
+			xr[i] = d
 		}
 	}
 }
