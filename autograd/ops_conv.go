@@ -201,16 +201,17 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 		return MaxPool2D(Conv2D(x, k, b, w, act), pool)
 	}
 	f := k.Value.Dim(3)
-	cols := alloc(t, []int{g.N * g.OH * g.OW, kernels.PatchStride(g.KH * g.KW * g.C)})
 	y := alloc(t, []int{g.N, g.OH / 2, g.OW / 2, f})
-	var arg []int32
-	if t != nil && !t.infer {
-		arg = t.allocInt32(y.Len())
-	}
 	var bias []float32
 	if b != nil {
 		bias = b.Value.Data()
 	}
+	if infer { // no patches kept, no winners
+		kernels.Im2ColMaxPool2x2(y.Data(), nil, nil, 0, x.Value.Data(), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
+		return result(t, y, node{})
+	}
+	cols := alloc(t, []int{g.N * g.OH * g.OW, kernels.PatchStride(g.KH * g.KW * g.C)})
+	arg := t.allocInt32(y.Len())
 	kernels.Im2ColMaxPool2x2(y.Data(), arg, cols.Data(), cols.Dim(1), x.Value.Data(), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
 	n := node{back: backConv2DMaxPool, in: [3]*Var{x, k, b}, geom: g, i32: arg}
 	n.setPatches(cols)
