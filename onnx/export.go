@@ -205,9 +205,21 @@ func flatten(l nn.Layer, rank int) ([]nn.Layer, error) {
 		out := []nn.Layer{m.Embedding}
 		out = append(out, m.Cells...)
 		return append(out, m.Dense), nil
+	case nn.Chained:
+		var out []nn.Layer
+		for _, c := range m.Chain() {
+			ls, err := flatten(c, rank)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ls...)
+		}
+		return out, nil
 	case *nn.Dense, *nn.Conv2D, *nn.ConvTranspose2D, *nn.MaxPool2D, *nn.AveragePool2D, *nn.GlobalAveragePool2D,
 		*nn.Flatten, *nn.Reshape, *nn.Dropout, *nn.BatchNormalization, *nn.LayerNormalization, *nn.Activation,
-		*nn.LeakyReLU, *nn.Embedding, *nn.SimpleRNN, *nn.LSTM, *nn.GRU, *nn.Bidirectional, *nn.UpSampling2D:
+		*nn.LeakyReLU, *nn.Embedding, *nn.SimpleRNN, *nn.LSTM, *nn.GRU, *nn.Bidirectional, *nn.UpSampling2D,
+		*nn.TransformerBlock, *nn.MultiHeadAttention, *nn.PositionEmbedding, *nn.SinusoidalPositionEncoding,
+		*nn.GlobalAveragePooling1D, *nn.GlobalMaxPooling1D, *nn.GlobalMaxPooling2D, *nn.Conv1D:
 		return []nn.Layer{l}, nil
 	}
 	ch := nn.Children(l)
