@@ -170,6 +170,13 @@ func TestExportErrors(t *testing.T) {
 		!strings.Contains(err.Error(), "cross-attention") {
 		t.Errorf("MultiHeadAttention: %v", err)
 	}
+	// so is an attention mask, which only the check against Forward sees
+	mk := &maskedAttention{Att: &nn.MultiHeadAttention{Name: "att", NumHeads: 2, KeyDim: 2}}
+	build(t, "attention-mask", mk, []int{3, 4})
+	if _, err := Export(mk, []int{3, 4}, ExportOptions{}); err == nil || !strings.Contains(err.Error(), `"att" (*nn.MultiHeadAttention)`) ||
+		!strings.Contains(err.Error(), "attention-mask") {
+		t.Errorf("MultiHeadAttention with a mask: %v", err)
+	}
 	masked := nn.NewSequential(&nn.Embedding{InputDim: 5, OutputDim: 2, MaskZero: true}, &nn.LSTM{Units: 2})
 	build(t, "masked", masked, []int{3})
 	if _, err := Export(masked, []int{3}, ExportOptions{}); err == nil || !strings.Contains(err.Error(), "MaskZero") {
@@ -189,6 +196,20 @@ type crossAttention struct{ Att *nn.MultiHeadAttention }
 func (m *crossAttention) Forward(c *nn.Ctx, x *autogradVar) *autogradVar {
 	kv := autogradConst(tensor.SliceAxis(x.Value, 2, 0, 2))
 	return m.Att.Attend(c, x, kv, nil, nn.AttendOptions{})
+}
+
+// maskedAttention lets each position of x [B, T, d] attend only itself.
+type maskedAttention struct{ Att *nn.MultiHeadAttention }
+
+func (m *maskedAttention) Forward(c *nn.Ctx, x *autogradVar) *autogradVar {
+	s := x.Shape()
+	mask := tensor.Zeros(s[0], s[1], s[1])
+	for b := range s[0] {
+		for i := range s[1] {
+			mask.Data()[(b*s[1]+i)*s[1]+i] = 1
+		}
+	}
+	return m.Att.Attend(c, x, x, nil, nn.AttendOptions{Mask: mask})
 }
 
 type swapped struct{ A, B *nn.Dense }
