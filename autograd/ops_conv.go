@@ -155,9 +155,16 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 // where it can be: for 2×2 pooling with stride 2 and no padding, and an
 // activation that can run in place (ReLU, tanh, sigmoid, ELU, leaky ReLU
 // with a positive slope, or none), the convolution's output is computed and
-// pooled two rows at a time in cache and never stored whole
-// (kernels.ConvMaxPool2x2). Other windows and activations take the two
-// ops. The values and gradients are those of the two ops.
+// pooled two rows at a time in cache and never stored whole, each pair of
+// rows' patches built right before the GEMM reads them
+// (kernels.Im2ColMaxPool2x2). Two cases go further: a 3×3 convolution of
+// one input channel with ReLU or no activation runs as a direct
+// convolution that builds no patches (kernels.ConvPool3x3, convPool3x3);
+// in inference, a convolution that takes Winograd (useWinograd) pools each
+// 2×2 output tile in registers, computing only the tiles the pooling keeps.
+// Other windows and activations take the two ops. The values and gradients
+// are those of the two ops (up to the order of the sums on the direct and
+// Winograd paths).
 //
 // Backward, with y the pooled output and δ = ∂L/∂y: the activation's
 // derivative is taken at the winners, whose activated values are y
@@ -194,16 +201,17 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 		return MaxPool2D(Conv2D(x, k, b, w, act), pool)
 	}
 	f := k.Value.Dim(3)
-	cols := alloc(t, []int{g.N * g.OH * g.OW, kernels.PatchStride(g.KH * g.KW * g.C)})
 	y := alloc(t, []int{g.N, g.OH / 2, g.OW / 2, f})
-	var arg []int32
-	if t != nil && !t.infer {
-		arg = t.allocInt32(y.Len())
-	}
 	var bias []float32
 	if b != nil {
 		bias = b.Value.Data()
 	}
+	if infer { // no patches kept, no winners
+		kernels.Im2ColMaxPool2x2(y.Data(), nil, nil, 0, x.Value.Data(), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
+		return result(t, y, node{})
+	}
+	cols := alloc(t, []int{g.N * g.OH * g.OW, kernels.PatchStride(g.KH * g.KW * g.C)})
+	arg := t.allocInt32(y.Len())
 	kernels.Im2ColMaxPool2x2(y.Data(), arg, cols.Data(), cols.Dim(1), x.Value.Data(), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
 	n := node{back: backConv2DMaxPool, in: [3]*Var{x, k, b}, geom: g, i32: arg}
 	n.setPatches(cols)

@@ -6,7 +6,11 @@
 // that takes the same input as Strata ([batch, ...], NHWC for images; the
 // batch dimension is dynamic). Convolutions and pooling are NCHW in ONNX:
 // a transpose goes in where a run of such layers starts and ends, none
-// inside it. The result is checked against the model's Forward before it
+// inside it. Transformers export too (zoo.ViT, zoo.GPT, TransformerBlock,
+// self-attention with its causal mask, position encodings) within opset
+// 17: LayerNormalization, MatMul and Softmax, exact GELU through Erf.
+// Struct models are taken apart in order through nn.Chained (or, failing
+// that, their fields). The result is checked against the model's Forward before it
 // is returned, and the package's tests run every zoo model through ONNX
 // Runtime and onnx.checker.
 //

@@ -89,6 +89,46 @@ func ExampleExport() {
 	// Transpose Conv Relu MaxPool Transpose Flatten Gemm Identity
 }
 
+// tagger is a struct model that declares its layers' order through
+// nn.Chained, so that Export can take it apart.
+type tagger struct {
+	Embed    *nn.Embedding
+	Position *nn.SinusoidalPositionEncoding
+	Block    *nn.TransformerBlock
+	Head     *nn.Dense
+}
+
+func (m *tagger) Chain() []nn.Layer { return []nn.Layer{m.Embed, m.Position, m.Block, m.Head} }
+
+func (m *tagger) Forward(c *nn.Ctx, x *autograd.Var) *autograd.Var {
+	for _, l := range m.Chain() {
+		x = l.Forward(c, x)
+	}
+	return x
+}
+
+// A causal Transformer exports as opset-17 nodes: LayerNormalization,
+// attention through MatMul and Softmax (the causal mask an added
+// constant), exact GELU through Erf.
+func ExampleExport_transformer() {
+	net := &tagger{&nn.Embedding{InputDim: 20, OutputDim: 8}, &nn.SinusoidalPositionEncoding{},
+		&nn.TransformerBlock{NumHeads: 2, Causal: true}, &nn.Dense{Units: 3, Activation: "softmax"}}
+	if _, err := nn.Build(net, []int{5}, rand.New(rand.NewPCG(1, 1))); err != nil {
+		panic(err)
+	}
+	mp, err := onnx.Export(net, []int{5}, onnx.ExportOptions{})
+	if err != nil {
+		panic(err)
+	}
+	count := map[string]int{}
+	for _, n := range mp.GetGraph().GetNode() {
+		count[n.GetOpType()]++
+	}
+	fmt.Println("LayerNormalization:", count["LayerNormalization"], "Softmax:", count["Softmax"], "Erf:", count["Erf"])
+	// Output:
+	// LayerNormalization: 2 Softmax: 2 Erf: 1
+}
+
 // Run evaluates a graph on tensors in its own layout: here the LSTM
 // classifier that torch.onnx.export wrote, on a [batch, time, features]
 // input.

@@ -49,16 +49,29 @@ func (e *ExportError) Error() string { return fmt.Sprintf("onnx export: layer %s
 // NHWC for images, with a dynamic batch dimension) and whose output is the
 // model's output.
 //
-// Supported: nn.Sequential and the zoo's models (SimpleNet, CNNNet, LeNet,
-// the recurrent classifiers, the GAN and DCGAN generators, a VAE's decoder,
-// CharLM), and struct models whose Forward applies their layers in field
-// order; the layers Dense, Conv2D (strides, padding, dilation),
+// Supported: nn.Sequential, models that list their layers through
+// nn.Chained (zoo.ViT, zoo.GPT) and the zoo's models (SimpleNet, CNNNet,
+// LeNet, the recurrent classifiers, the GAN and DCGAN generators, a VAE's
+// decoder, CharLM), and struct models whose Forward applies their layers
+// in field order; the layers Dense, Conv2D (strides, padding, dilation),
 // ConvTranspose2D, MaxPool2D, AveragePool2D, GlobalAveragePool2D, Flatten,
 // Reshape, Dropout (the identity), BatchNormalization and
 // LayerNormalization (inference), Activation and LeakyReLU (every
 // activation), Embedding, SimpleRNN, LSTM and GRU (ONNX's RNN, LSTM and
 // GRU with the gate orders and bias layouts converted; GRU with
-// linear_before_reset = 1), Bidirectional and UpSampling2D (nearest).
+// linear_before_reset = 1), Bidirectional, UpSampling2D (nearest),
+// Conv1D (causal padding too), GlobalAveragePooling1D,
+// GlobalMaxPooling1D/2D, PositionEmbedding and SinusoidalPositionEncoding
+// (a constant table sliced to the sequence length and added),
+// MultiHeadAttention as self-attention (MatMul, Softmax; causal: a
+// constant −1e9 triangle sliced to the sequence length and added to the
+// scores) and TransformerBlock (LayerNormalization, attention, residual
+// Adds, the feed-forward network; exact GELU through Erf, the tanh form
+// through Tanh, SiLU as x·Sigmoid(x)). Cross-attention, an attention-mask
+// input, a key/value cache and returned scores do not export: a
+// MultiHeadAttention built for other key or value widths is an
+// *ExportError, and one whose model calls it so fails the check below
+// with an *ExportError naming it.
 // Convolutions and pooling run on NCHW in ONNX: Export inserts transposes
 // at the boundaries of each run of NCHW layers and none inside it.
 //
@@ -114,7 +127,7 @@ func Export(net nn.Layer, in []int, opts ExportOptions) (*onnxpb.ModelProto, err
 	}
 	if !opts.NoVerify {
 		if err := verify(mp, net, x); err != nil {
-			return nil, err
+			return nil, blameAttention(layers, err)
 		}
 	}
 	return mp, nil
@@ -161,6 +174,19 @@ func verify(mp *onnxpb.ModelProto, net nn.Layer, x *tensor.Tensor) (err error) {
 	return nil
 }
 
+// blameAttention turns a failed check of a model with a bare
+// MultiHeadAttention into an *ExportError naming it: Export writes
+// self-attention (its Forward), so a model that calls Attend with another
+// key or value, a mask or a cache, or uses its scores, is the likely cause.
+func blameAttention(layers []nn.Layer, err error) error {
+	for _, l := range layers {
+		if _, ok := l.(*nn.MultiHeadAttention); ok {
+			return &ExportError{Layer: layerName(l), Msg: fmt.Sprintf("only self-attention as its Forward computes it exports (no cross-attention, attention-mask input, cache or returned scores), and the exported graph does not match the model: %v", err)}
+		}
+	}
+	return err
+}
+
 // sampleInput draws a random batch for the input shape: token ids for a
 // model that starts with an Embedding, values in [0, 1) otherwise.
 func sampleInput(layers []nn.Layer, in []int, batch int) *tensor.Tensor {
@@ -205,9 +231,21 @@ func flatten(l nn.Layer, rank int) ([]nn.Layer, error) {
 		out := []nn.Layer{m.Embedding}
 		out = append(out, m.Cells...)
 		return append(out, m.Dense), nil
+	case nn.Chained:
+		var out []nn.Layer
+		for _, c := range m.Chain() {
+			ls, err := flatten(c, rank)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ls...)
+		}
+		return out, nil
 	case *nn.Dense, *nn.Conv2D, *nn.ConvTranspose2D, *nn.MaxPool2D, *nn.AveragePool2D, *nn.GlobalAveragePool2D,
 		*nn.Flatten, *nn.Reshape, *nn.Dropout, *nn.BatchNormalization, *nn.LayerNormalization, *nn.Activation,
-		*nn.LeakyReLU, *nn.Embedding, *nn.SimpleRNN, *nn.LSTM, *nn.GRU, *nn.Bidirectional, *nn.UpSampling2D:
+		*nn.LeakyReLU, *nn.Embedding, *nn.SimpleRNN, *nn.LSTM, *nn.GRU, *nn.Bidirectional, *nn.UpSampling2D,
+		*nn.TransformerBlock, *nn.MultiHeadAttention, *nn.PositionEmbedding, *nn.SinusoidalPositionEncoding,
+		*nn.GlobalAveragePooling1D, *nn.GlobalMaxPooling1D, *nn.GlobalMaxPooling2D, *nn.Conv1D:
 		return []nn.Layer{l}, nil
 	}
 	ch := nn.Children(l)

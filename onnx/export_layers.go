@@ -131,6 +131,9 @@ func (e *emitter) layer(l nn.Layer) error {
 		e.cur.name = e.node("Resize", []string{e.cur.name, "", e.weight("upsampling_scales", tensor.New([]int{4}, sc))},
 			aStr("mode", "nearest"), aStr("coordinate_transformation_mode", "asymmetric"), aStr("nearest_mode", "floor"))
 	default:
+		if ok, err := e.sequenceLayer(l); ok {
+			return err
+		}
 		return &ExportError{Layer: layerName(l), Msg: "no ONNX conversion for this layer type"}
 	}
 	return nil

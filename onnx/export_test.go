@@ -101,7 +101,42 @@ func zooCases(t testing.TB) []exportCase {
 		&nn.Embedding{InputDim: 11, OutputDim: 4},
 		&nn.GRU{Units: 5},
 	), []int{6}))
-	return cs
+	return append(cs, transformerCases(t)...)
+}
+
+// transformerCases returns a small ViT and GPT and Sequentials with every
+// sequence layer.
+func transformerCases(t testing.TB) []exportCase {
+	vit, err := zoo.NewViT(zoo.ViTOptions{Classes: 10, PatchSize: 4, DModel: 16, Layers: 2, Heads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gpt, err := zoo.NewGPT(zoo.GPTOptions{Vocab: 11, Context: 8, DModel: 16, Layers: 2, Heads: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []exportCase{
+		build(t, "vit", vit, []int{12, 8, 1}),
+		build(t, "gpt", gpt, []int{8}),
+		build(t, "transformer", nn.NewSequential(
+			&nn.Conv1D{Filters: 8, KernelSize: 3, Padding: "causal", DilationRate: 2, Activation: "relu"},
+			&nn.SinusoidalPositionEncoding{},
+			&nn.TransformerBlock{NumHeads: 2, FFDim: 12, Activation: "gelu_tanh"},
+			&nn.TransformerBlock{NumHeads: 4, Causal: true, Activation: "silu"},
+			&nn.PositionEmbedding{MaxLength: 9},
+			&nn.MultiHeadAttention{NumHeads: 2, KeyDim: 3, ValueDim: 5, OutputDim: 6, Causal: true, NoBias: true},
+			&nn.GlobalMaxPooling1D{},
+			&nn.Dense{Units: 3},
+		), []int{7, 5}),
+		build(t, "sequence-pool", nn.NewSequential(
+			&nn.Conv1D{Filters: 4, KernelSize: 3, Strides: 2, Padding: "same", Activation: "gelu"},
+			&nn.Conv1D{Filters: 6, KernelSize: 2},
+			&nn.GlobalAveragePooling1D{},
+			&nn.Reshape{Shape: []int{2, 3, 1}},
+			&nn.Conv2D{Filters: 2, KernelSize: [2]int{1, 2}},
+			&nn.GlobalMaxPooling2D{},
+		), []int{9, 3}),
+	}
 }
 
 // TestExportZoo exports every zoo model and layer; Export itself checks
@@ -127,11 +162,20 @@ func TestExportErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "onnx.notExportable") {
 		t.Errorf("unknown layer: %v", err)
 	}
-	// every layer is named by its Name field, not only the layer types with weights
-	att := nn.NewSequential(&nn.MultiHeadAttention{Name: "att", NumHeads: 2, KeyDim: 2})
+	// cross-attention (query, key and value of different widths) is
+	// refused naming the layer
+	att := &crossAttention{Att: &nn.MultiHeadAttention{Name: "att", NumHeads: 2, KeyDim: 2}}
 	build(t, "attention", att, []int{3, 4})
-	if _, err := Export(att, []int{3, 4}, ExportOptions{}); err == nil || !strings.Contains(err.Error(), `"att" (*nn.MultiHeadAttention)`) {
+	if _, err := Export(att, []int{3, 4}, ExportOptions{}); err == nil || !strings.Contains(err.Error(), `"att" (*nn.MultiHeadAttention)`) ||
+		!strings.Contains(err.Error(), "cross-attention") {
 		t.Errorf("MultiHeadAttention: %v", err)
+	}
+	// so is an attention mask, which only the check against Forward sees
+	mk := &maskedAttention{Att: &nn.MultiHeadAttention{Name: "att", NumHeads: 2, KeyDim: 2}}
+	build(t, "attention-mask", mk, []int{3, 4})
+	if _, err := Export(mk, []int{3, 4}, ExportOptions{}); err == nil || !strings.Contains(err.Error(), `"att" (*nn.MultiHeadAttention)`) ||
+		!strings.Contains(err.Error(), "attention-mask") {
+		t.Errorf("MultiHeadAttention with a mask: %v", err)
 	}
 	masked := nn.NewSequential(&nn.Embedding{InputDim: 5, OutputDim: 2, MaskZero: true}, &nn.LSTM{Units: 2})
 	build(t, "masked", masked, []int{3})
@@ -144,6 +188,28 @@ func TestExportErrors(t *testing.T) {
 	if _, err := Export(m, []int{3}, ExportOptions{}); err == nil || !strings.Contains(err.Error(), "not its layers in order") {
 		t.Errorf("swapped: %v", err)
 	}
+}
+
+// crossAttention attends x [B, T, 4] over its first two features.
+type crossAttention struct{ Att *nn.MultiHeadAttention }
+
+func (m *crossAttention) Forward(c *nn.Ctx, x *autogradVar) *autogradVar {
+	kv := autogradConst(tensor.SliceAxis(x.Value, 2, 0, 2))
+	return m.Att.Attend(c, x, kv, nil, nn.AttendOptions{})
+}
+
+// maskedAttention lets each position of x [B, T, d] attend only itself.
+type maskedAttention struct{ Att *nn.MultiHeadAttention }
+
+func (m *maskedAttention) Forward(c *nn.Ctx, x *autogradVar) *autogradVar {
+	s := x.Shape()
+	mask := tensor.Zeros(s[0], s[1], s[1])
+	for b := range s[0] {
+		for i := range s[1] {
+			mask.Data()[(b*s[1]+i)*s[1]+i] = 1
+		}
+	}
+	return m.Att.Attend(c, x, x, nil, nn.AttendOptions{Mask: mask})
 }
 
 type swapped struct{ A, B *nn.Dense }

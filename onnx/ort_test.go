@@ -114,8 +114,19 @@ func TestExportMatchesONNXRuntime(t *testing.T) {
 	for i, c := range cases {
 		if msg := closeTo(outs[i], wants[i], 1e-4); msg != "" {
 			t.Errorf("%s: ONNX Runtime differs from Strata: %s", c.name, msg)
+		} else {
+			t.Logf("%s: max |ort − strata| = %.2g", c.name, maxAbsDiff(outs[i], wants[i]))
 		}
 	}
+}
+
+// maxAbsDiff returns max |a − b| over same-shaped a and b.
+func maxAbsDiff(a, b *tensor.Tensor) float64 {
+	m := 0.0
+	for i, v := range b.Data() {
+		m = math.Max(m, math.Abs(float64(a.Data()[i]-v)))
+	}
+	return m
 }
 
 func mustFlatten(t testing.TB, l nn.Layer, rank int) []nn.Layer {

@@ -288,3 +288,15 @@ func draw(rng *rand.Rand, p []float64) int32 {
 	}
 	return int32(len(p) - 1)
 }
+
+// Chain returns the layers of Forward in order (nn.Chained): the token
+// embedding, the position embedding, the causal blocks, the final norm
+// and the head (the sampler's key/value caches are not part of it). The
+// ONNX exporter flattens the model through it.
+func (m *GPT) Chain() []nn.Layer {
+	out := []nn.Layer{m.Embedding, m.Position}
+	for _, b := range m.Blocks {
+		out = append(out, b)
+	}
+	return append(out, m.Norm, m.Head)
+}

@@ -154,3 +154,15 @@ func init() {
 			return m
 		}, Input: []int{28, 28, 1}})
 }
+
+// Chain returns the layers of Forward in order (nn.Chained): the patch
+// convolution, the reshape of its [B, H/P, W/P, d] grid to the tokens
+// [B, patches, d], the position embedding, the blocks, the pooling, the
+// norm and the head. The ONNX exporter flattens the model through it.
+func (m *ViT) Chain() []nn.Layer {
+	out := []nn.Layer{m.Patch, &nn.Reshape{Name: "tokens", Shape: []int{-1, m.Patch.Filters}}, m.Position}
+	for _, b := range m.Blocks {
+		out = append(out, b)
+	}
+	return append(out, m.Pool, m.Norm, m.Head)
+}

@@ -5,6 +5,13 @@
 // URLs it is given (use loopback ones). bench/serve_compare.sh runs it
 // against strata serve and the PyTorch baseline, bench/serve_torch.py.
 //
+// The load generator is meant to steal little CPU from the server it
+// shares a machine with: every request (headers and JSON body, the same
+// bytes for every server) is encoded once before the run, and each
+// client writes it in one system call on its own keep-alive connection
+// and reads the answer by its Content-Length (about 0.03 ms of CPU per
+// request, against 0.09 ms through net/http's client).
+//
 //	go run ./bench/servebench -write-model /tmp/cnn.safetensors
 //	go run ./bench/servebench -inprocess 64 -target strata=http://127.0.0.1:18080/v2/models/cnn/infer -clients 1,8,64
 package main

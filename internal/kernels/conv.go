@@ -47,44 +47,49 @@ func Im2Col(cols, x []float32, g ConvGeom, ld int) {
 // im2colRows is Im2Col for the output rows r = n·OH + oh in [lo, hi) on the
 // calling thread.
 func im2colRows(cols, x []float32, g ConvGeom, ld, lo, hi int) {
-	span := g.KW * g.C // a window row: contiguous in NHWC when DW == 1
 	for r := lo; r < hi; r++ {
-		n, oh := r/g.OH, r%g.OH
-		owLo, owHi := 0, 0 // the pixels done by im2colNarrow
-		if span <= 8 && g.DW == 1 {
-			owLo, owHi = im2colNarrow(cols, x, g, ld, n, oh)
+		im2colRow(cols[r*g.OW*ld:], x, g, ld, r/g.OH, r%g.OH, g.OW)
+	}
+}
+
+// im2colRow writes the patches of the output pixels (n, oh, ow), ow < owN,
+// into the rows of dst (ld apart).
+func im2colRow(dst, x []float32, g ConvGeom, ld, n, oh, owN int) {
+	span := g.KW * g.C // a window row: contiguous in NHWC when DW == 1
+	owLo, owHi := 0, 0 // the pixels done by im2colNarrow
+	if span <= 8 && g.DW == 1 {
+		owLo, owHi = im2colNarrow(dst, x, g, ld, n, oh, owN)
+	}
+	for ow := 0; ow < owN; ow++ {
+		if ow == owLo && owHi > owLo {
+			ow = owHi - 1
+			continue
 		}
-		for ow := 0; ow < g.OW; ow++ {
-			if ow == owLo && owHi > owLo {
-				ow = owHi - 1
-				continue
-			}
-			dst := cols[((n*g.OH+oh)*g.OW+ow)*ld:]
-			iw0 := ow*g.SW - g.PadL
-			inside := g.DW == 1 && iw0 >= 0 && iw0+g.KW <= g.W
-			p := 0
-			for kh := 0; kh < g.KH; kh++ {
-				ih := oh*g.SH - g.PadT + kh*g.DH
-				switch {
-				case ih < 0 || ih >= g.H:
-					clear(dst[p : p+span])
-				case inside:
-					src := ((n*g.H+ih)*g.W + iw0) * g.C
-					copy(dst[p:p+span], x[src:src+span])
-				default:
-					for kw := 0; kw < g.KW; kw++ {
-						iw := iw0 + kw*g.DW
-						q := p + kw*g.C
-						if iw < 0 || iw >= g.W {
-							clear(dst[q : q+g.C])
-						} else {
-							src := ((n*g.H+ih)*g.W + iw) * g.C
-							copy(dst[q:q+g.C], x[src:src+g.C])
-						}
+		d := dst[ow*ld:]
+		iw0 := ow*g.SW - g.PadL
+		inside := g.DW == 1 && iw0 >= 0 && iw0+g.KW <= g.W
+		p := 0
+		for kh := 0; kh < g.KH; kh++ {
+			ih := oh*g.SH - g.PadT + kh*g.DH
+			switch {
+			case ih < 0 || ih >= g.H:
+				clear(d[p : p+span])
+			case inside:
+				src := ((n*g.H+ih)*g.W + iw0) * g.C
+				copy(d[p:p+span], x[src:src+span])
+			default:
+				for kw := 0; kw < g.KW; kw++ {
+					iw := iw0 + kw*g.DW
+					q := p + kw*g.C
+					if iw < 0 || iw >= g.W {
+						clear(d[q : q+g.C])
+					} else {
+						src := ((n*g.H+ih)*g.W + iw) * g.C
+						copy(d[q:q+g.C], x[src:src+g.C])
 					}
 				}
-				p += span
 			}
+			p += span
 		}
 	}
 }
@@ -115,13 +120,14 @@ func convGroups(n, bytes int) int {
 	return min(n, max(1, (groups+t-1)/t*t))
 }
 
-// im2colNarrow writes the patches of output row (n, oh) whose windows lie
-// inside the image, for windows whose rows are at most 8 values (KW·C ≤ 8,
+// im2colNarrow writes the patches of the pixels (n, oh, ow), ow < owN,
+// whose windows lie inside the image into the rows of dst (pixel ow at
+// dst[ow·ld:]), for windows whose rows are at most 8 values (KW·C ≤ 8,
 // DW = 1: the first layer of an image network), where a call to copy per
 // window row would cost more than the copy. It returns the range of output
 // columns it wrote; the caller writes the others (empty when a window row
 // falls in the padding).
-func im2colNarrow(cols, x []float32, g ConvGeom, ld, n, oh int) (owLo, owHi int) {
+func im2colNarrow(dst, x []float32, g ConvGeom, ld, n, oh, owN int) (owLo, owHi int) {
 	span := g.KW * g.C
 	for kh := 0; kh < g.KH; kh++ {
 		if ih := oh*g.SH - g.PadT + kh*g.DH; ih < 0 || ih >= g.H {
@@ -131,15 +137,15 @@ func im2colNarrow(cols, x []float32, g ConvGeom, ld, n, oh int) (owLo, owHi int)
 	if g.W-g.KW+g.PadL < 0 { // no window fits inside
 		return 0, 0
 	}
-	owLo = (g.PadL + g.SW - 1) / g.SW                     // first ow with ow·SW − PadL ≥ 0
-	owHi = max(owLo, min(g.OW, (g.W-g.KW+g.PadL)/g.SW+1)) // past the last with ow·SW − PadL + KW ≤ W
+	owLo = (g.PadL + g.SW - 1) / g.SW                    // first ow with ow·SW − PadL ≥ 0
+	owHi = max(owLo, min(owN, (g.W-g.KW+g.PadL)/g.SW+1)) // past the last with ow·SW − PadL + KW ≤ W
 	step := g.SW * g.C
 	for kh := 0; kh < g.KH; kh++ {
 		ih := oh*g.SH - g.PadT + kh*g.DH
 		si := ((n*g.H+ih)*g.W + owLo*g.SW - g.PadL) * g.C
-		di := ((n*g.OH+oh)*g.OW+owLo)*ld + kh*span
+		di := owLo*ld + kh*span
 		for ow := owLo; ow < owHi; ow++ {
-			d, s := cols[di:di+span], x[si:si+span]
+			d, s := dst[di:di+span], x[si:si+span]
 			for i := range d {
 				d[i] = s[i]
 			}
@@ -431,9 +437,39 @@ func ConvMaxPool2x2(dst []float32, argmax []int32, cols []float32, ld int, k, bi
 // GEMM on them while they are in L1, instead of writing all N·OH·OW rows
 // (4.5 MiB for CNNNet's second layer at batch 32) and reading them back
 // from L3 or memory. cols holds every patch row afterwards (for the weight
-// gradient), those of an odd last row included.
+// gradient), those of an odd last row included. With cols and argmax nil
+// (inference), the patches go to per-thread scratch (ld unused) and only
+// the pixels the pooling keeps are computed: an odd last column is skipped
+// too (a tenth of CNNNet's second layer).
 func Im2ColMaxPool2x2(dst []float32, argmax []int32, cols []float32, ld int, x, k, bias []float32, g ConvGeom, f int, act bool, op UnaryOp, p float32) {
+	if cols == nil && argmax == nil {
+		im2colMaxPool2x2Infer(dst, x, k, bias, g, f, act, op, p)
+		return
+	}
 	convMaxPool2x2(dst, argmax, cols, ld, x, k, bias, g, f, act, op, p)
+}
+
+// im2colMaxPool2x2Infer is Im2ColMaxPool2x2 without cols or argmax: the
+// patches of the 2·(OW/2) pooled pixels of two output rows in scratch, one
+// GEMM of 4·(OW/2) rows, the bias and activation, the pooling.
+func im2colMaxPool2x2Infer(dst, x, k, bias []float32, g ConvGeom, f int, act bool, op UnaryOp, p float32) {
+	kk, ph, pw := g.KH*g.KW*g.C, g.OH/2, g.OW/2
+	ld := PatchStride(kk)
+	m := 4 * pw // patch rows: two output rows of 2·pw pixels
+	Parallel(g.N*ph, max(1, 16384/max(1, m*f*kk/8)), func(lo, hi int) {
+		sp := convScratch.get(m*ld + m*f)
+		defer convScratch.put(sp)
+		pt, out := (*sp)[:m*ld], (*sp)[m*ld:]
+		for r := lo; r < hi; r++ {
+			n, h := r/ph, r%ph
+			im2colRow(pt, x, g, ld, n, 2*h, 2*pw)
+			im2colRow(pt[2*pw*ld:], x, g, ld, n, 2*h+1, 2*pw)
+			sgemm(gemmBest, 1, nil, false, false, m, f, kk, 1, pt, ld, k, f, 0, out, f)
+			biasActSerial(out, bias, act, op, p)
+			o := (n*ph + h) * pw * f
+			poolRow2x2(dst[o:o+pw*f], nil, out, 0, 0, pw, f, 2*pw*f)
+		}
+	})
 }
 
 // convMaxPool2x2 is ConvMaxPool2x2, building the patches from x on the fly

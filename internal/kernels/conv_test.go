@@ -489,5 +489,10 @@ func TestIm2ColMaxPool2x2(t *testing.T) {
 		if !slices.Equal(got, want) || !slices.Equal(gotArg, wantArg) {
 			t.Fatalf("%+v: outputs or winners differ", g)
 		}
+		inf := make([]float32, out)
+		Im2ColMaxPool2x2(inf, nil, nil, 0, x, k, bias, g, f, true, Tanh, 0)
+		if !slices.Equal(inf, want) {
+			t.Fatalf("%+v: inference outputs differ", g)
+		}
 	}
 }

@@ -11,8 +11,10 @@ package kernels
 // pixels of a pooling window accumulate in eight more, and each of the 16
 // inputs of the window's 4×4 block is broadcast once: 72 FMAs per window
 // and nothing stored but the pooled output and its winners. Measured at one
-// thread on CNNNet's first layer at batch 32 (kernels.BenchmarkConvPool3x3):
-// see the commit message and BENCHMARKS.md.
+// thread on CNNNet's first layer at batch 32 (BenchmarkConvPool3x3, five
+// runs each, medians, load average 8.5 on the 2-core EPYC): forward 2.06 ms
+// through Im2Col + ConvMaxPool2x2, 0.21 ms here; backward (MaxPoolGrad, the
+// 9×21632×32 weight-gradient GEMM and SumRowsAcc) 0.50 ms, 0.16 ms here.
 //
 // The backward pass reads the same 4×4 blocks: the gradient reaching a
 // window's winner (zero at the other three pixels) is multiplied into the
