@@ -108,7 +108,8 @@ def timed(fn, warm, steps):
     return sorted(reps)[1]
 
 
-def gpt_train():
+def gpt_train_step():
+    """One AdamW step of the GPT on a batch of 32 windows of 128 tokens, and its tokens."""
     torch.manual_seed(1)
     m = GPT(100)
     opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.01)
@@ -121,7 +122,12 @@ def gpt_train():
         loss.backward()
         opt.step()
 
-    return {"samples_per_sec": 32 * 128 / timed(step, 3, 5)}
+    return step, 32 * 128
+
+
+def gpt_train():
+    step, tokens = gpt_train_step()
+    return {"samples_per_sec": tokens / timed(step, 3, 5)}
 
 
 def gpt_generate():
@@ -169,7 +175,8 @@ def attention(T):
     return {"p50_ms": r["p50_ms"], "peak_mb": r["peak_mb"]}
 
 
-def vit_train():
+def vit_train_step():
+    """One Adam step of the ViT on a batch of 64 images, and its samples."""
     torch.manual_seed(1)
     m = ViT()
     opt = torch.optim.Adam(m.parameters(), lr=1e-3)
@@ -181,10 +188,17 @@ def vit_train():
         F.cross_entropy(m(x), y).backward()
         opt.step()
 
-    return {"samples_per_sec": 64 / timed(step, 5, 20)}
+    return step, 64
+
+
+def vit_train():
+    step, n = vit_train_step()
+    return {"samples_per_sec": n / timed(step, 5, 20)}
 
 
 WORKLOADS = {"gpt_train": gpt_train, "gpt_generate": gpt_generate, "vit_train": vit_train}
+# The workloads whose FLOPs per sample (per token for gpt_train) --flops counts.
+STEPS = {"gpt_train": gpt_train_step, "vit_train": vit_train_step}
 for _T in (256, 1024, 4096):
     WORKLOADS[f"attention_{_T}"] = (lambda T: lambda: attention(T))(_T)
 
@@ -306,6 +320,8 @@ def main():
     ap.add_argument("--train-gpt", metavar="DIR")
     ap.add_argument("--max-bytes", type=int, default=3000000)
     ap.add_argument("--minutes", type=float, default=0)
+    ap.add_argument("--flops", action="store_true",
+                    help="print the FLOPs per sample of gpt_train and vit_train (bench/torch/flops.py) instead of timing")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -313,6 +329,15 @@ def main():
         return train_vit(a.epochs)
     if a.train_gpt:
         return train_gpt(a.train_gpt, a.max_bytes, a.minutes)
+    if a.flops:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch"))
+        from flops import count_flops
+        for name in a.workloads or list(STEPS):
+            if name in STEPS:
+                step, n = STEPS[name]()
+                step()  # optimizer state outside the count
+                print(json.dumps({"workload": name, "flops_per_sample": count_flops(step, n)}), flush=True)
+        return
     for name in a.workloads or list(WORKLOADS):
         r = {"workload": name, **WORKLOADS[name](), "threads": torch.get_num_threads(), "system": "pytorch"}
         print(json.dumps(r) if a.json else r, flush=True)

@@ -15,7 +15,8 @@ What it does, in order:
     sets MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1e11 MALLOC_TOP_PAD_=1e9 (without them glibc
     maps and unmaps PyTorch's large tensors every step, and page faults are expensive on VMs;
     a PyTorch user would set them or preload jemalloc). Strata's environment is left as it is.
- 3. Counts each workload's FLOPs per sample from the model (twin.py --flops) and measures the
+ 3. Counts each workload's FLOPs per sample from the model (twin.py --flops,
+    torch_transformer.py --flops) and measures the
     FMA peak at every round (strata bench --workload fma_peak).
  4. A calibration round (steps/4, not reported) picks each side's best setting per workload:
     Strata at 2 and 1 threads; PyTorch at 2 threads with OpenBLAS at 2 and at 1, at 1 thread,
@@ -286,6 +287,10 @@ def main():
         [TORCH_PY, os.path.join(HERE, "twin.py"), "--json", "--flops", "--workload",
          *[w for w in names if w not in TRANSFORMER]], env=env)
         if "flops_per_sample" in r}
+    if any(w in TRANSFORMER for w in names):
+        flops.update({r["workload"]: r["flops_per_sample"] for r in records(
+            [TORCH_PY, os.path.join(ROOT, "bench", "torch_transformer.py"), "--flops",
+             *[w for w in names if w in TRANSFORMER]], env=env) if "flops_per_sample" in r})
 
     chosen = {}
     for side in sides:
@@ -369,7 +374,7 @@ def render(names, raw, chosen, flops, info):
            + ("chosen per workload by a calibration round" if info["calibrated"] else "fixed (--no-calibrate)")
            + ". Ratio: Strata's median over PyTorch's (latency: PyTorch's over "
            "Strata's); > 1 means Strata is faster. GFLOP/s and % of peak are Strata's, from the FLOPs per "
-           "sample counted from the model (twin.py --flops).",
+           "sample counted from the model (twin.py / torch_transformer.py --flops; per token for gpt_train).",
            "",
            "| workload | unit | Strata (spread, setting) | PyTorch (spread, setting) | ratio | ONNX Runtime | MFLOP/sample | Strata GFLOP/s | % peak | PyTorch % peak |",
            "|---|---|---|---|---|---|---|---|---|---|"]
