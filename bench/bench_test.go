@@ -13,24 +13,32 @@ import (
 	"github.com/strata-dl/strata/train"
 )
 
-func benchStep(b *testing.B, model string, batch int, in []int) {
-	step, err := classifierStep(model, batch, in)
+// benchSteps times step (made with err) after warm untimed calls, which
+// fill the buffer pool, allocations included, and reports samples per
+// second for batches of the given size.
+func benchSteps(b *testing.B, step func() error, err error, warm, batch int) {
+	b.Helper()
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := 0; i < 5; i++ { // warm the buffer pool
+	for range warm {
 		if err := step(); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	for range b.N {
 		if err := step(); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+func benchStep(b *testing.B, model string, batch int, in []int) {
+	step, err := classifierStep(model, batch, in)
+	benchSteps(b, step, err, 5, batch)
 }
 
 // BenchmarkTrainStep measures one full training step (forward, loss,
@@ -82,21 +90,7 @@ func TestWorkloadsRun(t *testing.T) {
 // the CIFAR-shaped VGG's training step (batch 64) and inference (batch
 // 128), the wide MLP and the LSTM(512).
 func BenchmarkLarge(b *testing.B) {
-	run := func(b *testing.B, step func() error, batch int) {
-		for i := 0; i < 3; i++ {
-			if err := step(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if err := step(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
-	}
+	run := func(b *testing.B, step func() error, batch int) { benchSteps(b, step, nil, 3, batch) }
 	b.Run("VGG/train", func(b *testing.B) {
 		step, err := netStep(NewVGG(10), 64, []int{32, 32, 3})
 		if err != nil {

@@ -28,34 +28,10 @@ func TestTransformerWorkloadsRun(t *testing.T) {
 
 func BenchmarkGPTTrainStep(b *testing.B) {
 	step, err := GPTTrainStep(32)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for range 2 {
-		step()
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if err := step(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchSteps(b, step, err, 2, 32*128) // samples/s counts tokens, as gpt_train does
 }
 
 func BenchmarkViTTrainStep(b *testing.B) {
 	step, err := classifierStep("vit", 64, []int{28, 28, 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for range 2 {
-		step()
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if err := step(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchSteps(b, step, err, 2, 64)
 }
