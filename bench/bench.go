@@ -90,18 +90,23 @@ func Lookup(name string) (Workload, error) {
 	return w, nil
 }
 
-// timed runs fn warm times, then 3 repetitions of steps calls, and returns
-// the median seconds per call.
+// timed runs fn 10 times to warm up, then 3 repetitions of steps calls,
+// and returns the median seconds per call.
 func timed(ctx context.Context, steps int, fn func() error) (float64, error) {
-	for i := 0; i < 10; i++ {
+	return timedN(ctx, 10, steps, fn)
+}
+
+// timedN is timed with warm warm-up calls (fewer for slow workloads).
+func timedN(ctx context.Context, warm, steps int, fn func() error) (float64, error) {
+	for range warm {
 		if err := fn(); err != nil {
 			return 0, err
 		}
 	}
-	var reps []float64
-	for r := 0; r < 3; r++ {
+	reps := make([]float64, 0, 3)
+	for range 3 {
 		start := time.Now()
-		for i := 0; i < steps; i++ {
+		for range steps {
 			if err := ctx.Err(); err != nil {
 				return 0, err
 			}

@@ -20,8 +20,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"sort"
-	"time"
 
 	"github.com/strata-dl/strata/autograd"
 	"github.com/strata-dl/strata/data"
@@ -139,29 +137,4 @@ func attentionWorkload(T int) func(ctx context.Context, o Options) (Result, erro
 		r.PeakMB = float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20)
 		return r, err
 	}
-}
-
-// timedN is timed with warm warm-up calls and 3 repetitions of steps calls,
-// for workloads too slow for timed's 10 warm-up calls.
-func timedN(ctx context.Context, warm, steps int, fn func() error) (float64, error) {
-	for range warm {
-		if err := fn(); err != nil {
-			return 0, err
-		}
-	}
-	reps := make([]float64, 0, 3)
-	for range 3 {
-		start := time.Now()
-		for range steps {
-			if err := ctx.Err(); err != nil {
-				return 0, err
-			}
-			if err := fn(); err != nil {
-				return 0, err
-			}
-		}
-		reps = append(reps, time.Since(start).Seconds()/float64(steps))
-	}
-	sort.Float64s(reps)
-	return reps[1], nil
 }

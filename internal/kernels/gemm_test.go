@@ -544,6 +544,33 @@ func TestSgemmBias(t *testing.T) {
 	}
 }
 
+// gemmShape is a named product C[m×n] = op(A)[m×k]·op(B)[k×n].
+type gemmShape struct {
+	name           string
+	transA, transB bool
+	m, k, n        int
+}
+
+// benchGemmPlans runs s on Threads() threads with the automatic packing
+// plan and with each forced one (packing B is required when B is
+// transposed).
+func benchGemmPlans(b *testing.B, s gemmShape) {
+	for _, plan := range []*gemmPlan{nil, {true, true}, {false, false}, {true, false}, {false, true}} {
+		if s.transB && plan != nil && !plan.packB {
+			continue
+		}
+		pname := "auto"
+		if plan != nil {
+			pname = fmt.Sprintf("pA%v_pB%v", gemmB2i(plan.packA), gemmB2i(plan.packB))
+		}
+		b.Run(s.name+"/"+pname, func(b *testing.B) {
+			benchGemm(b, s.transA, s.transB, s.m, s.n, s.k, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
+				sgemm(gemmBest, Threads(), plan, transA, transB, m, n, k, alpha, a, lda, bb, ldb, beta, c, ldc)
+			})
+		})
+	}
+}
+
 // BenchmarkSgemmDCGAN measures the products of a DCGAN step (batch 64)
 // with each packing plan on Threads() threads: the discriminator's conv2
 // (4×4, stride 2, 64→128 channels over 64·7·7 outputs) forward im2col·W,
@@ -551,31 +578,14 @@ func TestSgemmBias(t *testing.T) {
 // convt1 runs the same three), conv1's weight gradient and the generator's
 // dense weight gradient.
 func BenchmarkSgemmDCGAN(b *testing.B) {
-	for _, s := range []struct {
-		name           string
-		transA, transB bool
-		m, k, n        int
-	}{
+	for _, s := range []gemmShape{
 		{"fwd_NN", false, false, 3136, 1024, 128},
 		{"dx_NT", false, true, 3136, 128, 1024},
 		{"dw_TN", true, false, 1024, 3136, 128},
 		{"dw_conv1_TN", true, false, 16, 12544, 64},
 		{"dw_dense_TN", true, false, 100, 64, 6272},
 	} {
-		for _, plan := range []*gemmPlan{nil, {true, true}, {false, false}, {true, false}, {false, true}} {
-			if s.transB && plan != nil && !plan.packB {
-				continue
-			}
-			pname := "auto"
-			if plan != nil {
-				pname = fmt.Sprintf("pA%v_pB%v", gemmB2i(plan.packA), gemmB2i(plan.packB))
-			}
-			b.Run(s.name+"/"+pname, func(b *testing.B) {
-				benchGemm(b, s.transA, s.transB, s.m, s.n, s.k, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
-					sgemm(gemmBest, Threads(), plan, transA, transB, m, n, k, alpha, a, lda, bb, ldb, beta, c, ldc)
-				})
-			})
-		}
+		benchGemmPlans(b, s)
 	}
 }
 
@@ -615,30 +625,13 @@ func BenchmarkSgemmThin(b *testing.B) {
 // output's forward x·W, the output layer's input gradient dY·Wᵀ and
 // weight gradient Hᵀ·dY, and the encoder's weight gradient Xᵀ·dY.
 func BenchmarkSgemmVAE(b *testing.B) {
-	for _, s := range []struct {
-		name           string
-		transA, transB bool
-		m, k, n        int
-	}{
+	for _, s := range []gemmShape{
 		{"enc_NN", false, false, 128, 784, 400},
 		{"out_NN", false, false, 128, 400, 784},
 		{"out_dx_NT", false, true, 128, 784, 400},
 		{"out_dw_TN", true, false, 400, 128, 784},
 		{"enc_dw_TN", true, false, 784, 128, 400},
 	} {
-		for _, plan := range []*gemmPlan{nil, {true, true}, {false, false}, {true, false}, {false, true}} {
-			if s.transB && plan != nil && !plan.packB {
-				continue
-			}
-			pname := "auto"
-			if plan != nil {
-				pname = fmt.Sprintf("pA%v_pB%v", gemmB2i(plan.packA), gemmB2i(plan.packB))
-			}
-			b.Run(s.name+"/"+pname, func(b *testing.B) {
-				benchGemm(b, s.transA, s.transB, s.m, s.n, s.k, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
-					sgemm(gemmBest, Threads(), plan, transA, transB, m, n, k, alpha, a, lda, bb, ldb, beta, c, ldc)
-				})
-			})
-		}
+		benchGemmPlans(b, s)
 	}
 }
