@@ -153,6 +153,29 @@ func parseJSONNumbers(dst []float32, raw []byte, dt datatype) ([]float32, error)
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
+// scanDigits reads the decimal digits of raw from i into the mantissa m,
+// counting its significant digits in nd (leading zeros left out) up to 19;
+// a further significant digit sets many (m is then not the whole number,
+// and strconv reads it). It returns the index past the last digit and the
+// updated m, nd and many.
+func scanDigits(raw []byte, i int, m uint64, nd int, many bool) (int, uint64, int, bool) {
+	for ; i < len(raw); i++ {
+		d := raw[i] - '0'
+		if d > 9 {
+			break
+		}
+		if nd < 19 {
+			m = m*10 + uint64(d)
+			if m != 0 {
+				nd++
+			}
+		} else {
+			many = true
+		}
+	}
+	return i, m, nd, many
+}
+
 // scanNumber reads the JSON number at raw[i:], following JSON's grammar
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and returns its end j
 // and whether it is well formed. When exact is true, v is the number
@@ -172,41 +195,15 @@ func scanNumber(raw []byte, i int) (v float64, j int, exact, ok bool) {
 	nd, e := 0, 0 // significant digits in m (leading zeros left out); power of ten
 	many := false // more than 19 significant digits: m is not the whole number
 	start := i
-	for ; i < len(raw); i++ {
-		d := raw[i] - '0'
-		if d > 9 {
-			break
-		}
-		if nd < 19 {
-			m = m*10 + uint64(d)
-			if m != 0 {
-				nd++
-			}
-		} else {
-			many = true // a 20th significant digit: strconv reads it
-		}
-	}
+	i, m, nd, many = scanDigits(raw, i, m, nd, many)
 	if n := i - start; n == 0 || (n > 1 && raw[start] == '0') {
 		return 0, min(max(i, start+1), len(raw)), false, false
 	}
 	if i < len(raw) && raw[i] == '.' {
 		i++
 		fs := i
-		for ; i < len(raw); i++ {
-			d := raw[i] - '0'
-			if d > 9 {
-				break
-			}
-			if nd < 19 {
-				m = m*10 + uint64(d)
-				if m != 0 {
-					nd++
-				}
-			} else {
-				many = true
-			}
-			e--
-		}
+		i, m, nd, many = scanDigits(raw, i, m, nd, many)
+		e -= i - fs
 		if i == fs {
 			return 0, i, false, false
 		}
