@@ -25,18 +25,10 @@ type CharLMOptions struct {
 
 // WithDefaults returns o with its zero values replaced by the defaults.
 func (o CharLMOptions) WithDefaults() CharLMOptions {
-	if o.EmbeddingDim == 0 {
-		o.EmbeddingDim = 64
-	}
-	if o.Units == 0 {
-		o.Units = 256
-	}
-	if o.Layers == 0 {
-		o.Layers = 1
-	}
-	if o.Cell == "" {
-		o.Cell = "lstm"
-	}
+	o.EmbeddingDim = orDefault(o.EmbeddingDim, 64)
+	o.Units = orDefault(o.Units, 256)
+	o.Layers = orDefault(o.Layers, 1)
+	o.Cell = orDefault(o.Cell, "lstm")
 	return o
 }
 

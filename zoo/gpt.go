@@ -26,24 +26,12 @@ type GPTOptions struct {
 
 // WithDefaults returns o with its zero values replaced by the defaults.
 func (o GPTOptions) WithDefaults() GPTOptions {
-	if o.Context == 0 {
-		o.Context = 128
-	}
-	if o.DModel == 0 {
-		o.DModel = 128
-	}
-	if o.Layers == 0 {
-		o.Layers = 4
-	}
-	if o.Heads == 0 {
-		o.Heads = 4
-	}
-	if o.FFDim == 0 {
-		o.FFDim = 4 * o.DModel
-	}
-	if o.Activation == "" {
-		o.Activation = "gelu"
-	}
+	o.Context = orDefault(o.Context, 128)
+	o.DModel = orDefault(o.DModel, 128)
+	o.Layers = orDefault(o.Layers, 4)
+	o.Heads = orDefault(o.Heads, 4)
+	o.FFDim = orDefault(o.FFDim, 4*o.DModel)
+	o.Activation = orDefault(o.Activation, "gelu")
 	return o
 }
 

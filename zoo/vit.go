@@ -25,24 +25,12 @@ type ViTOptions struct {
 
 // WithDefaults returns o with its zero values replaced by the defaults.
 func (o ViTOptions) WithDefaults() ViTOptions {
-	if o.PatchSize == 0 {
-		o.PatchSize = 4
-	}
-	if o.DModel == 0 {
-		o.DModel = 64
-	}
-	if o.Layers == 0 {
-		o.Layers = 4
-	}
-	if o.Heads == 0 {
-		o.Heads = 4
-	}
-	if o.FFDim == 0 {
-		o.FFDim = 2 * o.DModel
-	}
-	if o.MaxPatches == 0 {
-		o.MaxPatches = 64
-	}
+	o.PatchSize = orDefault(o.PatchSize, 4)
+	o.DModel = orDefault(o.DModel, 64)
+	o.Layers = orDefault(o.Layers, 4)
+	o.Heads = orDefault(o.Heads, 4)
+	o.FFDim = orDefault(o.FFDim, 2*o.DModel)
+	o.MaxPatches = orDefault(o.MaxPatches, 64)
 	return o
 }
 

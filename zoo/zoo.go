@@ -126,3 +126,13 @@ func ClassifierNames() []string {
 	sort.Strings(out)
 	return out
 }
+
+// orDefault is v, or d when v is its type's zero value: one field of an
+// options struct's WithDefaults.
+func orDefault[T comparable](v, d T) T {
+	var zero T
+	if v == zero {
+		return d
+	}
+	return v
+}
