@@ -16,6 +16,24 @@ const charLMExamples = `  strata train --model charlm --data text:book.txt --epo
   strata generate --run runs/gosrc --prompt "func main() {" --length 400 --temperature 0.7
 `
 
+// addTextFlags defines the text source's flags (--data, --ext, --max-bytes,
+// --held-out, whose held-out part measures what measures names) into t;
+// the function it returns, called after parsing, sets t.Extensions from
+// --ext.
+func addTextFlags(fs *flags, t *runs.TextSource, measures string) func() {
+	fs.StringVar(&t.Data, "data", "", "text:FILE or text:DIR (every UTF-8 text file under DIR, in path order)")
+	ext := fs.String("ext", "", "in a directory, read only files with these comma-separated suffixes (e.g. .go)")
+	fs.Int64Var(&t.MaxBytes, "max-bytes", 0, "read at most this many bytes of text (0: all)")
+	fs.Float64Var(&t.HeldOut, "held-out", 0.1, "fraction of the text, at its end, held out to measure "+measures)
+	return func() {
+		for _, e := range strings.Split(*ext, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				t.Extensions = append(t.Extensions, e)
+			}
+		}
+	}
+}
+
 // cmdTrainCharLM trains the character-level language model on text and
 // writes a run directory: config.json, vocab.json, summary.txt,
 // metrics.jsonl, state.safetensors (a checkpoint after every epoch),
@@ -26,10 +44,7 @@ func cmdTrainCharLM(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("train", "train --model charlm --data text:FILE_OR_DIR [flags]", charLMExamples, out)
 	c := charLMConfig{Model: "charlm"}
 	fs.StringVar(&c.Model, "model", "charlm", "charlm (see strata train --help for the classifiers)")
-	fs.StringVar(&c.Data, "data", "", "text:FILE or text:DIR (every UTF-8 text file under DIR, in path order)")
-	ext := fs.String("ext", "", "in a directory, read only files with these comma-separated suffixes (e.g. .go)")
-	fs.Int64Var(&c.MaxBytes, "max-bytes", 0, "read at most this many bytes of text (0: all)")
-	fs.Float64Var(&c.HeldOut, "held-out", 0.1, "fraction of the text, at its end, held out to measure perplexity")
+	textFlags := addTextFlags(fs, &c.TextSource, "perplexity")
 	fs.IntVar(&c.SeqLen, "seq-len", 100, "characters per training window (truncated backpropagation through time)")
 	fs.IntVar(&c.Epochs, "epochs", 3, "number of epochs (passes over the training windows)")
 	fs.IntVar(&c.BatchSize, "batch-size", 64, "windows per batch")
@@ -47,11 +62,7 @@ func cmdTrainCharLM(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	c.Net.Dropout = float32(*dropout)
-	for _, e := range strings.Split(*ext, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			c.Extensions = append(c.Extensions, e)
-		}
-	}
+	textFlags()
 	if err := resumeConfig(fs, rf, &c, "model"); err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"path/filepath"
-	"strings"
 
 	"github.com/strata-dl/strata/checkpoint"
 	"github.com/strata-dl/strata/data"
@@ -27,10 +26,7 @@ func cmdTrainGPT(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("train", "train --model gpt --data text:FILE_OR_DIR [flags]", gptExamples, out)
 	c := runs.GPTConfig{Model: "gpt"}
 	fs.StringVar(&c.Model, "model", "gpt", "gpt")
-	fs.StringVar(&c.Data, "data", "", "text:FILE or text:DIR (every UTF-8 text file under DIR, in path order)")
-	ext := fs.String("ext", "", "in a directory, read only files with these comma-separated suffixes (e.g. .go)")
-	fs.Int64Var(&c.MaxBytes, "max-bytes", 0, "read at most this many bytes of text (0: all)")
-	fs.Float64Var(&c.HeldOut, "held-out", 0.1, "fraction of the text, at its end, held out to measure bits per character")
+	textFlags := addTextFlags(fs, &c.TextSource, "bits per character")
 	fs.IntVar(&c.Net.Context, "seq-len", 128, "context: characters per training window and positions learned")
 	fs.IntVar(&c.Epochs, "epochs", 1, "number of epochs")
 	fs.IntVar(&c.BatchSize, "batch-size", 32, "windows per batch")
@@ -51,11 +47,7 @@ func cmdTrainGPT(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	c.Net.Dropout = float32(*dropout)
-	for _, e := range strings.Split(*ext, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			c.Extensions = append(c.Extensions, e)
-		}
-	}
+	textFlags()
 	if err := resumeConfig(fs, rf, &c); err != nil {
 		return err
 	}
