@@ -255,15 +255,9 @@ func (s *session) trainCharLM(ctx context.Context, c *CharLMConfig, text *textDa
 	}
 	meta := modelfile.Meta{Family: "charlm", InputShape: []int{c.SeqLen}, Vocab: text.vocab}
 	weights := &epochWeights{path: s.dir.File(ModelFile), net: model.Net, meta: meta, arch: arch}
-	hist, elapsed, done, err := s.fit(ctx, model, loader, train.FitOptions{Epochs: c.Epochs, Validation: val, Callbacks: []train.Callback{weights}})
-	if err != nil {
-		return nil, err
-	}
-	if !done {
-		return s.interrupted(hist), nil
-	}
-	if s.follower() {
-		return s.followerResult(hist), nil
+	hist, elapsed, stop, err := s.fit(ctx, model, loader, train.FitOptions{Epochs: c.Epochs, Validation: val, Callbacks: []train.Callback{weights}})
+	if stop != nil || err != nil {
+		return stop, err
 	}
 	return s.finishCharLM(ctx, c, text, model, hist, elapsed, weights)
 }

@@ -198,15 +198,9 @@ func (s *session) trainClassifier(ctx context.Context, c *ClassifierConfig, ds *
 	if s.ckpt == nil {
 		fmt.Fprint(s.progress, summary)
 	}
-	hist, elapsed, done, err := s.fit(ctx, model, loader, train.FitOptions{Epochs: c.Epochs, Validation: val, Callbacks: callbacks})
-	if err != nil {
-		return nil, err
-	}
-	if !done {
-		return s.interrupted(hist), nil
-	}
-	if s.follower() {
-		return s.followerResult(hist), nil
+	hist, elapsed, stop, err := s.fit(ctx, model, loader, train.FitOptions{Epochs: c.Epochs, Validation: val, Callbacks: callbacks})
+	if stop != nil || err != nil {
+		return stop, err
 	}
 	test, err := model.Evaluate(ctx, ds.Test, 256)
 	if err != nil {

@@ -222,15 +222,9 @@ func (s *session) trainGenerative(ctx context.Context, c *GenerativeConfig, ds *
 		}
 	}
 	grid := &sampleGrid{dir: s.dir, model: model, seed: c.Seed}
-	hist, elapsed, done, err := s.fit(ctx, trainer, loader, train.FitOptions{Epochs: c.Epochs, Callbacks: []train.Callback{grid}})
-	if err != nil {
-		return nil, err
-	}
-	if !done {
-		return s.interrupted(hist), nil
-	}
-	if s.follower() {
-		return s.followerResult(hist), nil
+	hist, elapsed, stop, err := s.fit(ctx, trainer, loader, train.FitOptions{Epochs: c.Epochs, Callbacks: []train.Callback{grid}})
+	if stop != nil || err != nil {
+		return stop, err
 	}
 	arch, _ := json.Marshal(map[string]any{"model": c.Model, "gan": c.GAN, "vae": c.VAE})
 	meta := modelfile.Meta{Family: c.Model, InputShape: zoo.ImageShape(), Preprocessing: c.Preprocessing}

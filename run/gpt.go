@@ -155,15 +155,9 @@ func (s *session) trainGPT(ctx context.Context, c *GPTConfig, text *textData, mo
 	}
 	meta := modelfile.Meta{Family: "gpt", InputShape: []int{c.Net.Context}, Vocab: text.vocab}
 	weights := &epochWeights{path: s.dir.File(ModelFile), net: model.Net, meta: meta}
-	hist, elapsed, done, err := s.fit(ctx, model, loader, train.FitOptions{Epochs: c.Epochs, Callbacks: []train.Callback{weights}})
-	if err != nil {
-		return nil, err
-	}
-	if !done {
-		return s.interrupted(hist), nil
-	}
-	if s.follower() {
-		return s.followerResult(hist), nil
+	hist, elapsed, stop, err := s.fit(ctx, model, loader, train.FitOptions{Epochs: c.Epochs, Callbacks: []train.Callback{weights}})
+	if stop != nil || err != nil {
+		return stop, err
 	}
 	held, err := model.Evaluate(ctx, text.heldOut, 64)
 	if err != nil {

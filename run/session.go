@@ -180,8 +180,10 @@ func (s *session) writeStart(config any, summary string) error {
 }
 
 // fit runs train.Fit with the run's checkpoint, metrics log and progress.
-// done is false when training was interrupted (a checkpoint is saved).
-func (s *session) fit(ctx context.Context, t train.Trainer, loader *data.Loader, fo train.FitOptions) (hist *train.History, elapsed time.Duration, done bool, err error) {
+// stop, when not nil, is the run's result already: training was
+// interrupted (a checkpoint is saved), or this process is an MPI follower,
+// which writes nothing after training.
+func (s *session) fit(ctx context.Context, t train.Trainer, loader *data.Loader, fo train.FitOptions) (hist *train.History, elapsed time.Duration, stop *Result, err error) {
 	if s.ckpt != nil {
 		fmt.Fprintf(s.progress, "Resuming %s at epoch %d, batch %d\n", s.dir.Path, s.ckpt.Epoch, s.ckpt.Batch)
 	}
@@ -200,13 +202,15 @@ func (s *session) fit(ctx context.Context, t train.Trainer, loader *data.Loader,
 	start := time.Now()
 	hist, err = train.Fit(ctx, t, loader, fo)
 	elapsed = time.Since(start)
-	if errors.Is(err, train.ErrInterrupted) {
-		return hist, elapsed, false, nil
+	switch {
+	case errors.Is(err, train.ErrInterrupted):
+		return hist, elapsed, s.interrupted(hist), nil
+	case err != nil:
+		return hist, elapsed, nil, s.explainDivergence(err)
+	case s.follower():
+		return hist, elapsed, s.followerResult(hist), nil
 	}
-	if err != nil {
-		return hist, elapsed, false, s.explainDivergence(err)
-	}
-	return hist, elapsed, true, nil
+	return hist, elapsed, nil, nil
 }
 
 // explainDivergence adds to a NaN or divergence error which checkpoint
