@@ -26,12 +26,23 @@ type AttentionGeom struct {
 }
 
 // Tile sizes of the fused attention: a block of attnBr query rows meets a
-// block of attnBc keys at a time, so the scratch per worker is
-// attnBr·attnBc scores, never Tq·Tk.
+// block of attnBc keys at a time in the forward pass (attnBcB in the
+// backward pass), so the scratch per worker is attnBr·attnBc scores, never
+// Tq·Tk. Measured at batch 4, 4 heads, head size 64, one thread: key
+// blocks of 256 in the forward pass amortize the per-row softmax
+// bookkeeping (a single block at T = 256 needs no rescaling at all).
 const (
-	attnBr = 64
-	attnBc = 64
+	attnBr  = 64
+	attnBc  = 256
+	attnBrB = 64
+	attnBcB = 64
 )
+
+// attnLazy is how far (in log space) a row's running maximum may lag
+// behind its true maximum before the forward pass rescales the row's
+// partial sums: e^{s − m} then stays below e^8 ≈ 3000, harmless in
+// float32, and most key blocks of a row skip the rescale entirely.
+const attnLazy = 8
 
 // attnMasked stands in for −∞ in a score row; exp of it minus any finite
 // maximum is 0 with SIMD.Exp.
@@ -42,6 +53,12 @@ type attnWork struct {
 	s, p, o []float32
 	m, l    []float32
 	di      []float32
+	// kt holds the keys (and vt the values) of one head transposed, key
+	// block by key block (see transposeBlocks), so that the score
+	// products read them in place instead of packing a transposed
+	// operand per tile; ktHead is the b·H+h they belong to (−1: none).
+	kt, vt []float32
+	ktHead int
 }
 
 var attnWorkPool = sync.Pool{New: func() any { return new(attnWork) }}
@@ -54,12 +71,49 @@ func growF(b []float32, n int) []float32 {
 }
 
 // attnGemm is Sgemm on the calling thread only (the fused attention
-// parallelizes over heads and query blocks itself).
-func attnGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if sgemmThin(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+// parallelizes over heads and query blocks itself). B is never
+// transposed: every operand is read where it lies, nothing is packed.
+func attnGemm(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if sgemmThin(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
-	sgemm(gemmBest, 1, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemm(gemmBest, 1, &attnPlan, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// attnPlan packs nothing: the tiles are small and B is always row-major.
+var attnPlan = gemmPlan{}
+
+// transposeBlocks writes the rows × cols matrix src (row stride ld)
+// transposed, in blocks of bc rows: block j0 (width bw = min(bc, rows−j0))
+// is the cols × bw matrix dst[j0·cols + p·bw + c] = src[(j0+c)·ld + p].
+func transposeBlocks(dst, src []float32, ld, rows, cols, bc int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	_ = src[(rows-1)*ld+cols-1]
+	_ = dst[rows*cols-1]
+	n8 := cols / 8
+	for j0 := 0; j0 < rows; j0 += bc {
+		bw := min(bc, rows-j0)
+		panel := dst[j0*cols : (j0+bw)*cols]
+		c8 := 0 // rows [0, c8) go 8 at a time through the 8×8 transpose
+		if gemmTranspose8 != nil && n8 > 0 {
+			c8 = bw - bw%8
+			for c := 0; c < c8; c += 8 {
+				gemmTranspose8(&panel[c], bw, &src[(j0+c)*ld], ld, n8)
+			}
+		}
+		for c := range bw { // what the 8×8 blocks left
+			row := src[(j0+c)*ld:][:cols]
+			p0 := 0
+			if c < c8 {
+				p0 = 8 * n8
+			}
+			for p := p0; p < cols; p++ {
+				panel[p*bw+c] = row[p]
+			}
+		}
+	}
 }
 
 // validCols returns how many of the bc keys starting at j0 query row qi
@@ -113,13 +167,25 @@ func AttentionForward(g AttentionGeom, q, k, v, mask, out, lse []float32) {
 	grain := max(1, tasks*(1<<16)/max(work, 1))
 	Parallel(tasks, grain, func(lo, hi int) {
 		w := attnWorkPool.Get().(*attnWork)
+		w.ktHead = -1
 		for t := lo; t < hi; t++ {
 			bh, blk := t/nb, t%nb
+			if bh != w.ktHead { // a worker's tasks are contiguous: heads change rarely
+				g.transposeKeys(w, bh/g.H, bh%g.H, k)
+				w.ktHead = bh
+			}
 			i0 := blk * attnBr
-			g.forwardBlock(w, bh/g.H, bh%g.H, i0, min(attnBr, g.Tq-i0), q, k, v, mask, out, lse)
+			g.forwardBlock(w, bh/g.H, bh%g.H, i0, min(attnBr, g.Tq-i0), q, v, mask, out, lse)
 		}
 		attnWorkPool.Put(w)
 	})
+}
+
+// transposeKeys puts the keys of batch b, head h into w.kt in blocks of
+// attnBc (see transposeBlocks).
+func (g *AttentionGeom) transposeKeys(w *attnWork, b, h int, k []float32) {
+	w.kt = growF(w.kt, g.Tk*g.D)
+	transposeBlocks(w.kt, k[(b*g.Tk*g.H+h)*g.D:], g.H*g.D, g.Tk, g.D, attnBc)
 }
 
 func (g *AttentionGeom) check(q, k, v, mask, out, lse []float32) {
@@ -152,9 +218,9 @@ func (g *AttentionGeom) maskRow(row, mask []float32, b, qi, j0, nv int) {
 	}
 }
 
-func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, k, v, mask, out, lse []float32) {
+func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, v, mask, out, lse []float32) {
 	ldq, ldv := g.H*g.D, g.H*g.Dv
-	w.s = growF(w.s, br*attnBc)
+	w.s = growF(w.s, br*min(attnBc, g.Tk))
 	w.o = growF(w.o, br*g.Dv)
 	w.m = growF(w.m, br)
 	w.l = growF(w.l, br)
@@ -166,10 +232,10 @@ func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, k, v, mas
 	jEnd := g.keyEnd(i0, br)
 	for j0 := 0; j0 < jEnd; j0 += attnBc {
 		bc := min(attnBc, jEnd-j0)
-		koff := ((b*g.Tk+j0)*g.H + h) * g.D
+		bw := min(attnBc, g.Tk-j0) // the width of kt's block (causal rows may see fewer)
 		voff := ((b*g.Tk+j0)*g.H + h) * g.Dv
 		s := w.s[:br*bc]
-		attnGemm(false, true, br, bc, g.D, g.Scale, q[qoff:], ldq, k[koff:], ldq, 0, s, bc)
+		attnGemm(false, br, bc, g.D, g.Scale, q[qoff:], ldq, w.kt[j0*g.D:], bw, 0, s, bc)
 		for r := range br {
 			row := s[r*bc : (r+1)*bc]
 			nv := g.validCols(i0+r, j0, bc)
@@ -182,20 +248,21 @@ func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, k, v, mas
 				clear(row)
 				continue
 			}
-			mNew := max(w.m[r], top)
-			sum := attnRows.expSub(row[:nv], mNew)
+			// Rescale only when the row's maximum outgrows the running
+			// one by more than attnLazy (always on the row's first
+			// block, where m is −∞ and there is nothing to rescale).
+			if m := w.m[r]; top > m+attnLazy {
+				if w.l[r] != 0 {
+					alpha := float32(math.Exp(float64(m - top)))
+					w.l[r] *= alpha
+					SIMD.Scale(alpha, w.o[r*g.Dv:(r+1)*g.Dv])
+				}
+				w.m[r] = top
+			}
+			w.l[r] += attnRows.expSub(row[:nv], w.m[r])
 			clear(row[nv:])
-			alpha := float32(0)
-			if !math.IsInf(float64(w.m[r]), -1) {
-				alpha = float32(math.Exp(float64(w.m[r] - mNew)))
-			}
-			w.l[r] = w.l[r]*alpha + sum
-			if alpha != 1 {
-				SIMD.Scale(alpha, w.o[r*g.Dv:(r+1)*g.Dv])
-			}
-			w.m[r] = mNew
 		}
-		attnGemm(false, false, br, g.Dv, bc, 1, s, bc, v[voff:], ldv, 1, w.o, g.Dv)
+		attnGemm(false, br, g.Dv, bc, 1, s, bc, v[voff:], ldv, 1, w.o, g.Dv)
 	}
 	for r := range br {
 		dst := out[((b*g.Tq+i0+r)*g.H+h)*g.Dv:][:g.Dv]
@@ -256,23 +323,28 @@ func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, 
 		off := ((b*g.Tq+i)*g.H + h) * g.Dv
 		w.di[i] = SIMD.Dot(dout[off:off+g.Dv], out[off:off+g.Dv])
 	}
-	w.p = growF(w.p, attnBr*attnBc)
-	w.s = growF(w.s, attnBr*attnBc)
+	w.p = growF(w.p, attnBrB*attnBcB)
+	w.s = growF(w.s, attnBrB*attnBcB)
+	w.kt = growF(w.kt, attnBcB*g.D)
+	w.vt = growF(w.vt, attnBcB*g.Dv)
 	ls := lse[(b*g.H+h)*g.Tq:][:g.Tq]
-	for j0 := 0; j0 < g.Tk; j0 += attnBc {
-		bc := min(attnBc, g.Tk-j0)
+	for j0 := 0; j0 < g.Tk; j0 += attnBcB {
+		bc := min(attnBcB, g.Tk-j0)
 		koff := ((b*g.Tk+j0)*g.H + h) * g.D
 		voff := ((b*g.Tk+j0)*g.H + h) * g.Dv
+		// kᵀ and vᵀ of this key block, once for all its query blocks
+		transposeBlocks(w.kt, k[koff:], ldq, bc, g.D, bc)
+		transposeBlocks(w.vt, v[voff:], ldv, bc, g.Dv, bc)
 		iStart := 0
 		if g.Causal { // first query row that sees key j0
-			iStart = max(0, j0-(g.Tk-g.Tq)) / attnBr * attnBr
+			iStart = max(0, j0-(g.Tk-g.Tq)) / attnBrB * attnBrB
 		}
-		for i0 := iStart; i0 < g.Tq; i0 += attnBr {
-			br := min(attnBr, g.Tq-i0)
+		for i0 := iStart; i0 < g.Tq; i0 += attnBrB {
+			br := min(attnBrB, g.Tq-i0)
 			qoff := ((b*g.Tq+i0)*g.H + h) * g.D
 			ooff := ((b*g.Tq+i0)*g.H + h) * g.Dv
 			p, ds := w.p[:br*bc], w.s[:br*bc]
-			attnGemm(false, true, br, bc, g.D, g.Scale, q[qoff:], ldq, k[koff:], ldq, 0, p, bc)
+			attnGemm(false, br, bc, g.D, g.Scale, q[qoff:], ldq, w.kt, bc, 0, p, bc)
 			for r := range br {
 				row := p[r*bc : (r+1)*bc]
 				nv := g.validCols(i0+r, j0, bc)
@@ -295,13 +367,13 @@ func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, 
 			if g.Overwrite && j0 == 0 {
 				betaQ = 0
 			}
-			attnGemm(true, false, bc, g.Dv, br, 1, p, bc, dout[ooff:], ldv, betaKV, dv[voff:], ldv)
-			attnGemm(false, true, br, bc, g.Dv, 1, dout[ooff:], ldv, v[voff:], ldv, 0, ds, bc)
+			attnGemm(true, bc, g.Dv, br, 1, p, bc, dout[ooff:], ldv, betaKV, dv[voff:], ldv)
+			attnGemm(false, br, bc, g.Dv, 1, dout[ooff:], ldv, w.vt, bc, 0, ds, bc)
 			for r := range br {
 				attnRows.ds(ds[r*bc:(r+1)*bc], p[r*bc:(r+1)*bc], w.di[i0+r])
 			}
-			attnGemm(false, false, br, g.D, bc, g.Scale, ds, bc, k[koff:], ldq, betaQ, dq[qoff:], ldq)
-			attnGemm(true, false, bc, g.D, br, g.Scale, ds, bc, q[qoff:], ldq, betaKV, dk[koff:], ldq)
+			attnGemm(false, br, g.D, bc, g.Scale, ds, bc, k[koff:], ldq, betaQ, dq[qoff:], ldq)
+			attnGemm(true, bc, g.D, br, g.Scale, ds, bc, q[qoff:], ldq, betaKV, dk[koff:], ldq)
 		}
 	}
 }

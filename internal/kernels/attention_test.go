@@ -97,16 +97,21 @@ func maxDiff(got []float32, want []float64) (float64, int) {
 
 func TestAttentionMatchesNaive(t *testing.T) {
 	cases := []struct {
-		g    AttentionGeom
-		mask bool
+		g      AttentionGeom
+		mask   bool
+		qScale float32 // 0: 1
 	}{
-		{AttentionGeom{B: 1, H: 1, Tq: 1, Tk: 1, D: 1, Dv: 1}, false},
-		{AttentionGeom{B: 2, H: 3, Tq: 7, Tk: 9, D: 5, Dv: 4}, false},
-		{AttentionGeom{B: 2, H: 2, Tq: 65, Tk: 65, D: 8, Dv: 8, Causal: true}, false},
-		{AttentionGeom{B: 1, H: 2, Tq: 130, Tk: 131, D: 16, Dv: 9}, true},
-		{AttentionGeom{B: 2, H: 1, Tq: 70, Tk: 200, D: 4, Dv: 6, Causal: true}, true},
-		{AttentionGeom{B: 1, H: 2, Tq: 1, Tk: 129, D: 8, Dv: 8, Causal: true}, false}, // a cached decoding step
-		{AttentionGeom{B: 1, H: 1, Tq: 5, Tk: 3, D: 2, Dv: 2, Causal: true}, false},   // first rows see nothing
+		{AttentionGeom{B: 1, H: 1, Tq: 1, Tk: 1, D: 1, Dv: 1}, false, 1},
+		{AttentionGeom{B: 2, H: 3, Tq: 7, Tk: 9, D: 5, Dv: 4}, false, 1},
+		{AttentionGeom{B: 2, H: 2, Tq: 65, Tk: 65, D: 8, Dv: 8, Causal: true}, false, 1},
+		{AttentionGeom{B: 1, H: 2, Tq: 130, Tk: 131, D: 16, Dv: 9}, true, 1},
+		{AttentionGeom{B: 2, H: 1, Tq: 70, Tk: 200, D: 4, Dv: 6, Causal: true}, true, 1},
+		{AttentionGeom{B: 1, H: 2, Tq: 1, Tk: 129, D: 8, Dv: 8, Causal: true}, false, 1}, // a cached decoding step
+		{AttentionGeom{B: 1, H: 1, Tq: 5, Tk: 3, D: 2, Dv: 2, Causal: true}, false, 1},   // first rows see nothing
+		// several forward key blocks; large scores make the running
+		// maximum jump between blocks (the rescaling path)
+		{AttentionGeom{B: 1, H: 2, Tq: 67, Tk: 600, D: 8, Dv: 5}, false, 6},
+		{AttentionGeom{B: 1, H: 1, Tq: 300, Tk: 530, D: 12, Dv: 8, Causal: true}, true, 4},
 	}
 	for i, c := range cases {
 		g := c.g
@@ -114,7 +119,7 @@ func TestAttentionMatchesNaive(t *testing.T) {
 		g.Overwrite = i%2 == 1 // then the gradients start as garbage
 		t.Run(fmt.Sprintf("%+v/mask=%v", g, c.mask), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(g.Tq), uint64(g.Tk)))
-			q := randSlice(rng, g.B*g.Tq*g.H*g.D, 1)
+			q := randSlice(rng, g.B*g.Tq*g.H*g.D, max(1, c.qScale))
 			k := randSlice(rng, g.B*g.Tk*g.H*g.D, 1)
 			v := randSlice(rng, g.B*g.Tk*g.H*g.Dv, 1)
 			dout := randSlice(rng, g.B*g.Tq*g.H*g.Dv, 1)
