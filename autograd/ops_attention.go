@@ -80,7 +80,10 @@ func equalInts(a, b []int) bool {
 // It is one fused op (FlashAttention's tiling and online softmax, see
 // kernels.AttentionForward): neither the forward nor the backward pass
 // holds the Tq×Tk scores, only q, k, v, the output and one log-sum-exp per
-// query row. Backward (recomputing the probabilities p tile by tile):
+// query row, except that a recording tape keeps the probabilities when
+// they are few (kernels.AttentionProbsLen: at most 16 MiB, Tk ≤ 256).
+// Backward (recomputing the probabilities p tile by tile, or reading the
+// kept ones):
 //
 //	∂L/∂v = pᵀ·∂L/∂out;  ∂L/∂s = p ⊙ (∂L/∂out·vᵀ − rowsum(∂L/∂out ⊙ out))
 //	∂L/∂q = Scale·∂L/∂s·k;  ∂L/∂k = Scale·∂L/∂sᵀ·q
@@ -95,23 +98,40 @@ func Attention(q, k, v *Var, o AttentionOptions) *Var {
 		shape = []int{g.B, g.Tq, g.H * g.Dv}
 	}
 	out := alloc(t, shape)
+	// The record: the log-sum-exp of each query row [B·H·Tq], then, when
+	// the tape records and the kernel can keep them, the probabilities
+	// [B·H·Tq·Tk] that spare the backward pass recomputing them.
+	nl := g.B * g.H * g.Tq
 	var lse *tensor.Tensor
-	if t != nil {
-		lse = t.Alloc(g.B, g.H, g.Tq)
+	if t != nil && !t.infer {
+		lse = t.Alloc(nl + kernels.AttentionProbsLen(g))
+	} else if t != nil {
+		lse = t.Alloc(nl)
 	} else {
-		lse = tensor.Zeros(g.B, g.H, g.Tq)
+		lse = tensor.Zeros(nl)
 	}
 	var mask []float32
 	if o.Mask != nil {
 		mask = o.Mask.Data()
 	}
-	kernels.AttentionForward(g, q.Value.Data(), k.Value.Data(), v.Value.Data(), mask, out.Data(), lse.Data())
+	ls, probs := attnRecord(lse, nl)
+	kernels.AttentionForward(g, q.Value.Data(), k.Value.Data(), v.Value.Data(), mask, out.Data(), ls, probs)
 	n := node{back: backAttention, in: [3]*Var{q, k, v}, saved: [2]*tensor.Tensor{lse, o.Mask}, f: [2]float32{g.Scale}}
 	if g.Causal {
 		n.ints[0] = 1
 	}
 	n.ints[1] = o.Heads
 	return result(t, out, n)
+}
+
+// attnRecord splits an attention record into the log-sum-exp (nl floats)
+// and the kept probabilities (nil when none were kept).
+func attnRecord(rec *tensor.Tensor, nl int) (lse, probs []float32) {
+	d := rec.Data()
+	if len(d) > nl {
+		return d[:nl], d[nl:]
+	}
+	return d[:nl], nil
 }
 
 // Named views of an attention node's record.
@@ -149,7 +169,8 @@ func backAttention(t *Tape, n *node) {
 	if m := n.attnMask(); m != nil {
 		mask = m.Data()
 	}
-	kernels.AttentionBackward(g, q.Value.Data(), k.Value.Data(), v.Value.Data(), mask, n.out.Value.Data(), n.attnLSE().Data(),
+	lse, probs := attnRecord(n.attnLSE(), g.B*g.H*g.Tq)
+	kernels.AttentionBackward(g, q.Value.Data(), k.Value.Data(), v.Value.Data(), mask, n.out.Value.Data(), lse, probs,
 		t.grads[n.out.id].Data(), grads[0], grads[1], grads[2])
 }
 

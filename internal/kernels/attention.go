@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"sync"
 )
@@ -149,6 +150,11 @@ func (g *AttentionGeom) keyEnd(i0, br int) int {
 // and ends with out_I = o/l, lse_I = m + log l. The products are SGEMM
 // tiles. Work is split over batch × head × query block.
 //
+// probs is nil, or at least AttentionProbsLen(g) > 0 long: then the
+// forward pass also leaves there the probabilities p [B, H, Tq, Tk]
+// (0 where masked), which AttentionBackward then reads instead of
+// recomputing them.
+//
 // Reference loop (for one batch b and head h; masked scores are −∞):
 //
 //	for i := range Tq {
@@ -156,8 +162,9 @@ func (g *AttentionGeom) keyEnd(i0, br int) int {
 //		p_j = exp(s_j − max s) / Σ exp(s − max s)
 //		out[b,i,h,:] = Σ_j p_j·v[b,j,h,:]
 //	}
-func AttentionForward(g AttentionGeom, q, k, v, mask, out, lse []float32) {
+func AttentionForward(g AttentionGeom, q, k, v, mask, out, lse, probs []float32) {
 	g.check(q, k, v, mask, out, lse)
+	g.checkProbs(probs)
 	nb := (g.Tq + attnBr - 1) / attnBr
 	tasks := g.B * g.H * nb
 	if tasks == 0 {
@@ -175,7 +182,7 @@ func AttentionForward(g AttentionGeom, q, k, v, mask, out, lse []float32) {
 				w.ktHead = bh
 			}
 			i0 := blk * attnBr
-			g.forwardBlock(w, bh/g.H, bh%g.H, i0, min(attnBr, g.Tq-i0), q, v, mask, out, lse)
+			g.forwardBlock(w, bh/g.H, bh%g.H, i0, min(attnBr, g.Tq-i0), q, v, mask, out, lse, probs)
 		}
 		attnWorkPool.Put(w)
 	})
@@ -186,6 +193,33 @@ func AttentionForward(g AttentionGeom, q, k, v, mask, out, lse []float32) {
 func (g *AttentionGeom) transposeKeys(w *attnWork, b, h int, k []float32) {
 	w.kt = growF(w.kt, g.Tk*g.D)
 	transposeBlocks(w.kt, k[(b*g.Tk*g.H+h)*g.D:], g.H*g.D, g.Tk, g.D, attnBc)
+}
+
+// attnKeepMax is the most probabilities (floats) an attention op keeps
+// for its backward pass: 16 MiB, e.g. batch 4 × 4 heads at T = 512.
+const attnKeepMax = 1 << 22
+
+// AttentionProbsLen returns how long a probs buffer AttentionForward can
+// fill for g, B·H·Tq·Tk, or 0 where keeping the probabilities does not
+// pay: more than attnKeepMax of them, or more keys than one forward key
+// block holds (the kept block would need rescaling). Keeping them saves
+// the backward pass a product q·kᵀ and its exponentials, a seventh of the
+// arithmetic of forward and backward.
+func AttentionProbsLen(g AttentionGeom) int {
+	n := g.B * g.H * g.Tq * g.Tk
+	if g.Tk > attnBc || n > attnKeepMax {
+		return 0
+	}
+	return n
+}
+
+func (g *AttentionGeom) checkProbs(probs []float32) {
+	if probs == nil {
+		return
+	}
+	if n := AttentionProbsLen(*g); n == 0 || len(probs) < n {
+		panic(fmt.Sprintf("kernels: attention: probs has %d floats, AttentionProbsLen gives %d", len(probs), n))
+	}
 }
 
 func (g *AttentionGeom) check(q, k, v, mask, out, lse []float32) {
@@ -218,7 +252,7 @@ func (g *AttentionGeom) maskRow(row, mask []float32, b, qi, j0, nv int) {
 	}
 }
 
-func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, v, mask, out, lse []float32) {
+func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, v, mask, out, lse, probs []float32) {
 	ldq, ldv := g.H*g.D, g.H*g.Dv
 	w.s = growF(w.s, br*min(attnBc, g.Tk))
 	w.o = growF(w.o, br*g.Dv)
@@ -234,10 +268,13 @@ func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, v, mask, 
 		bc := min(attnBc, jEnd-j0)
 		bw := min(attnBc, g.Tk-j0) // the width of kt's block (causal rows may see fewer)
 		voff := ((b*g.Tk+j0)*g.H + h) * g.Dv
-		s := w.s[:br*bc]
-		attnGemm(false, br, bc, g.D, g.Scale, q[qoff:], ldq, w.kt[j0*g.D:], bw, 0, s, bc)
+		s, lds := w.s[:br*bc], bc
+		if probs != nil { // the only key block: the scores go where the probabilities stay
+			s, lds = probs[((b*g.H+h)*g.Tq+i0)*g.Tk:][:br*g.Tk], g.Tk
+		}
+		attnGemm(false, br, bc, g.D, g.Scale, q[qoff:], ldq, w.kt[j0*g.D:], bw, 0, s, lds)
 		for r := range br {
-			row := s[r*bc : (r+1)*bc]
+			row := s[r*lds : r*lds+lds]
 			nv := g.validCols(i0+r, j0, bc)
 			g.maskRow(row, mask, b, i0+r, j0, nv)
 			top := float32(attnMasked)
@@ -260,9 +297,9 @@ func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, v, mask, 
 				w.m[r] = top
 			}
 			w.l[r] += attnRows.expSub(row[:nv], w.m[r])
-			clear(row[nv:])
+			clear(row[nv:]) // with probs, up to Tk: the keys past jEnd too
 		}
-		attnGemm(false, br, g.Dv, bc, 1, s, bc, v[voff:], ldv, 1, w.o, g.Dv)
+		attnGemm(false, br, g.Dv, bc, 1, s, lds, v[voff:], ldv, 1, w.o, g.Dv)
 	}
 	for r := range br {
 		dst := out[((b*g.Tq+i0+r)*g.H+h)*g.Dv:][:g.Dv]
@@ -270,6 +307,9 @@ func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, v, mask, 
 		if w.l[r] == 0 {
 			clear(dst)
 			*li = float32(math.Inf(1))
+			if probs != nil && jEnd == 0 { // the loop never ran: a causal row that sees nothing
+				clear(probs[((b*g.H+h)*g.Tq+i0+r)*g.Tk:][:g.Tk])
+			}
 			continue
 		}
 		inv := 1 / w.l[r]
@@ -277,6 +317,9 @@ func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, v, mask, 
 			dst[d] = x * inv
 		}
 		*li = w.m[r] + float32(math.Log(float64(w.l[r])))
+		if probs != nil {
+			SIMD.Scale(inv, probs[((b*g.H+h)*g.Tq+i0+r)*g.Tk:][:jEnd])
+		}
 	}
 }
 
@@ -292,9 +335,12 @@ func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, v, mask, 
 //
 // Work is split over batch × head, which own disjoint gradient slices.
 // With g.Overwrite the first product into each gradient tile has β = 0.
-func AttentionBackward(g AttentionGeom, q, k, v, mask, out, lse, dout, dq, dk, dv []float32) {
+// probs is nil or what AttentionForward left there; then p is read from
+// it, not recomputed.
+func AttentionBackward(g AttentionGeom, q, k, v, mask, out, lse, probs, dout, dq, dk, dv []float32) {
 	g.check(q, k, v, mask, out, lse)
 	g.check(dq, dk, dv, nil, dout, lse)
+	g.checkProbs(probs)
 	tasks := g.B * g.H
 	if tasks == 0 {
 		return
@@ -310,13 +356,13 @@ func AttentionBackward(g AttentionGeom, q, k, v, mask, out, lse, dout, dq, dk, d
 	Parallel(tasks, grain, func(lo, hi int) {
 		w := attnWorkPool.Get().(*attnWork)
 		for t := lo; t < hi; t++ {
-			g.backwardHead(w, t/g.H, t%g.H, q, k, v, mask, out, lse, dout, dq, dk, dv)
+			g.backwardHead(w, t/g.H, t%g.H, q, k, v, mask, out, lse, probs, dout, dq, dk, dv)
 		}
 		attnWorkPool.Put(w)
 	})
 }
 
-func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, lse, dout, dq, dk, dv []float32) {
+func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, lse, probs, dout, dq, dk, dv []float32) {
 	ldq, ldv := g.H*g.D, g.H*g.Dv
 	w.di = growF(w.di, g.Tq)
 	for i := range g.Tq {
@@ -332,8 +378,11 @@ func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, 
 		bc := min(attnBcB, g.Tk-j0)
 		koff := ((b*g.Tk+j0)*g.H + h) * g.D
 		voff := ((b*g.Tk+j0)*g.H + h) * g.Dv
-		// kᵀ and vᵀ of this key block, once for all its query blocks
-		transposeBlocks(w.kt, k[koff:], ldq, bc, g.D, bc)
+		// kᵀ (unless p is kept) and vᵀ of this key block, once for all
+		// its query blocks
+		if probs == nil {
+			transposeBlocks(w.kt, k[koff:], ldq, bc, g.D, bc)
+		}
 		transposeBlocks(w.vt, v[voff:], ldv, bc, g.Dv, bc)
 		iStart := 0
 		if g.Causal { // first query row that sees key j0
@@ -343,19 +392,11 @@ func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, 
 			br := min(attnBrB, g.Tq-i0)
 			qoff := ((b*g.Tq+i0)*g.H + h) * g.D
 			ooff := ((b*g.Tq+i0)*g.H + h) * g.Dv
-			p, ds := w.p[:br*bc], w.s[:br*bc]
-			attnGemm(false, br, bc, g.D, g.Scale, q[qoff:], ldq, w.kt, bc, 0, p, bc)
-			for r := range br {
-				row := p[r*bc : (r+1)*bc]
-				nv := g.validCols(i0+r, j0, bc)
-				li := ls[i0+r]
-				if nv == 0 || math.IsInf(float64(li), 1) {
-					clear(row)
-					continue
-				}
-				g.maskRow(row, mask, b, i0+r, j0, nv)
-				attnRows.expSub(row[:nv], li)
-				clear(row[nv:])
+			p, ldp, ds := w.p[:br*bc], bc, w.s[:br*bc]
+			if probs != nil {
+				p, ldp = probs[((b*g.H+h)*g.Tq+i0)*g.Tk+j0:], g.Tk
+			} else {
+				g.recomputeProbs(w, b, i0, br, j0, bc, q[qoff:], ls, mask, p)
 			}
 			// Every query block meets key block 0 and every key block
 			// meets its first query block iStart: there, with Overwrite,
@@ -367,13 +408,32 @@ func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, 
 			if g.Overwrite && j0 == 0 {
 				betaQ = 0
 			}
-			attnGemm(true, bc, g.Dv, br, 1, p, bc, dout[ooff:], ldv, betaKV, dv[voff:], ldv)
+			attnGemm(true, bc, g.Dv, br, 1, p, ldp, dout[ooff:], ldv, betaKV, dv[voff:], ldv)
 			attnGemm(false, br, bc, g.Dv, 1, dout[ooff:], ldv, w.vt, bc, 0, ds, bc)
 			for r := range br {
-				attnRows.ds(ds[r*bc:(r+1)*bc], p[r*bc:(r+1)*bc], w.di[i0+r])
+				attnRows.ds(ds[r*bc:(r+1)*bc], p[r*ldp:r*ldp+bc], w.di[i0+r])
 			}
 			attnGemm(false, br, g.D, bc, g.Scale, ds, bc, k[koff:], ldq, betaQ, dq[qoff:], ldq)
 			attnGemm(true, bc, g.D, br, g.Scale, ds, bc, q[qoff:], ldq, betaKV, dk[koff:], ldq)
 		}
+	}
+}
+
+// recomputeProbs sets p (br × bc) to the probabilities of query rows
+// i0… against the key block j0… whose transpose is in w.kt:
+// p = exp(Scale·q·kᵀ − lse), 0 where masked.
+func (g *AttentionGeom) recomputeProbs(w *attnWork, b, i0, br, j0, bc int, q, ls, mask, p []float32) {
+	attnGemm(false, br, bc, g.D, g.Scale, q, g.H*g.D, w.kt, bc, 0, p, bc)
+	for r := range br {
+		row := p[r*bc : (r+1)*bc]
+		nv := g.validCols(i0+r, j0, bc)
+		li := ls[i0+r]
+		if nv == 0 || math.IsInf(float64(li), 1) {
+			clear(row)
+			continue
+		}
+		g.maskRow(row, mask, b, i0+r, j0, nv)
+		attnRows.expSub(row[:nv], li)
+		clear(row[nv:])
 	}
 }

@@ -108,6 +108,7 @@ func TestAttentionMatchesNaive(t *testing.T) {
 		{AttentionGeom{B: 2, H: 1, Tq: 70, Tk: 200, D: 4, Dv: 6, Causal: true}, true, 1},
 		{AttentionGeom{B: 1, H: 2, Tq: 1, Tk: 129, D: 8, Dv: 8, Causal: true}, false, 1}, // a cached decoding step
 		{AttentionGeom{B: 1, H: 1, Tq: 5, Tk: 3, D: 2, Dv: 2, Causal: true}, false, 1},   // first rows see nothing
+		{AttentionGeom{B: 1, H: 2, Tq: 200, Tk: 100, D: 4, Dv: 3, Causal: true}, false, 1}, // a first query block that sees nothing
 		// several forward key blocks; large scores make the running
 		// maximum jump between blocks (the rescaling path)
 		{AttentionGeom{B: 1, H: 2, Tq: 67, Tk: 600, D: 8, Dv: 5}, false, 6},
@@ -132,33 +133,52 @@ func TestAttentionMatchesNaive(t *testing.T) {
 					}
 				}
 			}
-			// guard values after every output catch stray writes
-			const guard = 7777
-			out := append(make([]float32, g.B*g.Tq*g.H*g.Dv), guard)
-			lse := append(make([]float32, g.B*g.H*g.Tq), guard)
-			AttentionForward(g, q, k, v, mask, out, lse)
-			dq := append(make([]float32, len(q)), guard)
-			dk := append(make([]float32, len(k)), guard)
-			dv := append(make([]float32, len(v)), guard)
-			if g.Overwrite {
-				for _, d := range [][]float32{dq, dk, dv} {
-					for i := range d[:len(d)-1] {
-						d[i] = float32(math.NaN())
+			wOut, wdq, wdk, wdv := attentionNaive(g, q, k, v, mask, dout)
+			// without kept probabilities, and with them where the
+			// geometry allows (the buffer starts as NaN: every element
+			// must be written)
+			for _, keep := range []bool{false, true} {
+				n := AttentionProbsLen(g)
+				if keep && n == 0 {
+					continue
+				}
+				// guard values after every output catch stray writes
+				const guard = 7777
+				var probs []float32
+				if keep {
+					probs = append(make([]float32, n), guard)
+					for i := range n {
+						probs[i] = float32(math.NaN())
 					}
 				}
-			}
-			AttentionBackward(g, q, k, v, mask, out, lse, dout, dq, dk, dv)
-			wOut, wdq, wdk, wdv := attentionNaive(g, q, k, v, mask, dout)
-			for _, x := range []struct {
-				name string
-				got  []float32
-				want []float64
-			}{{"out", out, wOut}, {"dq", dq, wdq}, {"dk", dk, wdk}, {"dv", dv, wdv}} {
-				if x.got[len(x.got)-1] != guard {
-					t.Errorf("%s: write past the end", x.name)
+				out := append(make([]float32, g.B*g.Tq*g.H*g.Dv), guard)
+				lse := append(make([]float32, g.B*g.H*g.Tq), guard)
+				AttentionForward(g, q, k, v, mask, out, lse, probs)
+				dq := append(make([]float32, len(q)), guard)
+				dk := append(make([]float32, len(k)), guard)
+				dv := append(make([]float32, len(v)), guard)
+				if g.Overwrite {
+					for _, d := range [][]float32{dq, dk, dv} {
+						for i := range d[:len(d)-1] {
+							d[i] = float32(math.NaN())
+						}
+					}
 				}
-				if d, at := maxDiff(x.got, x.want); d > 2e-5*math.Sqrt(float64(g.Tk)) {
-					t.Errorf("%s[%d] = %v, want %v (diff %g)", x.name, at, x.got[at], x.want[at], d)
+				AttentionBackward(g, q, k, v, mask, out, lse, probs, dout, dq, dk, dv)
+				for _, x := range []struct {
+					name string
+					got  []float32
+					want []float64
+				}{{"out", out, wOut}, {"dq", dq, wdq}, {"dk", dk, wdk}, {"dv", dv, wdv}} {
+					if x.got[len(x.got)-1] != guard {
+						t.Errorf("keep=%v: %s: write past the end", keep, x.name)
+					}
+					if d, at := maxDiff(x.got, x.want); d > 2e-5*math.Sqrt(float64(g.Tk)) {
+						t.Errorf("keep=%v: %s[%d] = %v, want %v (diff %g)", keep, x.name, at, x.got[at], x.want[at], d)
+					}
+				}
+				if keep && probs[n] != guard {
+					t.Errorf("probs: write past the end")
 				}
 			}
 		})
@@ -176,8 +196,8 @@ func BenchmarkAttention(b *testing.B) {
 		b.Run(fmt.Sprintf("T=%d", T), func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
-				AttentionForward(g, q, k, v, nil, out, lse)
-				AttentionBackward(g, q, k, v, nil, out, lse, dout, dq, dk, dv)
+				AttentionForward(g, q, k, v, nil, out, lse, nil)
+				AttentionBackward(g, q, k, v, nil, out, lse, nil, dout, dq, dk, dv)
 			}
 		})
 	}
@@ -199,12 +219,12 @@ func BenchmarkAttentionModels(b *testing.B) {
 		name := fmt.Sprintf("T=%d,D=%d,causal=%v", g.Tq, g.D, g.Causal)
 		b.Run(name+"/fwd", func(b *testing.B) {
 			for range b.N {
-				AttentionForward(g, q, k, v, nil, out, lse)
+				AttentionForward(g, q, k, v, nil, out, lse, nil)
 			}
 		})
 		b.Run(name+"/bwd", func(b *testing.B) {
 			for range b.N {
-				AttentionBackward(g, q, k, v, nil, out, lse, dout, dq, dk, dv)
+				AttentionBackward(g, q, k, v, nil, out, lse, nil, dout, dq, dk, dv)
 			}
 		})
 	}

@@ -16,18 +16,22 @@ func BenchmarkAttentionWorkload(b *testing.B) {
 		q, k, v, dout := randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1)
 		out, lse := make([]float32, n), make([]float32, g.B*g.H*T)
 		dq, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
-		AttentionForward(g, q, k, v, nil, out, lse)
+		probs := make([]float32, AttentionProbsLen(g)) // kept where the autograd op keeps them
+		if len(probs) == 0 {
+			probs = nil
+		}
+		AttentionForward(g, q, k, v, nil, out, lse, probs)
 		b.Run(fmt.Sprintf("T=%d/fwd", T), func(b *testing.B) {
 			c0 := processCPUSeconds()
 			for range b.N {
-				AttentionForward(g, q, k, v, nil, out, lse)
+				AttentionForward(g, q, k, v, nil, out, lse, probs)
 			}
 			b.ReportMetric((processCPUSeconds()-c0)*1e3/float64(b.N), "cpu-ms/op")
 		})
 		b.Run(fmt.Sprintf("T=%d/bwd", T), func(b *testing.B) {
 			c0 := processCPUSeconds()
 			for range b.N {
-				AttentionBackward(g, q, k, v, nil, out, lse, dout, dq, dk, dv)
+				AttentionBackward(g, q, k, v, nil, out, lse, probs, dout, dq, dk, dv)
 			}
 			b.ReportMetric((processCPUSeconds()-c0)*1e3/float64(b.N), "cpu-ms/op")
 		})
