@@ -106,8 +106,8 @@ func TestAttentionMatchesNaive(t *testing.T) {
 		{AttentionGeom{B: 2, H: 2, Tq: 65, Tk: 65, D: 8, Dv: 8, Causal: true}, false, 1},
 		{AttentionGeom{B: 1, H: 2, Tq: 130, Tk: 131, D: 16, Dv: 9}, true, 1},
 		{AttentionGeom{B: 2, H: 1, Tq: 70, Tk: 200, D: 4, Dv: 6, Causal: true}, true, 1},
-		{AttentionGeom{B: 1, H: 2, Tq: 1, Tk: 129, D: 8, Dv: 8, Causal: true}, false, 1}, // a cached decoding step
-		{AttentionGeom{B: 1, H: 1, Tq: 5, Tk: 3, D: 2, Dv: 2, Causal: true}, false, 1},   // first rows see nothing
+		{AttentionGeom{B: 1, H: 2, Tq: 1, Tk: 129, D: 8, Dv: 8, Causal: true}, false, 1},   // a cached decoding step
+		{AttentionGeom{B: 1, H: 1, Tq: 5, Tk: 3, D: 2, Dv: 2, Causal: true}, false, 1},     // first rows see nothing
 		{AttentionGeom{B: 1, H: 2, Tq: 200, Tk: 100, D: 4, Dv: 3, Causal: true}, false, 1}, // a first query block that sees nothing
 		// several forward key blocks; large scores make the running
 		// maximum jump between blocks (the rescaling path)
