@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"unsafe"
 )
 
 // AttentionGeom describes one scaled-dot-product attention: queries
@@ -74,11 +75,39 @@ func growF(b []float32, n int) []float32 {
 // attnGemm is Sgemm on the calling thread only (the fused attention
 // parallelizes over heads and query blocks itself). B is never
 // transposed: every operand is read where it lies, nothing is packed.
+// The tiles are small (a few µs each), so when K fits one cache block it
+// walks the micro-kernels itself, sparing the blocked driver's setup
+// (task and scratch from their pools, the plan) on every tile; the tile
+// grid and the order of the sums are the driver's, so are the bits.
 func attnGemm(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if sgemmThin(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
-	sgemm(gemmBest, 1, &attnPlan, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	kern := gemmBest
+	if m == 0 || n == 0 || k == 0 || alpha == 0 || k > kern.kc || n > kern.nc || (n%kern.nr != 0 && kern.edge == nil) {
+		sgemm(kern, 1, &attnPlan, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	checkSgemm(transA, false, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	rsa, csa := lda, 1 // op(A)(i, p) = a[i*rsa + p*csa]
+	if transA {
+		rsa, csa = 1, lda
+	}
+	ap, bp, cp := unsafe.Pointer(&a[0]), unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0])
+	mr, nr := kern.mr, kern.nr
+	for jr := 0; jr < n; jr += nr {
+		nrr := min(nr, n-jr)
+		bj := (*float32)(gemmPtr(bp, jr))
+		for ir := 0; ir < m; ir += mr {
+			mrr := min(mr, m-ir)
+			ai, ci := (*float32)(gemmPtr(ap, ir*rsa)), (*float32)(gemmPtr(cp, ir*ldc+jr))
+			if nrr == nr {
+				kern.rows[mrr-1](k, ai, rsa, csa, bj, ldb, ci, ldc, alpha, beta)
+			} else {
+				kern.edge[mrr-1][(nrr-1)/kern.edgeW](k, ai, rsa, csa, bj, ldb, ci, ldc, alpha, beta, nrr)
+			}
+		}
+	}
 }
 
 // attnPlan packs nothing: the tiles are small and B is always row-major.
@@ -365,10 +394,6 @@ func AttentionBackward(g AttentionGeom, q, k, v, mask, out, lse, probs, dout, dq
 func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, lse, probs, dout, dq, dk, dv []float32) {
 	ldq, ldv := g.H*g.D, g.H*g.Dv
 	w.di = growF(w.di, g.Tq)
-	for i := range g.Tq {
-		off := ((b*g.Tq+i)*g.H + h) * g.Dv
-		w.di[i] = SIMD.Dot(dout[off:off+g.Dv], out[off:off+g.Dv])
-	}
 	w.p = growF(w.p, attnBrB*attnBcB)
 	w.s = growF(w.s, attnBrB*attnBcB)
 	w.kt = growF(w.kt, attnBcB*g.D)
@@ -392,6 +417,15 @@ func (g *AttentionGeom) backwardHead(w *attnWork, b, h int, q, k, v, mask, out, 
 			br := min(attnBrB, g.Tq-i0)
 			qoff := ((b*g.Tq+i0)*g.H + h) * g.D
 			ooff := ((b*g.Tq+i0)*g.H + h) * g.Dv
+			if j0 == 0 { // every query block used starts at key block 0
+				// D_i where the block's rows of out and dout are about to
+				// be read anyway (a separate pass over them ran at
+				// cache-miss speed: 7% of the backward at T = 256)
+				for i := i0; i < i0+br; i++ {
+					off := ((b*g.Tq+i)*g.H + h) * g.Dv
+					w.di[i] = SIMD.Dot(dout[off:off+g.Dv], out[off:off+g.Dv])
+				}
+			}
 			p, ldp, ds := w.p[:br*bc], bc, w.s[:br*bc]
 			if probs != nil {
 				p, ldp = probs[((b*g.H+h)*g.Tq+i0)*g.Tk+j0:], g.Tk
