@@ -193,11 +193,12 @@ func BenchmarkAttention(b *testing.B) {
 		q, k, v, dout := randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1)
 		out, lse := make([]float32, n), make([]float32, g.B*g.H*T)
 		dq, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
+		probs := keptProbs(g)
 		b.Run(fmt.Sprintf("T=%d", T), func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
-				AttentionForward(g, q, k, v, nil, out, lse, nil)
-				AttentionBackward(g, q, k, v, nil, out, lse, nil, dout, dq, dk, dv)
+				AttentionForward(g, q, k, v, nil, out, lse, probs)
+				AttentionBackward(g, q, k, v, nil, out, lse, probs, dout, dq, dk, dv)
 			}
 		})
 	}
@@ -216,16 +217,56 @@ func BenchmarkAttentionModels(b *testing.B) {
 		q, k, v, dout := randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1)
 		out, lse := make([]float32, n), make([]float32, g.B*g.H*g.Tq)
 		dq, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
+		probs := keptProbs(g)
 		name := fmt.Sprintf("T=%d,D=%d,causal=%v", g.Tq, g.D, g.Causal)
 		b.Run(name+"/fwd", func(b *testing.B) {
 			for range b.N {
-				AttentionForward(g, q, k, v, nil, out, lse, nil)
+				AttentionForward(g, q, k, v, nil, out, lse, probs)
 			}
 		})
 		b.Run(name+"/bwd", func(b *testing.B) {
 			for range b.N {
-				AttentionBackward(g, q, k, v, nil, out, lse, nil, dout, dq, dk, dv)
+				AttentionBackward(g, q, k, v, nil, out, lse, probs, dout, dq, dk, dv)
 			}
+		})
+	}
+}
+
+// keptProbs returns a probabilities buffer where the autograd op keeps
+// one (AttentionProbsLen), nil elsewhere.
+func keptProbs(g AttentionGeom) []float32 {
+	if n := AttentionProbsLen(g); n > 0 {
+		return make([]float32, n)
+	}
+	return nil
+}
+
+// BenchmarkAttentionWorkload times forward and backward apart at the
+// attention_T workloads' shape (batch 4, 4 heads, head size 64, no mask),
+// with the CPU time per op (the figure to compare on a busy machine).
+func BenchmarkAttentionWorkload(b *testing.B) {
+	for _, T := range []int{256, 1024} {
+		g := AttentionGeom{B: 4, H: 4, Tq: T, Tk: T, D: 64, Dv: 64, Scale: 0.125, Overwrite: true}
+		rng := rand.New(rand.NewPCG(1, 2))
+		n := g.B * T * g.H * g.D
+		q, k, v, dout := randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1)
+		out, lse := make([]float32, n), make([]float32, g.B*g.H*T)
+		dq, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
+		probs := keptProbs(g)
+		AttentionForward(g, q, k, v, nil, out, lse, probs)
+		b.Run(fmt.Sprintf("T=%d/fwd", T), func(b *testing.B) {
+			c0 := processCPUSeconds()
+			for range b.N {
+				AttentionForward(g, q, k, v, nil, out, lse, probs)
+			}
+			b.ReportMetric((processCPUSeconds()-c0)*1e3/float64(b.N), "cpu-ms/op")
+		})
+		b.Run(fmt.Sprintf("T=%d/bwd", T), func(b *testing.B) {
+			c0 := processCPUSeconds()
+			for range b.N {
+				AttentionBackward(g, q, k, v, nil, out, lse, probs, dout, dq, dk, dv)
+			}
+			b.ReportMetric((processCPUSeconds()-c0)*1e3/float64(b.N), "cpu-ms/op")
 		})
 	}
 }
