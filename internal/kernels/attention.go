@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -182,7 +183,8 @@ func (g *AttentionGeom) keyEnd(i0, br int) int {
 //	l = l·exp(m − m') + rowsum p;  o = o·exp(m − m') + p·v_J;  m = m'
 //
 // and ends with out_I = o/l, lse_I = m + log l. The products are SGEMM
-// tiles. Work is split over batch × head × query block.
+// tiles. Work is shared out by batch × head, or batch × head × query
+// block when the heads are few (attnParallel).
 //
 // probs is nil, or at least AttentionProbsLen(g) > 0 long: then the
 // forward pass also leaves there the probabilities p [B, H, Tq, Tk]
@@ -206,20 +208,51 @@ func AttentionForward(g AttentionGeom, q, k, v, mask, out, lse, probs []float32)
 	}
 	work := g.Tq * g.Tk * (g.D + g.Dv) // flops/2 over all tasks
 	grain := max(1, tasks*(1<<16)/max(work, 1))
-	Parallel(tasks, grain, func(lo, hi int) {
-		w := attnWorkPool.Get().(*attnWork)
-		w.ktHead = -1
-		for t := lo; t < hi; t++ {
-			bh, blk := t/nb, t%nb
-			if bh != w.ktHead { // a worker's tasks are contiguous: heads change rarely
+	// With heads enough to share out, a task is a whole head (its keys
+	// are transposed once); otherwise a query block of one.
+	per := 1
+	if g.B*g.H >= 4*Threads() {
+		per = nb
+	}
+	attnParallel(tasks/per, min(Threads(), tasks/grain), func(w *attnWork, t int) {
+		for u := t * per; u < (t+1)*per; u++ {
+			bh, blk := u/nb, u%nb
+			if bh != w.ktHead {
 				g.transposeKeys(w, bh/g.H, bh%g.H, k)
 				w.ktHead = bh
 			}
 			i0 := blk * attnBr
 			g.forwardBlock(w, bh/g.H, bh%g.H, i0, min(attnBr, g.Tq-i0), q, v, mask, out, lse, probs)
 		}
-		attnWorkPool.Put(w)
 	})
+}
+
+// attnParallel runs fn(w, t) for every task t < n on up to workers
+// threads, each with its own scratch w. The threads take the next task
+// from a shared counter rather than a fixed share of them: on a busy
+// machine a thread that is descheduled holds up at most the task it is
+// in, not half the work. Tasks write disjoint outputs, and each is
+// computed the same way whichever thread runs it, so the bits do not
+// depend on the schedule.
+func attnParallel(n, workers int, fn func(w *attnWork, t int)) {
+	var next atomic.Int64
+	run := func(_, _ int) {
+		w := attnWorkPool.Get().(*attnWork)
+		w.ktHead = -1
+		for {
+			t := int(next.Add(1)) - 1
+			if t >= n {
+				break
+			}
+			fn(w, t)
+		}
+		attnWorkPool.Put(w)
+	}
+	if workers <= 1 {
+		run(0, 1)
+		return
+	}
+	Parallel(workers, 1, run)
 }
 
 // transposeKeys puts the keys of batch b, head h into w.kt in blocks of
@@ -368,8 +401,8 @@ func (g *AttentionGeom) forwardBlock(w *attnWork, b, h, i0, br int, q, v, mask, 
 //	dq_I += Scale·ds·k_J;  dk_J += Scale·dsᵀ·q_I
 //
 // It walks key blocks J (kᵀ and vᵀ transposed once per block) and, inside,
-// query blocks I. Work is split over batch × head, which own disjoint
-// gradient slices. With g.Overwrite the first product into each gradient
+// query blocks I. Work is shared out by batch × head, which own disjoint
+// gradient slices (attnParallel). With g.Overwrite the first product into each gradient
 // tile has β = 0. probs is nil or what AttentionForward left there; then
 // p is read from it, not recomputed.
 func AttentionBackward(g AttentionGeom, q, k, v, mask, out, lse, probs, dout, dq, dk, dv []float32) {
@@ -388,12 +421,8 @@ func AttentionBackward(g AttentionGeom, q, k, v, mask, out, lse, probs, dout, dq
 	}
 	work := g.Tq * g.Tk * (g.D + g.Dv)
 	grain := max(1, (1<<17)/max(work, 1))
-	Parallel(tasks, grain, func(lo, hi int) {
-		w := attnWorkPool.Get().(*attnWork)
-		for t := lo; t < hi; t++ {
-			g.backwardHead(w, t/g.H, t%g.H, q, k, v, mask, out, lse, probs, dout, dq, dk, dv)
-		}
-		attnWorkPool.Put(w)
+	attnParallel(tasks, min(Threads(), tasks/grain), func(w *attnWork, t int) {
+		g.backwardHead(w, t/g.H, t%g.H, q, k, v, mask, out, lse, probs, dout, dq, dk, dv)
 	})
 }
 

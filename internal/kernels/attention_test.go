@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -182,6 +183,44 @@ func TestAttentionMatchesNaive(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAttentionThreadsSameBits checks that the threads' schedule does not
+// change a bit of the output or the gradients (with 1, 2 and 3 threads,
+// heads few and many, probabilities kept and recomputed).
+func TestAttentionThreadsSameBits(t *testing.T) {
+	for _, g := range []AttentionGeom{
+		{B: 1, H: 1, Tq: 300, Tk: 300, D: 16, Dv: 8, Scale: 0.25, Causal: true}, // tasks are query blocks
+		{B: 3, H: 3, Tq: 70, Tk: 90, D: 8, Dv: 8, Scale: 0.35, Overwrite: true}, // tasks are heads
+	} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		q, k, v := randSlice(rng, g.B*g.Tq*g.H*g.D, 1), randSlice(rng, g.B*g.Tk*g.H*g.D, 1), randSlice(rng, g.B*g.Tk*g.H*g.Dv, 1)
+		dout := randSlice(rng, g.B*g.Tq*g.H*g.Dv, 1)
+		run := func(threads int, keep bool) [][]float32 {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
+			var probs []float32
+			if keep {
+				probs = keptProbs(g)
+			}
+			out, lse := make([]float32, len(dout)), make([]float32, g.B*g.H*g.Tq)
+			dq, dk, dv := make([]float32, len(q)), make([]float32, len(k)), make([]float32, len(v))
+			AttentionForward(g, q, k, v, nil, out, lse, probs)
+			AttentionBackward(g, q, k, v, nil, out, lse, probs, dout, dq, dk, dv)
+			return [][]float32{out, lse, dq, dk, dv}
+		}
+		for _, keep := range []bool{false, true} {
+			want := run(1, keep)
+			for _, th := range []int{2, 3} {
+				for i, got := range run(th, keep) {
+					for j := range got {
+						if math.Float32bits(got[j]) != math.Float32bits(want[i][j]) {
+							t.Fatalf("%+v keep=%v: %d threads: output %d [%d] = %v, 1 thread %v", g, keep, th, i, j, got[j], want[i][j])
+						}
+					}
+				}
+			}
+		}
 	}
 }
 
