@@ -9,6 +9,8 @@
 // func attnExpSubAVX512(row []float32, m float32, tab *[geluTabLen]float32) float32
 //
 // row[i] = e^{row[i] − m} (0 where row[i] − m < lo), returns Σ row[i].
+// Two 16-lane chains run interleaved (each e^x is a chain of ~15
+// dependent steps; one chain at a time left the FMA units idle).
 TEXT ·attnExpSubAVX512(SB), NOSPLIT, $0-44
 	MOVQ row_base+0(FP), DI
 	MOVQ row_len+8(FP), CX
@@ -38,8 +40,60 @@ TEXT ·attnExpSubAVX512(SB), NOSPLIT, $0-44
 	KMOVW R10, K1
 	MOVL $0xffff, R10
 	KMOVW R10, K3
-	CMPQ BX, $0
-	JEQ etail
+	VPXORD Z22, Z22, Z22 // the second chain's sum
+	MOVQ BX, R11
+	ANDQ $-32, R11 // two independent 16-lane chains while 32 are left
+	CMPQ R11, $0
+	JEQ e16
+eloop2:
+	VMOVUPS (DI)(AX*4), Z0
+	VMOVUPS 64(DI)(AX*4), Z2
+	VSUBPS Z20, Z0, Z0
+	VSUBPS Z20, Z2, Z2
+	VCMPPS $13, Z17, Z0, K2
+	VCMPPS $13, Z17, Z2, K4
+	VMAXPS Z17, Z0, Z0
+	VMAXPS Z17, Z2, Z2
+	VMULPS Z16, Z0, Z4
+	VMULPS Z16, Z2, Z6
+	VRNDSCALEPS $0, Z4, Z4
+	VRNDSCALEPS $0, Z6, Z6
+	VFNMADD231PS Z15, Z4, Z0
+	VFNMADD231PS Z15, Z6, Z2
+	VFNMADD231PS Z14, Z4, Z0
+	VFNMADD231PS Z14, Z6, Z2
+	VMULPS Z0, Z0, Z5
+	VMULPS Z2, Z2, Z7
+	VMOVAPS Z13, Z1
+	VMOVAPS Z13, Z3
+	VFMADD213PS Z12, Z0, Z1
+	VFMADD213PS Z12, Z2, Z3
+	VFMADD213PS Z11, Z0, Z1
+	VFMADD213PS Z11, Z2, Z3
+	VFMADD213PS Z10, Z0, Z1
+	VFMADD213PS Z10, Z2, Z3
+	VFMADD213PS Z9, Z0, Z1
+	VFMADD213PS Z9, Z2, Z3
+	VFMADD213PS Z8, Z0, Z1
+	VFMADD213PS Z8, Z2, Z3
+	VFMADD213PS Z0, Z5, Z1
+	VFMADD213PS Z2, Z7, Z3
+	VADDPS Z28, Z1, Z1
+	VADDPS Z28, Z3, Z3
+	VSCALEFPS Z4, Z1, Z1
+	VSCALEFPS Z6, Z3, Z3
+	VMOVAPS.Z Z1, K2, Z1
+	VMOVAPS.Z Z3, K4, Z3
+	VADDPS Z1, Z21, Z21
+	VADDPS Z3, Z22, Z22
+	VMOVUPS Z1, (DI)(AX*4)
+	VMOVUPS Z3, 64(DI)(AX*4)
+	ADDQ $32, AX
+	CMPQ AX, R11
+	JLT eloop2
+e16:
+	CMPQ AX, BX
+	JGE etail
 eloop:
 	VMOVUPS (DI)(AX*4), Z0
 	VSUBPS Z20, Z0, Z0
@@ -90,7 +144,7 @@ etail:
 	VADDPS Z1, Z21, Z21
 	VMOVUPS Z1, K1, (DI)(AX*4)
 edone:
-	VMOVAPS Z21, Z0
+	VADDPS Z22, Z21, Z0
 	VEXTRACTF64X4 $1, Z0, Y9
 	VADDPS Y9, Y0, Y0
 	VEXTRACTF128 $1, Y0, X9
