@@ -182,7 +182,8 @@ func (g *AttentionGeom) keyEnd(i0, br int) int {
 //	s = Scale·q_I·k_Jᵀ;  m' = max(m, rowmax s);  p = exp(s − m')
 //	l = l·exp(m − m') + rowsum p;  o = o·exp(m − m') + p·v_J;  m = m'
 //
-// and ends with out_I = o/l, lse_I = m + log l. The products are SGEMM
+// (except that m' stays m while rowmax s ≤ m + attnLazy) and ends with
+// out_I = o/l, lse_I = m + log l. The products are SGEMM
 // tiles. Work is shared out by batch × head, or batch × head × query
 // block when the heads are few (attnParallel).
 //

@@ -186,6 +186,35 @@ func TestAttentionMatchesNaive(t *testing.T) {
 	}
 }
 
+// TestTransposeBlocks checks transposeBlocks (8×8 assembly blocks and
+// the Go loop for what they leave) against its index formula.
+func TestTransposeBlocks(t *testing.T) {
+	for _, c := range []struct{ rows, cols, ld, bc int }{
+		{1, 1, 1, 1}, {7, 5, 9, 4}, {8, 8, 8, 8}, {17, 16, 20, 64}, {130, 64, 256, 64}, {300, 12, 40, 256}, {65, 33, 33, 24},
+	} {
+		src := make([]float32, (c.rows-1)*c.ld+c.cols)
+		for i := range src {
+			src[i] = float32(i)
+		}
+		dst := make([]float32, c.rows*c.cols+1)
+		dst[len(dst)-1] = -1
+		transposeBlocks(dst, src, c.ld, c.rows, c.cols, c.bc)
+		for j0 := 0; j0 < c.rows; j0 += c.bc {
+			bw := min(c.bc, c.rows-j0)
+			for p := range c.cols {
+				for r := range bw {
+					if got, want := dst[j0*c.cols+p*bw+r], src[(j0+r)*c.ld+p]; got != want {
+						t.Fatalf("%+v: block %d, [%d, %d] = %v, want %v", c, j0, p, r, got, want)
+					}
+				}
+			}
+		}
+		if dst[len(dst)-1] != -1 {
+			t.Fatalf("%+v: wrote past the end", c)
+		}
+	}
+}
+
 // TestAttentionThreadsSameBits checks that the threads' schedule does not
 // change a bit of the output or the gradients (with 1, 2 and 3 threads,
 // heads few and many, probabilities kept and recomputed).
