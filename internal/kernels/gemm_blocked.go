@@ -24,10 +24,13 @@ import (
 // Tiles at the bottom edge of C go to kernels for fewer rows; tiles at the
 // right edge go to masked kernels (AVX-512) or through a scratch tile.
 //
-// Threads split C into disjoint blocks of whole tiles along M or N and run
-// this loop independently. K is never split, and neither the tile grid nor
-// the order of the sums over K depends on the split, so every element of C
-// gets the same bits whatever the thread count.
+// Threads split C into disjoint chunks of whole tiles along M or N, taken
+// one at a time from a shared counter (chunkQueue: a thread that is
+// descheduled or woken late holds up the others by at most one chunk), and
+// run this loop on each chunk independently. K is never split, and neither
+// the tile grid nor the order of the sums over K depends on the chunks or
+// on which thread runs them, so every element of C gets the same bits
+// whatever the thread count.
 
 // microKernel computes one MR×NR tile; see sgemmMicroGeneric for the contract.
 type microKernel func(k int, a *float32, rsa, csa int, b *float32, csb int, c *float32, ldc int, alpha, beta float32)
@@ -86,7 +89,7 @@ func sgemm(kern *gemmKernel, threads int, plan *gemmPlan, transA, transB bool, m
 		return
 	}
 	t := gemmTaskPool.Get().(*gemmTask)
-	*t = gemmTask{
+	t.gemmCall = gemmCall{
 		kern: kern, transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta,
 		a: unsafe.Pointer(unsafe.SliceData(a)), lda: lda,
@@ -99,22 +102,37 @@ func sgemm(kern *gemmKernel, threads int, plan *gemmPlan, transA, transB bool, m
 		t.plan = chooseGemmPlan(kern, transA, transB, m, n, k, lda, ldb)
 	}
 	mu, nu := gemmCeilDiv(m, kern.mr), gemmCeilDiv(n, kern.nr)
-	units, w := mu, 1
-	if threads > 1 {
+	if threads <= 1 || max(mu, nu) <= 1 {
+		t.run(0, mu)
+	} else {
 		t.splitN = gemmSplitEfficiency(nu, threads) > gemmSplitEfficiency(mu, threads)
-		units = mu
+		units := mu
 		if t.splitN {
 			units = nu
 		}
-		w = min(threads, units)
+		t.queue.reset(t, units, gemmChunk(kern, t.plan.packB || transB, t.splitN, units, threads))
+		parallelChunks(&t.queue, threads)
 	}
-	if w <= 1 {
-		t.run(0, units)
-	} else {
-		parallelRun(t, units, w)
-	}
-	*t = gemmTask{}
+	t.gemmCall = gemmCall{}
+	t.queue.task = nil
 	gemmTaskPool.Put(t)
+}
+
+// gemmChunksPerThread is how many chunks of tiles a parallel Sgemm deals
+// out per thread: threads take chunks from a shared counter, so one that
+// is descheduled or woken late holds up the others by at most a chunk.
+const gemmChunksPerThread = 4
+
+// gemmChunk is the number of tiles along the split dimension in one chunk
+// of a parallel Sgemm over units tiles. When M is split and B is packed,
+// every chunk packs the kc×n blocks of B again, so a chunk then spans at
+// least two A blocks (2·mc rows) where there are enough.
+func gemmChunk(kern *gemmKernel, packB, splitN bool, units, threads int) int {
+	chunk := gemmCeilDiv(units, threads*gemmChunksPerThread)
+	if !splitN && packB {
+		chunk = max(chunk, min(2*kern.mc/kern.mr, gemmCeilDiv(units, threads)))
+	}
+	return chunk
 }
 
 // gemmSplitEfficiency is the fraction of w threads kept busy by units equal
@@ -157,9 +175,16 @@ func checkSgemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 	check("c", m, n, ldc, lc)
 }
 
-// gemmTask is one Sgemm call, run over a range of whole tiles along M
-// (or N when splitN) so that threads can share it.
+// gemmTask is one Sgemm call, run over ranges of whole tiles along M
+// (or N when splitN) so that threads can share it, and the queue that
+// deals those ranges out.
 type gemmTask struct {
+	gemmCall
+	queue chunkQueue
+}
+
+// gemmCall holds one Sgemm call's arguments and plan.
+type gemmCall struct {
 	kern           *gemmKernel
 	plan           gemmPlan
 	transA, transB bool

@@ -14,7 +14,7 @@ type gemmImpl struct {
 	run  func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 }
 
-// gemmImpls lists every kernel, on 1 and 3 threads, with its own blocking
+// gemmImpls lists every kernel, on 1, 2 and 3 threads, with its own blocking
 // and with a tiny one that drives every loop of the blocked algorithm
 // through several iterations and partial blocks even on small shapes.
 func gemmImpls() []gemmImpl {
@@ -24,7 +24,7 @@ func gemmImpls() []gemmImpl {
 		tiny.name += "_tinyblocks"
 		tiny.mc, tiny.kc, tiny.nc = 2*kern.mr, 5, 3*kern.nr
 		for _, kk := range []*gemmKernel{kern, &tiny} {
-			for _, threads := range []int{1, 3} {
+			for _, threads := range []int{1, 2, 3} {
 				for _, plan := range []*gemmPlan{nil, {true, true}, {false, false}, {true, false}, {false, true}} {
 					pname := "auto"
 					if plan != nil {

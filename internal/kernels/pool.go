@@ -141,6 +141,42 @@ func parallelRun(t rangeTask, n, w int) {
 	}
 }
 
+// chunkQueue deals [0, n) out to whoever asks, in chunks of chunk
+// elements: as a rangeTask given to parallelRun, each participant (the
+// caller and every worker) ignores the range it was handed and runs
+// task.run on the next unclaimed chunk until none is left. A thread that is
+// descheduled or started late then costs the others at most the chunk it
+// holds, not a fixed share of the work. Chunk boundaries are multiples of
+// chunk whoever runs them.
+type chunkQueue struct {
+	task     rangeTask
+	n, chunk int
+	next     atomic.Int64 // index of the next chunk to hand out
+}
+
+// reset prepares q to deal [0, n) to task in chunks of chunk (at least 1).
+func (q *chunkQueue) reset(task rangeTask, n, chunk int) {
+	q.task, q.n, q.chunk = task, n, max(chunk, 1)
+	q.next.Store(0)
+}
+
+func (q *chunkQueue) run(_, _ int) {
+	for {
+		lo := int(q.next.Add(1)-1) * q.chunk
+		if lo >= q.n {
+			return
+		}
+		q.task.run(lo, min(lo+q.chunk, q.n))
+	}
+}
+
+// parallelChunks runs q's chunks on up to w threads (the caller and w-1
+// workers) and returns when all are done.
+func parallelChunks(q *chunkQueue, w int) {
+	w = min(w, (q.n+q.chunk-1)/q.chunk)
+	parallelRun(q, w, w)
+}
+
 func (wk *poolWorker) loop() {
 	var seq uint64
 	for {

@@ -155,3 +155,37 @@ func BenchmarkParallelHandoffParked(b *testing.B) {
 		parallelRun(t, w, w)
 	}
 }
+
+// TestParallelChunks checks that a chunkQueue hands out every index exactly
+// once, in chunks that start at multiples of the chunk size, whatever the
+// thread count, also when one chunk is slow (the others go on without it).
+func TestParallelChunks(t *testing.T) {
+	for _, w := range []int{1, 2, 3} {
+		for _, c := range [][2]int{{1, 1}, {10, 3}, {23, 4}, {5, 9}, {64, 1}} {
+			n, chunk := c[0], c[1]
+			hits := make([]int32, n)
+			var bad atomic.Int32
+			var q chunkQueue
+			q.reset(poolFunc(func(lo, hi int) {
+				if lo%chunk != 0 || hi != min(lo+chunk, n) {
+					bad.Store(1)
+				}
+				if lo == 0 {
+					time.Sleep(time.Millisecond)
+				}
+				for i := lo; i < hi; i++ {
+					atomic.AddInt32(&hits[i], 1)
+				}
+			}), n, chunk)
+			parallelChunks(&q, w)
+			if bad.Load() != 0 {
+				t.Fatalf("w=%d n=%d chunk=%d: a chunk off the grid", w, n, chunk)
+			}
+			for i, h := range hits {
+				if h != 1 {
+					t.Fatalf("w=%d n=%d chunk=%d: index %d run %d times", w, n, chunk, i, h)
+				}
+			}
+		}
+	}
+}
