@@ -379,6 +379,16 @@ func TestSgemmNoAllocs(t *testing.T) {
 	}); allocs > 0 {
 		t.Errorf("Sgemm allocates %v times per call", allocs)
 	}
+	// At 2 threads, with the tiles dealt out in chunks (and B packed).
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	m, n, k = 300, 400, 128
+	a, b, c = make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	Sgemm(false, false, m, n, k, 1, a, k, b, n, 1, c, n)
+	if allocs := testing.AllocsPerRun(20, func() {
+		Sgemm(false, false, m, n, k, 1, a, k, b, n, 1, c, n)
+	}); allocs > 0 {
+		t.Errorf("Sgemm at 2 threads allocates %v times per call", allocs)
+	}
 }
 
 func TestSgemmPanicsOnShortSlices(t *testing.T) {
@@ -493,12 +503,22 @@ func gemmB2i(b bool) int {
 }
 
 func benchGemm(b *testing.B, transA, transB bool, m, n, k int, run func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	a, bb, c := gemmRandSlice(rng, m*k), gemmRandSlice(rng, k*n), make([]float32, m*n)
-	lda, ldb := k, n
+	lda := k
 	if transA {
 		lda = m
 	}
+	benchGemmLda(b, transA, transB, m, n, k, lda, run)
+}
+
+// benchGemmLda is benchGemm with A's leading dimension lda.
+func benchGemmLda(b *testing.B, transA, transB bool, m, n, k, lda int, run func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows := m
+	if transA {
+		rows = k
+	}
+	a, bb, c := gemmRandSlice(rng, rows*lda), gemmRandSlice(rng, k*n), make([]float32, m*n)
+	ldb := n
 	if transB {
 		ldb = k
 	}
@@ -633,5 +653,31 @@ func BenchmarkSgemmVAE(b *testing.B) {
 		{"enc_dw_TN", true, false, 784, 128, 400},
 	} {
 		benchGemmPlans(b, s)
+	}
+}
+
+// BenchmarkSgemmWeightGrad measures, on Threads() threads, the weight
+// gradients Pᵀ·δ (MxKxN = KK×rows×F, P's rows PatchStride(KK) apart as
+// im2col lays them out) of CNNNet's second convolution at batch 32 and
+// 128, the VGG's convolutions at batch 64, and the DCGAN's conv2 (and
+// convt1, the same product) at batch 64.
+//
+// Computing these M ≫ N products through their transpose, Cᵀ = δᵀ·P into a
+// scratch matrix and then transposed into C (bit-identical), was measured
+// here per CPU-second at one thread and rejected: 5–14% slower on every
+// shape (CNNNet 177 → 158 and 171 → 148 GFLOP/cpu-s, VGG 173/165/169/166 →
+// 154/156/156/146, DCGAN 169 → 161). It won (+4%) only with P's rows
+// exactly 1024 floats apart (4 KiB aliasing), which PatchStride avoids.
+func BenchmarkSgemmWeightGrad(b *testing.B) {
+	for _, s := range []gemmShape{
+		{"cnn_conv2_b32", true, false, 288, 6272, 64},
+		{"cnn_conv2_b128", true, false, 288, 25088, 64},
+		{"vgg_conv1_2", true, false, 576, 65536, 64},
+		{"vgg_conv2_1", true, false, 576, 16384, 128},
+		{"vgg_conv2_2", true, false, 1152, 16384, 128},
+		{"vgg_conv3", true, false, 1152, 4096, 256},
+		{"dcgan_conv2", true, false, 1024, 3136, 128},
+	} {
+		b.Run(s.name, func(b *testing.B) { benchGemmLda(b, s.transA, s.transB, s.m, s.n, s.k, PatchStride(s.m), Sgemm) })
 	}
 }
