@@ -25,9 +25,8 @@ import (
 // right edge go to masked kernels (AVX-512) or through a scratch tile.
 //
 // Threads split C into disjoint chunks of whole tiles along M or N, taken
-// one at a time from a shared counter (chunkQueue: a thread that is
-// descheduled or woken late holds up the others by at most one chunk), and
-// run this loop on each chunk independently. K is never split, and neither
+// from a shared counter (chunkQueue; one share per thread unless
+// gemmGuided), and run this loop on each chunk independently. K is never split, and neither
 // the tile grid nor the order of the sums over K depends on the chunks or
 // on which thread runs them, so every element of C gets the same bits
 // whatever the thread count.
@@ -110,7 +109,8 @@ func sgemm(kern *gemmKernel, threads int, plan *gemmPlan, transA, transB bool, m
 		if t.splitN {
 			units = nu
 		}
-		t.queue.reset(t, units, gemmChunk(kern, t.plan.packB || transB, t.splitN, units, threads))
+		mn, div := gemmChunk(kern, t.plan.packB || transB, t.splitN, units, threads)
+		t.queue.reset(t, units, mn, div)
 		parallelChunks(&t.queue, threads)
 	}
 	t.gemmCall = gemmCall{}
@@ -118,21 +118,54 @@ func sgemm(kern *gemmKernel, threads int, plan *gemmPlan, transA, transB bool, m
 	gemmTaskPool.Put(t)
 }
 
-// gemmChunksPerThread is how many chunks of tiles a parallel Sgemm deals
-// out per thread: threads take chunks from a shared counter, so one that
-// is descheduled or woken late holds up the others by at most a chunk.
-const gemmChunksPerThread = 4
+// gemmGuided says how a parallel Sgemm deals its tiles out: false gives
+// each thread one contiguous share (a thread done with its share takes the
+// share of a thread that has not started yet); true deals chunks of
+// 1/(2·threads) of the tiles left (chunkQueue), down to a minimum, so that
+// a thread descheduled between chunks holds up the other by at most a
+// small chunk. Both go through chunkQueue; results are the same bits.
+//
+// Measured at 2 threads (BenchmarkSgemmSchedule, the two alternating call
+// by call, median µs per call, load average 5–8 from other processes): guided
+// was 1.6–4% slower at 6272×288×64 and 1–11% at the DCGAN's dY·Wᵀ
+// (3136×128×1024), equal at 3136×1024×128, −1% to +17% at 1024³; with
+// one-tile or one-panel chunks, 128×784×400 was 4–42% slower. Threads
+// running at the same speed finish halves together, while guided chunks
+// end with a tail of up to one chunk; and a thread descheduled in the
+// middle of its work (for milliseconds, here) must still be waited for,
+// however small its chunk. So halves stay the default.
+var gemmGuided = false
 
-// gemmChunk is the number of tiles along the split dimension in one chunk
-// of a parallel Sgemm over units tiles. When M is split and B is packed,
-// every chunk packs the kc×n blocks of B again, so a chunk then spans at
-// least two A blocks (2·mc rows) where there are enough.
-func gemmChunk(kern *gemmKernel, packB, splitN bool, units, threads int) int {
-	chunk := gemmCeilDiv(units, threads*gemmChunksPerThread)
-	if !splitN && packB {
-		chunk = max(chunk, min(2*kern.mc/kern.mr, gemmCeilDiv(units, threads)))
+// gemmChunk returns the smallest chunk of tiles along the split dimension
+// and the divisor of the tiles left per chunk for a parallel Sgemm over
+// units tiles.
+//
+// Chunks must not break the blocked loop's reuse: within a chunk, a B
+// panel is reused by every tile of an A block (mc rows) and an A block by
+// every panel of the chunk. Measured at 2 threads, chunks of one tile along
+// M (128×784×400) or one panel along N (1024³, B packed) cost 5–40% over
+// halves, as each chunk streams all of B or all of A again. So a chunk is
+// at least an A block along M (mc/mr tiles; two when B is packed, which
+// every chunk packs again) or four panels along N, or a thread's share if
+// that is less: products too small for two such chunks per thread are
+// split in halves as before.
+func gemmChunk(kern *gemmKernel, packB, splitN bool, units, threads int) (mn, div int) {
+	share := gemmCeilDiv(units, threads)
+	if !gemmGuided {
+		return share, 1
 	}
-	return chunk
+	switch {
+	case splitN:
+		mn = 4
+	case packB:
+		mn = 2 * kern.mc / kern.mr
+	default:
+		mn = kern.mc / kern.mr
+	}
+	if units < 2*threads*mn {
+		return share, 1
+	}
+	return mn, 2 * threads
 }
 
 // gemmSplitEfficiency is the fraction of w threads kept busy by units equal

@@ -5,7 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
+	"time"
 )
 
 // gemmImpl is one way of running Sgemm that the tests compare with sgemmRef.
@@ -37,6 +39,23 @@ func gemmImpls() []gemmImpl {
 						},
 					})
 				}
+			}
+		}
+	}
+	for _, kern := range gemmKernels {
+		tiny := *kern
+		tiny.name += "_tinyblocks"
+		tiny.mc, tiny.kc, tiny.nc = 2*kern.mr, 5, 3*kern.nr
+		for _, kk := range []*gemmKernel{kern, &tiny} {
+			for _, threads := range []int{2, 3} {
+				impls = append(impls, gemmImpl{
+					name: fmt.Sprintf("%s/threads=%d/guided", kk.name, threads),
+					run: func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+						defer func(old bool) { gemmGuided = old }(gemmGuided)
+						gemmGuided = true
+						sgemm(kk, threads, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+					},
+				})
 			}
 		}
 	}
@@ -344,18 +363,20 @@ func gemmRandSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
-// TestSgemmDeterministic checks that the thread count does not change a
-// single bit of the result.
+// TestSgemmDeterministic checks that neither the thread count nor the
+// scheduling (halves or guided chunks) changes a single bit of the result.
 func TestSgemmDeterministic(t *testing.T) {
+	defer func(old bool) { gemmGuided = old }(gemmGuided)
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, s := range [][3]int{{32, 64, 784}, {301, 97, 300}, {5, 1000, 50}} {
+	for _, s := range [][3]int{{32, 64, 784}, {301, 97, 300}, {5, 1000, 50}, {620, 64, 40}, {40, 1100, 30}} {
 		m, n, k := s[0], s[1], s[2]
 		a, b := gemmRandSlice(rng, m*k), gemmRandSlice(rng, k*n)
 		for _, kern := range gemmKernels {
 			var first []float32
-			for _, threads := range []int{1, 2, 3, 4} {
+			for _, threads := range []int{1, 2, 3, 4, -2, -3} { // negative: guided
+				gemmGuided = threads < 0
 				c := make([]float32, m*n)
-				sgemm(kern, threads, nil, false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+				sgemm(kern, max(threads, -threads), nil, false, true, m, n, k, 1, a, k, b, k, 0, c, n)
 				if first == nil {
 					first = c
 					continue
@@ -679,5 +700,46 @@ func BenchmarkSgemmWeightGrad(b *testing.B) {
 		{"dcgan_conv2", true, false, 1024, 3136, 128},
 	} {
 		b.Run(s.name, func(b *testing.B) { benchGemmLda(b, s.transA, s.transB, s.m, s.n, s.k, PatchStride(s.m), Sgemm) })
+	}
+}
+
+// BenchmarkSgemmSchedule compares, on Threads() threads, a parallel Sgemm
+// dealing its tiles out in one share per thread (gemmGuided = false, the
+// old fixed split) and in shrinking chunks (guided), alternating the two
+// call by call so that both see the same load from other processes; it
+// reports the median microseconds per call of each.
+func BenchmarkSgemmSchedule(b *testing.B) {
+	for _, s := range []gemmShape{
+		{"6272x288x64", false, false, 6272, 288, 64},
+		{"128x784x400", false, false, 128, 784, 400},
+		{"32x784x64", false, false, 32, 784, 64},
+		{"1024x1024x1024", false, false, 1024, 1024, 1024},
+		{"dcgan_fwd_3136x1024x128", false, false, 3136, 1024, 128},
+		{"dcgan_dx_3136x128x1024", false, true, 3136, 128, 1024},
+	} {
+		b.Run(s.name, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			m, n, k := s.m, s.n, s.k
+			a, bb, c := gemmRandSlice(rng, m*k), gemmRandSlice(rng, k*n), make([]float32, m*n)
+			ldb := n
+			if s.transB {
+				ldb = k
+			}
+			settings := []bool{false, true}
+			times := make([][]float64, len(settings))
+			defer func(old bool) { gemmGuided = old }(gemmGuided)
+			for b.Loop() {
+				for i, g := range settings {
+					gemmGuided = g
+					t0 := time.Now()
+					Sgemm(false, s.transB, m, n, k, 1, a, k, bb, ldb, 0, c, n)
+					times[i] = append(times[i], float64(time.Since(t0).Nanoseconds())/1e3)
+				}
+			}
+			for i, name := range []string{"fixed", "guided"} {
+				slices.Sort(times[i])
+				b.ReportMetric(times[i][len(times[i])/2], "µs/call-"+name)
+			}
+		})
 	}
 }

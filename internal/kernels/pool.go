@@ -141,39 +141,48 @@ func parallelRun(t rangeTask, n, w int) {
 	}
 }
 
-// chunkQueue deals [0, n) out to whoever asks, in chunks of chunk
-// elements: as a rangeTask given to parallelRun, each participant (the
-// caller and every worker) ignores the range it was handed and runs
-// task.run on the next unclaimed chunk until none is left. A thread that is
-// descheduled or started late then costs the others at most the chunk it
-// holds, not a fixed share of the work. Chunk boundaries are multiples of
-// chunk whoever runs them.
+// chunkQueue deals [0, n) out to whoever asks, in chunks taken from a
+// shared counter: as a rangeTask given to parallelRun, each participant
+// (the caller and every worker) ignores the range it was handed and runs
+// task.run on the next unclaimed chunk until none is left. Chunks shrink
+// as the work runs out (guided scheduling): each is 1/div of what is left,
+// and at least min (the last one may be shorter). A thread that is
+// descheduled between chunks or started late then costs the others at
+// most the small chunk it holds, not a fixed share of the work, and
+// threads running at the same speed finish within a min-sized chunk of
+// each other. Where the chunk boundaries fall depends on the timing of
+// the claims, so task must not depend on them (the GEMM's chunks are whole
+// tiles, computed the same way whoever runs them).
 type chunkQueue struct {
-	task     rangeTask
-	n, chunk int
-	next     atomic.Int64 // index of the next chunk to hand out
+	task        rangeTask
+	n, min, div int
+	next        atomic.Int64 // start of the next chunk to hand out
 }
 
-// reset prepares q to deal [0, n) to task in chunks of chunk (at least 1).
-func (q *chunkQueue) reset(task rangeTask, n, chunk int) {
-	q.task, q.n, q.chunk = task, n, max(chunk, 1)
+// reset prepares q to deal [0, n) to task in chunks of 1/div of what is
+// left, at least min (both at least 1).
+func (q *chunkQueue) reset(task rangeTask, n, min, div int) {
+	q.task, q.n, q.min, q.div = task, n, max(min, 1), max(div, 1)
 	q.next.Store(0)
 }
 
 func (q *chunkQueue) run(_, _ int) {
 	for {
-		lo := int(q.next.Add(1)-1) * q.chunk
+		lo := int(q.next.Load())
 		if lo >= q.n {
 			return
 		}
-		q.task.run(lo, min(lo+q.chunk, q.n))
+		hi := min(lo+max(q.min, (q.n-lo)/q.div), q.n)
+		if q.next.CompareAndSwap(int64(lo), int64(hi)) {
+			q.task.run(lo, hi)
+		}
 	}
 }
 
 // parallelChunks runs q's chunks on up to w threads (the caller and w-1
 // workers) and returns when all are done.
 func parallelChunks(q *chunkQueue, w int) {
-	w = min(w, (q.n+q.chunk-1)/q.chunk)
+	w = min(w, (q.n+q.min-1)/q.min)
 	parallelRun(q, w, w)
 }
 

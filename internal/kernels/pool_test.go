@@ -157,17 +157,17 @@ func BenchmarkParallelHandoffParked(b *testing.B) {
 }
 
 // TestParallelChunks checks that a chunkQueue hands out every index exactly
-// once, in chunks that start at multiples of the chunk size, whatever the
-// thread count, also when one chunk is slow (the others go on without it).
+// once, in chunks of at least min (but the last), whatever the thread
+// count, also when one chunk is slow (the others go on without it).
 func TestParallelChunks(t *testing.T) {
 	for _, w := range []int{1, 2, 3} {
-		for _, c := range [][2]int{{1, 1}, {10, 3}, {23, 4}, {5, 9}, {64, 1}} {
-			n, chunk := c[0], c[1]
+		for _, c := range [][3]int{{1, 1, 1}, {10, 3, 1}, {23, 4, 4}, {5, 9, 2}, {64, 1, 6}, {1000, 1, 4}} {
+			n, mn, div := c[0], c[1], c[2]
 			hits := make([]int32, n)
 			var bad atomic.Int32
 			var q chunkQueue
 			q.reset(poolFunc(func(lo, hi int) {
-				if lo%chunk != 0 || hi != min(lo+chunk, n) {
+				if hi-lo < mn && hi != n {
 					bad.Store(1)
 				}
 				if lo == 0 {
@@ -176,14 +176,14 @@ func TestParallelChunks(t *testing.T) {
 				for i := lo; i < hi; i++ {
 					atomic.AddInt32(&hits[i], 1)
 				}
-			}), n, chunk)
+			}), n, mn, div)
 			parallelChunks(&q, w)
 			if bad.Load() != 0 {
-				t.Fatalf("w=%d n=%d chunk=%d: a chunk off the grid", w, n, chunk)
+				t.Fatalf("w=%d n=%d min=%d div=%d: a chunk shorter than min", w, n, mn, div)
 			}
 			for i, h := range hits {
 				if h != 1 {
-					t.Fatalf("w=%d n=%d chunk=%d: index %d run %d times", w, n, chunk, i, h)
+					t.Fatalf("w=%d n=%d min=%d div=%d: index %d run %d times", w, n, mn, div, i, h)
 				}
 			}
 		}
