@@ -24,9 +24,9 @@ import (
 // Tiles at the bottom edge of C go to kernels for fewer rows; tiles at the
 // right edge go to masked kernels (AVX-512) or through a scratch tile.
 //
-// Threads split C into disjoint chunks of whole tiles along M or N, taken
-// from a shared counter (chunkQueue; one share per thread unless
-// gemmGuided), and run this loop on each chunk independently. K is never split, and neither
+// Threads split C into disjoint chunks of whole tiles along M or N, one
+// share per thread, which a thread done with its own may take chunks of
+// (chunkQueue, gemmSteal), and run this loop on each chunk independently. K is never split, and neither
 // the tile grid nor the order of the sums over K depends on the chunks or
 // on which thread runs them, so every element of C gets the same bits
 // whatever the thread count.
@@ -109,36 +109,43 @@ func sgemm(kern *gemmKernel, threads int, plan *gemmPlan, transA, transB bool, m
 		if t.splitN {
 			units = nu
 		}
-		mn, div := gemmChunk(kern, t.plan.packB || transB, t.splitN, units, threads)
-		t.queue.reset(t, units, mn, div)
-		parallelChunks(&t.queue, threads)
+		w := min(threads, units)
+		if mn := gemmChunk(kern, t.plan.packB || transB, t.splitN, units, w); mn > 0 {
+			t.queue.reset(t, units, mn, w)
+			parallelChunks(&t.queue)
+		} else {
+			parallelRun(t, units, w)
+		}
 	}
 	t.gemmCall = gemmCall{}
 	t.queue.task = nil
 	gemmTaskPool.Put(t)
 }
 
-// gemmGuided says how a parallel Sgemm deals its tiles out: false gives
-// each thread one contiguous share (a thread done with its share takes the
-// share of a thread that has not started yet); true deals chunks of
-// 1/(2·threads) of the tiles left (chunkQueue), down to a minimum, so that
-// a thread descheduled between chunks holds up the other by at most a
-// small chunk. Both go through chunkQueue; results are the same bits.
+// gemmSteal says how a parallel Sgemm deals its tiles out: false gives
+// each thread one contiguous share (parallelRun: a thread done with its
+// share takes the share of a thread that has not started yet); true also
+// lets a thread done with its share take chunks of the others'
+// (chunkQueue), so that a thread descheduled between chunks holds up the
+// others by at most a chunk. Results are the same bits either way.
 //
-// Measured at 2 threads (BenchmarkSgemmSchedule, the two alternating call
-// by call, median µs per call, load average 5–8 from other processes): guided
-// was 1.6–4% slower at 6272×288×64 and 1–11% at the DCGAN's dY·Wᵀ
-// (3136×128×1024), equal at 3136×1024×128, −1% to +17% at 1024³; with
-// one-tile or one-panel chunks, 128×784×400 was 4–42% slower. Threads
-// running at the same speed finish halves together, while guided chunks
-// end with a tail of up to one chunk; and a thread descheduled in the
-// middle of its work (for milliseconds, here) must still be waited for,
-// however small its chunk. So halves stay the default.
-var gemmGuided = false
+// Stealing is off: BenchmarkSgemmSchedule (2 threads, the two alternating
+// call by call, load average 5–8 from other processes) found no shape where
+// it wins reliably. 6272×288×64 was 0.7–4.5% slower in 8 of 8 runs (median
+// µs per call; means too), 1024³ 2.5–15% faster in 5 of 8 and up to 2%
+// slower in 3, the DCGAN's products even (−1% to +5%, one +25%), and the
+// smaller products split in halves either way. Without the affinity of
+// fixed shares (a shared counter over chunks, so that halves swapped
+// cores between calls) 128×784×400 cost 7% more CPU per call, and
+// shrinking chunks down to one tile or panel 5–42% more time: each chunk
+// then streams all of A or B again. A thread descheduled in the middle of
+// its chunk (for milliseconds here, longer than most of these products)
+// must be waited for whatever the schedule.
+var gemmSteal = false
 
-// gemmChunk returns the smallest chunk of tiles along the split dimension
-// and the divisor of the tiles left per chunk for a parallel Sgemm over
-// units tiles.
+// gemmChunk returns the smallest chunk of tiles that a parallel Sgemm over
+// units tiles along its split dimension deals out with stealing, or 0 for
+// fixed shares.
 //
 // Chunks must not break the blocked loop's reuse: within a chunk, a B
 // panel is reused by every tile of an A block (mc rows) and an A block by
@@ -146,15 +153,13 @@ var gemmGuided = false
 // M (128×784×400) or one panel along N (1024³, B packed) cost 5–40% over
 // halves, as each chunk streams all of B or all of A again. So a chunk is
 // at least an A block along M (mc/mr tiles; two when B is packed, which
-// every chunk packs again) or four panels along N, or a thread's share if
-// that is less: products too small for two such chunks per thread are
-// split in halves as before.
-func gemmChunk(kern *gemmKernel, packB, splitN bool, units, threads int) (mn, div int) {
-	share := gemmCeilDiv(units, threads)
-	if !gemmGuided {
-		return share, 1
-	}
+// every chunk packs again) or four panels along N; products too small for
+// two such chunks per thread are split in fixed shares.
+func gemmChunk(kern *gemmKernel, packB, splitN bool, units, threads int) int {
+	var mn int
 	switch {
+	case !gemmSteal:
+		return 0
 	case splitN:
 		mn = 4
 	case packB:
@@ -163,9 +168,9 @@ func gemmChunk(kern *gemmKernel, packB, splitN bool, units, threads int) (mn, di
 		mn = kern.mc / kern.mr
 	}
 	if units < 2*threads*mn {
-		return share, 1
+		return 0
 	}
-	return mn, 2 * threads
+	return mn
 }
 
 // gemmSplitEfficiency is the fraction of w threads kept busy by units equal

@@ -48,11 +48,12 @@ func gemmImpls() []gemmImpl {
 		tiny.mc, tiny.kc, tiny.nc = 2*kern.mr, 5, 3*kern.nr
 		for _, kk := range []*gemmKernel{kern, &tiny} {
 			for _, threads := range []int{2, 3} {
+				other := !gemmSteal // the schedule Sgemm does not use
 				impls = append(impls, gemmImpl{
-					name: fmt.Sprintf("%s/threads=%d/guided", kk.name, threads),
+					name: fmt.Sprintf("%s/threads=%d/steal=%v", kk.name, threads, other),
 					run: func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-						defer func(old bool) { gemmGuided = old }(gemmGuided)
-						gemmGuided = true
+						defer func(old bool) { gemmSteal = old }(gemmSteal)
+						gemmSteal = other
 						sgemm(kk, threads, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 					},
 				})
@@ -364,17 +365,17 @@ func gemmRandSlice(rng *rand.Rand, n int) []float32 {
 }
 
 // TestSgemmDeterministic checks that neither the thread count nor the
-// scheduling (halves or guided chunks) changes a single bit of the result.
+// scheduling (fixed shares or stealing) changes a single bit of the result.
 func TestSgemmDeterministic(t *testing.T) {
-	defer func(old bool) { gemmGuided = old }(gemmGuided)
+	defer func(old bool) { gemmSteal = old }(gemmSteal)
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, s := range [][3]int{{32, 64, 784}, {301, 97, 300}, {5, 1000, 50}, {620, 64, 40}, {40, 1100, 30}} {
 		m, n, k := s[0], s[1], s[2]
 		a, b := gemmRandSlice(rng, m*k), gemmRandSlice(rng, k*n)
 		for _, kern := range gemmKernels {
 			var first []float32
-			for _, threads := range []int{1, 2, 3, 4, -2, -3} { // negative: guided
-				gemmGuided = threads < 0
+			for _, threads := range []int{1, 2, 3, 4, -2, -3} { // negative: stealing
+				gemmSteal = threads < 0
 				c := make([]float32, m*n)
 				sgemm(kern, max(threads, -threads), nil, false, true, m, n, k, 1, a, k, b, k, 0, c, n)
 				if first == nil {
@@ -704,10 +705,11 @@ func BenchmarkSgemmWeightGrad(b *testing.B) {
 }
 
 // BenchmarkSgemmSchedule compares, on Threads() threads, a parallel Sgemm
-// dealing its tiles out in one share per thread (gemmGuided = false, the
-// old fixed split) and in shrinking chunks (guided), alternating the two
+// dealing its tiles out in one share per thread (gemmSteal = false, the
+// old fixed split) and with stealing, alternating the two
 // call by call so that both see the same load from other processes; it
-// reports the median microseconds per call of each.
+// reports the median and the mean microseconds per call of each (the mean
+// counts the calls that waited on a descheduled thread).
 func BenchmarkSgemmSchedule(b *testing.B) {
 	for _, s := range []gemmShape{
 		{"6272x288x64", false, false, 6272, 288, 64},
@@ -727,18 +729,23 @@ func BenchmarkSgemmSchedule(b *testing.B) {
 			}
 			settings := []bool{false, true}
 			times := make([][]float64, len(settings))
-			defer func(old bool) { gemmGuided = old }(gemmGuided)
+			defer func(old bool) { gemmSteal = old }(gemmSteal)
 			for b.Loop() {
 				for i, g := range settings {
-					gemmGuided = g
+					gemmSteal = g
 					t0 := time.Now()
 					Sgemm(false, s.transB, m, n, k, 1, a, k, bb, ldb, 0, c, n)
 					times[i] = append(times[i], float64(time.Since(t0).Nanoseconds())/1e3)
 				}
 			}
-			for i, name := range []string{"fixed", "guided"} {
+			for i, name := range []string{"fixed", "steal"} {
 				slices.Sort(times[i])
+				var sum float64
+				for _, v := range times[i] {
+					sum += v
+				}
 				b.ReportMetric(times[i][len(times[i])/2], "µs/call-"+name)
+				b.ReportMetric(sum/float64(len(times[i])), "mean-µs/call-"+name)
 			}
 		})
 	}
