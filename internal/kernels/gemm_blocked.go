@@ -134,11 +134,11 @@ func sgemm(kern *gemmKernel, threads int, plan *gemmPlan, transA, transB bool, m
 // it wins reliably. 6272×288×64 was 0.7–4.5% slower in 8 of 8 runs (median
 // µs per call; means too), 1024³ 2.5–15% faster in 5 of 8 and up to 2%
 // slower in 3, the DCGAN's products even (−1% to +5%, one +25%), and the
-// smaller products split in halves either way. Without the affinity of
-// fixed shares (a shared counter over chunks, so that halves swapped
-// cores between calls) 128×784×400 cost 7% more CPU per call, and
-// shrinking chunks down to one tile or panel 5–42% more time: each chunk
-// then streams all of A or B again. A thread descheduled in the middle of
+// smaller products split in halves either way. Earlier forms did worse:
+// one shared counter over chunks (no affinity: halves swapped cores from
+// call to call) cost 2–7% more CPU per call, and chunks shrinking down to
+// one tile or panel 4–48% more time at 128×784×400, 1024³ and the DCGAN's
+// dY·Wᵀ: each chunk then streams all of A or B again. A thread descheduled in the middle of
 // its chunk (for milliseconds here, longer than most of these products)
 // must be waited for whatever the schedule.
 var gemmSteal = false
@@ -149,9 +149,7 @@ var gemmSteal = false
 //
 // Chunks must not break the blocked loop's reuse: within a chunk, a B
 // panel is reused by every tile of an A block (mc rows) and an A block by
-// every panel of the chunk. Measured at 2 threads, chunks of one tile along
-// M (128×784×400) or one panel along N (1024³, B packed) cost 5–40% over
-// halves, as each chunk streams all of B or all of A again. So a chunk is
+// every panel of the chunk (see gemmSteal for what smaller chunks cost). So a chunk is
 // at least an A block along M (mc/mr tiles; two when B is packed, which
 // every chunk packs again) or four panels along N; products too small for
 // two such chunks per thread are split in fixed shares.
