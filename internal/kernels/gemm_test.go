@@ -713,6 +713,7 @@ func BenchmarkSgemmWeightGrad(b *testing.B) {
 func BenchmarkSgemmSchedule(b *testing.B) {
 	for _, s := range []gemmShape{
 		{"6272x288x64", false, false, 6272, 288, 64},
+		{"25088x288x64", false, false, 25088, 288, 64},
 		{"128x784x400", false, false, 128, 784, 400},
 		{"32x784x64", false, false, 32, 784, 64},
 		{"1024x1024x1024", false, false, 1024, 1024, 1024},
