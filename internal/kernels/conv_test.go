@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -12,7 +13,7 @@ import (
 func geometries() []ConvGeom {
 	var out []ConvGeom
 	for _, c := range []int{1, 3, 19} { // 19: vector kernels and their scalar tail
-		for _, k := range [][2]int{{1, 1}, {2, 2}, {3, 3}, {3, 2}} {
+		for _, k := range [][2]int{{1, 1}, {2, 2}, {3, 3}, {3, 2}, {4, 4}} {
 			for _, s := range []int{1, 2} {
 				for _, d := range []int{1, 2} {
 					for _, pad := range []int{0, 1} {
@@ -494,5 +495,40 @@ func TestIm2ColMaxPool2x2(t *testing.T) {
 		if !slices.Equal(inf, want) {
 			t.Fatalf("%+v: inference outputs differ", g)
 		}
+	}
+}
+
+// dcganGeoms are the 4×4 stride-2 "same" convolutions of the DCGAN at
+// batch 64: the discriminator's conv1 (28×28×1 → 14×14) and conv2
+// (14×14×64 → 7×7), whose adjoints are the generator's transposed
+// convolutions convt2 and convt1.
+func dcganGeoms() []ConvGeom {
+	return []ConvGeom{
+		{N: 64, H: 28, W: 28, C: 1, KH: 4, KW: 4, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 14, OW: 14},
+		{N: 64, H: 14, W: 14, C: 64, KH: 4, KW: 4, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 7, OW: 7},
+	}
+}
+
+// BenchmarkPatchesDCGAN measures the patch matrix of the DCGAN's
+// convolutions (Im2Col) and its adjoint (Col2ImAcc), the work around the
+// GEMMs of a convolution and of a transposed convolution.
+func BenchmarkPatchesDCGAN(b *testing.B) {
+	for _, g := range dcganGeoms() {
+		kk, rows := g.KH*g.KW*g.C, g.N*g.OH*g.OW
+		ld := PatchStride(kk)
+		x, cols := make([]float32, g.N*g.H*g.W*g.C), make([]float32, rows*ld)
+		name := fmt.Sprintf("C%d", g.C)
+		b.Run("im2col/"+name, func(b *testing.B) {
+			b.SetBytes(int64(4 * rows * kk))
+			for i := 0; i < b.N; i++ {
+				Im2Col(cols, x, g, ld)
+			}
+		})
+		b.Run("col2im/"+name, func(b *testing.B) {
+			b.SetBytes(int64(4 * rows * kk))
+			for i := 0; i < b.N; i++ {
+				Col2ImAcc(x, cols[:rows*kk], g)
+			}
+		})
 	}
 }
