@@ -27,6 +27,10 @@ func geometries() []ConvGeom {
 			}
 		}
 	}
+	// Larger images, where most windows lie inside.
+	for _, c := range []int{2, 19} {
+		out = append(out, ConvGeom{N: 2, H: 18, W: 19, C: c, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 18, OW: 19})
+	}
 	return out
 }
 
@@ -424,7 +428,8 @@ func TestConvInputGrad(t *testing.T) {
 
 // TestConvForward checks the grouped im2col + GEMM against Im2Col followed
 // by one Sgemm: the same patches, and the same outputs within rounding
-// (Sgemm takes dot products for f = 1).
+// (Sgemm takes dot products for f = 1); without patches kept, the same
+// outputs bit for bit.
 func TestConvForward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	gs := append(geometries(), ConvGeom{N: 11, H: 14, W: 14, C: 64, KH: 4, KW: 4, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 7, OW: 7})
@@ -446,6 +451,11 @@ func TestConvForward(t *testing.T) {
 			ConvForward(got, gotCols, x, w, g, f, ld)
 			if !slices.Equal(gotCols, wantCols) {
 				t.Fatalf("%+v: patches differ from Im2Col's", g)
+			}
+			dropped := make([]float32, rows*f) // patches in scratch, not kept
+			ConvForward(dropped, nil, x, w, g, f, ld)
+			if !slices.Equal(dropped, got) {
+				t.Fatalf("%+v f=%d: outputs with patches dropped differ from those with patches kept", g, f)
 			}
 			for i := range want {
 				if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
