@@ -542,3 +542,28 @@ func BenchmarkPatchesDCGAN(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConvForwardDCGAN measures the DCGAN discriminator's
+// convolutions (im2col and GEMM, 64 output channels for conv1, 128 for
+// conv2) with the patches kept for the weight gradient and with them
+// dropped (cols nil, a constant kernel).
+func BenchmarkConvForwardDCGAN(b *testing.B) {
+	for i, g := range dcganGeoms() {
+		f := 64 << i
+		kk, rows := g.KH*g.KW*g.C, g.N*g.OH*g.OW
+		ld := PatchStride(kk)
+		x, w, y := make([]float32, g.N*g.H*g.W*g.C), make([]float32, kk*f), make([]float32, rows*f)
+		cols := make([]float32, rows*ld)
+		for _, keep := range []bool{true, false} {
+			pt, name := cols, fmt.Sprintf("C%d/kept", g.C)
+			if !keep {
+				pt, name = nil, fmt.Sprintf("C%d/dropped", g.C)
+			}
+			b.Run(name, func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					ConvForward(y, pt, x, w, g, f, ld)
+				}
+			})
+		}
+	}
+}
