@@ -52,6 +52,13 @@ func im2colRows(cols, x []float32, g ConvGeom, ld, lo, hi int) {
 		im2colPadded(cols, x, g, ld, lo, hi)
 		return
 	}
+	im2colRowsDirect(cols, x, g, ld, lo, hi)
+}
+
+// im2colRowsDirect is im2colRows without the padded copy, for a few rows
+// at a time (the fused convolution and pooling's two), where padding the
+// rows they read would cost more than the tests it saves.
+func im2colRowsDirect(cols, x []float32, g ConvGeom, ld, lo, hi int) {
 	for r := lo; r < hi; r++ {
 		im2colRow(cols[(r-lo)*g.OW*ld:], x, g, ld, r/g.OH, r%g.OH, g.OW)
 	}
@@ -59,11 +66,17 @@ func im2colRows(cols, x []float32, g ConvGeom, ld, lo, hi int) {
 
 // narrowWindows reports whether the window rows of g are at most 8
 // contiguous values (KW·C ≤ 8, DW = 1: the first layer of an image
-// network, the last of a generator), where im2colPadded and col2imPadded
-// move the values one window row at a time, without a call and without
-// tests for the padding. (Through the padded copy, the DCGAN's 14×14×64
-// layer ran no faster in col2im and 1.5× slower in im2col.)
-func narrowWindows(g ConvGeom) bool { return g.KW*g.C <= 8 && g.DW == 1 }
+// network, the last of a generator) and some windows reach into the
+// padding: there im2colPadded and col2imPadded move the values one window
+// row at a time, without a call and without tests for the padding. (With
+// no padding, where im2colNarrow does every window, the padded copy made
+// im2col of 28×28×1 images 15–30% slower; through the padded copy, the
+// DCGAN's 14×14×64 layer ran no faster in col2im and 1.5× slower in
+// im2col.)
+func narrowWindows(g ConvGeom) bool {
+	hp, wp := paddedSize(g)
+	return g.KW*g.C <= 8 && g.DW == 1 && (g.PadT > 0 || g.PadL > 0 || hp-g.PadT > g.H || wp-g.PadL > g.W)
+}
 
 // paddedSize returns the size of the zero-padded image that holds every
 // window of g (DW = 1): rows −PadT … (OH−1)·SH + (KH−1)·DH − PadT and
@@ -72,13 +85,14 @@ func paddedSize(g ConvGeom) (hp, wp int) {
 	return (g.OH-1)*g.SH + (g.KH-1)*g.DH + 1, (g.OW-1)*g.SW + g.KW
 }
 
-// padImage writes image n of x [N, H, W, C] into p [hp, wp, C] shifted by
-// (PadT, PadL), zero where the position falls outside x (input pixels
-// beyond every window are left out).
-func padImage(p, x []float32, g ConvGeom, n, hp, wp int) {
+// padImage writes rows [i0, i1) of image n of x [N, H, W, C], zero-padded,
+// into those rows of p [hp, wp, C]: the image shifted by (PadT, PadL), zero
+// where the position falls outside x (input pixels beyond every window are
+// left out).
+func padImage(p, x []float32, g ConvGeom, n, i0, i1, wp int) {
 	c := g.C
 	j0, j1 := g.PadL, min(wp, g.W+g.PadL) // the columns inside x
-	for i := 0; i < hp; i++ {
+	for i := i0; i < i1; i++ {
 		row := p[i*wp*c : (i+1)*wp*c]
 		ih := i - g.PadT
 		if ih < 0 || ih >= g.H || j1 <= j0 {
@@ -114,9 +128,10 @@ func im2colPadded(cols, x []float32, g ConvGeom, ld, lo, hi int) {
 	defer convScratch.put(sp)
 	p := *sp
 	for r := lo; r < hi; {
-		n := r / g.OH
-		padImage(p, x, g, n, hp, wp)
-		for end := min(hi, (n+1)*g.OH); r < end; r++ {
+		n, end := r/g.OH, min(hi, (r/g.OH+1)*g.OH)
+		// only the rows that the windows of output rows [r, end) read
+		padImage(p, x, g, n, (r%g.OH)*g.SH, ((end-1)%g.OH)*g.SH+(g.KH-1)*g.DH+1, wp)
+		for ; r < end; r++ {
 			oh := r % g.OH
 			d := cols[(r-lo)*g.OW*ld:]
 			for kh := 0; kh < g.KH; kh++ {
@@ -142,7 +157,7 @@ func col2imPadded(gx, cols []float32, g ConvGeom, ld int, acc bool, n0, n1 int) 
 	img := g.H * g.W * c
 	for n := n0; n < n1; n++ {
 		if acc {
-			padImage(p, gx, g, n, hp, wp)
+			padImage(p, gx, g, n, 0, hp, wp)
 		} else {
 			clear(p)
 			clear(gx[n*img : (n+1)*img])
@@ -321,7 +336,10 @@ func im2colNarrow(dst, x []float32, g ConvGeom, ld, n, oh, owN int) (owLo, owHi 
 		si := ((n*g.H+ih)*g.W + owLo*g.SW - g.PadL) * g.C
 		di := owLo*ld + kh*span
 		for ow := owLo; ow < owHi; ow++ {
-			copySmall(dst[di:di+span], x[si:si+span])
+			d, s := dst[di:di+span], x[si:si+span]
+			for i := range d {
+				d[i] = s[i]
+			}
 			si += step
 			di += ld
 		}
@@ -361,6 +379,9 @@ func col2imImages(gx, cols []float32, g ConvGeom, ld int, acc bool, n0, n1 int) 
 					ih := oh*g.SH - g.PadT + kh*g.DH
 					switch {
 					case ih < 0 || ih >= g.H:
+					case inside && span <= 8:
+						d := ((n*g.H+ih)*g.W + iw0) * g.C
+						addSmall(gx[d:d+span], src[p:])
 					case inside:
 						d := ((n*g.H+ih)*g.W + iw0) * g.C
 						SIMD.Axpy(1, src[p:p+span], gx[d:d+span])
@@ -670,7 +691,7 @@ func convMaxPool2x2(dst []float32, argmax []int32, cols []float32, ld int, x, k,
 				if h == ph-1 {
 					last = (n + 1) * g.OH
 				}
-				im2colRows(cols[row*ld:], x, g, ld, n*g.OH+2*h, last)
+				im2colRowsDirect(cols[row*ld:], x, g, ld, n*g.OH+2*h, last)
 			}
 			sgemm(gemmBest, 1, nil, false, false, 2*g.OW, f, kk, 1, cols[row*ld:], ld, k, f, 0, scratch, f)
 			biasActSerial(scratch, bias, act, op, p)
