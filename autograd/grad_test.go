@@ -98,6 +98,7 @@ func TestGradients(t *testing.T) {
 		{"dense/tanh-3d-nobias", func(x []*Var) *Var { return Dense(x[0], x[1], nil, tanh) }, []*tensor.Tensor{randT(rng, 2, 3, 4), randT(rng, 4, 5)}},
 		{"dense/gelu", func(x []*Var) *Var { return Dense(x[0], x[1], x[2], gelu) }, []*tensor.Tensor{randT(rng, 3, 4), randT(rng, 4, 5), randT(rng, 5)}},
 		{"sum/all", func(x []*Var) *Var { return Sum(x[0], false) }, []*tensor.Tensor{randT(rng, 2, 3, 4)}},
+		{"sum+mean/all", func(x []*Var) *Var { return Add(Sum(x[0], false), Mean(x[0], false)) }, []*tensor.Tensor{randT(rng, 2, 3, 4)}}, // the second adds to the gradient
 		{"sum/axis1-keep", func(x []*Var) *Var { return Sum(x[0], true, 1) }, []*tensor.Tensor{randT(rng, 2, 3, 4)}},
 		{"sum/axes0,2", func(x []*Var) *Var { return Sum(x[0], false, 0, 2) }, []*tensor.Tensor{randT(rng, 2, 3, 4)}},
 		{"mean/axis-1", func(x []*Var) *Var { return Mean(x[0], false, -1) }, []*tensor.Tensor{randT(rng, 2, 3, 4)}},
