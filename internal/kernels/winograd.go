@@ -112,30 +112,7 @@ func winogradConv(y, x, u, bias []float32, g ConvGeom, f int, pool, relu bool) {
 			t0, t1 := b*bt, min((b+1)*bt, tiles)
 			nt := t1 - t0
 			for t := t0; t < t1; t++ {
-				var d [16][]float32
-				n, r := t/(th*tw), t%(th*tw)
-				ih0, iw0 := 2*(r/tw)-g.PadT, 2*(r%tw)-g.PadL
-				for i := 0; i < 4; i++ {
-					for j := 0; j < 4; j++ {
-						ih, iw := ih0+i, iw0+j
-						if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
-							d[4*i+j] = zero
-						} else {
-							o := ((n*g.H+ih)*g.W + iw) * c
-							d[4*i+j] = x[o : o+c]
-						}
-					}
-				}
-				k0 := 0
-				if n16 := c / 16; simd && n16 > 0 {
-					var dp [16]*float32
-					for i := range dp {
-						dp[i] = &d[i][0]
-					}
-					winogradInputAVX512(&v[(t-t0)*c], nt*c, &dp, n16)
-					k0 = 16 * n16
-				}
-				winogradInput(v[(t-t0)*c:], nt*c, &d, k0, c)
+				winogradInputTile(v[(t-t0)*c:], nt*c, x, zero, g, th, tw, t, simd)
 			}
 			for a := 0; a < 16; a++ {
 				sgemm(gemmBest, 1, nil, false, false, nt, f, c, 1, v[a*nt*c:], c, u[a*c*f:], f, 0, m[a*nt*f:], f)
