@@ -12,12 +12,13 @@ import (
 // (kernels.ConvForward); bias and activation are fused on the output.
 //
 // Backward, with P the patches and δ = ∂L/∂z: ∂L/∂k = Pᵀ·δ,
-// ∂L/∂b = Σ δ, ∂L/∂x = col2im(δ·kᵀ).
+// ∂L/∂b = Σ δ, ∂L/∂x = col2im(δ·kᵀ). A 3×3 stride-1 convolution may run
+// all three as Winograd F(2×2, 3×3) instead (useWinograd), with no patches.
 func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 	t := tapeOf(x, k, b)
 	g := convGeom(x, k, b, w)
 	f := k.Value.Dim(3)
-	if useWinograd(g, f, t == nil || t.infer) { // no patches saved: the backward pass builds them for ∂L/∂k
+	if useWinograd(g, f, t == nil || t.infer) { // no patches: the backward pass runs Winograd too
 		y := alloc(t, []int{g.N, g.OH, g.OW, f})
 		winogradForward(t, y, x.Value, k.Value, g, f)
 		out, pre := biasAct(t, act, y, b)
@@ -48,7 +49,8 @@ var winogradOn = true
 // kernel on every call. At one thread on the VGG's layers (batch 32,
 // kernels.BenchmarkWinograd's shapes, CPU time, median of 7): 1.2–1.65×
 // the im2col form's speed. The input gradient of such a convolution runs
-// the same way (winogradInputGrad); the weight gradient stays Pᵀ·δ.
+// the same way (winogradInputGrad), and so does the kernel gradient
+// (kernels.WinogradKernelGrad; no patches are built at all).
 //
 // When gradients are recorded (not infer), the output must also have an
 // even height and width: an odd one wastes a row or column of every edge
@@ -136,10 +138,11 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 	cols := n.patches()
 	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Shape()[3]
 	if gk, beta := t.gemmOut(k); gk != nil {
-		if cols == nil { // a Winograd forward pass kept no patches
-			cols = patches(t, x.Value, g)
+		if cols == nil { // a Winograd forward pass kept no patches: ∂L/∂k through its transforms
+			kernels.WinogradKernelGrad(gk.Data(), x.Value.Data(), gz.Data(), g, f, beta)
+		} else {
+			kernels.Sgemm(true, false, kk, f, rows, 1, cols.Data(), cols.Dim(1), gz.Data(), f, beta, gk.Data(), f)
 		}
-		kernels.Sgemm(true, false, kk, f, rows, 1, cols.Data(), cols.Dim(1), gz.Data(), f, beta, gk.Data(), f)
 	}
 	if gb := t.grad(b); gb != nil {
 		kernels.SumRowsAcc(gb.Data(), gz.Data())
