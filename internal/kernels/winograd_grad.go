@@ -43,26 +43,27 @@ func WinogradKernelGrad(gk, x, gz []float32, g ConvGeom, f int, beta float32) {
 	th, tw := (g.OH+1)/2, (g.OW+1)/2
 	tiles := g.N * th * tw
 	bt := min(winogradGradTiles(c, f), tiles)
-	bp := convScratch.get(16*cf + 16*bt*(c+f) + c + f)
+	us, vs, ws := winogradStride(cf), winogradStride(bt*c), winogradStride(bt*f)
+	bp := convScratch.get(16*(us+vs+ws) + c + f)
 	defer convScratch.put(bp)
 	buf := *bp
-	ug := buf[:16*cf]
-	v := buf[16*cf : 16*cf+16*bt*c]
-	w := buf[16*cf+16*bt*c : 16*cf+16*bt*(c+f)]
-	zero := buf[16*cf+16*bt*(c+f):]
+	ug := buf[:16*us]
+	v := buf[16*us : 16*(us+vs)]
+	w := buf[16*(us+vs) : 16*(us+vs+ws)]
+	zero := buf[16*(us+vs+ws):]
 	clear(zero)
 	simd := archWinograd()
 	var t0, nt int
 	var ubeta float32
 	transform := func(lo, hi int) {
 		for t := t0 + lo; t < t0+hi; t++ {
-			winogradInputTile(v[(t-t0)*c:], nt*c, x, zero[:c], g, th, tw, t, simd)
-			winogradGradTile(w[(t-t0)*f:], nt*f, gz, zero[:f], g, f, th, tw, t, simd)
+			winogradInputTile(v[(t-t0)*c:], vs, x, zero[:c], g, th, tw, t, simd)
+			winogradGradTile(w[(t-t0)*f:], ws, gz, zero[:f], g, f, th, tw, t, simd)
 		}
 	}
 	mul := func(lo, hi int) {
 		for a := lo; a < hi; a++ {
-			sgemm(gemmBest, 1, nil, true, false, c, f, nt, 1, v[a*nt*c:], c, w[a*nt*f:], f, ubeta, ug[a*cf:], f)
+			sgemm(gemmBest, 1, nil, true, false, c, f, nt, 1, v[a*vs:], c, w[a*ws:], f, ubeta, ug[a*us:], f)
 		}
 	}
 	for t0 = 0; t0 < tiles; t0 += bt {
@@ -71,30 +72,43 @@ func WinogradKernelGrad(gk, x, gz []float32, g ConvGeom, f int, beta float32) {
 		Parallel(16, 1, mul)
 		ubeta = 1
 	}
-	Parallel(cf, 4096, func(lo, hi int) { winogradKernelGradOut(gk, ug, cf, lo, hi, beta) })
+	Parallel(cf, 4096, func(lo, hi int) { winogradKernelGradOut(gk, ug, us, cf, lo, hi, beta) })
 }
 
 // winogradKernelGradOut writes gk[k·cf + i] = beta·gk[k·cf + i] + (Gᵀ du G)
 // [k] for the 3×3 positions k and the (input, output) channel pairs
-// lo ≤ i < hi, du the 4×4 values ug[α·cf + i].
-func winogradKernelGradOut(gk, ug []float32, cf, lo, hi int, beta float32) {
-	for i := lo; i < hi; i++ {
-		var q [12]float32 // Gᵀ du: 3×4
-		for j := 0; j < 4; j++ {
-			d0, d1, d2, d3 := ug[j*cf+i], ug[(4+j)*cf+i], ug[(8+j)*cf+i], ug[(12+j)*cf+i]
-			s, h := 0.5*(d1+d2), 0.5*(d1-d2)
-			q[j], q[4+j], q[8+j] = d0+s, h, s+d3
+// lo ≤ i < hi, du the 4×4 values ug[α·us + i]. It runs 16 pairs at a
+// time, so that the 25 rows of ug and gk are read and written whole cache
+// lines at a time.
+func winogradKernelGradOut(gk, ug []float32, us, cf, lo, hi int, beta float32) {
+	for i0 := lo; i0 < hi; i0 += 16 {
+		n := min(16, hi-i0)
+		var du [16][16]float32
+		for a := range du {
+			copy(du[a][:n], ug[a*us+i0:])
 		}
-		for a := 0; a < 3; a++ { // (Gᵀ du) G: 3×3
-			r0, r1, r2, r3 := q[4*a], q[4*a+1], q[4*a+2], q[4*a+3]
-			s, h := 0.5*(r1+r2), 0.5*(r1-r2)
-			k := 3 * a * cf
+		var out [9][16]float32
+		for i := 0; i < n; i++ {
+			var q [12]float32 // Gᵀ du: 3×4
+			for j := 0; j < 4; j++ {
+				d0, d1, d2, d3 := du[j][i], du[4+j][i], du[8+j][i], du[12+j][i]
+				s, h := 0.5*(d1+d2), 0.5*(d1-d2)
+				q[j], q[4+j], q[8+j] = d0+s, h, s+d3
+			}
+			for a := 0; a < 3; a++ { // (Gᵀ du) G: 3×3
+				r0, r1, r2, r3 := q[4*a], q[4*a+1], q[4*a+2], q[4*a+3]
+				s, h := 0.5*(r1+r2), 0.5*(r1-r2)
+				out[3*a][i], out[3*a+1][i], out[3*a+2][i] = r0+s, h, s+r3
+			}
+		}
+		for k := range out {
+			row := gk[k*cf+i0 : k*cf+i0+n]
 			if beta == 0 {
-				gk[k+i], gk[k+cf+i], gk[k+2*cf+i] = r0+s, h, s+r3
-			} else {
-				gk[k+i] += r0 + s
-				gk[k+cf+i] += h
-				gk[k+2*cf+i] += s + r3
+				copy(row, out[k][:n])
+				continue
+			}
+			for i := range row {
+				row[i] += out[k][i]
 			}
 		}
 	}
