@@ -17,7 +17,9 @@ package kernels
 //
 // The 16 GEMMs have 16·C·F·tiles multiply-adds, against 9·C·F·4·tiles for
 // the im2col form Pᵀ·δ (2.25× fewer), and no patch matrix is built: the
-// tiles are transformed a block at a time so that V and W stay in cache.
+// tiles are transformed a block at a time so that V and W stay in cache,
+// and the blocks are shared among threads in a few groups, each with its
+// own partial sum of ∂L/∂U.
 // The result differs from Pᵀ·δ by rounding only.
 
 // winogradGradTiles returns how many tiles to transform at a time for the
@@ -27,6 +29,13 @@ package kernels
 func winogradGradTiles(c, f int) int {
 	return max(64, (512<<10)/(16*4*(c+f)))
 }
+
+// winogradGradGroups is how many partial sums of ∂L/∂U WinogradKernelGrad
+// splits the tiles into: each group (consecutive blocks of tiles) is one
+// task for a thread, with no synchronization inside, and the groups are
+// added in a fixed order, so that the result does not depend on the thread
+// count.
+const winogradGradGroups = 4
 
 // WinogradKernelGrad writes into gk [3, 3, C, f] (Conv2D's kernel layout)
 // beta·gk + ∂L/∂k, the gradient of the kernel of the 3×3 convolution g
@@ -43,49 +52,57 @@ func WinogradKernelGrad(gk, x, gz []float32, g ConvGeom, f int, beta float32) {
 	th, tw := (g.OH+1)/2, (g.OW+1)/2
 	tiles := g.N * th * tw
 	bt := min(winogradGradTiles(c, f), tiles)
-	us, vs, ws := winogradStride(cf), winogradStride(bt*c), winogradStride(bt*f)
-	bp := convScratch.get(16*(us+vs+ws) + c + f)
-	defer convScratch.put(bp)
-	buf := *bp
-	ug := buf[:16*us]
-	v := buf[16*us : 16*(us+vs)]
-	w := buf[16*(us+vs) : 16*(us+vs+ws)]
-	zero := buf[16*(us+vs+ws):]
-	clear(zero)
+	blocks := (tiles + bt - 1) / bt
+	groups := min(winogradGradGroups, blocks)
+	us := winogradStride(cf)
+	up := convScratch.get(groups * 16 * us)
+	defer convScratch.put(up)
+	ug := *up
 	simd := archWinograd()
-	var t0, nt int
-	var ubeta float32
-	transform := func(lo, hi int) {
-		for t := t0 + lo; t < t0+hi; t++ {
-			winogradInputTile(v[(t-t0)*c:], vs, x, zero[:c], g, th, tw, t, simd)
-			winogradGradTile(w[(t-t0)*f:], ws, gz, zero[:f], g, f, th, tw, t, simd)
+	Parallel(groups, 1, func(lo, hi int) {
+		vs, ws := winogradStride(bt*c), winogradStride(bt*f)
+		bp := convScratch.get(16*(vs+ws) + c + f)
+		defer convScratch.put(bp)
+		buf := *bp
+		v, w, zero := buf[:16*vs], buf[16*vs:16*(vs+ws)], buf[16*(vs+ws):]
+		clear(zero)
+		for p := lo; p < hi; p++ {
+			u := ug[p*16*us : (p+1)*16*us]
+			b0, b1 := p*blocks/groups, (p+1)*blocks/groups
+			for b := b0; b < b1; b++ {
+				t0 := b * bt
+				nt := min(bt, tiles-t0)
+				for t := t0; t < t0+nt; t++ {
+					winogradInputTile(v[(t-t0)*c:], vs, x, zero[:c], g, th, tw, t, simd)
+					winogradGradTile(w[(t-t0)*f:], ws, gz, zero[:f], g, f, th, tw, t, simd)
+				}
+				ubeta := float32(min(b-b0, 1))
+				for a := 0; a < 16; a++ {
+					sgemm(gemmBest, 1, nil, true, false, c, f, nt, 1, v[a*vs:], c, w[a*ws:], f, ubeta, u[a*us:], f)
+				}
+			}
 		}
-	}
-	mul := func(lo, hi int) {
-		for a := lo; a < hi; a++ {
-			sgemm(gemmBest, 1, nil, true, false, c, f, nt, 1, v[a*vs:], c, w[a*ws:], f, ubeta, ug[a*us:], f)
-		}
-	}
-	for t0 = 0; t0 < tiles; t0 += bt {
-		nt = min(bt, tiles-t0)
-		Parallel(nt, 8, transform)
-		Parallel(16, 1, mul)
-		ubeta = 1
-	}
-	Parallel(cf, 4096, func(lo, hi int) { winogradKernelGradOut(gk, ug, us, cf, lo, hi, beta) })
+	})
+	Parallel(cf, 4096, func(lo, hi int) { winogradKernelGradOut(gk, ug, us, groups, cf, lo, hi, beta) })
 }
 
 // winogradKernelGradOut writes gk[k·cf + i] = beta·gk[k·cf + i] + (Gᵀ du G)
 // [k] for the 3×3 positions k and the (input, output) channel pairs
-// lo ≤ i < hi, du the 4×4 values ug[α·us + i]. It runs 16 pairs at a
-// time, so that the 25 rows of ug and gk are read and written whole cache
-// lines at a time.
-func winogradKernelGradOut(gk, ug []float32, us, cf, lo, hi int, beta float32) {
+// lo ≤ i < hi, du the 4×4 values Σ_p ug[(16·p + α)·us + i] summed over the
+// groups p in order. It runs 16 pairs at a time, so that the rows of ug
+// and gk are read and written whole cache lines at a time.
+func winogradKernelGradOut(gk, ug []float32, us, groups, cf, lo, hi int, beta float32) {
 	for i0 := lo; i0 < hi; i0 += 16 {
 		n := min(16, hi-i0)
 		var du [16][16]float32
 		for a := range du {
-			copy(du[a][:n], ug[a*us+i0:])
+			d := du[a][:n]
+			copy(d, ug[a*us+i0:])
+			for p := 1; p < groups; p++ {
+				for i, v := range ug[(16*p+a)*us+i0:][:n] {
+					d[i] += v
+				}
+			}
 		}
 		var out [9][16]float32
 		for i := 0; i < n; i++ {

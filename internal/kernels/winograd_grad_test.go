@@ -39,7 +39,8 @@ func convKernelGradDirect(x, gz []float32, g ConvGeom, f int) []float64 {
 // TestWinogradKernelGrad checks WinogradKernelGrad against the definition
 // (Pᵀ·δ in float64) and against the im2col form in float32, on odd output
 // sizes (edge tiles half outside), "same" and "valid" padding, channel
-// counts off the vector width, several tile blocks, and beta = 1.
+// counts off the vector width, several tile blocks and groups, beta = 1,
+// and the same bits at one thread as at several.
 func TestWinogradKernelGrad(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, tc := range []struct {
@@ -74,6 +75,16 @@ func TestWinogradKernelGrad(t *testing.T) {
 			t.Logf("max |Winograd − exact| = %.2g, |im2col − exact| = %.2g (tolerance %.2g)", worst, worstIm, tol)
 			if worst > tol {
 				t.Errorf("max |Winograd − exact| = %.3g, want ≤ %.3g", worst, tol)
+			}
+			// The same bits at one thread.
+			one := make([]float32, len(want))
+			prev := runtime.GOMAXPROCS(1)
+			WinogradKernelGrad(one, x, gz, g, f, 0)
+			runtime.GOMAXPROCS(prev)
+			for i := range one {
+				if one[i] != got[i] {
+					t.Fatalf("gk[%d] = %g at one thread, %g at %d", i, one[i], got[i], prev)
+				}
 			}
 			// beta = 1 adds to what is there.
 			acc := make([]float32, len(want))
