@@ -7,8 +7,9 @@ import (
 
 // Conv2D returns act(x ∗ k + b) for x [N, H, W, C], kernel k [KH, KW, C, F]
 // and bias b [F] (may be nil), NHWC output [N, OH, OW, F]. It runs as
-// im2col (patches [N·OH·OW, KH·KW·C], kept for the backward pass) and a
-// GEMM with the kernel viewed as [KH·KW·C, F], a few images at a time
+// im2col (patches [N·OH·OW, KH·KW·C], kept for the backward pass when k
+// is tracked, else built group by group in cache and dropped) and a GEMM
+// with the kernel viewed as [KH·KW·C, F], a few images at a time
 // (kernels.ConvForward); bias and activation are fused on the output.
 //
 // Backward, with P the patches and δ = ∂L/∂z: ∂L/∂k = Pᵀ·δ,
@@ -26,9 +27,14 @@ func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 			op: uint8(act.Op), f: [2]float32{act.Param}, ints: [4]int{b2i(act.On)}})
 	}
 	ld := kernels.PatchStride(g.KH * g.KW * g.C)
-	cols := alloc(t, []int{g.N * g.OH * g.OW, ld})
+	var cols *tensor.Tensor // kept for ∂L/∂k only when k's gradient can be asked for
+	var pt []float32
+	if t.tracks(k) {
+		cols = alloc(t, []int{g.N * g.OH * g.OW, ld})
+		pt = cols.Data()
+	}
 	y := alloc(t, []int{g.N, g.OH, g.OW, f})
-	kernels.ConvForward(y.Data(), cols.Data(), x.Value.Data(), k.Value.Data(), g, f, ld)
+	kernels.ConvForward(y.Data(), pt, x.Value.Data(), k.Value.Data(), g, f, ld)
 	out, pre := biasAct(t, act, y, b)
 	n := node{back: backConv2D, in: [3]*Var{x, k, b}, geom: g}
 	n.setPatches(cols)

@@ -258,6 +258,12 @@ func (t *Tape) grad(v *Var) *tensor.Tensor {
 	return g
 }
 
+// tracks reports whether a backward pass of t can compute v's gradient:
+// t records (it is not nil and not an inference tape) and v is on it.
+func (t *Tape) tracks(v *Var) bool {
+	return t != nil && !t.infer && v != nil && v.tape == t && v.id >= 0
+}
+
 // gradOut returns the gradient buffer of v for a backward step that
 // writes every element of it, or nil when v is not tracked on t. With acc
 // false the buffer is new and uninitialized and must be overwritten; with

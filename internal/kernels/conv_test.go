@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -12,7 +13,7 @@ import (
 func geometries() []ConvGeom {
 	var out []ConvGeom
 	for _, c := range []int{1, 3, 19} { // 19: vector kernels and their scalar tail
-		for _, k := range [][2]int{{1, 1}, {2, 2}, {3, 3}, {3, 2}} {
+		for _, k := range [][2]int{{1, 1}, {2, 2}, {3, 3}, {3, 2}, {4, 4}} {
 			for _, s := range []int{1, 2} {
 				for _, d := range []int{1, 2} {
 					for _, pad := range []int{0, 1} {
@@ -25,6 +26,10 @@ func geometries() []ConvGeom {
 				}
 			}
 		}
+	}
+	// Larger images, where most windows lie inside.
+	for _, c := range []int{2, 19} {
+		out = append(out, ConvGeom{N: 2, H: 18, W: 19, C: c, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 18, OW: 19})
 	}
 	return out
 }
@@ -423,7 +428,8 @@ func TestConvInputGrad(t *testing.T) {
 
 // TestConvForward checks the grouped im2col + GEMM against Im2Col followed
 // by one Sgemm: the same patches, and the same outputs within rounding
-// (Sgemm takes dot products for f = 1).
+// (Sgemm takes dot products for f = 1); without patches kept, the same
+// outputs bit for bit.
 func TestConvForward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	gs := append(geometries(), ConvGeom{N: 11, H: 14, W: 14, C: 64, KH: 4, KW: 4, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 7, OW: 7})
@@ -445,6 +451,11 @@ func TestConvForward(t *testing.T) {
 			ConvForward(got, gotCols, x, w, g, f, ld)
 			if !slices.Equal(gotCols, wantCols) {
 				t.Fatalf("%+v: patches differ from Im2Col's", g)
+			}
+			dropped := make([]float32, rows*f) // patches in scratch, not kept
+			ConvForward(dropped, nil, x, w, g, f, ld)
+			if !slices.Equal(dropped, got) {
+				t.Fatalf("%+v f=%d: outputs with patches dropped differ from those with patches kept", g, f)
 			}
 			for i := range want {
 				if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
@@ -493,6 +504,66 @@ func TestIm2ColMaxPool2x2(t *testing.T) {
 		Im2ColMaxPool2x2(inf, nil, nil, 0, x, k, bias, g, f, true, Tanh, 0)
 		if !slices.Equal(inf, want) {
 			t.Fatalf("%+v: inference outputs differ", g)
+		}
+	}
+}
+
+// dcganGeoms are the 4×4 stride-2 "same" convolutions of the DCGAN at
+// batch 64: the discriminator's conv1 (28×28×1 → 14×14) and conv2
+// (14×14×64 → 7×7), whose adjoints are the generator's transposed
+// convolutions convt2 and convt1.
+func dcganGeoms() []ConvGeom {
+	return []ConvGeom{
+		{N: 64, H: 28, W: 28, C: 1, KH: 4, KW: 4, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 14, OW: 14},
+		{N: 64, H: 14, W: 14, C: 64, KH: 4, KW: 4, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 7, OW: 7},
+	}
+}
+
+// BenchmarkPatchesDCGAN measures the patch matrix of the DCGAN's
+// convolutions (Im2Col) and its adjoint (Col2ImAcc), the work around the
+// GEMMs of a convolution and of a transposed convolution.
+func BenchmarkPatchesDCGAN(b *testing.B) {
+	for _, g := range dcganGeoms() {
+		kk, rows := g.KH*g.KW*g.C, g.N*g.OH*g.OW
+		ld := PatchStride(kk)
+		x, cols := make([]float32, g.N*g.H*g.W*g.C), make([]float32, rows*ld)
+		name := fmt.Sprintf("C%d", g.C)
+		b.Run("im2col/"+name, func(b *testing.B) {
+			b.SetBytes(int64(4 * rows * kk))
+			for i := 0; i < b.N; i++ {
+				Im2Col(cols, x, g, ld)
+			}
+		})
+		b.Run("col2im/"+name, func(b *testing.B) {
+			b.SetBytes(int64(4 * rows * kk))
+			for i := 0; i < b.N; i++ {
+				Col2ImAcc(x, cols[:rows*kk], g)
+			}
+		})
+	}
+}
+
+// BenchmarkConvForwardDCGAN measures the DCGAN discriminator's
+// convolutions (im2col and GEMM, 64 output channels for conv1, 128 for
+// conv2) with the patches kept for the weight gradient and with them
+// dropped (cols nil, a constant kernel).
+func BenchmarkConvForwardDCGAN(b *testing.B) {
+	for i, g := range dcganGeoms() {
+		f := 64 << i
+		kk, rows := g.KH*g.KW*g.C, g.N*g.OH*g.OW
+		ld := PatchStride(kk)
+		x, w, y := make([]float32, g.N*g.H*g.W*g.C), make([]float32, kk*f), make([]float32, rows*f)
+		cols := make([]float32, rows*ld)
+		for _, keep := range []bool{true, false} {
+			pt, name := cols, fmt.Sprintf("C%d/kept", g.C)
+			if !keep {
+				pt, name = nil, fmt.Sprintf("C%d/dropped", g.C)
+			}
+			b.Run(name, func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					ConvForward(y, pt, x, w, g, f, ld)
+				}
+			})
 		}
 	}
 }
