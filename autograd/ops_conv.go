@@ -145,9 +145,13 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 	cols := n.patches()
 	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Shape()[3]
 	if gk, beta := t.gemmOut(k); gk != nil {
-		if cols == nil { // a Winograd forward pass kept no patches: ∂L/∂k through its transforms
+		switch {
+		case cols == nil && kernels.WinogradFits(g): // a Winograd forward pass kept no patches
 			kernels.WinogradKernelGrad(gk.Data(), x.Value.Data(), gz.Data(), g, f, beta)
-		} else {
+		case cols == nil: // none were kept (not expected: a tracked kernel's are)
+			cols = patches(t, x.Value, g)
+			fallthrough
+		default:
 			kernels.Sgemm(true, false, kk, f, rows, 1, cols.Data(), cols.Dim(1), gz.Data(), f, beta, gk.Data(), f)
 		}
 	}
