@@ -19,7 +19,7 @@ func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 	t := tapeOf(x, k, b)
 	g := convGeom(x, k, b, w)
 	f := k.Value.Dim(3)
-	if useWinograd(g, f) { // no patches: the backward pass runs Winograd too
+	if useWinograd(g, f, t == nil || t.infer) { // no patches: the backward pass runs Winograd too
 		y := alloc(t, []int{g.N, g.OH, g.OW, f})
 		winogradForward(t, y, x.Value, k.Value, g, f)
 		out, pre := biasAct(t, act, y, b)
@@ -46,6 +46,10 @@ func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 // winogradOn lets tests compare the Winograd path with im2col + GEMM.
 var winogradOn = true
 
+// winogradOddTrain lets tests and benchmarks take Winograd in training at
+// odd output sizes too (see useWinograd).
+var winogradOddTrain = false
+
 // useWinograd reports whether a convolution's forward pass runs as
 // Winograd F(2×2, 3×3) (kernels.WinogradConv3x3) rather than im2col +
 // GEMM: where its transforms run in assembly (kernels.WinogradFast), for
@@ -59,16 +63,20 @@ var winogradOn = true
 // (kernels.WinogradKernelGrad, 1.2–1.7× Pᵀ·δ's speed on the same layers);
 // no patches are built at all.
 //
-// Odd output sizes take Winograd too, in training as in inference, though
-// an odd one wastes a row or column of every edge tile (19% of the
-// products at CNNNet's 11×11) and gives up the fused convolution and
-// pooling of training: with all three passes in Winograd, the training
-// step of CNNNet's second convolution (13×13×32 → 11×11×64, ReLU, pool)
-// takes 5–6% less CPU time than the fused im2col form at batch 32 and 128
-// (BenchmarkConv3x3Train, one thread), the VGG's 16×16×128 → 128 42% less.
-func useWinograd(g tensor.ConvGeom, f int) bool {
+// When gradients are recorded (not infer), the output must also have an
+// even height and width. An odd one wastes a row or column of every edge
+// tile (19% of the products at CNNNet's 11×11) and gives up the fused
+// convolution and pooling of training: even with all three passes in
+// Winograd, the training step of CNNNet's second convolution (13×13×32 →
+// 11×11×64, ReLU, pool; BenchmarkConv3x3Train, one thread, CPU time,
+// load 2) took 4.24 against 3.64 ms at batch 32 and 14.6 against 14.4 at
+// batch 128, and CNNNet's whole step at two threads was 15–18% slower
+// (three interleaved rounds), while the VGG's 16×16×128 → 128 took 54.8
+// against 89.7 ms. winogradOddTrain lifts the rule for tests.
+func useWinograd(g tensor.ConvGeom, f int, infer bool) bool {
 	tiles := g.N * ((g.OH + 1) / 2) * ((g.OW + 1) / 2)
-	return winogradOn && kernels.WinogradFast() && kernels.WinogradFits(g) && g.C >= 16 && f >= 16 && tiles >= 256
+	return winogradOn && kernels.WinogradFast() && kernels.WinogradFits(g) && g.C >= 16 && f >= 16 && tiles >= 256 &&
+		(infer || winogradOddTrain || g.OH%2 == 0 && g.OW%2 == 0)
 }
 
 // winogradInputGrad writes (acc: adds) into gx [N, H, W, C] the input
@@ -159,7 +167,7 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 		kernels.SumRowsAcc(gb.Data(), gz.Data())
 	}
 	if gx, acc := t.gradOut(x); gx != nil {
-		if !useWinograd(g, f) || !winogradInputGrad(t, gx, gz, k.Value, g, f, acc) {
+		if !useWinograd(g, f, false) || !winogradInputGrad(t, gx, gz, k.Value, g, f, acc) {
 			kernels.ConvInputGrad(gx.Data(), gz.Data(), k.Value.Data(), g, f, acc)
 		}
 	}
@@ -176,9 +184,9 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 // convolution that builds no patches (kernels.ConvPool3x3, convPool3x3);
 // in inference, a convolution that takes Winograd (useWinograd) pools each
 // 2×2 output tile in registers, computing only the tiles the pooling keeps;
-// in training, such a convolution runs as the two ops (Conv2D through
-// Winograd, then MaxPool2D). Other windows and activations take the two
-// ops. The values and gradients
+// in training, such a convolution (even output sizes) runs as the two ops
+// (Conv2D through Winograd, then MaxPool2D). Other windows and activations
+// take the two ops. The values and gradients
 // are those of the two ops (up to the order of the sums on the direct and
 // Winograd paths).
 //
@@ -198,7 +206,7 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 	if f := k.Value.Dim(3); kernels.ConvPool3x3Fits(g, f) && (!act.On || act.Op == tensor.OpRelu) {
 		return convPool3x3(t, x, k, b, g, f, act)
 	}
-	if f := k.Value.Dim(3); infer && useWinograd(g, f) && (!act.On || act.Op == tensor.OpRelu) {
+	if f := k.Value.Dim(3); infer && useWinograd(g, f, true) && (!act.On || act.Op == tensor.OpRelu) {
 		// Each 2×2 Winograd tile is a pooling window, pooled in registers.
 		// An odd last row or column, which the pooling drops, is not
 		// computed at all: CNNNet's 11×11 runs 5×5 tiles instead of 6×6.
@@ -213,7 +221,7 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 		kernels.WinogradConv3x3Pool(y.Data(), x.Value.Data(), u.Data(), bias, g, f, act.On)
 		return result(t, y, node{})
 	}
-	if g.OH < 2 || g.OW < 2 || useWinograd(g, k.Value.Dim(3)) {
+	if g.OH < 2 || g.OW < 2 || useWinograd(g, k.Value.Dim(3), infer) {
 		return MaxPool2D(Conv2D(x, k, b, w, act), pool)
 	}
 	f := k.Value.Dim(3)

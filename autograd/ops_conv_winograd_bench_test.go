@@ -14,13 +14,14 @@ import (
 
 // BenchmarkConv3x3Train runs a 3×3 convolution with ReLU and 2×2 max
 // pooling forward and backward (input, kernel and bias gradients) at one
-// thread, through im2col + GEMM and through Winograd F(2×2, 3×3), on
+// thread, through im2col + GEMM and through Winograd F(2×2, 3×3) (odd
+// output sizes included, which training otherwise leaves to im2col), on
 // CNNNet's second convolution (13×13×32 → 11×11×64, batch 32 and 128)
 // and one of the VGG's (16×16×128 → 128, batch 64), reporting CPU time per
 // step (which a busy machine's descheduling does not inflate).
 func BenchmarkConv3x3Train(b *testing.B) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	defer func() { winogradOn = true }()
+	defer func() { winogradOn, winogradOddTrain = true, false }()
 	for _, s := range []struct {
 		n, h, c, f int
 		pad        string
@@ -34,7 +35,7 @@ func BenchmarkConv3x3Train(b *testing.B) {
 		for _, on := range []bool{false, true} {
 			name := map[bool]string{false: "im2col", true: "winograd"}[on]
 			b.Run(fmt.Sprintf("n%d-%dx%dx%d-%d/%s", s.n, s.h, s.h, s.c, s.f, name), func(b *testing.B) {
-				winogradOn = on
+				winogradOn, winogradOddTrain = on, on
 				p := NewPool()
 				step := func() {
 					tape := NewTape(p)

@@ -30,7 +30,7 @@ func TestConvWinograd(t *testing.T) {
 		pool := tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}
 		act := Activation{Op: tensor.OpRelu, On: true}
 		g := tensor.MustConvGeometry(x.Shape(), tensor.Window{KH: 3, KW: 3, SH: 1, SW: 1, Padding: tc.pad})
-		if !useWinograd(g, tc.f) {
+		if !useWinograd(g, tc.f, true) || useWinograd(g, tc.f, false) != (g.OH%2 == 0 && g.OW%2 == 0) {
 			t.Fatalf("%+v: not the path the case is for; the test would check nothing", tc)
 		}
 		for _, fused := range []bool{false, true} {
@@ -100,12 +100,14 @@ func TestConvWinogradGradCheck(t *testing.T) {
 		t.Skip("no assembly Winograd transforms in this build: convolutions stay im2col + GEMM")
 	}
 	rng := rand.New(rand.NewPCG(15, 16))
+	winogradOddTrain = true // the 11×11 case too
+	defer func() { winogradOddTrain = false }()
 	for _, tc := range []struct {
 		n, h, c, f int
 		pad        string
 	}{{4, 16, 16, 16, "same"}, {4, 18, 16, 17, "valid"}, {8, 13, 16, 16, "valid"}} { // the last with 11×11 outputs
 		g := tensor.MustConvGeometry([]int{tc.n, tc.h, tc.h, tc.c}, tensor.Window{KH: 3, KW: 3, SH: 1, SW: 1, Padding: tc.pad})
-		if !useWinograd(g, tc.f) {
+		if !useWinograd(g, tc.f, false) {
 			t.Fatalf("%+v: not the Winograd path; the test would check nothing", tc)
 		}
 		x := tensor.RandNormal(rng, 0, 1, tc.n, tc.h, tc.h, tc.c)
