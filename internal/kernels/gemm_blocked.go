@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"unsafe"
 )
@@ -24,10 +25,12 @@ import (
 // Tiles at the bottom edge of C go to kernels for fewer rows; tiles at the
 // right edge go to masked kernels (AVX-512) or through a scratch tile.
 //
-// Threads split C into disjoint blocks of whole tiles along M or N and run
-// this loop independently. K is never split, and neither the tile grid nor
-// the order of the sums over K depends on the split, so every element of C
-// gets the same bits whatever the thread count.
+// Threads split C into disjoint chunks of whole tiles along M or N, one
+// share per thread, which a thread done with its own may take chunks of
+// (chunkQueue, gemmSteal), and run this loop on each chunk independently. K is never split, and neither
+// the tile grid nor the order of the sums over K depends on the chunks or
+// on which thread runs them, so every element of C gets the same bits
+// whatever the thread count.
 
 // microKernel computes one MR×NR tile; see sgemmMicroGeneric for the contract.
 type microKernel func(k int, a *float32, rsa, csa int, b *float32, csb int, c *float32, ldc int, alpha, beta float32)
@@ -86,7 +89,7 @@ func sgemm(kern *gemmKernel, threads int, plan *gemmPlan, transA, transB bool, m
 		return
 	}
 	t := gemmTaskPool.Get().(*gemmTask)
-	*t = gemmTask{
+	t.gemmCall = gemmCall{
 		kern: kern, transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta,
 		a: unsafe.Pointer(unsafe.SliceData(a)), lda: lda,
@@ -99,22 +102,93 @@ func sgemm(kern *gemmKernel, threads int, plan *gemmPlan, transA, transB bool, m
 		t.plan = chooseGemmPlan(kern, transA, transB, m, n, k, lda, ldb)
 	}
 	mu, nu := gemmCeilDiv(m, kern.mr), gemmCeilDiv(n, kern.nr)
-	units, w := mu, 1
-	if threads > 1 {
-		t.splitN = gemmSplitEfficiency(nu, threads) > gemmSplitEfficiency(mu, threads)
-		units = mu
+	if threads <= 1 || max(mu, nu) <= 1 {
+		t.run(0, mu)
+	} else {
+		t.splitN = gemmSplitN(m, n, mu, nu, threads)
+		units := mu
 		if t.splitN {
 			units = nu
 		}
-		w = min(threads, units)
+		w := min(threads, units)
+		if mn := gemmChunk(kern, t.plan.packB || transB, t.splitN, units, w); mn > 0 {
+			t.queue.reset(t, units, mn, w)
+			parallelChunks(&t.queue)
+		} else {
+			parallelRun(t, units, w)
+		}
 	}
-	if w <= 1 {
-		t.run(0, units)
-	} else {
-		parallelRun(t, units, w)
-	}
-	*t = gemmTask{}
+	t.gemmCall = gemmCall{}
+	t.queue.task = nil
 	gemmTaskPool.Put(t)
+}
+
+// gemmSteal says how a parallel Sgemm deals its tiles out: false gives
+// each thread one contiguous share (parallelRun: a thread done with its
+// share takes the share of a thread that has not started yet); true also
+// lets a thread done with its share take chunks of the others'
+// (chunkQueue), so that a thread descheduled between chunks holds up the
+// others by at most a chunk. Results are the same bits either way.
+//
+// Stealing is off: BenchmarkSgemmSchedule (2 threads, the two alternating
+// call by call, load average 5–8 from other processes) found no shape where
+// it wins reliably. 6272×288×64 was 0.7–4.5% slower in 8 of 8 runs (median
+// µs per call; means too), 1024³ 2.5–15% faster in 5 of 8 and up to 2%
+// slower in 3, the DCGAN's products even (−1% to +5%, one +25%), and the
+// smaller products split in halves either way. Earlier forms did worse:
+// one shared counter over chunks (no affinity: halves swapped cores from
+// call to call) cost 2–7% more CPU per call, and chunks shrinking down to
+// one tile or panel 4–48% more time at 128×784×400, 1024³ and the DCGAN's
+// dY·Wᵀ: each chunk then streams all of A or B again. A thread descheduled in the middle of
+// its chunk (for milliseconds here, longer than most of these products)
+// must be waited for whatever the schedule.
+var gemmSteal = false
+
+// gemmChunk returns the smallest chunk of tiles that a parallel Sgemm over
+// units tiles along its split dimension deals out with stealing, or 0 for
+// fixed shares.
+//
+// Chunks must not break the blocked loop's reuse: within a chunk, a B
+// panel is reused by every tile of an A block (mc rows) and an A block by
+// every panel of the chunk (see gemmSteal for what smaller chunks cost). So a chunk is
+// at least an A block along M (mc/mr tiles; two when B is packed, which
+// every chunk packs again) or four panels along N; products too small for
+// two such chunks per thread are split in fixed shares.
+func gemmChunk(kern *gemmKernel, packB, splitN bool, units, threads int) int {
+	var mn int
+	switch {
+	case !gemmSteal:
+		return 0
+	case splitN:
+		mn = 4
+	case packB:
+		mn = 2 * kern.mc / kern.mr
+	default:
+		mn = kern.mc / kern.mr
+	}
+	if units < 2*threads*mn {
+		return 0
+	}
+	return mn
+}
+
+// gemmSplitN reports whether a parallel Sgemm of m×n tiles (mu along M,
+// nu along N) splits C along N rather than M. Each thread of an N split
+// reads all of A (m·k values) and each of an M split all of B (k·n, packed
+// again by every thread when packed), so where both splits keep the
+// threads about equally busy (within 3%) the one that repeats the smaller
+// operand wins: along M when m > n. On the DCGAN's weight gradient
+// 1024×128×3136 (threads splitting N read its 12.8 MB A twice) that is
+// 11–14% faster at 2 threads (BenchmarkSgemmDCGAN's fwd_NN and dw_TN and
+// BenchmarkSgemmWeightGrad's dcgan_conv2, old and new binaries alternating,
+// medians of 8 at load 2.6–3); the other shapes of those benchmarks keep
+// their split.
+func gemmSplitN(m, n, mu, nu, threads int) bool {
+	em, en := gemmSplitEfficiency(mu, threads), gemmSplitEfficiency(nu, threads)
+	if m != n && math.Abs(em-en) <= 0.03 {
+		return n > m
+	}
+	return en > em
 }
 
 // gemmSplitEfficiency is the fraction of w threads kept busy by units equal
@@ -157,9 +231,16 @@ func checkSgemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 	check("c", m, n, ldc, lc)
 }
 
-// gemmTask is one Sgemm call, run over a range of whole tiles along M
-// (or N when splitN) so that threads can share it.
+// gemmTask is one Sgemm call, run over ranges of whole tiles along M
+// (or N when splitN) so that threads can share it, and the queue that
+// deals those ranges out.
 type gemmTask struct {
+	gemmCall
+	queue chunkQueue
+}
+
+// gemmCall holds one Sgemm call's arguments and plan.
+type gemmCall struct {
 	kern           *gemmKernel
 	plan           gemmPlan
 	transA, transB bool

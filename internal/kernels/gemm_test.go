@@ -5,7 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
+	"time"
 )
 
 // gemmImpl is one way of running Sgemm that the tests compare with sgemmRef.
@@ -14,7 +16,7 @@ type gemmImpl struct {
 	run  func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 }
 
-// gemmImpls lists every kernel, on 1 and 3 threads, with its own blocking
+// gemmImpls lists every kernel, on 1, 2 and 3 threads, with its own blocking
 // and with a tiny one that drives every loop of the blocked algorithm
 // through several iterations and partial blocks even on small shapes.
 func gemmImpls() []gemmImpl {
@@ -24,7 +26,7 @@ func gemmImpls() []gemmImpl {
 		tiny.name += "_tinyblocks"
 		tiny.mc, tiny.kc, tiny.nc = 2*kern.mr, 5, 3*kern.nr
 		for _, kk := range []*gemmKernel{kern, &tiny} {
-			for _, threads := range []int{1, 3} {
+			for _, threads := range []int{1, 2, 3} {
 				for _, plan := range []*gemmPlan{nil, {true, true}, {false, false}, {true, false}, {false, true}} {
 					pname := "auto"
 					if plan != nil {
@@ -37,6 +39,24 @@ func gemmImpls() []gemmImpl {
 						},
 					})
 				}
+			}
+		}
+	}
+	for _, kern := range gemmKernels {
+		tiny := *kern
+		tiny.name += "_tinyblocks"
+		tiny.mc, tiny.kc, tiny.nc = 2*kern.mr, 5, 3*kern.nr
+		for _, kk := range []*gemmKernel{kern, &tiny} {
+			for _, threads := range []int{2, 3} {
+				other := !gemmSteal // the schedule Sgemm does not use
+				impls = append(impls, gemmImpl{
+					name: fmt.Sprintf("%s/threads=%d/steal=%v", kk.name, threads, other),
+					run: func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+						defer func(old bool) { gemmSteal = old }(gemmSteal)
+						gemmSteal = other
+						sgemm(kk, threads, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+					},
+				})
 			}
 		}
 	}
@@ -344,18 +364,20 @@ func gemmRandSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
-// TestSgemmDeterministic checks that the thread count does not change a
-// single bit of the result.
+// TestSgemmDeterministic checks that neither the thread count nor the
+// scheduling (fixed shares or stealing) changes a single bit of the result.
 func TestSgemmDeterministic(t *testing.T) {
+	defer func(old bool) { gemmSteal = old }(gemmSteal)
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, s := range [][3]int{{32, 64, 784}, {301, 97, 300}, {5, 1000, 50}} {
+	for _, s := range [][3]int{{32, 64, 784}, {301, 97, 300}, {5, 1000, 50}, {620, 64, 40}, {40, 1100, 30}} {
 		m, n, k := s[0], s[1], s[2]
 		a, b := gemmRandSlice(rng, m*k), gemmRandSlice(rng, k*n)
 		for _, kern := range gemmKernels {
 			var first []float32
-			for _, threads := range []int{1, 2, 3, 4} {
+			for _, threads := range []int{1, 2, 3, 4, -2, -3} { // negative: stealing
+				gemmSteal = threads < 0
 				c := make([]float32, m*n)
-				sgemm(kern, threads, nil, false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+				sgemm(kern, max(threads, -threads), nil, false, true, m, n, k, 1, a, k, b, k, 0, c, n)
 				if first == nil {
 					first = c
 					continue
@@ -378,6 +400,16 @@ func TestSgemmNoAllocs(t *testing.T) {
 		Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
 	}); allocs > 0 {
 		t.Errorf("Sgemm allocates %v times per call", allocs)
+	}
+	// At 2 threads, with the tiles dealt out in chunks (and B packed).
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	m, n, k = 300, 400, 128
+	a, b, c = make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	Sgemm(false, false, m, n, k, 1, a, k, b, n, 1, c, n)
+	if allocs := testing.AllocsPerRun(20, func() {
+		Sgemm(false, false, m, n, k, 1, a, k, b, n, 1, c, n)
+	}); allocs > 0 {
+		t.Errorf("Sgemm at 2 threads allocates %v times per call", allocs)
 	}
 }
 
@@ -493,12 +525,22 @@ func gemmB2i(b bool) int {
 }
 
 func benchGemm(b *testing.B, transA, transB bool, m, n, k int, run func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	a, bb, c := gemmRandSlice(rng, m*k), gemmRandSlice(rng, k*n), make([]float32, m*n)
-	lda, ldb := k, n
+	lda := k
 	if transA {
 		lda = m
 	}
+	benchGemmLda(b, transA, transB, m, n, k, lda, run)
+}
+
+// benchGemmLda is benchGemm with A's leading dimension lda.
+func benchGemmLda(b *testing.B, transA, transB bool, m, n, k, lda int, run func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows := m
+	if transA {
+		rows = k
+	}
+	a, bb, c := gemmRandSlice(rng, rows*lda), gemmRandSlice(rng, k*n), make([]float32, m*n)
+	ldb := n
 	if transB {
 		ldb = k
 	}
@@ -633,5 +675,98 @@ func BenchmarkSgemmVAE(b *testing.B) {
 		{"enc_dw_TN", true, false, 784, 128, 400},
 	} {
 		benchGemmPlans(b, s)
+	}
+}
+
+// BenchmarkSgemmWeightGrad measures, on Threads() threads, the weight
+// gradients Pᵀ·δ (MxKxN = KK×rows×F, P's rows PatchStride(KK) apart as
+// im2col lays them out) of CNNNet's second convolution at batch 32 and
+// 128, the VGG's convolutions at batch 64, and the DCGAN's conv2 (and
+// convt1, the same product) at batch 64.
+//
+// Computing these M ≫ N products through their transpose, Cᵀ = δᵀ·P into a
+// scratch matrix and then transposed into C (bit-identical), was measured
+// here per CPU-second at one thread and rejected: 5–14% slower on every
+// shape (CNNNet 177 → 158 and 171 → 148 GFLOP/cpu-s, VGG 173/165/169/166 →
+// 154/156/156/146, DCGAN 169 → 161). It won (+4%) only with P's rows
+// exactly 1024 floats apart (4 KiB aliasing), which PatchStride avoids.
+func BenchmarkSgemmWeightGrad(b *testing.B) {
+	for _, s := range []gemmShape{
+		{"cnn_conv2_b32", true, false, 288, 6272, 64},
+		{"cnn_conv2_b128", true, false, 288, 25088, 64},
+		{"vgg_conv1_2", true, false, 576, 65536, 64},
+		{"vgg_conv2_1", true, false, 576, 16384, 128},
+		{"vgg_conv2_2", true, false, 1152, 16384, 128},
+		{"vgg_conv3", true, false, 1152, 4096, 256},
+		{"dcgan_conv2", true, false, 1024, 3136, 128},
+	} {
+		b.Run(s.name, func(b *testing.B) { benchGemmLda(b, s.transA, s.transB, s.m, s.n, s.k, PatchStride(s.m), Sgemm) })
+	}
+}
+
+// BenchmarkSgemmSchedule compares, on Threads() threads, a parallel Sgemm
+// dealing its tiles out in one share per thread (gemmSteal = false, the
+// old fixed split) and with stealing, alternating the two
+// call by call so that both see the same load from other processes; it
+// reports the median and the mean microseconds per call of each (the mean
+// counts the calls that waited on a descheduled thread).
+func BenchmarkSgemmSchedule(b *testing.B) {
+	for _, s := range []gemmShape{
+		{"6272x288x64", false, false, 6272, 288, 64},
+		{"25088x288x64", false, false, 25088, 288, 64},
+		{"128x784x400", false, false, 128, 784, 400},
+		{"32x784x64", false, false, 32, 784, 64},
+		{"1024x1024x1024", false, false, 1024, 1024, 1024},
+		{"dcgan_fwd_3136x1024x128", false, false, 3136, 1024, 128},
+		{"dcgan_dx_3136x128x1024", false, true, 3136, 128, 1024},
+	} {
+		b.Run(s.name, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			m, n, k := s.m, s.n, s.k
+			a, bb, c := gemmRandSlice(rng, m*k), gemmRandSlice(rng, k*n), make([]float32, m*n)
+			ldb := n
+			if s.transB {
+				ldb = k
+			}
+			settings := []bool{false, true}
+			times := make([][]float64, len(settings))
+			defer func(old bool) { gemmSteal = old }(gemmSteal)
+			for b.Loop() {
+				for i, g := range settings {
+					gemmSteal = g
+					t0 := time.Now()
+					Sgemm(false, s.transB, m, n, k, 1, a, k, bb, ldb, 0, c, n)
+					times[i] = append(times[i], float64(time.Since(t0).Nanoseconds())/1e3)
+				}
+			}
+			for i, name := range []string{"fixed", "steal"} {
+				slices.Sort(times[i])
+				var sum float64
+				for _, v := range times[i] {
+					sum += v
+				}
+				b.ReportMetric(times[i][len(times[i])/2], "µs/call-"+name)
+				b.ReportMetric(sum/float64(len(times[i])), "mean-µs/call-"+name)
+			}
+		})
+	}
+}
+
+func TestGemmSplitN(t *testing.T) {
+	for _, c := range []struct {
+		m, n int
+		want bool
+	}{
+		{1024, 128, false},  // DCGAN weight gradient: N split would read its 12.8 MB A twice
+		{3136, 1024, false}, // equally balanced: the smaller operand (B) is repeated
+		{256, 2048, true},   // the wide MLP's forward
+		{128, 400, false},   // 22 tiles along M balance, 7 panels along N do not
+		{1024, 1024, true},  // square: the better-balanced split
+		{6272, 64, false},   // one panel
+	} {
+		mu, nu := gemmCeilDiv(c.m, 6), gemmCeilDiv(c.n, 64)
+		if got := gemmSplitN(c.m, c.n, mu, nu, 2); got != c.want {
+			t.Errorf("gemmSplitN(%d×%d, 2 threads) = %v, want %v", c.m, c.n, got, c.want)
+		}
 	}
 }

@@ -141,6 +141,88 @@ func parallelRun(t rangeTask, n, w int) {
 	}
 }
 
+// chunkQueue runs [0, n) on w threads as w contiguous shares, one per
+// thread, with stealing: each thread takes chunks from the front of its own
+// share (half of what is left of it, at least min), and a thread whose
+// share is done takes chunks from the back of another's (half of what is
+// left there, at least min) until nothing is left. Threads running at the
+// same speed each run their own share, as a fixed split would (and keep
+// the same rows in their caches from call to call); a thread that is
+// descheduled between chunks or started late costs the others at most the
+// chunk it holds. Where the chunk boundaries fall depends on timing, so
+// task must not depend on them (the GEMM's chunks are whole tiles,
+// computed the same way whoever runs them).
+type chunkQueue struct {
+	task      rangeTask
+	n, min, w int
+	shares    []chunkShare // shares[i] is thread i's, while the queue runs
+}
+
+// chunkShare is what is left of one share, lo<<32 | hi, alone in its cache
+// line.
+type chunkShare struct {
+	lohi atomic.Uint64
+	_    [56]byte
+}
+
+// reset prepares q to run [0, n) (n < 2³²) on w threads in chunks of at
+// least min.
+func (q *chunkQueue) reset(task rangeTask, n, min, w int) {
+	q.task, q.n, q.min, q.w = task, n, max(min, 1), max(w, 1)
+	if cap(q.shares) < q.w {
+		q.shares = make([]chunkShare, q.w)
+	}
+	q.shares = q.shares[:q.w]
+	for i := range q.shares {
+		lo, hi := uint64(i*n/q.w), uint64((i+1)*n/q.w)
+		q.shares[i].lohi.Store(lo<<32 | hi)
+	}
+}
+
+// run is thread slot's part (parallelRun hands slot i the range [i, i+1)).
+func (q *chunkQueue) run(slot, _ int) {
+	for q.take(slot, false) {
+	}
+	for i := 1; i < q.w; i++ {
+		for q.take((slot+i)%q.w, true) {
+		}
+	}
+}
+
+// take runs one chunk of share i, from its front or (steal) its back, and
+// reports whether there was one.
+func (q *chunkQueue) take(i int, steal bool) bool {
+	sh := &q.shares[i].lohi
+	for {
+		v := sh.Load()
+		lo, hi := int(v>>32), int(v&(1<<32-1))
+		if lo >= hi {
+			return false
+		}
+		c := min(hi-lo, max(q.min, (hi-lo)/2))
+		var nv uint64
+		if steal {
+			nv = uint64(lo)<<32 | uint64(hi-c)
+		} else {
+			nv = uint64(lo+c)<<32 | uint64(hi)
+		}
+		if sh.CompareAndSwap(v, nv) {
+			if steal {
+				q.task.run(hi-c, hi)
+			} else {
+				q.task.run(lo, lo+c)
+			}
+			return true
+		}
+	}
+}
+
+// parallelChunks runs q on its w threads (the caller and w-1 workers) and
+// returns when all of [0, n) is done.
+func parallelChunks(q *chunkQueue) {
+	parallelRun(q, q.w, q.w)
+}
+
 func (wk *poolWorker) loop() {
 	var seq uint64
 	for {
