@@ -13,12 +13,13 @@ import (
 // (kernels.ConvForward); bias and activation are fused on the output.
 //
 // Backward, with P the patches and δ = ∂L/∂z: ∂L/∂k = Pᵀ·δ,
-// ∂L/∂b = Σ δ, ∂L/∂x = col2im(δ·kᵀ).
+// ∂L/∂b = Σ δ, ∂L/∂x = col2im(δ·kᵀ). A 3×3 stride-1 convolution may run
+// all three as Winograd F(2×2, 3×3) instead (useWinograd), with no patches.
 func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 	t := tapeOf(x, k, b)
 	g := convGeom(x, k, b, w)
 	f := k.Value.Dim(3)
-	if useWinograd(g, f, t == nil || t.infer) { // no patches saved: the backward pass builds them for ∂L/∂k
+	if useWinograd(g, f, t == nil || t.infer) { // no patches: the backward pass runs Winograd too
 		y := alloc(t, []int{g.N, g.OH, g.OW, f})
 		winogradForward(t, y, x.Value, k.Value, g, f)
 		out, pre := biasAct(t, act, y, b)
@@ -45,6 +46,10 @@ func Conv2D(x, k, b *Var, w tensor.Window, act Activation) *Var {
 // winogradOn lets tests compare the Winograd path with im2col + GEMM.
 var winogradOn = true
 
+// winogradOddTrain lets tests and benchmarks take Winograd in training at
+// odd output sizes too (see useWinograd).
+var winogradOddTrain = false
+
 // useWinograd reports whether a convolution's forward pass runs as
 // Winograd F(2×2, 3×3) (kernels.WinogradConv3x3) rather than im2col +
 // GEMM: where its transforms run in assembly (kernels.WinogradFast), for
@@ -54,18 +59,24 @@ var winogradOn = true
 // kernel on every call. At one thread on the VGG's layers (batch 32,
 // kernels.BenchmarkWinograd's shapes, CPU time, median of 7): 1.2–1.65×
 // the im2col form's speed. The input gradient of such a convolution runs
-// the same way (winogradInputGrad); the weight gradient stays Pᵀ·δ.
+// the same way (winogradInputGrad), and so does the kernel gradient
+// (kernels.WinogradKernelGrad, 1.2–1.7× Pᵀ·δ's speed on the same layers);
+// no patches are built at all.
 //
 // When gradients are recorded (not infer), the output must also have an
-// even height and width: an odd one wastes a row or column of every edge
-// tile (19% of the products at CNNNet's 11×11), the fused convolution and
-// pooling is given up, and the patches are built anyway for ∂L/∂k; CNNNet's
-// training step measured no faster through Winograd (1-thread CPU time,
-// three interleaved runs), the VGG's 16% faster.
+// even height and width. An odd one wastes a row or column of every edge
+// tile (19% of the products at CNNNet's 11×11) and gives up the fused
+// convolution and pooling of training: even with all three passes in
+// Winograd, the training step of CNNNet's second convolution (13×13×32 →
+// 11×11×64, ReLU, pool; BenchmarkConv3x3Train, one thread, CPU time,
+// load 2) took 4.24 against 3.64 ms at batch 32 and 14.6 against 14.4 at
+// batch 128, and CNNNet's whole step at two threads was 15–18% slower
+// (three interleaved rounds), while the VGG's 16×16×128 → 128 took 54.8
+// against 89.7 ms. winogradOddTrain lifts the rule for tests.
 func useWinograd(g tensor.ConvGeom, f int, infer bool) bool {
 	tiles := g.N * ((g.OH + 1) / 2) * ((g.OW + 1) / 2)
 	return winogradOn && kernels.WinogradFast() && kernels.WinogradFits(g) && g.C >= 16 && f >= 16 && tiles >= 256 &&
-		(infer || g.OH%2 == 0 && g.OW%2 == 0)
+		(infer || winogradOddTrain || g.OH%2 == 0 && g.OW%2 == 0)
 }
 
 // winogradInputGrad writes (acc: adds) into gx [N, H, W, C] the input
@@ -142,10 +153,15 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 	cols := n.patches()
 	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Shape()[3]
 	if gk, beta := t.gemmOut(k); gk != nil {
-		if cols == nil { // a Winograd forward pass kept no patches
+		switch {
+		case cols == nil && kernels.WinogradFits(g): // a Winograd forward pass kept no patches
+			kernels.WinogradKernelGrad(gk.Data(), x.Value.Data(), gz.Data(), g, f, beta)
+		case cols == nil: // none were kept (not expected: a tracked kernel's are)
 			cols = patches(t, x.Value, g)
+			fallthrough
+		default:
+			kernels.Sgemm(true, false, kk, f, rows, 1, cols.Data(), cols.Dim(1), gz.Data(), f, beta, gk.Data(), f)
 		}
-		kernels.Sgemm(true, false, kk, f, rows, 1, cols.Data(), cols.Dim(1), gz.Data(), f, beta, gk.Data(), f)
 	}
 	if gb := t.grad(b); gb != nil {
 		kernels.SumRowsAcc(gb.Data(), gz.Data())
@@ -167,8 +183,10 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 // one input channel with ReLU or no activation runs as a direct
 // convolution that builds no patches (kernels.ConvPool3x3, convPool3x3);
 // in inference, a convolution that takes Winograd (useWinograd) pools each
-// 2×2 output tile in registers, computing only the tiles the pooling keeps.
-// Other windows and activations take the two ops. The values and gradients
+// 2×2 output tile in registers, computing only the tiles the pooling keeps;
+// in training, such a convolution (even output sizes) runs as the two ops
+// (Conv2D through Winograd, then MaxPool2D). Other windows and activations
+// take the two ops. The values and gradients
 // are those of the two ops (up to the order of the sums on the direct and
 // Winograd paths).
 //

@@ -90,3 +90,34 @@ func TestConvWinograd(t *testing.T) {
 		}
 	}
 }
+
+// TestConvWinogradGradCheck compares the gradients of Conv2D through the
+// Winograd path (forward, input and kernel gradients all F(2×2, 3×3))
+// with central finite differences, "same" and "valid", even and odd output
+// sizes.
+func TestConvWinogradGradCheck(t *testing.T) {
+	if !kernels.WinogradFast() {
+		t.Skip("no assembly Winograd transforms in this build: convolutions stay im2col + GEMM")
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	winogradOddTrain = true // the 11×11 case too
+	defer func() { winogradOddTrain = false }()
+	for _, tc := range []struct {
+		n, h, c, f int
+		pad        string
+	}{{4, 16, 16, 16, "same"}, {4, 18, 16, 17, "valid"}, {8, 13, 16, 16, "valid"}} { // the last with 11×11 outputs
+		g := tensor.MustConvGeometry([]int{tc.n, tc.h, tc.h, tc.c}, tensor.Window{KH: 3, KW: 3, SH: 1, SW: 1, Padding: tc.pad})
+		if !useWinograd(g, tc.f, false) {
+			t.Fatalf("%+v: not the Winograd path; the test would check nothing", tc)
+		}
+		x := tensor.RandNormal(rng, 0, 1, tc.n, tc.h, tc.h, tc.c)
+		k := tensor.RandNormal(rng, 0, 0.3, 3, 3, tc.c, tc.f)
+		b := tensor.RandNormal(rng, 0, 0.3, tc.f)
+		conv := func(v []*Var) *Var {
+			return Conv2D(v[0], v[1], v[2], tensor.Window{SH: 1, SW: 1, Padding: tc.pad}, Act(tensor.OpTanh, 0))
+		}
+		if err := CheckGradients(conv, []*tensor.Tensor{x, k, b}, CheckOptions{MaxProbes: 24}); err != nil {
+			t.Errorf("%+v: %v", tc, err)
+		}
+	}
+}

@@ -751,3 +751,22 @@ func BenchmarkSgemmSchedule(b *testing.B) {
 		})
 	}
 }
+
+func TestGemmSplitN(t *testing.T) {
+	for _, c := range []struct {
+		m, n int
+		want bool
+	}{
+		{1024, 128, false},  // DCGAN weight gradient: N split would read its 12.8 MB A twice
+		{3136, 1024, false}, // equally balanced: the smaller operand (B) is repeated
+		{256, 2048, true},   // the wide MLP's forward
+		{128, 400, false},   // 22 tiles along M balance, 7 panels along N do not
+		{1024, 1024, true},  // square: the better-balanced split
+		{6272, 64, false},   // one panel
+	} {
+		mu, nu := gemmCeilDiv(c.m, 6), gemmCeilDiv(c.n, 64)
+		if got := gemmSplitN(c.m, c.n, mu, nu, 2); got != c.want {
+			t.Errorf("gemmSplitN(%d×%d, 2 threads) = %v, want %v", c.m, c.n, got, c.want)
+		}
+	}
+}

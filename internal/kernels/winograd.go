@@ -38,25 +38,32 @@ func WinogradFast() bool { return archWinograd() }
 func WinogradKernel(u, w []float32, c, f int) {
 	cf := c * f
 	u, w = u[:16*cf], w[:9*cf]
-	Parallel(c, max(1, 4096/max(1, f)), func(lo, hi int) {
-		for i := lo * f; i < hi*f; i++ {
-			var g [9]float32
+	// 16 (input, output) channel pairs at a time, so that each of the 25
+	// rows of u and w (cf apart: often a multiple of 4 KiB, the same cache
+	// sets) is read and written a whole cache line at a time.
+	Parallel((cf+15)/16, max(1, 256/max(1, f)), func(lo, hi int) {
+		for i0 := 16 * lo; i0 < min(16*hi, cf); i0 += 16 {
+			n := min(16, cf-i0)
+			var g [9][16]float32
 			for k := range g {
-				g[k] = w[k*cf+i]
+				copy(g[k][:n], w[k*cf+i0:])
 			}
-			// r = G g: 4×3
-			var r [12]float32
-			for j := 0; j < 3; j++ {
-				g0, g1, g2 := g[j], g[3+j], g[6+j]
-				r[j], r[3+j], r[6+j], r[9+j] = g0, 0.5*(g0+g1+g2), 0.5*(g0-g1+g2), g2
+			var out [16][16]float32
+			for i := 0; i < n; i++ {
+				// r = G g: 4×3
+				var r [12]float32
+				for j := 0; j < 3; j++ {
+					g0, g1, g2 := g[j][i], g[3+j][i], g[6+j][i]
+					r[j], r[3+j], r[6+j], r[9+j] = g0, 0.5*(g0+g1+g2), 0.5*(g0-g1+g2), g2
+				}
+				// U = r Gᵀ: 4×4
+				for a := 0; a < 4; a++ {
+					r0, r1, r2 := r[3*a], r[3*a+1], r[3*a+2]
+					out[4*a][i], out[4*a+1][i], out[4*a+2][i], out[4*a+3][i] = r0, 0.5*(r0+r1+r2), 0.5*(r0-r1+r2), r2
+				}
 			}
-			// U = r Gᵀ: 4×4
-			for a := 0; a < 4; a++ {
-				r0, r1, r2 := r[3*a], r[3*a+1], r[3*a+2]
-				u[(4*a)*cf+i] = r0
-				u[(4*a+1)*cf+i] = 0.5 * (r0 + r1 + r2)
-				u[(4*a+2)*cf+i] = 0.5 * (r0 - r1 + r2)
-				u[(4*a+3)*cf+i] = r2
+			for a := range out {
+				copy(u[a*cf+i0:], out[a][:n])
 			}
 		}
 	})
@@ -67,6 +74,20 @@ func WinogradKernel(u, w []float32, c, f int) {
 // channel each) within about 512 KiB, at least 12.
 func winogradTiles(c, f int) int {
 	return max(12, (512<<10)/(16*4*(c+f)))
+}
+
+// winogradStride returns the distance between the 16 rows (one per
+// position α) of a block of n transformed values: n rounded up to a whole
+// number of cache lines, and to an odd number of them, so that the 16 rows
+// fall in 16 different cache sets (n itself is often a multiple of 4 KiB,
+// which would put them all in one set and evict each line before it is
+// filled).
+func winogradStride(n int) int {
+	s := (n + 15) &^ 15
+	if s&16 == 0 {
+		s += 16
+	}
+	return s
 }
 
 // WinogradConv3x3 writes into y [N, OH, OW, f] the convolution of x
@@ -101,53 +122,31 @@ func winogradConv(y, x, u, bias []float32, g ConvGeom, f int, pool, relu bool) {
 	c := g.C
 	simd := archWinograd()
 	Parallel(blocks, 1, func(lo, hi int) {
-		vp := convScratch.get(16*bt*c + 16*bt*f + c + f)
+		vs, ms := winogradStride(bt*c), winogradStride(bt*f)
+		vp := convScratch.get(16*vs + 16*ms + c + f)
 		defer convScratch.put(vp)
 		v := *vp
-		m := v[16*bt*c : 16*bt*(c+f)]
-		zero := v[16*bt*(c+f) : 16*bt*(c+f)+c]
-		spill := v[16*bt*(c+f)+c:] // outputs past the edge, written and dropped
+		m := v[16*vs : 16*(vs+ms)]
+		zero := v[16*(vs+ms) : 16*(vs+ms)+c]
+		spill := v[16*(vs+ms)+c:] // outputs past the edge, written and dropped
 		clear(zero)
 		for b := lo; b < hi; b++ {
 			t0, t1 := b*bt, min((b+1)*bt, tiles)
 			nt := t1 - t0
 			for t := t0; t < t1; t++ {
-				var d [16][]float32
-				n, r := t/(th*tw), t%(th*tw)
-				ih0, iw0 := 2*(r/tw)-g.PadT, 2*(r%tw)-g.PadL
-				for i := 0; i < 4; i++ {
-					for j := 0; j < 4; j++ {
-						ih, iw := ih0+i, iw0+j
-						if ih < 0 || ih >= g.H || iw < 0 || iw >= g.W {
-							d[4*i+j] = zero
-						} else {
-							o := ((n*g.H+ih)*g.W + iw) * c
-							d[4*i+j] = x[o : o+c]
-						}
-					}
-				}
-				k0 := 0
-				if n16 := c / 16; simd && n16 > 0 {
-					var dp [16]*float32
-					for i := range dp {
-						dp[i] = &d[i][0]
-					}
-					winogradInputAVX512(&v[(t-t0)*c], nt*c, &dp, n16)
-					k0 = 16 * n16
-				}
-				winogradInput(v[(t-t0)*c:], nt*c, &d, k0, c)
+				winogradInputTile(v[(t-t0)*c:], vs, x, zero, g, th, tw, t, simd)
 			}
 			for a := 0; a < 16; a++ {
-				sgemm(gemmBest, 1, nil, false, false, nt, f, c, 1, v[a*nt*c:], c, u[a*c*f:], f, 0, m[a*nt*f:], f)
+				sgemm(gemmBest, 1, nil, false, false, nt, f, c, 1, v[a*vs:], c, u[a*c*f:], f, 0, m[a*ms:], f)
 			}
 			for t := t0; t < t1; t++ {
 				n, r := t/(th*tw), t%(th*tw)
 				if pool {
-					winogradOutputPool(y[t*f:(t+1)*f], m[(t-t0)*f:], nt*f, bias, relu, simd)
+					winogradOutputPool(y[t*f:(t+1)*f], m[(t-t0)*f:], ms, bias, relu, simd)
 					continue
 				}
 				oh, ow := 2*(r/tw), 2*(r%tw)
-				winogradOutput(y, m[(t-t0)*f:], nt*f, g, f, n, oh, ow, spill, simd)
+				winogradOutput(y, m[(t-t0)*f:], ms, g, f, n, oh, ow, spill, simd)
 			}
 		}
 	})

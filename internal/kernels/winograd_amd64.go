@@ -24,3 +24,9 @@ func archWinograd() bool { return hasAVX512 }
 //
 //go:noescape
 func winogradOutputPoolAVX512(m *float32, ms int, y, bias *float32, n16 int, relu bool)
+
+// winogradGradAVX512 is winogradGrad for the channels [0, 16·n16), the 4
+// output gradient vectors given by their first elements.
+//
+//go:noescape
+func winogradGradAVX512(w *float32, ws int, d *[4]*float32, n16 int)

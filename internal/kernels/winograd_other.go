@@ -16,3 +16,7 @@ func archWinograd() bool { return false }
 func winogradOutputPoolAVX512(m *float32, ms int, y, bias *float32, n16 int, relu bool) {
 	panic("kernels: no AVX-512 Winograd transforms in this build")
 }
+
+func winogradGradAVX512(w *float32, ws int, d *[4]*float32, n16 int) {
+	panic("kernels: no AVX-512 Winograd transforms in this build")
+}
