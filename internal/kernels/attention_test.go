@@ -256,12 +256,7 @@ func TestAttentionThreadsSameBits(t *testing.T) {
 func BenchmarkAttention(b *testing.B) {
 	for _, T := range []int{256, 1024} {
 		g := AttentionGeom{B: 4, H: 4, Tq: T, Tk: T, D: 64, Dv: 64, Scale: 0.125, Causal: true}
-		rng := rand.New(rand.NewPCG(1, 2))
-		n := g.B * T * g.H * g.D
-		q, k, v, dout := randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1)
-		out, lse := make([]float32, n), make([]float32, g.B*g.H*T)
-		dq, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
-		probs := keptProbs(g)
+		q, k, v, dout, out, lse, dq, dk, dv, probs := attnBenchData(g)
 		b.Run(fmt.Sprintf("T=%d", T), func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
@@ -280,12 +275,7 @@ func BenchmarkAttentionModels(b *testing.B) {
 		{B: 32, H: 4, Tq: 128, Tk: 128, D: 32, Dv: 32, Scale: 0.17677669, Causal: true},
 		{B: 64, H: 4, Tq: 49, Tk: 49, D: 16, Dv: 16, Scale: 0.25},
 	} {
-		rng := rand.New(rand.NewPCG(1, 2))
-		n := g.B * g.Tq * g.H * g.D
-		q, k, v, dout := randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1)
-		out, lse := make([]float32, n), make([]float32, g.B*g.H*g.Tq)
-		dq, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
-		probs := keptProbs(g)
+		q, k, v, dout, out, lse, dq, dk, dv, probs := attnBenchData(g)
 		name := fmt.Sprintf("T=%d,D=%d,causal=%v", g.Tq, g.D, g.Causal)
 		b.Run(name+"/fwd", func(b *testing.B) {
 			for range b.N {
@@ -298,6 +288,18 @@ func BenchmarkAttentionModels(b *testing.B) {
 			}
 		})
 	}
+}
+
+// attnBenchData returns random q, k, v and ∂L/∂out for the geometry g
+// (values in [−1, 1]), buffers for the output, the log-sum-exp and the
+// three gradients, and keptProbs(g).
+func attnBenchData(g AttentionGeom) (q, k, v, dout, out, lse, dq, dk, dv, probs []float32) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := g.B * g.Tq * g.H * g.D
+	q, k, v, dout = randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1)
+	out, lse = make([]float32, n), make([]float32, g.B*g.H*g.Tq)
+	dq, dk, dv = make([]float32, n), make([]float32, n), make([]float32, n)
+	return q, k, v, dout, out, lse, dq, dk, dv, keptProbs(g)
 }
 
 // keptProbs returns a probabilities buffer where the autograd op keeps
@@ -315,12 +317,7 @@ func keptProbs(g AttentionGeom) []float32 {
 func BenchmarkAttentionWorkload(b *testing.B) {
 	for _, T := range []int{256, 1024} {
 		g := AttentionGeom{B: 4, H: 4, Tq: T, Tk: T, D: 64, Dv: 64, Scale: 0.125, Overwrite: true}
-		rng := rand.New(rand.NewPCG(1, 2))
-		n := g.B * T * g.H * g.D
-		q, k, v, dout := randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1), randSlice(rng, n, 1)
-		out, lse := make([]float32, n), make([]float32, g.B*g.H*T)
-		dq, dk, dv := make([]float32, n), make([]float32, n), make([]float32, n)
-		probs := keptProbs(g)
+		q, k, v, dout, out, lse, dq, dk, dv, probs := attnBenchData(g)
 		AttentionForward(g, q, k, v, nil, out, lse, probs)
 		b.Run(fmt.Sprintf("T=%d/fwd", T), func(b *testing.B) {
 			c0 := processCPUSeconds()
