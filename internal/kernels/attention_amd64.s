@@ -91,40 +91,18 @@ eloop2:
 	ADDQ $32, AX
 	CMPQ AX, R11
 	JLT eloop2
-e16:
+e16: // 16 lanes at a time, then the tail, through one body masked by K5
+	KMOVW K3, K5
 	CMPQ AX, BX
-	JGE etail
-eloop:
-	VMOVUPS (DI)(AX*4), Z0
-	VSUBPS Z20, Z0, Z0
-	VCMPPS $13, Z17, Z0, K2 // x ≥ lo
-	VMAXPS Z17, Z0, Z0
-	VMULPS Z16, Z0, Z4
-	VRNDSCALEPS $0, Z4, Z4
-	VFNMADD231PS Z15, Z4, Z0
-	VFNMADD231PS Z14, Z4, Z0
-	VMULPS Z0, Z0, Z5
-	VMOVAPS Z13, Z1
-	VFMADD213PS Z12, Z0, Z1
-	VFMADD213PS Z11, Z0, Z1
-	VFMADD213PS Z10, Z0, Z1
-	VFMADD213PS Z9, Z0, Z1
-	VFMADD213PS Z8, Z0, Z1
-	VFMADD213PS Z0, Z5, Z1
-	VADDPS Z28, Z1, Z1
-	VSCALEFPS Z4, Z1, Z1
-	VMOVAPS.Z Z1, K2, Z1
-	VADDPS Z1, Z21, Z21
-	VMOVUPS Z1, (DI)(AX*4)
-	ADDQ $16, AX
-	CMPQ AX, BX
-	JLT eloop
+	JLT ebody
 etail:
 	TESTQ R9, R9
 	JEQ edone
-	VMOVUPS.Z (DI)(AX*4), K1, Z0
+	KMOVW K1, K5
+ebody:
+	VMOVUPS.Z (DI)(AX*4), K5, Z0
 	VSUBPS Z20, Z0, Z0
-	VCMPPS $13, Z17, Z0, K1, K2 // x ≥ lo, in the tail's lanes
+	VCMPPS $13, Z17, Z0, K5, K2 // x ≥ lo, in the block's lanes
 	VMAXPS Z17, Z0, Z0
 	VMULPS Z16, Z0, Z4
 	VRNDSCALEPS $0, Z4, Z4
@@ -142,7 +120,11 @@ etail:
 	VSCALEFPS Z4, Z1, Z1
 	VMOVAPS.Z Z1, K2, Z1
 	VADDPS Z1, Z21, Z21
-	VMOVUPS Z1, K1, (DI)(AX*4)
+	VMOVUPS Z1, K5, (DI)(AX*4)
+	ADDQ $16, AX
+	CMPQ AX, BX
+	JLT ebody
+	JEQ etail // the full blocks are done: the tail (past it, AX = BX + 16)
 edone:
 	VADDPS Z22, Z21, Z0
 	VEXTRACTF64X4 $1, Z0, Y9
