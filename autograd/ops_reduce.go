@@ -78,12 +78,10 @@ func backSumAll(t *Tape, x *Var, c float32) {
 		return
 	}
 	d := gx.Data()
-	if !acc {
+	if acc {
+		kernels.Unary(kernels.AddScalar, d, d, c)
+	} else {
 		kernels.Fill(d, c)
-		return
-	}
-	for i := range d {
-		d[i] += c
 	}
 }
 
