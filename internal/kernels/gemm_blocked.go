@@ -25,12 +25,17 @@ import (
 // Tiles at the bottom edge of C go to kernels for fewer rows; tiles at the
 // right edge go to masked kernels (AVX-512) or through a scratch tile.
 //
-// Threads split C into disjoint chunks of whole tiles along M or N, one
-// share per thread, which a thread done with its own may take chunks of
-// (chunkQueue, gemmSteal), and run this loop on each chunk independently. K is never split, and neither
-// the tile grid nor the order of the sums over K depends on the chunks or
-// on which thread runs them, so every element of C gets the same bits
-// whatever the thread count.
+// Threads split C into disjoint blocks of whole tiles along M or N
+// (gemmSplitN) and run this loop independently. K is never split, and
+// neither the tile grid nor the order of the sums over K depends on the
+// split, so every element of C gets the same bits whatever the thread
+// count. Stealing between the threads' blocks was measured and dropped: a
+// thread done early taking chunks of another's (tiles dealt out from
+// per-thread shares, alternated call by call with the fixed split at 2
+// threads) won on no shape reliably (6272×288×64 0.7–4.5% slower, 1024³
+// −2% to +15%, the DCGAN's products even), as a thread descheduled in the
+// middle of its block holds tiles no other may write whatever the
+// schedule.
 
 // microKernel computes one MR×NR tile; see sgemmMicroGeneric for the contract.
 type microKernel func(k int, a *float32, rsa, csa int, b *float32, csb int, c *float32, ldc int, alpha, beta float32)
@@ -89,7 +94,7 @@ func sgemm(kern *gemmKernel, threads int, plan *gemmPlan, transA, transB bool, m
 		return
 	}
 	t := gemmTaskPool.Get().(*gemmTask)
-	t.gemmCall = gemmCall{
+	*t = gemmTask{
 		kern: kern, transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta,
 		a: unsafe.Pointer(unsafe.SliceData(a)), lda: lda,
@@ -110,66 +115,10 @@ func sgemm(kern *gemmKernel, threads int, plan *gemmPlan, transA, transB bool, m
 		if t.splitN {
 			units = nu
 		}
-		w := min(threads, units)
-		if mn := gemmChunk(kern, t.plan.packB || transB, t.splitN, units, w); mn > 0 {
-			t.queue.reset(t, units, mn, w)
-			parallelChunks(&t.queue)
-		} else {
-			parallelRun(t, units, w)
-		}
+		parallelRun(t, units, min(threads, units))
 	}
-	t.gemmCall = gemmCall{}
-	t.queue.task = nil
+	*t = gemmTask{}
 	gemmTaskPool.Put(t)
-}
-
-// gemmSteal says how a parallel Sgemm deals its tiles out: false gives
-// each thread one contiguous share (parallelRun: a thread done with its
-// share takes the share of a thread that has not started yet); true also
-// lets a thread done with its share take chunks of the others'
-// (chunkQueue), so that a thread descheduled between chunks holds up the
-// others by at most a chunk. Results are the same bits either way.
-//
-// Stealing is off: BenchmarkSgemmSchedule (2 threads, the two alternating
-// call by call, load average 5–8 from other processes) found no shape where
-// it wins reliably. 6272×288×64 was 0.7–4.5% slower in 8 of 8 runs (median
-// µs per call; means too), 1024³ 2.5–15% faster in 5 of 8 and up to 2%
-// slower in 3, the DCGAN's products even (−1% to +5%, one +25%), and the
-// smaller products split in halves either way. Earlier forms did worse:
-// one shared counter over chunks (no affinity: halves swapped cores from
-// call to call) cost 2–7% more CPU per call, and chunks shrinking down to
-// one tile or panel 4–48% more time at 128×784×400, 1024³ and the DCGAN's
-// dY·Wᵀ: each chunk then streams all of A or B again. A thread descheduled in the middle of
-// its chunk (for milliseconds here, longer than most of these products)
-// must be waited for whatever the schedule.
-var gemmSteal = false
-
-// gemmChunk returns the smallest chunk of tiles that a parallel Sgemm over
-// units tiles along its split dimension deals out with stealing, or 0 for
-// fixed shares.
-//
-// Chunks must not break the blocked loop's reuse: within a chunk, a B
-// panel is reused by every tile of an A block (mc rows) and an A block by
-// every panel of the chunk (see gemmSteal for what smaller chunks cost). So a chunk is
-// at least an A block along M (mc/mr tiles; two when B is packed, which
-// every chunk packs again) or four panels along N; products too small for
-// two such chunks per thread are split in fixed shares.
-func gemmChunk(kern *gemmKernel, packB, splitN bool, units, threads int) int {
-	var mn int
-	switch {
-	case !gemmSteal:
-		return 0
-	case splitN:
-		mn = 4
-	case packB:
-		mn = 2 * kern.mc / kern.mr
-	default:
-		mn = kern.mc / kern.mr
-	}
-	if units < 2*threads*mn {
-		return 0
-	}
-	return mn
 }
 
 // gemmSplitN reports whether a parallel Sgemm of m×n tiles (mu along M,
@@ -231,16 +180,9 @@ func checkSgemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 	check("c", m, n, ldc, lc)
 }
 
-// gemmTask is one Sgemm call, run over ranges of whole tiles along M
-// (or N when splitN) so that threads can share it, and the queue that
-// deals those ranges out.
+// gemmTask is one Sgemm call, run over a range of whole tiles along M
+// (or N when splitN) so that threads can share it.
 type gemmTask struct {
-	gemmCall
-	queue chunkQueue
-}
-
-// gemmCall holds one Sgemm call's arguments and plan.
-type gemmCall struct {
 	kern           *gemmKernel
 	plan           gemmPlan
 	transA, transB bool

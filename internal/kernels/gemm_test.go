@@ -5,9 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"testing"
-	"time"
 )
 
 // gemmImpl is one way of running Sgemm that the tests compare with sgemmRef.
@@ -39,24 +37,6 @@ func gemmImpls() []gemmImpl {
 						},
 					})
 				}
-			}
-		}
-	}
-	for _, kern := range gemmKernels {
-		tiny := *kern
-		tiny.name += "_tinyblocks"
-		tiny.mc, tiny.kc, tiny.nc = 2*kern.mr, 5, 3*kern.nr
-		for _, kk := range []*gemmKernel{kern, &tiny} {
-			for _, threads := range []int{2, 3} {
-				other := !gemmSteal // the schedule Sgemm does not use
-				impls = append(impls, gemmImpl{
-					name: fmt.Sprintf("%s/threads=%d/steal=%v", kk.name, threads, other),
-					run: func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-						defer func(old bool) { gemmSteal = old }(gemmSteal)
-						gemmSteal = other
-						sgemm(kk, threads, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-					},
-				})
 			}
 		}
 	}
@@ -364,20 +344,18 @@ func gemmRandSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
-// TestSgemmDeterministic checks that neither the thread count nor the
-// scheduling (fixed shares or stealing) changes a single bit of the result.
+// TestSgemmDeterministic checks that the thread count does not change a
+// single bit of the result.
 func TestSgemmDeterministic(t *testing.T) {
-	defer func(old bool) { gemmSteal = old }(gemmSteal)
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, s := range [][3]int{{32, 64, 784}, {301, 97, 300}, {5, 1000, 50}, {620, 64, 40}, {40, 1100, 30}} {
 		m, n, k := s[0], s[1], s[2]
 		a, b := gemmRandSlice(rng, m*k), gemmRandSlice(rng, k*n)
 		for _, kern := range gemmKernels {
 			var first []float32
-			for _, threads := range []int{1, 2, 3, 4, -2, -3} { // negative: stealing
-				gemmSteal = threads < 0
+			for _, threads := range []int{1, 2, 3, 4} {
 				c := make([]float32, m*n)
-				sgemm(kern, max(threads, -threads), nil, false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+				sgemm(kern, threads, nil, false, true, m, n, k, 1, a, k, b, k, 0, c, n)
 				if first == nil {
 					first = c
 					continue
@@ -401,7 +379,7 @@ func TestSgemmNoAllocs(t *testing.T) {
 	}); allocs > 0 {
 		t.Errorf("Sgemm allocates %v times per call", allocs)
 	}
-	// At 2 threads, with the tiles dealt out in chunks (and B packed).
+	// At 2 threads (and B packed).
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	m, n, k = 300, 400, 128
 	a, b, c = make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
@@ -701,54 +679,6 @@ func BenchmarkSgemmWeightGrad(b *testing.B) {
 		{"dcgan_conv2", true, false, 1024, 3136, 128},
 	} {
 		b.Run(s.name, func(b *testing.B) { benchGemmLda(b, s.transA, s.transB, s.m, s.n, s.k, PatchStride(s.m), Sgemm) })
-	}
-}
-
-// BenchmarkSgemmSchedule compares, on Threads() threads, a parallel Sgemm
-// dealing its tiles out in one share per thread (gemmSteal = false, the
-// old fixed split) and with stealing, alternating the two
-// call by call so that both see the same load from other processes; it
-// reports the median and the mean microseconds per call of each (the mean
-// counts the calls that waited on a descheduled thread).
-func BenchmarkSgemmSchedule(b *testing.B) {
-	for _, s := range []gemmShape{
-		{"6272x288x64", false, false, 6272, 288, 64},
-		{"25088x288x64", false, false, 25088, 288, 64},
-		{"128x784x400", false, false, 128, 784, 400},
-		{"32x784x64", false, false, 32, 784, 64},
-		{"1024x1024x1024", false, false, 1024, 1024, 1024},
-		{"dcgan_fwd_3136x1024x128", false, false, 3136, 1024, 128},
-		{"dcgan_dx_3136x128x1024", false, true, 3136, 128, 1024},
-	} {
-		b.Run(s.name, func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(1, 2))
-			m, n, k := s.m, s.n, s.k
-			a, bb, c := gemmRandSlice(rng, m*k), gemmRandSlice(rng, k*n), make([]float32, m*n)
-			ldb := n
-			if s.transB {
-				ldb = k
-			}
-			settings := []bool{false, true}
-			times := make([][]float64, len(settings))
-			defer func(old bool) { gemmSteal = old }(gemmSteal)
-			for b.Loop() {
-				for i, g := range settings {
-					gemmSteal = g
-					t0 := time.Now()
-					Sgemm(false, s.transB, m, n, k, 1, a, k, bb, ldb, 0, c, n)
-					times[i] = append(times[i], float64(time.Since(t0).Nanoseconds())/1e3)
-				}
-			}
-			for i, name := range []string{"fixed", "steal"} {
-				slices.Sort(times[i])
-				var sum float64
-				for _, v := range times[i] {
-					sum += v
-				}
-				b.ReportMetric(times[i][len(times[i])/2], "µs/call-"+name)
-				b.ReportMetric(sum/float64(len(times[i])), "mean-µs/call-"+name)
-			}
-		})
 	}
 }
 

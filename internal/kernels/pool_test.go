@@ -155,37 +155,3 @@ func BenchmarkParallelHandoffParked(b *testing.B) {
 		parallelRun(t, w, w)
 	}
 }
-
-// TestParallelChunks checks that a chunkQueue runs every index exactly
-// once, in chunks of at least min (but where a share ends), whatever the
-// thread count, also when one chunk is slow (the others steal the rest).
-func TestParallelChunks(t *testing.T) {
-	for _, w := range []int{1, 2, 3} {
-		for _, c := range [][2]int{{1, 1}, {10, 3}, {23, 4}, {5, 9}, {64, 1}, {1000, 1}, {1000, 24}} {
-			n, mn := c[0], c[1]
-			hits := make([]int32, n)
-			var bad atomic.Int32
-			var q chunkQueue
-			q.reset(poolFunc(func(lo, hi int) {
-				if hi <= lo {
-					bad.Store(1)
-				}
-				if lo == 0 {
-					time.Sleep(time.Millisecond)
-				}
-				for i := lo; i < hi; i++ {
-					atomic.AddInt32(&hits[i], 1)
-				}
-			}), n, mn, min(w, n))
-			parallelChunks(&q)
-			if bad.Load() != 0 {
-				t.Fatalf("w=%d n=%d min=%d: an empty chunk", w, n, mn)
-			}
-			for i, h := range hits {
-				if h != 1 {
-					t.Fatalf("w=%d n=%d min=%d: index %d run %d times", w, n, mn, i, h)
-				}
-			}
-		}
-	}
-}
