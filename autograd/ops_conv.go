@@ -167,7 +167,7 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 		kernels.SumRowsAcc(gb.Data(), gz.Data())
 	}
 	if gx, acc := t.gradOut(x); gx != nil {
-		if !useWinograd(g, f, false) || !winogradInputGrad(t, gx, gz, k.Value, g, f, acc) {
+		if n.im2colOnly() || !useWinograd(g, f, false) || !winogradInputGrad(t, gx, gz, k.Value, g, f, acc) {
 			kernels.ConvInputGrad(gx.Data(), gz.Data(), k.Value.Data(), g, f, acc)
 		}
 	}
@@ -234,12 +234,19 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 		kernels.Im2ColMaxPool2x2(y.Data(), nil, nil, 0, x.Value.Data(), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
 		return result(t, y, node{})
 	}
+	// An odd last row or column of the convolution's output is dropped by
+	// the pooling: it wins no window, its gradient is zero, and it adds
+	// nothing to ∂L/∂k or ∂L/∂x. The convolution runs on the even part
+	// alone (the same geometry with OH, OW rounded down), in all three
+	// passes: CNNNet's 11×11 computes 10×10, 17% less work.
+	g.OH, g.OW = g.OH&^1, g.OW&^1
 	cols := alloc(t, []int{g.N * g.OH * g.OW, kernels.PatchStride(g.KH * g.KW * g.C)})
 	arg := t.allocInt32(y.Len())
 	kernels.Im2ColMaxPool2x2(y.Data(), arg, cols.Data(), cols.Dim(1), x.Value.Data(), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
 	n := node{back: backConv2DMaxPool, in: [3]*Var{x, k, b}, geom: g, i32: arg}
 	n.setPatches(cols)
 	n.setActivation(act)
+	n.setIm2ColOnly()
 	return result(t, y, n)
 }
 

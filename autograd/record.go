@@ -42,6 +42,12 @@ func (n *node) preActivation(withPatches bool) *tensor.Tensor {
 func (n *node) setPatches(cols *tensor.Tensor) { n.saved[0] = cols }
 func (n *node) patches() *tensor.Tensor        { return n.saved[0] }
 
+// A convolution whose backward pass stays on im2col + GEMM (the fused
+// convolution and pooling, whose geometry is trimmed to even output sizes
+// that would otherwise qualify for Winograd): ints[1].
+func (n *node) setIm2ColOnly()   { n.ints[1] = 1 }
+func (n *node) im2colOnly() bool { return n.ints[1] == 1 }
+
 // Unary op: the op and its scalar parameter.
 func (n *node) setUnary(op tensor.UnaryOp, p float32) { n.op, n.f[0] = uint8(op), p }
 func (n *node) unary() (tensor.UnaryOp, float32)      { return tensor.UnaryOp(n.op), n.f[0] }
