@@ -226,7 +226,7 @@ func TestInferenceTape(t *testing.T) {
 
 // TestConv2DMaxPoolMatchesTwoOps checks the fused convolution and pooling
 // against Conv2D followed by MaxPool2D, bit for bit, in values and in
-// every gradient, on the shapes of an MNIST CNN's layers (vector kernels
+// the gradients of x and b (the kernel's within rounding), on the shapes of an MNIST CNN's layers (vector kernels
 // and their scalar tails, odd output sizes) and on an inference tape.
 func TestConv2DMaxPoolMatchesTwoOps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
@@ -281,7 +281,14 @@ func TestConv2DMaxPoolMatchesTwoOps(t *testing.T) {
 				t.Fatalf("fused values differ from Conv2D + MaxPool2D by %g", d)
 			}
 			for i := range gf {
-				if d := maxAbsDiff(gf[i].Data(), gu[i].Data()); d > 10*tol {
+				// The kernel's gradient (i = 1) is summed image by image
+				// (kernels.ConvKernelGrad) where the two ops run one GEMM
+				// over all pixels: close, not bit for bit.
+				lim := 10 * tol
+				if i == 1 {
+					lim = max(lim, 1e-6*(1+maxAbs(gu[i].Data())))
+				}
+				if d := maxAbsDiff(gf[i].Data(), gu[i].Data()); d > lim {
 					t.Errorf("gradient %d differs from Conv2D + MaxPool2D by %g", i, d)
 				}
 			}
@@ -297,6 +304,15 @@ func TestConv2DMaxPoolMatchesTwoOps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// maxAbs returns the largest |a[i]|.
+func maxAbs(a []float32) float64 {
+	m := 0.0
+	for _, v := range a {
+		m = max(m, math.Abs(float64(v)))
+	}
+	return m
 }
 
 // maxAbsDiff returns the largest |a[i] − b[i]| (+Inf for different lengths).

@@ -154,6 +154,8 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Shape()[3]
 	if gk, beta := t.gemmOut(k); gk != nil {
 		switch {
+		case cols == nil && n.im2colOnly(): // the fused convolution and pooling kept none
+			kernels.ConvKernelGrad(gk.Data(), x.Value.Data(), gz.Data(), g, f, beta)
 		case cols == nil && kernels.WinogradFits(g): // a Winograd forward pass kept no patches
 			kernels.WinogradKernelGrad(gk.Data(), x.Value.Data(), gz.Data(), g, f, beta)
 		case cols == nil: // none were kept (not expected: a tracked kernel's are)
@@ -240,9 +242,20 @@ func Conv2DMaxPool(x, k, b *Var, w tensor.Window, act Activation, pool tensor.Wi
 	// alone (the same geometry with OH, OW rounded down), in all three
 	// passes: CNNNet's 11×11 computes 10×10, 17% less work.
 	g.OH, g.OW = g.OH&^1, g.OW&^1
-	cols := alloc(t, []int{g.N * g.OH * g.OW, kernels.PatchStride(g.KH * g.KW * g.C)})
+	// With at least an image per thread, no patch matrix is kept: the
+	// forward pass builds each pair of rows' patches in scratch, and the
+	// kernel gradient rebuilds them image by image on the thread that
+	// uses them (kernels.ConvKernelGrad, split by images). With fewer
+	// images, the patches are kept for a GEMM split inside.
+	var cols *tensor.Tensor
+	var pt []float32
+	ld := kernels.PatchStride(g.KH * g.KW * g.C)
+	if g.N < kernels.Threads() {
+		cols = alloc(t, []int{g.N * g.OH * g.OW, ld})
+		pt = cols.Data()
+	}
 	arg := t.allocInt32(y.Len())
-	kernels.Im2ColMaxPool2x2(y.Data(), arg, cols.Data(), cols.Dim(1), x.Value.Data(), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
+	kernels.Im2ColMaxPool2x2(y.Data(), arg, pt, ld, x.Value.Data(), k.Value.Data(), bias, g, f, act.On, kernels.UnaryOp(act.Op), act.Param)
 	n := node{back: backConv2DMaxPool, in: [3]*Var{x, k, b}, geom: g, i32: arg}
 	n.setPatches(cols)
 	n.setActivation(act)

@@ -639,39 +639,121 @@ func ConvMaxPool2x2(dst []float32, argmax []int32, cols []float32, ld int, k, bi
 // GEMM on them while they are in L1, instead of writing all N·OH·OW rows
 // (4.5 MiB for CNNNet's second layer at batch 32) and reading them back
 // from L3 or memory. cols holds every patch row afterwards (for the weight
-// gradient), those of an odd last row included. With cols and argmax nil
-// (inference), the patches go to per-thread scratch (ld unused) and only
-// the pixels the pooling keeps are computed: an odd last column is skipped
-// too (a tenth of CNNNet's second layer).
+// gradient), those of an odd last row included. With cols nil (inference,
+// or a weight gradient that rebuilds its patches: ConvKernelGrad), the
+// patches go to per-thread scratch (ld unused) and only the pixels the
+// pooling keeps are computed: an odd last row, and without argmax an odd
+// last column too (a tenth of CNNNet's second layer), are skipped.
 func Im2ColMaxPool2x2(dst []float32, argmax []int32, cols []float32, ld int, x, k, bias []float32, g ConvGeom, f int, act bool, op UnaryOp, p float32) {
-	if cols == nil && argmax == nil {
-		im2colMaxPool2x2Infer(dst, x, k, bias, g, f, act, op, p)
+	if cols == nil {
+		im2colMaxPool2x2Scratch(dst, argmax, x, k, bias, g, f, act, op, p)
 		return
 	}
 	convMaxPool2x2(dst, argmax, cols, ld, x, k, bias, g, f, act, op, p)
 }
 
-// im2colMaxPool2x2Infer is Im2ColMaxPool2x2 without cols or argmax: the
-// patches of the 2·(OW/2) pooled pixels of two output rows in scratch, one
-// GEMM of 4·(OW/2) rows, the bias and activation, the pooling.
-func im2colMaxPool2x2Infer(dst, x, k, bias []float32, g ConvGeom, f int, act bool, op UnaryOp, p float32) {
+// im2colMaxPool2x2Scratch is Im2ColMaxPool2x2 without cols: the patches
+// of two output rows of wr pixels in scratch, one GEMM of 2·wr rows, the
+// bias and activation, the pooling. wr is 2·(OW/2), or OW with argmax,
+// whose indices count OW pixels a row.
+func im2colMaxPool2x2Scratch(dst []float32, argmax []int32, x, k, bias []float32, g ConvGeom, f int, act bool, op UnaryOp, p float32) {
 	kk, ph, pw := g.KH*g.KW*g.C, g.OH/2, g.OW/2
 	ld := PatchStride(kk)
-	m := 4 * pw // patch rows: two output rows of 2·pw pixels
+	wr := 2 * pw
+	if argmax != nil {
+		wr = g.OW
+	}
+	m := 2 * wr // patch rows: two output rows of wr pixels
 	Parallel(g.N*ph, max(1, 16384/max(1, m*f*kk/8)), func(lo, hi int) {
 		sp := convScratch.get(m*ld + m*f)
 		defer convScratch.put(sp)
 		pt, out := (*sp)[:m*ld], (*sp)[m*ld:]
 		for r := lo; r < hi; r++ {
 			n, h := r/ph, r%ph
-			im2colRow(pt, x, g, ld, n, 2*h, 2*pw)
-			im2colRow(pt[2*pw*ld:], x, g, ld, n, 2*h+1, 2*pw)
+			im2colRow(pt, x, g, ld, n, 2*h, wr)
+			im2colRow(pt[wr*ld:], x, g, ld, n, 2*h+1, wr)
 			sgemm(gemmBest, 1, nil, false, false, m, f, kk, 1, pt, ld, k, f, 0, out, f)
 			biasActSerial(out, bias, act, op, p)
 			o := (n*ph + h) * pw * f
-			poolRow2x2(dst[o:o+pw*f], nil, out, 0, 0, pw, f, 2*pw*f)
+			var a []int32
+			if argmax != nil {
+				a = argmax[o : o+pw*f]
+			}
+			poolRow2x2(dst[o:o+pw*f], a, out, 0, (n*g.OH+2*h)*g.OW*f, pw, f, wr*f)
 		}
 	})
+}
+
+// ConvKernelGrad writes into gk [KH·KW·C, f] the kernel gradient of the
+// convolution g, gk = Pᵀ·gz + beta·gk, for its input x [N, H, W, C] and
+// output gradient gz [N·OH·OW, f], P being the patches of x (Im2Col),
+// without a stored patch matrix: the images are cut into
+// kernelGradGroups(N) fixed groups, and each group, on one thread, builds
+// the patches of a few images at a time in scratch that stays in cache
+// and adds their product into its own partial sum (a single-threaded
+// GEMM, K = the group's pixels); the partial sums are then added in group
+// order. The groups do not depend on the thread count up to 4 threads,
+// so neither do the bits of gk.
+func ConvKernelGrad(gk, x, gz []float32, g ConvGeom, f int, beta float32) {
+	kk, imgRows := g.KH*g.KW*g.C, g.OH*g.OW
+	if kk*f == 0 {
+		return
+	}
+	if g.N*imgRows == 0 { // no pixels: gk = beta·gk
+		scaleOrClear(gk[:kk*f], beta)
+		return
+	}
+	_, _, _ = gk[kk*f-1], x[g.N*g.H*g.W*g.C-1], gz[g.N*imgRows*f-1]
+	ld := PatchStride(kk)
+	groups := kernelGradGroups(g.N)
+	per := max(1, kernelGradRows/imgRows) // images per GEMM
+	pp := convScratch.get(groups * kk * f)
+	defer convScratch.put(pp)
+	parts := *pp
+	Parallel(groups, 1, func(lo, hi int) {
+		sp := convScratch.get(per * imgRows * ld)
+		defer convScratch.put(sp)
+		pt := *sp
+		for q := lo; q < hi; q++ {
+			n0, n1 := q*g.N/groups, (q+1)*g.N/groups
+			part := parts[q*kk*f : (q+1)*kk*f]
+			for n := n0; n < n1; n += per {
+				e := min(n1, n+per)
+				im2colRows(pt, x, g, ld, n*g.OH, e*g.OH)
+				b := float32(1)
+				if n == n0 {
+					b = 0
+				}
+				sgemm(gemmBest, 1, nil, true, false, kk, f, (e-n)*imgRows, 1, pt, ld, gz[n*imgRows*f:], f, b, part, f)
+			}
+		}
+	})
+	Parallel(kk*f, 4096, func(lo, hi int) {
+		d := gk[lo:hi]
+		if beta == 0 {
+			copy(d, parts[lo:hi])
+		} else {
+			if beta != 1 {
+				SIMD.Scale(beta, d)
+			}
+			SIMD.Axpy(1, parts[lo:hi], d)
+		}
+		for q := 1; q < groups; q++ {
+			SIMD.Axpy(1, parts[q*kk*f+lo:q*kk*f+hi], d)
+		}
+	})
+}
+
+// kernelGradRows is about how many patch rows ConvKernelGrad builds and
+// multiplies at a time (whole images, at least one).
+const kernelGradRows = 256
+
+// kernelGradGroups returns how many groups ConvKernelGrad cuts n images
+// into: the smallest multiple of the thread count that is at least 4 (4
+// at 1, 2 and 4 threads), at most n.
+func kernelGradGroups(n int) int {
+	t := Threads()
+	return max(1, min(n, (4+t-1)/t*t))
 }
 
 // convMaxPool2x2 is ConvMaxPool2x2, building the patches from x on the fly

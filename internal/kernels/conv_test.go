@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -504,6 +505,59 @@ func TestIm2ColMaxPool2x2(t *testing.T) {
 		Im2ColMaxPool2x2(inf, nil, nil, 0, x, k, bias, g, f, true, Tanh, 0)
 		if !slices.Equal(inf, want) {
 			t.Fatalf("%+v: inference outputs differ", g)
+		}
+		// Patches in scratch, winners kept (training with ConvKernelGrad).
+		scr, scrArg := make([]float32, out), make([]int32, out)
+		Im2ColMaxPool2x2(scr, scrArg, nil, 0, x, k, bias, g, f, true, Tanh, 0)
+		if !slices.Equal(scr, want) || !slices.Equal(scrArg, wantArg) {
+			t.Fatalf("%+v: outputs or winners with patches in scratch differ", g)
+		}
+	}
+}
+
+// TestConvKernelGrad checks the kernel gradient split by images, its
+// patches rebuilt in scratch, against the plain Pᵀ·gz (Im2Col and the
+// reference GEMM) within rounding, for beta 0, 1 and 0.5, at odd batch
+// sizes and batch 1, and that it gives the same bits at 1, 2 and 4
+// threads.
+func TestConvKernelGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	gs := geometries()
+	for _, n := range []int{1, 3, 5} { // CNNNet's second layer, trimmed to 10×10
+		gs = append(gs, ConvGeom{N: n, H: 13, W: 13, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, OH: 10, OW: 10})
+	}
+	gs = append(gs, ConvGeom{N: 7, H: 5, W: 5, C: 3, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, OH: 3, OW: 3})
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, g := range gs {
+		const f = 19
+		kk, rows := g.KH*g.KW*g.C, g.N*g.OH*g.OW
+		x, gz, base := make([]float32, g.N*g.H*g.W*g.C), make([]float32, rows*f), make([]float32, kk*f)
+		for _, s := range [][]float32{x, gz, base} {
+			for i := range s {
+				s[i] = rng.Float32()*2 - 1
+			}
+		}
+		cols := make([]float32, rows*kk)
+		Im2Col(cols, x, g, kk)
+		for _, beta := range []float32{0, 1, 0.5} {
+			want := slices.Clone(base)
+			sgemmRef(true, false, kk, f, rows, 1, cols, kk, gz, f, beta, want, f)
+			var first []float32
+			for _, procs := range []int{1, 2, 4} {
+				runtime.GOMAXPROCS(procs)
+				got := slices.Clone(base)
+				ConvKernelGrad(got, x, gz, g, f, beta)
+				for i := range want {
+					if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+						t.Fatalf("%+v beta=%v threads=%d: gk[%d] = %v, want %v", g, beta, procs, i, got[i], want[i])
+					}
+				}
+				if first == nil {
+					first = got
+				} else if !slices.Equal(got, first) {
+					t.Fatalf("%+v beta=%v: %d threads give other bits than 1", g, beta, procs)
+				}
+			}
 		}
 	}
 }
