@@ -152,10 +152,16 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 	g := n.geom
 	cols := n.patches()
 	rows, kk, f := g.N*g.OH*g.OW, g.KH*g.KW*g.C, k.Value.Shape()[3]
+	gb := t.grad(b)
 	if gk, beta := t.gemmOut(k); gk != nil {
 		switch {
 		case cols == nil && n.im2colOnly(): // the fused convolution and pooling kept none
-			kernels.ConvKernelGrad(gk.Data(), x.Value.Data(), gz.Data(), g, f, beta)
+			var gbd []float32
+			if gb != nil {
+				gbd = gb.Data()
+				gb = nil // done here
+			}
+			kernels.ConvKernelGrad(gk.Data(), gbd, x.Value.Data(), gz.Data(), g, f, beta)
 		case cols == nil && kernels.WinogradFits(g): // a Winograd forward pass kept no patches
 			kernels.WinogradKernelGrad(gk.Data(), x.Value.Data(), gz.Data(), g, f, beta)
 		case cols == nil: // none were kept (not expected: a tracked kernel's are)
@@ -165,7 +171,7 @@ func convBackward(t *Tape, n *node, gz *tensor.Tensor) {
 			kernels.Sgemm(true, false, kk, f, rows, 1, cols.Data(), cols.Dim(1), gz.Data(), f, beta, gk.Data(), f)
 		}
 	}
-	if gb := t.grad(b); gb != nil {
+	if gb != nil {
 		kernels.SumRowsAcc(gb.Data(), gz.Data())
 	}
 	if gx, acc := t.gradOut(x); gx != nil {

@@ -685,16 +685,17 @@ func im2colMaxPool2x2Scratch(dst []float32, argmax []int32, x, k, bias []float32
 }
 
 // ConvKernelGrad writes into gk [KH·KW·C, f] the kernel gradient of the
-// convolution g, gk = Pᵀ·gz + beta·gk, for its input x [N, H, W, C] and
-// output gradient gz [N·OH·OW, f], P being the patches of x (Im2Col),
+// convolution g, gk = Pᵀ·gz + beta·gk, and adds into gb [f] (nil: none)
+// the bias gradient Σ gz over the rows, for the input x [N, H, W, C] and
+// the output gradient gz [N·OH·OW, f], P being the patches of x (Im2Col),
 // without a stored patch matrix: the images are cut into
 // kernelGradGroups(N) fixed groups, and each group, on one thread, builds
 // the patches of a few images at a time in scratch that stays in cache
-// and adds their product into its own partial sum (a single-threaded
-// GEMM, K = the group's pixels); the partial sums are then added in group
-// order. The groups do not depend on the thread count up to 4 threads,
-// so neither do the bits of gk.
-func ConvKernelGrad(gk, x, gz []float32, g ConvGeom, f int, beta float32) {
+// and adds their product into its own partial sums (single-threaded
+// GEMMs, K = the group's pixels); the partial sums are then added in
+// group order. The groups do not depend on the thread count up to 4
+// threads, so neither do the bits of gk and gb.
+func ConvKernelGrad(gk, gb, x, gz []float32, g ConvGeom, f int, beta float32) {
 	kk, imgRows := g.KH*g.KW*g.C, g.OH*g.OW
 	if kk*f == 0 {
 		return
@@ -704,19 +705,24 @@ func ConvKernelGrad(gk, x, gz []float32, g ConvGeom, f int, beta float32) {
 		return
 	}
 	_, _, _ = gk[kk*f-1], x[g.N*g.H*g.W*g.C-1], gz[g.N*imgRows*f-1]
+	if gb != nil {
+		_ = gb[f-1]
+	}
 	ld := PatchStride(kk)
 	groups := kernelGradGroups(g.N)
 	per := max(1, kernelGradRows/imgRows) // images per GEMM
-	pp := convScratch.get(groups * kk * f)
+	part := kk*f + f                      // a group's partial sums: the kernel's, the bias's
+	pp := convScratch.get(groups * part)
 	defer convScratch.put(pp)
 	parts := *pp
+	ones := onesOf((g.N + groups - 1) / groups * imgRows)
 	Parallel(groups, 1, func(lo, hi int) {
 		sp := convScratch.get(per * imgRows * ld)
 		defer convScratch.put(sp)
 		pt := *sp
 		for q := lo; q < hi; q++ {
 			n0, n1 := q*g.N/groups, (q+1)*g.N/groups
-			part := parts[q*kk*f : (q+1)*kk*f]
+			pk := parts[q*part : q*part+kk*f]
 			for n := n0; n < n1; n += per {
 				e := min(n1, n+per)
 				im2colRows(pt, x, g, ld, n*g.OH, e*g.OH)
@@ -724,10 +730,19 @@ func ConvKernelGrad(gk, x, gz []float32, g ConvGeom, f int, beta float32) {
 				if n == n0 {
 					b = 0
 				}
-				sgemm(gemmBest, 1, nil, true, false, kk, f, (e-n)*imgRows, 1, pt, ld, gz[n*imgRows*f:], f, b, part, f)
+				sgemm(gemmBest, 1, nil, true, false, kk, f, (e-n)*imgRows, 1, pt, ld, gz[n*imgRows*f:], f, b, pk, f)
+			}
+			if gb != nil { // Σ gz over the group's rows, as ones·gz
+				rows := (n1 - n0) * imgRows
+				sgemm(gemmBest, 1, nil, false, false, 1, f, rows, 1, ones, rows, gz[n0*imgRows*f:], f, 0, parts[q*part+kk*f:(q+1)*part], f)
 			}
 		}
 	})
+	if gb != nil {
+		for q := range groups {
+			SIMD.Axpy(1, parts[q*part+kk*f:(q+1)*part], gb[:f])
+		}
+	}
 	Parallel(kk*f, 4096, func(lo, hi int) {
 		d := gk[lo:hi]
 		if beta == 0 {
@@ -739,7 +754,7 @@ func ConvKernelGrad(gk, x, gz []float32, g ConvGeom, f int, beta float32) {
 			SIMD.Axpy(1, parts[lo:hi], d)
 		}
 		for q := 1; q < groups; q++ {
-			SIMD.Axpy(1, parts[q*kk*f+lo:q*kk*f+hi], d)
+			SIMD.Axpy(1, parts[q*part+lo:q*part+hi], d)
 		}
 	})
 }

@@ -515,9 +515,9 @@ func TestIm2ColMaxPool2x2(t *testing.T) {
 	}
 }
 
-// TestConvKernelGrad checks the kernel gradient split by images, its
-// patches rebuilt in scratch, against the plain Pᵀ·gz (Im2Col and the
-// reference GEMM) within rounding, for beta 0, 1 and 0.5, at odd batch
+// TestConvKernelGrad checks the kernel and bias gradients split by
+// images, the patches rebuilt in scratch, against the plain Pᵀ·gz (Im2Col
+// and the reference GEMM) and Σ gz within rounding, for beta 0, 1 and 0.5, at odd batch
 // sizes and batch 1, and that it gives the same bits at 1, 2 and 4
 // threads.
 func TestConvKernelGrad(t *testing.T) {
@@ -539,23 +539,45 @@ func TestConvKernelGrad(t *testing.T) {
 		}
 		cols := make([]float32, rows*kk)
 		Im2Col(cols, x, g, kk)
+		bias := base[:f]
+		wantB := slices.Clone(bias) // gb += Σ gz
+		for r := 0; r < rows; r++ {
+			for j := range f {
+				wantB[j] += gz[r*f+j]
+			}
+		}
 		for _, beta := range []float32{0, 1, 0.5} {
 			want := slices.Clone(base)
 			sgemmRef(true, false, kk, f, rows, 1, cols, kk, gz, f, beta, want, f)
-			var first []float32
+			var first, firstB []float32
 			for _, procs := range []int{1, 2, 4} {
 				runtime.GOMAXPROCS(procs)
-				got := slices.Clone(base)
-				ConvKernelGrad(got, x, gz, g, f, beta)
+				got, gotB := slices.Clone(base), slices.Clone(bias)
+				ConvKernelGrad(got, gotB, x, gz, g, f, beta)
 				for i := range want {
 					if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
 						t.Fatalf("%+v beta=%v threads=%d: gk[%d] = %v, want %v", g, beta, procs, i, got[i], want[i])
 					}
 				}
+				for i := range wantB {
+					if math.Abs(float64(gotB[i]-wantB[i])) > 1e-5*(1+math.Abs(float64(wantB[i]))) {
+						t.Fatalf("%+v threads=%d: gb[%d] = %v, want %v", g, procs, i, gotB[i], wantB[i])
+					}
+				}
 				if first == nil {
-					first = got
-				} else if !slices.Equal(got, first) {
+					first, firstB = got, gotB
+				} else if !slices.Equal(got, first) || !slices.Equal(gotB, firstB) {
 					t.Fatalf("%+v beta=%v: %d threads give other bits than 1", g, beta, procs)
+				}
+			}
+		}
+		noBias := slices.Clone(base) // gb nil: the kernel's gradient alone
+		ConvKernelGrad(noBias, nil, x, gz, g, f, 0)
+		if want := slices.Clone(base); len(want) > 0 {
+			sgemmRef(true, false, kk, f, rows, 1, cols, kk, gz, f, 0, want, f)
+			for i := range want {
+				if math.Abs(float64(noBias[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%+v without gb: gk[%d] = %v, want %v", g, i, noBias[i], want[i])
 				}
 			}
 		}
