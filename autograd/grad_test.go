@@ -1,8 +1,10 @@
 package autograd
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/strata-dl/strata/internal/kernels"
@@ -232,79 +234,95 @@ func TestInferenceTape(t *testing.T) {
 func TestConv2DMaxPoolMatchesTwoOps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
 	pool := tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}
-	for _, c := range []struct {
-		name    string
-		x, k, b *tensor.Tensor
-		act     Activation
-	}{
+	for _, c := range []convPoolCase{
 		{"conv1-relu", randT(rng, 3, 28, 28, 1), randT(rng, 3, 3, 1, 32), randT(rng, 32), Act(tensor.OpRelu, 0)},
 		{"conv2-relu-odd", randT(rng, 2, 13, 13, 5), randT(rng, 3, 3, 5, 20), randT(rng, 20), Act(tensor.OpRelu, 0)},
+		// Batch 1 and 5: fewer images than threads keep the patch
+		// matrix; more split the kernel gradient by images.
+		{"conv2-batch1", randT(rng, 1, 13, 13, 5), randT(rng, 3, 3, 5, 20), randT(rng, 20), Act(tensor.OpRelu, 0)},
+		{"conv2-batch5", randT(rng, 5, 13, 13, 5), randT(rng, 3, 3, 5, 20), randT(rng, 20), Act(tensor.OpRelu, 0)},
 		{"linear-nobias", randT(rng, 2, 9, 8, 3), randT(rng, 2, 2, 3, 11), nil, Activation{}},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			run := func(fused bool) (*tensor.Tensor, []*tensor.Tensor) {
-				tape := NewTape(nil)
-				defer tape.Release()
-				x, k := NewParam("x", c.x), NewParam("k", c.k)
-				params := []*Var{x, k}
-				var b *Var
-				if c.b != nil {
-					b = NewParam("b", c.b)
-					params = append(params, b)
-				}
-				tape.Watch(params...)
-				var y *Var
-				if fused {
-					y = Conv2DMaxPool(x, k, b, tensor.Window{}, c.act, pool)
-				} else {
-					y = MaxPool2D(Conv2D(x, k, b, tensor.Window{}, c.act), pool)
-				}
-				loss := Sum(Mul(y, Const(tensor.RandNormal(rand.New(rand.NewPCG(1, 1)), 0, 1, y.Shape()...))), false)
-				gs, err := tape.Gradients(loss, params...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out := []*tensor.Tensor{}
-				for _, g := range gs {
-					out = append(out, g.Clone())
-				}
-				return y.Value.Clone(), out
-			}
-			yf, gf := run(true)
-			yu, gu := run(false)
-			// The direct 3×3 kernel (one input channel) sums in another
-			// order: close, not bit for bit.
-			tol := 0.0
-			if c.x.Dim(3) == 1 && kernels.ConvPool3x3Fits(tensor.MustConvGeometry(c.x.Shape(), tensor.Window{KH: 3, KW: 3}), c.k.Dim(3)) {
-				tol = 1e-5
-			}
-			if d := maxAbsDiff(yf.Data(), yu.Data()); d > tol {
-				t.Fatalf("fused values differ from Conv2D + MaxPool2D by %g", d)
-			}
-			for i := range gf {
-				// The kernel's and the bias's gradients (i ≥ 1) are summed
-				// by groups of images (kernels.ConvKernelGrad) where the
-				// two ops run one GEMM over all pixels: close, not bit for
-				// bit.
-				lim := 10 * tol
-				if i >= 1 {
-					lim = max(lim, 1e-6*(1+maxAbs(gu[i].Data())))
-				}
-				if d := maxAbsDiff(gf[i].Data(), gu[i].Data()); d > lim {
-					t.Errorf("gradient %d differs from Conv2D + MaxPool2D by %g", i, d)
-				}
-			}
-			inf := NewInferenceTape(nil)
-			defer inf.Release()
-			var b *Var
-			if c.b != nil {
-				b = Const(c.b)
-			}
-			yi := Conv2DMaxPool(inf.Input(c.x), Const(c.k), b, tensor.Window{}, c.act, pool)
-			if d := maxAbsDiff(yi.Value.Data(), yu.Data()); d > tol {
-				t.Error("inference values differ from Conv2D + MaxPool2D")
-			}
-		})
+		for _, procs := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/threads%d", c.name, procs), func(t *testing.T) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				conv2DMaxPoolMatchesTwoOps(t, c, pool)
+			})
+		}
+	}
+}
+
+// convPoolCase is a case of TestConv2DMaxPoolMatchesTwoOps.
+type convPoolCase struct {
+	name    string
+	x, k, b *tensor.Tensor
+	act     Activation
+}
+
+// conv2DMaxPoolMatchesTwoOps runs one case of
+// TestConv2DMaxPoolMatchesTwoOps.
+func conv2DMaxPoolMatchesTwoOps(t *testing.T, c convPoolCase, pool tensor.Window) {
+	run := func(fused bool) (*tensor.Tensor, []*tensor.Tensor) {
+		tape := NewTape(nil)
+		defer tape.Release()
+		x, k := NewParam("x", c.x), NewParam("k", c.k)
+		params := []*Var{x, k}
+		var b *Var
+		if c.b != nil {
+			b = NewParam("b", c.b)
+			params = append(params, b)
+		}
+		tape.Watch(params...)
+		var y *Var
+		if fused {
+			y = Conv2DMaxPool(x, k, b, tensor.Window{}, c.act, pool)
+		} else {
+			y = MaxPool2D(Conv2D(x, k, b, tensor.Window{}, c.act), pool)
+		}
+		loss := Sum(Mul(y, Const(tensor.RandNormal(rand.New(rand.NewPCG(1, 1)), 0, 1, y.Shape()...))), false)
+		gs, err := tape.Gradients(loss, params...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []*tensor.Tensor{}
+		for _, g := range gs {
+			out = append(out, g.Clone())
+		}
+		return y.Value.Clone(), out
+	}
+	yf, gf := run(true)
+	yu, gu := run(false)
+	// The direct 3×3 kernel (one input channel) sums in another
+	// order: close, not bit for bit.
+	tol := 0.0
+	if c.x.Dim(3) == 1 && kernels.ConvPool3x3Fits(tensor.MustConvGeometry(c.x.Shape(), tensor.Window{KH: 3, KW: 3}), c.k.Dim(3)) {
+		tol = 1e-5
+	}
+	if d := maxAbsDiff(yf.Data(), yu.Data()); d > tol {
+		t.Fatalf("fused values differ from Conv2D + MaxPool2D by %g", d)
+	}
+	for i := range gf {
+		// The kernel's and the bias's gradients (i ≥ 1) are summed
+		// by groups of images (kernels.ConvKernelGrad) where the
+		// two ops run one GEMM over all pixels: close, not bit for
+		// bit.
+		lim := 10 * tol
+		if i >= 1 {
+			lim = max(lim, 1e-6*(1+maxAbs(gu[i].Data())))
+		}
+		if d := maxAbsDiff(gf[i].Data(), gu[i].Data()); d > lim {
+			t.Errorf("gradient %d differs from Conv2D + MaxPool2D by %g", i, d)
+		}
+	}
+	inf := NewInferenceTape(nil)
+	defer inf.Release()
+	var b *Var
+	if c.b != nil {
+		b = Const(c.b)
+	}
+	yi := Conv2DMaxPool(inf.Input(c.x), Const(c.k), b, tensor.Window{}, c.act, pool)
+	if d := maxAbsDiff(yi.Value.Data(), yu.Data()); d > tol {
+		t.Error("inference values differ from Conv2D + MaxPool2D")
 	}
 }
 
