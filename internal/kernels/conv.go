@@ -179,9 +179,15 @@ func col2imPadded(gx, cols []float32, g ConvGeom, ld int, acc bool, n0, n1 int) 
 // into the rows of dst (ld apart).
 func im2colRow(dst, x []float32, g ConvGeom, ld, n, oh, owN int) {
 	span := g.KW * g.C // a window row: contiguous in NHWC when DW == 1
-	owLo, owHi := 0, 0 // the pixels done by im2colNarrow
-	if span <= 8 && g.DW == 1 {
+	owLo, owHi := 0, 0 // the pixels done by im2colNarrow or im2colRuns
+	switch {
+	case span <= 8 && g.DW == 1:
 		owLo, owHi = im2colNarrow(dst, x, g, ld, n, oh, owN)
+	case g.DW == 1 && span <= 128 && copyRunsFast(span):
+		// Longer rows go through memmove, whose call then costs little
+		// (the DCGAN's rows of 4×64 values ran 15% slower through
+		// copyRuns).
+		owLo, owHi = im2colRuns(dst, x, g, ld, n, oh, owN)
 	}
 	for ow := 0; ow < owN; ow++ {
 		if ow == owLo && owHi > owLo {
@@ -311,15 +317,10 @@ func convGroups(n, bytes int) int {
 	return min(n, max(1, (groups+t-1)/t*t))
 }
 
-// im2colNarrow writes the patches of the pixels (n, oh, ow), ow < owN,
-// whose windows lie inside the image into the rows of dst (pixel ow at
-// dst[ow·ld:]), for windows whose rows are at most 8 values (KW·C ≤ 8,
-// DW = 1: the first layer of an image network), where a call to copy per
-// window row would cost more than the copy. It returns the range of output
-// columns it wrote; the caller writes the others (empty when a window row
-// falls in the padding).
-func im2colNarrow(dst, x []float32, g ConvGeom, ld, n, oh, owN int) (owLo, owHi int) {
-	span := g.KW * g.C
+// insideWindows returns the range [owLo, owHi) of output columns ow <
+// owN whose windows lie inside the image's width (DW = 1), empty when a
+// window row of output row oh falls in the padding.
+func insideWindows(g ConvGeom, oh, owN int) (owLo, owHi int) {
 	for kh := 0; kh < g.KH; kh++ {
 		if ih := oh*g.SH - g.PadT + kh*g.DH; ih < 0 || ih >= g.H {
 			return 0, 0
@@ -330,6 +331,49 @@ func im2colNarrow(dst, x []float32, g ConvGeom, ld, n, oh, owN int) (owLo, owHi 
 	}
 	owLo = (g.PadL + g.SW - 1) / g.SW                    // first ow with ow·SW − PadL ≥ 0
 	owHi = max(owLo, min(owN, (g.W-g.KW+g.PadL)/g.SW+1)) // past the last with ow·SW − PadL + KW ≤ W
+	return owLo, owHi
+}
+
+// im2colRuns writes the patches of the pixels (n, oh, ow), ow < owN, whose
+// windows lie inside the image into the rows of dst (pixel ow at
+// dst[ow·ld:]), for window rows of KW·C values that copyRuns moves as
+// vectors (DW = 1): one call per window row kh for all those pixels
+// instead of a copy per pixel and row (CNNNet's second layer: 3 calls of
+// 10 runs of 96 values instead of 30 calls to memmove; its patches are
+// built 2–3× faster, its training step 3–4% faster). It returns the range
+// of output columns it wrote, as im2colNarrow.
+func im2colRuns(dst, x []float32, g ConvGeom, ld, n, oh, owN int) (owLo, owHi int) {
+	owLo, owHi = insideWindows(g, oh, owN)
+	if owHi <= owLo {
+		return owLo, owHi
+	}
+	span := g.KW * g.C
+	for kh := 0; kh < g.KH; kh++ {
+		ih := oh*g.SH - g.PadT + kh*g.DH
+		si := ((n*g.H+ih)*g.W + owLo*g.SW - g.PadL) * g.C
+		copyRuns(dst[owLo*ld+kh*span:], ld, x[si:], g.SW*g.C, owHi-owLo, span)
+	}
+	return owLo, owHi
+}
+
+// copyRunsGo copies runs runs of n values from src to dst, the k-th from
+// src[k·ss:] to dst[k·ds:]: the reference for copyRunsAVX2.
+func copyRunsGo(dst []float32, ds int, src []float32, ss, runs, n int) {
+	for k := 0; k < runs; k++ {
+		copy(dst[k*ds:k*ds+n], src[k*ss:k*ss+n])
+	}
+}
+
+// im2colNarrow writes the patches of the pixels (n, oh, ow), ow < owN,
+// whose windows lie inside the image into the rows of dst (pixel ow at
+// dst[ow·ld:]), for windows whose rows are at most 8 values (KW·C ≤ 8,
+// DW = 1: the first layer of an image network), where a call to copy per
+// window row would cost more than the copy. It returns the range of output
+// columns it wrote; the caller writes the others (empty when a window row
+// falls in the padding).
+func im2colNarrow(dst, x []float32, g ConvGeom, ld, n, oh, owN int) (owLo, owHi int) {
+	span := g.KW * g.C
+	owLo, owHi = insideWindows(g, oh, owN)
 	step := g.SW * g.C
 	for kh := 0; kh < g.KH; kh++ {
 		ih := oh*g.SH - g.PadT + kh*g.DH

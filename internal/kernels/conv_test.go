@@ -45,7 +45,13 @@ func at(x []float32, g ConvGeom, n, ih, iw, c int) (float32, bool) {
 
 func TestIm2ColMatchesDefinition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	for _, g := range geometries() {
+	gs := geometries()
+	// Window rows of a multiple of 8 values, moved by copyRuns: CNNNet's
+	// second layer, and 16 channels with padding and stride 2.
+	gs = append(gs, ConvGeom{N: 2, H: 13, W: 13, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, OH: 11, OW: 11},
+		ConvGeom{N: 2, H: 7, W: 6, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 4, OW: 3},
+		ConvGeom{N: 1, H: 6, W: 7, C: 8, KH: 2, KW: 2, SH: 1, SW: 1, DH: 1, DW: 1, OH: 5, OW: 6})
+	for _, g := range gs {
 		x := make([]float32, g.N*g.H*g.W*g.C)
 		for i := range x {
 			x[i] = rng.Float32()
@@ -84,6 +90,26 @@ func TestIm2ColMatchesDefinition(t *testing.T) {
 			if !slices.Equal(got[len(got)-3:], []float32{-7, -7, -7}) {
 				t.Fatalf("%+v: wrote past the end", g)
 			}
+		}
+	}
+}
+
+// TestCopyRuns checks the vector strided copy against copyRunsGo, with
+// guard values around every run.
+func TestCopyRuns(t *testing.T) {
+	for _, c := range []struct{ ds, ss, runs, n int }{{304, 32, 10, 96}, {20, 8, 3, 8}, {16, 48, 5, 16}, {7, 3, 4, 5}, {9, 9, 1, 0}} {
+		src := make([]float32, c.runs*c.ss+c.n+8)
+		for i := range src {
+			src[i] = float32(i) + 0.5
+		}
+		want, got := make([]float32, c.runs*c.ds+c.n+8), make([]float32, c.runs*c.ds+c.n+8)
+		for i := range want {
+			want[i], got[i] = -7, -7
+		}
+		copyRunsGo(want, c.ds, src, c.ss, c.runs, c.n)
+		copyRuns(got, c.ds, src, c.ss, c.runs, c.n)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%+v: copyRuns differs from copyRunsGo", c)
 		}
 	}
 }
