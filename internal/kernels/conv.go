@@ -411,8 +411,11 @@ func col2imImages(gx, cols []float32, g ConvGeom, ld int, acc bool, n0, n1 int) 
 // forward pass of a transposed convolution. It runs a few images at a
 // time, the patch gradients of each group computed into a scratch of about
 // 1 MiB that col2im reads while it is still in L2, instead of writing and
-// reading back all N·OH·OW of them. The result does not depend on the
-// grouping or the thread count.
+// reading back all N·OH·OW of them; a 4×4 window with stride 2 and one
+// pixel of padding on even sizes (conv4x4s2Fits) runs as four 2×2
+// convolutions straight into gx, with no patch gradients at all
+// (convInputGrad4x4s2). The result does not depend on the grouping or the
+// thread count.
 func ConvInputGrad(gx, gz, w []float32, g ConvGeom, f int, acc bool) {
 	kk := g.KH * g.KW * g.C
 	ld := PatchStride(kk)
@@ -428,6 +431,10 @@ func ConvInputGrad(gx, gz, w []float32, g ConvGeom, f int, acc bool) {
 		for j, v := range w[p*f : (p+1)*f] {
 			wt[j*ld+p] = v
 		}
+	}
+	if conv4x4s2On && conv4x4s2Fits(gemmBest, g, f) {
+		convInputGrad4x4s2(gemmBest, Threads(), gx, gz, wt, ld, g, f, acc)
+		return
 	}
 	Parallel(groups, 1, func(lo, hi int) {
 		sp := convScratch.get(per * imgRows * ld)

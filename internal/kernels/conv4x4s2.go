@@ -1,0 +1,157 @@
+package kernels
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// The input gradient of a 4×4 convolution with stride 2 and one pixel of
+// padding on each side (PyTorch's Conv2d(·, ·, 4, 2, 1), Keras's "same" on
+// even sizes; the DCGAN's 14×14×64 → 7×7×128 layer), which is also the
+// forward pass of the transposed convolution ConvTranspose2d(·, ·, 4, 2, 1),
+// computed directly, without the patch gradients.
+//
+// With H = 2·OH and W = 2·OW every input pixel (ih, iw) = (2u + p, 2v + q)
+// of phase (p, q) ∈ {0, 1}² receives exactly four window taps: those with
+// kh = 2t + 1 − p and kw = 2s + 1 − q, t, s ∈ {0, 1}, from the output pixel
+// (oh, ow) = (u + p − t, v + q − s) (taps off the output read zero):
+//
+//	gx[n, 2u+p, 2v+q, c] = Σ_{t,s} Σ_j gz[n, u+p−t, v+q−s, j]·w[kh, kw, c, j]
+//
+// Each phase is a stride-1 2×2 convolution of gz with a quarter of the
+// kernel. For a fixed tap, the rows v of one output row u read gz pixels f
+// values apart and write gx pixels 2·C values apart, so the GEMM
+// micro-kernels (whose A and C rows may be any stride apart) compute the
+// tap's contribution to a run of pixels straight from a zero-bordered copy
+// of gz into gx, one tap after the other with beta = 1: the GEMM + col2im
+// form's arithmetic with no patch matrix written and read back.
+
+// conv4x4s2Fits reports whether ConvInputGrad of geometry g (f output
+// channels) runs as convInputGrad4x4s2 with the kernel family kern: a 4×4
+// window, stride 2, no dilation, one pixel of padding at the top and left,
+// H = 2·OH and W = 2·OW, and at least 16 input and output channels (with
+// fewer, the tiles would be mostly empty and GEMM + col2im wins), in whole
+// panels of the kernel's width unless it has edge kernels.
+func conv4x4s2Fits(kern *gemmKernel, g ConvGeom, f int) bool {
+	return g.KH == 4 && g.KW == 4 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 &&
+		g.PadT == 1 && g.PadL == 1 && g.H == 2*g.OH && g.W == 2*g.OW && g.N > 0 &&
+		g.C >= 16 && f >= 16 && (g.C%kern.nr == 0 || kern.edge != nil)
+}
+
+// conv4x4s2On lets benchmarks compare the direct form with GEMM + col2im.
+var conv4x4s2On = true
+
+// conv4x4s2Block is the K block of the taps' products: a panel of
+// kernel rows of at most this many output channels (32 KiB at 64 columns)
+// stays in L1 while every pixel of a group of images reads it.
+const conv4x4s2Block = 128
+
+// convInputGrad4x4s2 writes (acc: adds) into gx [N, H, W, C] the input
+// gradient of the convolution g (conv4x4s2Fits) with output gradient gz
+// [N, OH, OW, f], given the transposed kernel wt [f, ld] (wt[j·ld + kk] =
+// w[kk, j], kk = (kh·4 + kw)·C + c), using the micro-kernels of kern on up
+// to threads threads (images split between them). Each element of gx gets
+// the same sums in the same order whatever the thread count.
+func convInputGrad4x4s2(kern *gemmKernel, threads int, gx, gz, wt []float32, ld int, g ConvGeom, f int, acc bool) {
+	if len(gx) < g.N*g.H*g.W*g.C || len(gz) < g.N*g.OH*g.OW*f || ld < 16*g.C || len(wt) < (f-1)*ld+16*g.C {
+		panic(fmt.Sprintf("kernels: convInputGrad4x4s2: %d, %d, %d values for %+v, f=%d, ld=%d", len(gx), len(gz), len(wt), g, f, ld))
+	}
+	img := (g.OH + 2) * (g.OW + 2) * f // one zero-bordered image of gz
+	// Groups of at most 4 images (their bordered gz and gx in L2 beside
+	// the kernel), as many as a multiple of the thread count.
+	chunks := min(g.N, gemmCeilDiv(gemmCeilDiv(g.N, 4), max(threads, 1))*max(threads, 1))
+	per := gemmCeilDiv(g.N, chunks)
+	run := func(lo, hi int) {
+		sp := convScratch.get(per * img)
+		defer convScratch.put(sp)
+		gp := *sp
+		for q := lo; q < hi; q++ {
+			n0, n1 := q*g.N/chunks, (q+1)*g.N/chunks
+			for n := n0; n < n1; n++ {
+				padBorder(gp[(n-n0)*img:(n-n0+1)*img], gz[n*g.OH*g.OW*f:], g.OH, g.OW, f)
+			}
+			convInputGrad4x4s2Images(kern, gx, gp, wt, ld, g, f, acc, n0, n1)
+		}
+	}
+	if threads <= 1 {
+		run(0, chunks)
+		return
+	}
+	Parallel(chunks, 1, run)
+}
+
+// padBorder copies the image src [h, w, f] into dst [h+2, w+2, f] with a
+// border of zeros one pixel wide.
+func padBorder(dst, src []float32, h, w, f int) {
+	rs := (w + 2) * f
+	clear(dst[:rs])
+	for i := 0; i < h; i++ {
+		row := dst[(i+1)*rs : (i+2)*rs]
+		clear(row[:f])
+		copy(row[f:(w+1)*f], src[i*w*f:(i+1)*w*f])
+		clear(row[(w+1)*f:])
+	}
+	clear(dst[(h+1)*rs : (h+2)*rs])
+}
+
+// convInputGrad4x4s2Images computes images [n0, n1) of gx from gp, their
+// zero-bordered output gradients ([n1−n0, OH+2, OW+2, f]).
+func convInputGrad4x4s2Images(kern *gemmKernel, gx, gp, wt []float32, ld int, g ConvGeom, f int, acc bool, n0, n1 int) {
+	c := g.C
+	pw := g.OW + 2
+	img := (g.OH + 2) * pw * f
+	nt := (g.OW + kern.mr - 1) / kern.mr // tiles per output row, balanced
+	blocks := (f + conv4x4s2Block - 1) / conv4x4s2Block
+	gxp := unsafe.Pointer(unsafe.SliceData(gx))
+	gpp := unsafe.Pointer(unsafe.SliceData(gp))
+	wtp := unsafe.Pointer(unsafe.SliceData(wt))
+	for p := 0; p < 2; p++ {
+		for qc := 0; qc < 2; qc++ {
+			for jc := 0; jc < c; jc += kern.nr {
+				nrr := min(kern.nr, c-jc)
+				first := !acc
+				for b := 0; b < blocks; b++ {
+					j0, j1 := b*f/blocks, (b+1)*f/blocks
+					for t := 0; t < 2; t++ {
+						for s := 0; s < 2; s++ {
+							kh, kw := 2*t+1-p, 2*s+1-qc
+							bp := gemmPtr(wtp, j0*ld+(kh*4+kw)*c+jc)
+							beta := float32(1)
+							if first {
+								beta = 0
+							}
+							first = false
+							for n := n0; n < n1; n++ {
+								for u := 0; u < g.OH; u++ {
+									// gz row u+p−t of the image, bordered: row u+1+p−t of gp
+									arow := (n-n0)*img + ((u+1+p-t)*pw+1+qc-s)*f + j0
+									crow := ((n*g.H+2*u+p)*g.W+qc)*c + jc
+									for i := 0; i < nt; i++ {
+										v0, v1 := i*g.OW/nt, (i+1)*g.OW/nt
+										ap := gemmPtr(gpp, arow+v0*f)
+										cp := gemmPtr(gxp, crow+2*v0*c)
+										microTile(kern, v1-v0, nrr, j1-j0, ap, f, 1, bp, ld, cp, 2*c, beta)
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// microTile computes the mrr×nrr tile C = A·B + beta·C (A(r, p) =
+// a[r·rsa + p·csa], B(p, j) = b[p·csb + j], C(r, j) = c[r·ldc + j]) with
+// kern's micro-kernels, nrr < NR through an edge kernel.
+func microTile(kern *gemmKernel, mrr, nrr, k int, a unsafe.Pointer, rsa, csa int, b unsafe.Pointer, csb int, c unsafe.Pointer, ldc int, beta float32) {
+	switch {
+	case nrr == kern.nr:
+		kern.rows[mrr-1](k, (*float32)(a), rsa, csa, (*float32)(b), csb, (*float32)(c), ldc, 1, beta)
+	case kern.edge != nil:
+		kern.edge[mrr-1][(nrr-1)/kern.edgeW](k, (*float32)(a), rsa, csa, (*float32)(b), csb, (*float32)(c), ldc, 1, beta, nrr)
+	default: // not taken: conv4x4s2Fits asks for whole panels without edge kernels
+		panic("kernels: microTile: a partial panel without edge kernels")
+	}
+}
