@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -697,6 +698,59 @@ func TestGemmSplitN(t *testing.T) {
 		mu, nu := gemmCeilDiv(c.m, 6), gemmCeilDiv(c.n, 64)
 		if got := gemmSplitN(c.m, c.n, mu, nu, 2); got != c.want {
 			t.Errorf("gemmSplitN(%d×%d, 2 threads) = %v, want %v", c.m, c.n, got, c.want)
+		}
+	}
+}
+
+// TestSgemmThinThreads checks the matrix-vector and outer products of
+// sgemmThin large enough to be split over threads (the DCGAN
+// discriminator's one-logit layer: forward, weight gradient, input
+// gradient, and odd sizes): the same bits on one and two threads, within
+// rounding of the plain loop, and no allocation at two threads.
+func TestSgemmThinThreads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, s := range []struct {
+		transA, transB bool
+		m, n, k        int
+		beta           float32
+	}{
+		{false, false, 64, 1, 6272, 0}, {true, false, 6272, 1, 64, 1}, {false, true, 64, 6272, 1, 0},
+		{false, false, 67, 1, 1001, 0.5}, {true, false, 1001, 1, 67, 0}, {false, false, 67, 1001, 1, 1},
+	} {
+		ra, rb := s.m*s.k, s.k*s.n
+		lda, ldb := s.k, s.n
+		if s.transA {
+			lda = s.m
+		}
+		if s.transB {
+			ldb = s.k
+		}
+		a, b, c0 := gemmRandSlice(rng, ra), gemmRandSlice(rng, rb), gemmRandSlice(rng, s.m*s.n)
+		want := slices.Clone(c0)
+		sgemmRef(s.transA, s.transB, s.m, s.n, s.k, 1.5, a, lda, b, ldb, s.beta, want, s.n)
+		var first []float32
+		for _, threads := range []int{1, 2} {
+			runtime.GOMAXPROCS(threads)
+			c := slices.Clone(c0)
+			Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1.5, a, lda, b, ldb, s.beta, c, s.n)
+			for i := range want {
+				if math.Abs(float64(c[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%+v threads=%d: c[%d] = %v, want %v", s, threads, i, c[i], want[i])
+				}
+			}
+			if first == nil {
+				first = c
+			} else if !slices.Equal(first, c) {
+				t.Fatalf("%+v: 2 threads differ from 1", s)
+			}
+			if threads == 2 {
+				if allocs := testing.AllocsPerRun(20, func() {
+					Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1.5, a, lda, b, ldb, s.beta, c, s.n)
+				}); allocs > 0 {
+					t.Errorf("%+v: Sgemm at 2 threads allocates %v times per call", s, allocs)
+				}
+			}
 		}
 	}
 }
