@@ -19,7 +19,7 @@ func backReshape(t *Tape, n *node) {
 	case acc:
 		kernels.Axpy(1, t.grads[n.out.id].Data(), gx.Data())
 	default:
-		copy(gx.Data(), t.grads[n.out.id].Data())
+		kernels.Copy(gx.Data(), t.grads[n.out.id].Data())
 	}
 }
 

@@ -754,3 +754,41 @@ func TestSgemmThinThreads(t *testing.T) {
 		}
 	}
 }
+
+// TestSumRowsThreads checks that SumRows of long, narrow matrices, which
+// it cuts into column blocks for the threads, gives the bits of the one
+// GEMM ones·x on one and two threads, writing and accumulating.
+func TestSumRowsThreads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, s := range [][2]int{{12544, 64}, {5000, 17}, {3000, 50}, {100, 64}} {
+		rows, n := s[0], s[1]
+		x, d0 := gemmRandSlice(rng, rows*n), gemmRandSlice(rng, n)
+		for _, acc := range []bool{false, true} {
+			want := slices.Clone(d0)
+			sgemm(gemmBest, 1, nil, false, false, 1, n, rows, 1, onesOf(rows), rows, x, n, float32(b2int(acc)), want, n)
+			for _, threads := range []int{1, 2} {
+				runtime.GOMAXPROCS(threads)
+				got := slices.Clone(d0)
+				SumRows(got, x, acc)
+				if !slices.Equal(got, want) {
+					t.Fatalf("%d×%d acc=%v threads=%d: SumRows differs from ones·x", rows, n, acc, threads)
+				}
+			}
+		}
+	}
+}
+
+// TestCopy checks the threaded copy on short and long slices.
+func TestCopy(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, n := range []int{0, 5, 2*elementwiseGrain - 1, 3*elementwiseGrain + 7} {
+		src := gemmRandSlice(rng, n+3)
+		dst := make([]float32, n)
+		Copy(dst, src)
+		if !slices.Equal(dst, src[:n]) {
+			t.Fatalf("n=%d: Copy differs from copy", n)
+		}
+	}
+}
