@@ -417,6 +417,10 @@ func col2imImages(gx, cols []float32, g ConvGeom, ld int, acc bool, n0, n1 int) 
 // (convInputGrad4x4s2). The result does not depend on the grouping or the
 // thread count.
 func ConvInputGrad(gx, gz, w []float32, g ConvGeom, f int, acc bool) {
+	if conv4x4s2On && conv4x4s2Fits(gemmBest, g, f) {
+		convInputGrad4x4s2(gemmBest, Threads(), gx, gz, w, g, f, acc)
+		return
+	}
 	kk := g.KH * g.KW * g.C
 	ld := PatchStride(kk)
 	imgRows := g.OH * g.OW
@@ -431,10 +435,6 @@ func ConvInputGrad(gx, gz, w []float32, g ConvGeom, f int, acc bool) {
 		for j, v := range w[p*f : (p+1)*f] {
 			wt[j*ld+p] = v
 		}
-	}
-	if conv4x4s2On && conv4x4s2Fits(gemmBest, g, f) {
-		convInputGrad4x4s2(gemmBest, Threads(), gx, gz, wt, ld, g, f, acc)
-		return
 	}
 	Parallel(groups, 1, func(lo, hi int) {
 		sp := convScratch.get(per * imgRows * ld)

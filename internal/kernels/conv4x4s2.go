@@ -48,14 +48,20 @@ const conv4x4s2Block = 128
 
 // convInputGrad4x4s2 writes (acc: adds) into gx [N, H, W, C] the input
 // gradient of the convolution g (conv4x4s2Fits) with output gradient gz
-// [N, OH, OW, f], given the transposed kernel wt [f, ld] (wt[j·ld + kk] =
-// w[kk, j], kk = (kh·4 + kw)·C + c), using the micro-kernels of kern on up
-// to threads threads (images split between them). Each element of gx gets
-// the same sums in the same order whatever the thread count.
-func convInputGrad4x4s2(kern *gemmKernel, threads int, gx, gz, wt []float32, ld int, g ConvGeom, f int, acc bool) {
-	if len(gx) < g.N*g.H*g.W*g.C || len(gz) < g.N*g.OH*g.OW*f || ld < 16*g.C || len(wt) < (f-1)*ld+16*g.C {
-		panic(fmt.Sprintf("kernels: convInputGrad4x4s2: %d, %d, %d values for %+v, f=%d, ld=%d", len(gx), len(gz), len(wt), g, f, ld))
+// [N, OH, OW, f] and kernel w [4·4·C, f] seen as a matrix (row (kh·4 +
+// kw)·C + c), using the micro-kernels of kern on up to threads threads
+// (images split between them). Each element of gx gets the same sums in
+// the same order whatever the thread count.
+func convInputGrad4x4s2(kern *gemmKernel, threads int, gx, gz, w []float32, g ConvGeom, f int, acc bool) {
+	if len(gx) < g.N*g.H*g.W*g.C || len(gz) < g.N*g.OH*g.OW*f || len(w) < 16*g.C*f {
+		panic(fmt.Sprintf("kernels: convInputGrad4x4s2: %d, %d, %d values for %+v, f=%d", len(gx), len(gz), len(w), g, f))
 	}
+	nr := kern.nr
+	np := gemmCeilDiv(g.C, nr)
+	wpp := convScratch.get(16 * np * f * nr)
+	defer convScratch.put(wpp)
+	wp := *wpp
+	packTaps4x4(wp, w, g.C, f, nr)
 	img := (g.OH + 2) * (g.OW + 2) * f // one zero-bordered image of gz
 	// Groups of at most 4 images (their bordered gz and gx in L2 beside
 	// the kernel), as many as a multiple of the thread count.
@@ -70,7 +76,7 @@ func convInputGrad4x4s2(kern *gemmKernel, threads int, gx, gz, wt []float32, ld 
 			for n := n0; n < n1; n++ {
 				padBorder(gp[(n-n0)*img:(n-n0+1)*img], gz[n*g.OH*g.OW*f:], g.OH, g.OW, f)
 			}
-			convInputGrad4x4s2Images(kern, gx, gp, wt, ld, g, f, acc, n0, n1)
+			convInputGrad4x4s2Images(kern, gx, gp, wp, g, f, acc, n0, n1)
 		}
 	}
 	if threads <= 1 {
@@ -78,6 +84,31 @@ func convInputGrad4x4s2(kern *gemmKernel, threads int, gx, gz, wt []float32, ld 
 		return
 	}
 	Parallel(chunks, 1, run)
+}
+
+// packTaps4x4 writes the kernel w [16·C, f] as, for each of the 16 taps
+// and each panel of nr input channels, the f×nr matrix B(j, c) = w[(tap·C
+// + panel·nr + c)·f + j] (zero past C): wp[((tap·panels + panel)·f + j)·nr
+// + c], so that the micro-kernels read each tap's panel from one
+// contiguous block instead of f rows a whole kernel row apart (f TLB pages
+// per panel at the DCGAN's 1,024-value rows).
+func packTaps4x4(wp, w []float32, c, f, nr int) {
+	np := gemmCeilDiv(c, nr)
+	for tap := 0; tap < 16; tap++ {
+		for jp := 0; jp < np; jp++ {
+			dst := wp[(tap*np+jp)*f*nr : (tap*np+jp+1)*f*nr]
+			c0, c1 := jp*nr, min(c, (jp+1)*nr)
+			if c1-c0 < nr {
+				clear(dst)
+			}
+			for cc := c0; cc < c1; cc++ {
+				src := w[(tap*c+cc)*f : (tap*c+cc+1)*f]
+				for j, v := range src {
+					dst[j*nr+cc-c0] = v
+				}
+			}
+		}
+	}
 }
 
 // padBorder copies the image src [h, w, f] into dst [h+2, w+2, f] with a
@@ -95,8 +126,9 @@ func padBorder(dst, src []float32, h, w, f int) {
 }
 
 // convInputGrad4x4s2Images computes images [n0, n1) of gx from gp, their
-// zero-bordered output gradients ([n1−n0, OH+2, OW+2, f]).
-func convInputGrad4x4s2Images(kern *gemmKernel, gx, gp, wt []float32, ld int, g ConvGeom, f int, acc bool, n0, n1 int) {
+// zero-bordered output gradients ([n1−n0, OH+2, OW+2, f]), and wp, the
+// kernel packed by packTaps4x4.
+func convInputGrad4x4s2Images(kern *gemmKernel, gx, gp, wp []float32, g ConvGeom, f int, acc bool, n0, n1 int) {
 	c := g.C
 	pw := g.OW + 2
 	img := (g.OH + 2) * pw * f
@@ -104,7 +136,8 @@ func convInputGrad4x4s2Images(kern *gemmKernel, gx, gp, wt []float32, ld int, g 
 	blocks := (f + conv4x4s2Block - 1) / conv4x4s2Block
 	gxp := unsafe.Pointer(unsafe.SliceData(gx))
 	gpp := unsafe.Pointer(unsafe.SliceData(gp))
-	wtp := unsafe.Pointer(unsafe.SliceData(wt))
+	wpp := unsafe.Pointer(unsafe.SliceData(wp))
+	np := gemmCeilDiv(c, kern.nr)
 	for p := 0; p < 2; p++ {
 		for qc := 0; qc < 2; qc++ {
 			for jc := 0; jc < c; jc += kern.nr {
@@ -115,7 +148,7 @@ func convInputGrad4x4s2Images(kern *gemmKernel, gx, gp, wt []float32, ld int, g 
 					for t := 0; t < 2; t++ {
 						for s := 0; s < 2; s++ {
 							kh, kw := 2*t+1-p, 2*s+1-qc
-							bp := gemmPtr(wtp, j0*ld+(kh*4+kw)*c+jc)
+							bp := gemmPtr(wpp, (((kh*4+kw)*np+jc/kern.nr)*f+j0)*kern.nr)
 							beta := float32(1)
 							if first {
 								beta = 0
@@ -130,7 +163,7 @@ func convInputGrad4x4s2Images(kern *gemmKernel, gx, gp, wt []float32, ld int, g 
 										v0, v1 := i*g.OW/nt, (i+1)*g.OW/nt
 										ap := gemmPtr(gpp, arow+v0*f)
 										cp := gemmPtr(gxp, crow+2*v0*c)
-										microTile(kern, v1-v0, nrr, j1-j0, ap, f, 1, bp, ld, cp, 2*c, beta)
+										microTile(kern, v1-v0, nrr, j1-j0, ap, f, 1, bp, kern.nr, cp, 2*c, beta)
 									}
 								}
 							}

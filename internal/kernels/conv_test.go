@@ -586,15 +586,8 @@ func TestConvInputGrad4x4s2(t *testing.T) {
 		g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PadT, g.PadL = 4, 4, 2, 2, 1, 1, 1, 1
 		for _, f := range []int{16, 131, 300} {
 			kk, rows := 16*g.C, g.N*g.OH*g.OW
-			ld := PatchStride(kk)
 			gz, w := gemmRandSlice(rng, rows*f), gemmRandSlice(rng, kk*f)
 			base := gemmRandSlice(rng, g.N*g.H*g.W*g.C)
-			wt := make([]float32, f*ld)
-			for p := range kk {
-				for j := range f {
-					wt[j*ld+p] = w[p*f+j]
-				}
-			}
 			dcols := make([]float32, rows*kk)
 			sgemmRef(false, true, rows, kk, f, 1, gz, f, w, f, 0, dcols, kk)
 			for _, kern := range gemmKernels {
@@ -613,7 +606,7 @@ func TestConvInputGrad4x4s2(t *testing.T) {
 					var first []float32
 					for _, threads := range []int{1, 2} {
 						got := slices.Clone(base)
-						convInputGrad4x4s2(kern, threads, got, gz, wt, ld, g, f, acc)
+						convInputGrad4x4s2(kern, threads, got, gz, w, g, f, acc)
 						for i := range want {
 							if math.Abs(float64(got[i]-want[i])) > 1e-7*float64(f)*(1+math.Abs(float64(want[i]))) {
 								t.Fatalf("%s %+v f=%d acc=%v threads=%d: gx[%d] = %v, want %v", kern.name, g, f, acc, threads, i, got[i], want[i])
