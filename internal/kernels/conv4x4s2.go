@@ -61,7 +61,11 @@ func convInputGrad4x4s2(kern *gemmKernel, threads int, gx, gz, w []float32, g Co
 	wpp := convScratch.get(16 * np * f * nr)
 	defer convScratch.put(wpp)
 	wp := *wpp
-	packTaps4x4(wp, w, g.C, f, nr)
+	if threads <= 1 {
+		packTaps4x4(wp, w, g.C, f, nr, 0, 16)
+	} else {
+		Parallel(16, 1, func(lo, hi int) { packTaps4x4(wp, w, g.C, f, nr, lo, hi) })
+	}
 	img := (g.OH + 2) * (g.OW + 2) * f // one zero-bordered image of gz
 	// Groups of at most 4 images (their bordered gz and gx in L2 beside
 	// the kernel), as many as a multiple of the thread count.
@@ -91,10 +95,10 @@ func convInputGrad4x4s2(kern *gemmKernel, threads int, gx, gz, w []float32, g Co
 // + panel·nr + c)·f + j] (zero past C): wp[((tap·panels + panel)·f + j)·nr
 // + c], so that the micro-kernels read each tap's panel from one
 // contiguous block instead of f rows a whole kernel row apart (f TLB pages
-// per panel at the DCGAN's 1,024-value rows).
-func packTaps4x4(wp, w []float32, c, f, nr int) {
+// per panel at the DCGAN's 1,024-value rows). It packs the taps [lo, hi).
+func packTaps4x4(wp, w []float32, c, f, nr, lo, hi int) {
 	np := gemmCeilDiv(c, nr)
-	for tap := 0; tap < 16; tap++ {
+	for tap := lo; tap < hi; tap++ {
 		for jp := 0; jp < np; jp++ {
 			dst := wp[(tap*np+jp)*f*nr : (tap*np+jp+1)*f*nr]
 			c0, c1 := jp*nr, min(c, (jp+1)*nr)
