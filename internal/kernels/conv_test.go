@@ -634,22 +634,28 @@ func TestConvInputGrad4x4s2(t *testing.T) {
 // BenchmarkConvInputGradDCGAN measures the input gradient of the DCGAN's
 // 14×14×64 → 7×7×128 convolution (batch 64; also its generator's first
 // transposed convolution) directly (convInputGrad4x4s2) and as GEMM +
-// col2im, in CPU time per call.
+// col2im, in CPU time per call, with its operands in memory.
 func BenchmarkConvInputGradDCGAN(b *testing.B) {
 	g := ConvGeom{N: 64, H: 14, W: 14, C: 64, KH: 4, KW: 4, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 7, OW: 7}
 	f := 128
 	rng := rand.New(rand.NewPCG(1, 1))
-	gz, w := gemmRandSlice(rng, g.N*g.OH*g.OW*f), gemmRandSlice(rng, 16*g.C*f)
-	gx := make([]float32, g.N*g.H*g.W*g.C)
+	// Eight sets of operands (38 MB), taken in turn, so that each call
+	// finds its operands in memory as in a training step, not in cache.
+	var gzs, gxs [8][]float32
+	for i := range gzs {
+		gzs[i], gxs[i] = gemmRandSlice(rng, g.N*g.OH*g.OW*f), make([]float32, g.N*g.H*g.W*g.C)
+	}
+	w := gemmRandSlice(rng, 16*g.C*f)
 	for _, direct := range []bool{true, false} {
 		name := map[bool]string{true: "direct", false: "gemm_col2im"}[direct]
 		b.Run(name, func(b *testing.B) {
 			defer func(on bool) { conv4x4s2On = on }(conv4x4s2On)
 			conv4x4s2On = direct
-			ConvInputGrad(gx, gz, w, g, f, false)
-			c0 := processCPUSeconds()
+			ConvInputGrad(gxs[0], gzs[0], w, g, f, false)
+			c0, i := processCPUSeconds(), 0
 			for b.Loop() {
-				ConvInputGrad(gx, gz, w, g, f, false)
+				i = (i + 1) % len(gzs)
+				ConvInputGrad(gxs[i], gzs[i], w, g, f, false)
 			}
 			b.ReportMetric((processCPUSeconds()-c0)*1e3/float64(b.N), "cpu-ms/op")
 			b.ReportMetric(2*float64(g.N*g.H*g.W*g.C)*4*float64(f)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
