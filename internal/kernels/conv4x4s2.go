@@ -22,9 +22,9 @@ import (
 // kernel. For a fixed tap, the rows v of one output row u read gz pixels f
 // values apart and write gx pixels 2·C values apart, so the GEMM
 // micro-kernels (whose A and C rows may be any stride apart) compute the
-// tap's contribution to a run of pixels straight from a zero-bordered copy
-// of gz into gx, one tap after the other with beta = 1: the GEMM + col2im
-// form's arithmetic with no patch matrix written and read back.
+// tap's contribution to a run of pixels straight from gz into gx, one tap
+// after the other with beta = 1: the GEMM + col2im form's arithmetic with
+// no patch matrix written and read back, and no copy of gz.
 
 // conv4x4s2Fits reports whether ConvInputGrad of geometry g (f output
 // channels) runs as convInputGrad4x4s2 with the kernel family kern: a 4×4
@@ -66,21 +66,13 @@ func convInputGrad4x4s2(kern *gemmKernel, threads int, gx, gz, w []float32, g Co
 	} else {
 		Parallel(16, 1, func(lo, hi int) { packTaps4x4(wp, w, g.C, f, nr, lo, hi) })
 	}
-	img := (g.OH + 2) * (g.OW + 2) * f // one zero-bordered image of gz
-	// Groups of at most 4 images (their bordered gz and gx in L2 beside
-	// the kernel), as many as a multiple of the thread count.
+	// Groups of at most 4 images, each group's taps' kernel panels read
+	// from L1 by all its pixels, as many groups as a multiple of the
+	// thread count.
 	chunks := min(g.N, gemmCeilDiv(gemmCeilDiv(g.N, 4), max(threads, 1))*max(threads, 1))
-	per := gemmCeilDiv(g.N, chunks)
 	run := func(lo, hi int) {
-		sp := convScratch.get(per * img)
-		defer convScratch.put(sp)
-		gp := *sp
 		for q := lo; q < hi; q++ {
-			n0, n1 := q*g.N/chunks, (q+1)*g.N/chunks
-			for n := n0; n < n1; n++ {
-				padBorder(gp[(n-n0)*img:(n-n0+1)*img], gz[n*g.OH*g.OW*f:], g.OH, g.OW, f)
-			}
-			convInputGrad4x4s2Images(kern, gx, gp, wp, g, f, acc, n0, n1)
+			convInputGrad4x4s2Images(kern, gx, gz, wp, g, f, acc, q*g.N/chunks, (q+1)*g.N/chunks)
 		}
 	}
 	if threads <= 1 {
@@ -115,31 +107,17 @@ func packTaps4x4(wp, w []float32, c, f, nr, lo, hi int) {
 	}
 }
 
-// padBorder copies the image src [h, w, f] into dst [h+2, w+2, f] with a
-// border of zeros one pixel wide.
-func padBorder(dst, src []float32, h, w, f int) {
-	rs := (w + 2) * f
-	clear(dst[:rs])
-	for i := 0; i < h; i++ {
-		row := dst[(i+1)*rs : (i+2)*rs]
-		clear(row[:f])
-		copy(row[f:(w+1)*f], src[i*w*f:(i+1)*w*f])
-		clear(row[(w+1)*f:])
-	}
-	clear(dst[(h+1)*rs : (h+2)*rs])
-}
-
-// convInputGrad4x4s2Images computes images [n0, n1) of gx from gp, their
-// zero-bordered output gradients ([n1−n0, OH+2, OW+2, f]), and wp, the
-// kernel packed by packTaps4x4.
-func convInputGrad4x4s2Images(kern *gemmKernel, gx, gp, wp []float32, g ConvGeom, f int, acc bool, n0, n1 int) {
+// convInputGrad4x4s2Images computes images [n0, n1) of gx from gz and wp,
+// the kernel packed by packTaps4x4. Each phase starts with its central
+// tap (t, s) = (p, q), which reaches the output pixel (u, v) itself and
+// so covers every input pixel of the phase (beta = 0 unless acc); the
+// other three add their contributions where their output pixel exists
+// (rows u + p − t and columns v + q − s inside the output).
+func convInputGrad4x4s2Images(kern *gemmKernel, gx, gz, wp []float32, g ConvGeom, f int, acc bool, n0, n1 int) {
 	c := g.C
-	pw := g.OW + 2
-	img := (g.OH + 2) * pw * f
-	nt := (g.OW + kern.mr - 1) / kern.mr // tiles per output row, balanced
 	blocks := (f + conv4x4s2Block - 1) / conv4x4s2Block
 	gxp := unsafe.Pointer(unsafe.SliceData(gx))
-	gpp := unsafe.Pointer(unsafe.SliceData(gp))
+	gzp := unsafe.Pointer(unsafe.SliceData(gz))
 	wpp := unsafe.Pointer(unsafe.SliceData(wp))
 	np := gemmCeilDiv(c, kern.nr)
 	for p := 0; p < 2; p++ {
@@ -149,8 +127,12 @@ func convInputGrad4x4s2Images(kern *gemmKernel, gx, gp, wp []float32, g ConvGeom
 				first := !acc
 				for b := 0; b < blocks; b++ {
 					j0, j1 := b*f/blocks, (b+1)*f/blocks
-					for t := 0; t < 2; t++ {
-						for s := 0; s < 2; s++ {
+					for ti := 0; ti < 2; ti++ {
+						t := p ^ ti // the central tap t = p first
+						u0, u1 := max(0, t-p), min(g.OH, g.OH+t-p)
+						for si := 0; si < 2; si++ {
+							s := qc ^ si
+							v0, v1 := max(0, s-qc), min(g.OW, g.OW+s-qc)
 							kh, kw := 2*t+1-p, 2*s+1-qc
 							bp := gemmPtr(wpp, (((kh*4+kw)*np+jc/kern.nr)*f+j0)*kern.nr)
 							beta := float32(1)
@@ -158,16 +140,17 @@ func convInputGrad4x4s2Images(kern *gemmKernel, gx, gp, wp []float32, g ConvGeom
 								beta = 0
 							}
 							first = false
+							nt := gemmCeilDiv(v1-v0, kern.mr) // tiles per row, balanced
 							for n := n0; n < n1; n++ {
-								for u := 0; u < g.OH; u++ {
-									// gz row u+p−t of the image, bordered: row u+1+p−t of gp
-									arow := (n-n0)*img + ((u+1+p-t)*pw+1+qc-s)*f + j0
+								for u := u0; u < u1; u++ {
+									// output row u+p−t, column v+q−s; input row 2u+p, column 2v+q
+									arow := ((n*g.OH+u+p-t)*g.OW+qc-s)*f + j0
 									crow := ((n*g.H+2*u+p)*g.W+qc)*c + jc
 									for i := 0; i < nt; i++ {
-										v0, v1 := i*g.OW/nt, (i+1)*g.OW/nt
-										ap := gemmPtr(gpp, arow+v0*f)
-										cp := gemmPtr(gxp, crow+2*v0*c)
-										microTile(kern, v1-v0, nrr, j1-j0, ap, f, 1, bp, kern.nr, cp, 2*c, beta)
+										va, vb := v0+i*(v1-v0)/nt, v0+(i+1)*(v1-v0)/nt
+										ap := gemmPtr(gzp, arow+va*f)
+										cp := gemmPtr(gxp, crow+2*va*c)
+										microTile(kern, vb-va, nrr, j1-j0, ap, f, 1, bp, kern.nr, cp, 2*c, beta)
 									}
 								}
 							}
