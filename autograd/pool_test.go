@@ -67,7 +67,7 @@ func TestPoolReusesClass(t *testing.T) {
 	for n := 1; n < 5000; n += 1 + n/50 {
 		c := sizeClass(n)
 		x := pool.get([]int{c})
-		pool.giveBack(nil, nil, []*tensor.Tensor{x}, [][]int32{make([]int32, c)})
+		pool.giveBack(nil, nil, []*tensor.Tensor{x}, [][]int32{make([]int32, c)}, nil, nil)
 		y := pool.get([]int{1, n})
 		if &y.Data()[0] != &x.Data()[0] || y.Len() != n || y.Dim(1) != n {
 			t.Fatalf("get(%d) after a buffer of class %d came back: new memory or shape %v", n, c, y.Shape())
