@@ -37,9 +37,9 @@ type Result struct {
 	// tail, not the code's.
 	NoiseP50ms float64 `json:"noise_p50_ms,omitempty"`
 	NoiseP99ms float64 `json:"noise_p99_ms,omitempty"`
-	PeakMB        float64 `json:"peak_mb,omitempty"` // memory one step holds at its peak
-	Threads       int     `json:"threads"`
-	System        string  `json:"system"`
+	PeakMB     float64 `json:"peak_mb,omitempty"` // memory one step holds at its peak
+	Threads    int     `json:"threads"`
+	System     string  `json:"system"`
 	// ISA is the instruction set of the kernels that ran (kernels.ISA):
 	// "avx512", "avx2" or "generic".
 	ISA string `json:"isa"`
