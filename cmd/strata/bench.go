@@ -29,7 +29,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	threadsN := fs.Int("threads", 0, "worker threads (0: GOMAXPROCS)")
 	steps := fs.Int("steps", 200, "steps per timed repetition")
 	jsonOut := fs.Bool("json", false, "one JSON object per workload")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *threadsN < 0 {

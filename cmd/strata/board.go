@@ -17,11 +17,8 @@ func cmdBoard(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("board", "board [--logdir DIR] [--addr HOST:PORT]", boardExamples, out)
 	logdir := fs.String("logdir", "runs", "directory holding one sub-directory per run")
 	addr := fs.String("addr", board.DefaultAddr, "address to listen on (loopback by default; another address exposes every run without authentication)")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if st, err := os.Stat(*logdir); err != nil || !st.IsDir() {
 		return fmt.Errorf("log directory %s does not exist (train a model first: strata train)", *logdir)

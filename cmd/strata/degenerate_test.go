@@ -56,6 +56,9 @@ func TestDegenerateInput(t *testing.T) {
 		{[]string{"sample", "--run", tmp, "--n", "100000000"}, "--n 100000000 is over the limit of 4096"},
 		{[]string{"summary", "--model", "mlp", "--classes", "100000000", "--max-memory", "1G"}, "this summary needs about 12.3 GiB"},
 		{[]string{"summary", "--model", "mlp", "--max-memory", "lots"}, `bad size "lots"`},
+		{[]string{"bench", "cnn_train"}, `unexpected argument "cnn_train"`},
+		{[]string{"summary", "cnn"}, `unexpected argument "cnn"`},
+		{[]string{"export", "--out", "m.onnx", "model.safetensors"}, `unexpected argument "model.safetensors"`},
 	} {
 		_, stderr, code := strata(t, tc.args...)
 		if tc.want == "" { // any clean refusal

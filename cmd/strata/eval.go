@@ -151,11 +151,8 @@ func cmdEval(ctx context.Context, args []string, out io.Writer) error {
 	limitN := fs.Int("limit", 0, "evaluate only the first N test samples (0: all)")
 	outDir := fs.String("out", "", "where to write confusion.png and roc.png (default: the run directory; if they cannot be written, the metrics are still printed, then eval exits 1)")
 	jsonOut := fs.Bool("json", false, "print the results as one JSON object")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if *limitN < 0 {
 		return usagef("--limit must be 0 (all) or a number of samples, got %d", *limitN)

@@ -22,7 +22,7 @@ func cmdExport(ctx context.Context, args []string, out io.Writer) error {
 	runDir, model, weights := modelFlags(fs)
 	format := fs.String("format", "onnx", "output format (onnx)")
 	outPath := fs.String("out", "", "file to write (required)")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *format != "onnx" {

@@ -41,11 +41,8 @@ func cmdGenerate(ctx context.Context, args []string, out io.Writer) error {
 	temperature := fs.Float64("temperature", 1, "sampling temperature > 0: 1 samples the model's distribution, lower is more conservative, higher more random")
 	seed := fs.Uint64("seed", 1, "random seed of the sampling")
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of the text")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if (*runDir == "") == (*file == "") {
 		return usagef("give --run DIR, a run directory of strata train --model charlm, or --model-file FILE")

@@ -20,7 +20,7 @@ func cmdSummary(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("summary", "summary --model NAME", "  strata summary --model cnn\n", out)
 	model := fs.String("model", "cnn", "model name: a classifier ("+strings.Join(zoo.ClassifierNames(), ", ")+") or gpt")
 	classes := fs.Int("classes", 10, "number of classes")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *model == "gpt" { // the default strata train --model gpt, for a vocabulary of 100 characters

@@ -203,3 +203,16 @@ func parse(fs *flags, args []string) error {
 	}
 	return fs.Parse(append([]string{"--"}, pos...))
 }
+
+// parseNoArgs is parse for a command that takes only flags: a positional
+// argument ("strata bench cnn_train" for "--workload cnn_train") is a usage
+// error, never silently ignored.
+func parseNoArgs(fs *flags, args []string) error {
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}

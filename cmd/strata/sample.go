@@ -38,7 +38,7 @@ func cmdSample(ctx context.Context, args []string, out io.Writer) error {
 	seed := fs.Uint64("seed", 0, "noise seed")
 	reconstruct := fs.Bool("reconstruct", false, "VAE: test images beside their reconstructions")
 	interpolate := fs.Bool("interpolate", false, "VAE: a walk in latent space between two test images")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if err := positive("n", *n); err != nil {
@@ -188,7 +188,7 @@ func cmdScore(ctx context.Context, args []string, out io.Writer) error {
 	n := fs.Int("n", 10000, "number of generated images (with --images: at most that many of the file's)")
 	seed := fs.Uint64("seed", 7, "noise seed")
 	jsonOut := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if (*runDir == "") == (*imagesPath == "") || *classifier == "" {
