@@ -77,3 +77,18 @@ func TestPoolReusesClass(t *testing.T) {
 		}
 	}
 }
+
+// TestReleasedInferenceVarsHoldNothing checks that the Vars and reshape
+// views an inference tape gives back to its pool no longer point at the
+// caller's input (a Predictor's pool must not keep a dataset alive).
+func TestReleasedInferenceVarsHoldNothing(t *testing.T) {
+	x := tensor.Zeros(4, 3)
+	tape := NewInferenceTape(nil)
+	in := tape.Input(x)
+	flat := Flatten(Reshape(in, 2, 2, 3))
+	view := flat.Value
+	tape.Release()
+	if in.Value != nil || flat.Value != nil || view.Len() != 0 {
+		t.Errorf("after Release: input %v, view Var %v, view header of %d elements; want nil, nil, 0", in.Value, flat.Value, view.Len())
+	}
+}

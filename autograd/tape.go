@@ -165,6 +165,9 @@ func (t *Tape) untracked(value *tensor.Tensor) *Var {
 	return v
 }
 
+// noData is the empty tensor released views point at.
+var noData = tensor.Zeros(0)
+
 // view returns x.Reshape(shape...) on an inference tape, in a header from
 // the tape's set (see untracked).
 func (t *Tape) view(x *tensor.Tensor, shape []int) *tensor.Tensor {
@@ -453,6 +456,14 @@ func (t *Tape) Release() {
 	}
 	for i := range t.nodes {
 		t.nodes[i] = node{}
+	}
+	// The Vars and views an inference tape handed out go back to the pool
+	// holding nothing: the pool must not keep a caller's input alive.
+	for _, v := range t.outs {
+		*v = Var{}
+	}
+	for _, h := range t.views {
+		h.ViewOf(noData, 0)
 	}
 	t.pool.giveBack(t.nodes[:0], t.grads, t.owned, t.ownedI, t.outs, t.views)
 	t.nodes, t.grads, t.owned, t.watched, t.ownedI, t.outs, t.views = nil, nil, nil, nil, nil, nil, nil
