@@ -46,7 +46,7 @@ func New(shape []int, data []float32) *Tensor {
 // rank 4 the shape is stored in the header's allocation: one allocation
 // instead of two.
 func newTensor(shape []int, data []float32) *Tensor {
-	if len(shape) > 4 {
+	if len(shape) == 0 || len(shape) > 4 {
 		return &Tensor{shape: append([]int(nil), shape...), data: data}
 	}
 	h := &struct {
