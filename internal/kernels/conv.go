@@ -663,22 +663,45 @@ func Im2ColMaxPool2x2(dst []float32, argmax []int32, cols []float32, ld int, x, 
 // GEMM of 4·(OW/2) rows, the bias and activation, the pooling.
 func im2colMaxPool2x2Infer(dst, x, k, bias []float32, g ConvGeom, f int, act bool, op UnaryOp, p float32) {
 	kk, ph, pw := g.KH*g.KW*g.C, g.OH/2, g.OW/2
-	ld := PatchStride(kk)
 	m := 4 * pw // patch rows: two output rows of 2·pw pixels
-	Parallel(g.N*ph, max(1, 16384/max(1, m*f*kk/8)), func(lo, hi int) {
-		sp := convScratch.get(m*ld + m*f)
-		defer convScratch.put(sp)
-		pt, out := (*sp)[:m*ld], (*sp)[m*ld:]
-		for r := lo; r < hi; r++ {
-			n, h := r/ph, r%ph
-			im2colRow(pt, x, g, ld, n, 2*h, 2*pw)
-			im2colRow(pt[2*pw*ld:], x, g, ld, n, 2*h+1, 2*pw)
-			sgemm(gemmBest, 1, nil, false, false, m, f, kk, 1, pt, ld, k, f, 0, out, f)
-			biasActSerial(out, bias, act, op, p)
-			o := (n*ph + h) * pw * f
-			poolRow2x2(dst[o:o+pw*f], nil, out, 0, 0, pw, f, 2*pw*f)
-		}
-	})
+	rows, grain := g.N*ph, max(1, 16384/max(1, m*f*kk/8))
+	// A pooled task, not a closure: one image's inference allocates nothing.
+	t := convPoolInferTasks.Get().(*convPoolInferTask)
+	*t = convPoolInferTask{dst: dst, x: x, k: k, bias: bias, g: g, f: f, act: act, op: op, p: p}
+	parallelRun(t, rows, min(Threads(), rows/grain))
+	*t = convPoolInferTask{}
+	convPoolInferTasks.Put(t)
+}
+
+// convPoolInferTask is im2colMaxPool2x2Infer's work over its pooled rows.
+type convPoolInferTask struct {
+	dst, x, k, bias []float32
+	g               ConvGeom
+	f               int
+	act             bool
+	op              UnaryOp
+	p               float32
+}
+
+var convPoolInferTasks = sync.Pool{New: func() any { return new(convPoolInferTask) }}
+
+func (t *convPoolInferTask) run(lo, hi int) {
+	g, f, x := t.g, t.f, t.x
+	kk, ph, pw := g.KH*g.KW*g.C, g.OH/2, g.OW/2
+	ld := PatchStride(kk)
+	m := 4 * pw
+	sp := convScratch.get(m*ld + m*f)
+	defer convScratch.put(sp)
+	pt, out := (*sp)[:m*ld], (*sp)[m*ld:]
+	for r := lo; r < hi; r++ {
+		n, h := r/ph, r%ph
+		im2colRow(pt, x, g, ld, n, 2*h, 2*pw)
+		im2colRow(pt[2*pw*ld:], x, g, ld, n, 2*h+1, 2*pw)
+		sgemm(gemmBest, 1, nil, false, false, m, f, kk, 1, pt, ld, t.k, f, 0, out, f)
+		biasActSerial(out, t.bias, t.act, t.op, t.p)
+		o := (n*ph + h) * pw * f
+		poolRow2x2(t.dst[o:o+pw*f], nil, out, 0, 0, pw, f, 2*pw*f)
+	}
 }
 
 // convMaxPool2x2 is ConvMaxPool2x2, building the patches from x on the fly

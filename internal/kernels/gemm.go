@@ -29,7 +29,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	threads := 1
-	if 2*m*n*k >= gemmParallelFlops {
+	if 2*m*n*k >= gemmParallelFlops || (m == 1 && 2*n*k >= gemmRowParallelFlops) {
 		threads = Threads()
 	}
 	sgemm(gemmBest, threads, nil, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

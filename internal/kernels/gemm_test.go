@@ -346,17 +346,22 @@ func gemmRandSlice(rng *rand.Rand, n int) []float32 {
 }
 
 // TestSgemmDeterministic checks that the thread count does not change a
-// single bit of the result.
+// single bit of the result, also for one row of A times B in place (a
+// dense layer on one sample, split along N: gemmRowParallelFlops).
 func TestSgemmDeterministic(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, s := range [][3]int{{32, 64, 784}, {301, 97, 300}, {5, 1000, 50}, {620, 64, 40}, {40, 1100, 30}} {
+	for _, s := range [][3]int{{32, 64, 784}, {301, 97, 300}, {5, 1000, 50}, {620, 64, 40}, {40, 1100, 30}, {1, 130, 1600}, {-1, 200, 700}} {
 		m, n, k := s[0], s[1], s[2]
+		transB, ldb := true, k
+		if m < 0 { // B in place
+			m, transB, ldb = -m, false, n
+		}
 		a, b := gemmRandSlice(rng, m*k), gemmRandSlice(rng, k*n)
 		for _, kern := range gemmKernels {
 			var first []float32
 			for _, threads := range []int{1, 2, 3, 4} {
 				c := make([]float32, m*n)
-				sgemm(kern, threads, nil, false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+				sgemm(kern, threads, nil, false, transB, m, n, k, 1, a, k, b, ldb, 0, c, n)
 				if first == nil {
 					first = c
 					continue
