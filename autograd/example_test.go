@@ -34,3 +34,18 @@ func ExampleDense() {
 	fmt.Println(y.Value.Data())
 	// Output: [0 0]
 }
+
+// An inference tape kept from one request to the next: Reset gives its
+// buffers back to the pool and readies it for the next forward pass.
+func ExampleTape_Reset() {
+	w := autograd.NewParam("w", tensor.New([]int{2, 1}, []float32{1, 2}))
+	tape := autograd.NewInferenceTape(autograd.NewPool())
+	for _, in := range [][]float32{{1, 1}, {3, -1}} {
+		y := autograd.MatMul(tape.Input(tensor.New([]int{1, 2}, in)), w, false, false)
+		fmt.Println(y.Value.Data()) // copy what is needed before Reset
+		tape.Reset()
+	}
+	// Output:
+	// [3]
+	// [1]
+}

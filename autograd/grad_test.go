@@ -156,6 +156,13 @@ func TestGradients(t *testing.T) {
 		{"conv2d/reused", func(x []*Var) *Var {
 			return Add(Conv2D(x[0], x[1], x[2], tensor.Window{}, tanh), Conv2D(x[0], x[1], nil, tensor.Window{SH: 2, SW: 2, Padding: "same"}, Activation{}))
 		}, []*tensor.Tensor{randT(rng, 2, 5, 5, 2), randT(rng, 3, 3, 2, 3), randT(rng, 3)}},
+		// 4×4, stride 2, one pixel of padding, 16 channels in and out: the
+		// input gradients (the second added to the first) run as the direct
+		// 2×2-phase kernel (kernels.convInputGrad4x4s2).
+		{"conv2d/direct-4x4s2-input-grad", func(x []*Var) *Var {
+			w := tensor.Window{SH: 2, SW: 2, Padding: "same"}
+			return Add(Conv2D(x[0], x[1], x[2], w, tanh), Conv2D(x[0], x[3], nil, w, Activation{}))
+		}, []*tensor.Tensor{randT(rng, 1, 4, 6, 16), tensor.Scale(randT(rng, 4, 4, 16, 16), 0.1), randT(rng, 16), tensor.Scale(randT(rng, 4, 4, 16, 16), 0.1)}},
 		{"maxpool2d/reused", func(x []*Var) *Var {
 			w := tensor.Window{KH: 2, KW: 2, SH: 2, SW: 2}
 			return Add(MaxPool2D(x[0], w), Mul(MaxPool2D(x[0], w), MaxPool2D(x[0], w)))

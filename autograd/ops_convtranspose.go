@@ -86,7 +86,11 @@ func ConvTransposeGeometry(in, kernel []int, w tensor.Window, outputPadding [2]i
 // which is the input gradient of a Conv2D from the output space. It runs
 // as GEMMs, columns P = x·Kᵀ [N·H·W, KH·KW·F] with the kernel viewed as
 // K [KH·KW·F, C], each followed by col2im (the adjoint of Conv2D's
-// im2col), a few images at a time (kernels.ConvInputGrad); bias and
+// im2col), a few images at a time (kernels.ConvInputGrad); a 4×4 kernel
+// with stride 2 cropping one pixel on each side (PyTorch's
+// ConvTranspose2d(·, ·, 4, 2, 1), "same" here) with at least 16 channels
+// in and out runs instead as four stride-1 2×2 convolutions, one per
+// output phase, straight into the output with no columns. Bias and
 // activation are fused on the output.
 //
 // Backward, with δ = ∂L/∂z and Q = im2col(δ) [N·H·W, KH·KW·F]:

@@ -121,6 +121,9 @@ var convTransposeCases = []struct {
 	{"explicit/asym-outpad", []int{1, 3, 4, 2}, []int{3, 2, 2, 2}, tensor.Window{SH: 2, SW: 3, Padding: "explicit", Pads: [4]int{2, 0, 0, 1}}, [2]int{1, 2}, true, Activation{}, false},
 	// 4·4·16 = 256 values per patch: padded rows (kernels.PatchStride)
 	{"same/k4s2-padded-stride", []int{1, 2, 2, 2}, []int{4, 4, 16, 2}, tensor.Window{SH: 2, SW: 2, Padding: "same"}, [2]int{}, true, Activation{}, false},
+	// 16 channels in and out: the forward pass runs as the direct 2×2-phase
+	// kernel (kernels.convInputGrad4x4s2)
+	{"same/k4s2-direct", []int{1, 2, 3, 16}, []int{4, 4, 16, 16}, tensor.Window{SH: 2, SW: 2, Padding: "same"}, [2]int{}, true, Act(tensor.OpTanh, 0), true},
 	{"dilated", []int{1, 3, 3, 2}, []int{2, 3, 2, 2}, tensor.Window{DH: 2, DW: 2}, [2]int{1, 1}, true, Activation{}, false},
 	{"relu", []int{2, 3, 3, 2}, []int{3, 3, 2, 2}, tensor.Window{SH: 2, SW: 2, Padding: "same"}, [2]int{}, true, Act(tensor.OpRelu, 0), true},
 	{"leaky", []int{2, 3, 3, 2}, []int{3, 3, 2, 2}, tensor.Window{SH: 2, SW: 2}, [2]int{}, true, Act(tensor.OpLeakyRelu, 0.2), true},

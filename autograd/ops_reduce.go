@@ -136,7 +136,7 @@ func LogSoftmax(x *Var, axis int) *Var { return softmaxOp(x, axis, true) }
 
 func softmaxOp(x *Var, axis int, log bool) *Var {
 	t := tapeOf(x)
-	axis = tensor.NormAxes("Softmax", x.Value.Rank(), []int{axis})[0]
+	axis = tensor.NormAxis("Softmax", x.Value.Rank(), axis)
 	if t != nil && axis != x.Value.Rank()-1 {
 		// Move the axis last, apply, move it back: keeps one backward rule.
 		perm := make([]int, x.Value.Rank())

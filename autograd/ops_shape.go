@@ -8,6 +8,9 @@ import (
 // Reshape returns x with a new shape (a view; one dimension may be -1).
 func Reshape(x *Var, shape ...int) *Var {
 	t := tapeOf(x)
+	if t != nil && t.infer {
+		return t.untracked(t.view(x.Value, shape))
+	}
 	out := x.Value.Reshape(shape...)
 	return result(t, out, node{back: backReshape, in: [3]*Var{x}})
 }
@@ -19,7 +22,7 @@ func backReshape(t *Tape, n *node) {
 	case acc:
 		kernels.Axpy(1, t.grads[n.out.id].Data(), gx.Data())
 	default:
-		copy(gx.Data(), t.grads[n.out.id].Data())
+		kernels.Copy(gx.Data(), t.grads[n.out.id].Data())
 	}
 }
 
@@ -84,7 +87,7 @@ func Concat(axis int, xs ...*Var) *Var {
 		vals[i] = x.Value
 	}
 	out := tensor.Concat(axis, vals...)
-	axis = tensor.NormAxes("Concat", out.Rank(), []int{axis})[0]
+	axis = tensor.NormAxis("Concat", out.Rank(), axis)
 	n := node{back: backConcat, ins: xs}
 	n.setSlice(axis, 0, 0)
 	return result(t, out, n)
@@ -112,7 +115,7 @@ func backConcat(t *Tape, n *node) {
 func SliceAxis(x *Var, axis, lo, hi int) *Var {
 	t := tapeOf(x)
 	out := tensor.SliceAxis(x.Value, axis, lo, hi)
-	axis = tensor.NormAxes("SliceAxis", x.Value.Rank(), []int{axis})[0]
+	axis = tensor.NormAxis("SliceAxis", x.Value.Rank(), axis)
 	n := node{back: backSliceAxis, in: [3]*Var{x}}
 	n.setSlice(axis, lo, hi)
 	return result(t, out, n)

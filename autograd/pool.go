@@ -20,7 +20,9 @@ type Pool struct {
 	free  map[int][]*tensor.Tensor // by the capacity of their data
 	nodes [][]node
 	vars  [][]*tensor.Tensor
-	ints  map[int][][]int32 // by capacity
+	outs  [][]*Var           // the Vars of released inference tapes, for reuse
+	views [][]*tensor.Tensor // their view headers, likewise
+	ints  map[int][][]int32  // by capacity
 }
 
 // NewPool returns an empty pool.
@@ -73,7 +75,18 @@ func (p *Pool) get(shape []int) *tensor.Tensor {
 	p.mu.Lock()
 	l := p.free[c]
 	if k := len(l); k > 0 {
-		x := l[k-1]
+		// Prefer the most recent buffer of exactly n elements (its tensor
+		// header comes back as it is): a step that asks for the same
+		// sizes each time then allocates no headers either.
+		i := k - 1
+		for j := k - 1; j >= max(0, k-8); j-- {
+			if l[j].Len() == n {
+				i = j
+				break
+			}
+		}
+		x := l[i]
+		l[i] = l[k-1]
 		l[k-1] = nil
 		p.free[c] = l[:k-1]
 		p.mu.Unlock()
@@ -87,23 +100,33 @@ func (p *Pool) get(shape []int) *tensor.Tensor {
 	return tensor.New(shape, make([]float32, n, c))
 }
 
-func (p *Pool) takeSlices() ([]node, []*tensor.Tensor, []*tensor.Tensor) {
+func (p *Pool) takeSlices() ([]node, []*tensor.Tensor, []*tensor.Tensor, []*Var, []*tensor.Tensor) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var nodes []node
 	var grads, owned []*tensor.Tensor
+	var outs []*Var
+	var views []*tensor.Tensor
 	if k := len(p.nodes); k > 0 {
 		nodes = p.nodes[k-1]
 		p.nodes = p.nodes[:k-1]
+	}
+	if k := len(p.outs); k > 0 {
+		outs = p.outs[k-1]
+		p.outs = p.outs[:k-1]
+	}
+	if k := len(p.views); k > 0 {
+		views = p.views[k-1]
+		p.views = p.views[:k-1]
 	}
 	if k := len(p.vars); k >= 2 {
 		grads, owned = p.vars[k-1], p.vars[k-2]
 		p.vars = p.vars[:k-2]
 	}
-	return nodes, grads, owned
+	return nodes, grads, owned, outs, views
 }
 
-func (p *Pool) giveBack(nodes []node, grads, owned []*tensor.Tensor, ints [][]int32) {
+func (p *Pool) giveBack(nodes []node, grads, owned []*tensor.Tensor, ints [][]int32, outs []*Var, views []*tensor.Tensor) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, x := range owned {
@@ -118,4 +141,6 @@ func (p *Pool) giveBack(nodes []node, grads, owned []*tensor.Tensor, ints [][]in
 	clear(owned)
 	p.nodes = append(p.nodes, nodes)
 	p.vars = append(p.vars, owned[:0], grads[:0])
+	p.outs = append(p.outs, outs[:0])
+	p.views = append(p.views, views[:0])
 }

@@ -67,7 +67,7 @@ func TestPoolReusesClass(t *testing.T) {
 	for n := 1; n < 5000; n += 1 + n/50 {
 		c := sizeClass(n)
 		x := pool.get([]int{c})
-		pool.giveBack(nil, nil, []*tensor.Tensor{x}, [][]int32{make([]int32, c)})
+		pool.giveBack(nil, nil, []*tensor.Tensor{x}, [][]int32{make([]int32, c)}, nil, nil)
 		y := pool.get([]int{1, n})
 		if &y.Data()[0] != &x.Data()[0] || y.Len() != n || y.Dim(1) != n {
 			t.Fatalf("get(%d) after a buffer of class %d came back: new memory or shape %v", n, c, y.Shape())
@@ -75,5 +75,20 @@ func TestPoolReusesClass(t *testing.T) {
 		if b := pool.getInt32(n); len(b) != n || cap(b) != c {
 			t.Fatalf("getInt32(%d): len %d cap %d, want the class-%d buffer", n, len(b), cap(b), c)
 		}
+	}
+}
+
+// TestReleasedInferenceVarsHoldNothing checks that the Vars and reshape
+// views an inference tape gives back to its pool no longer point at the
+// caller's input (a Predictor's pool must not keep a dataset alive).
+func TestReleasedInferenceVarsHoldNothing(t *testing.T) {
+	x := tensor.Zeros(4, 3)
+	tape := NewInferenceTape(nil)
+	in := tape.Input(x)
+	flat := Flatten(Reshape(in, 2, 2, 3))
+	view := flat.Value
+	tape.Release()
+	if in.Value != nil || flat.Value != nil || view.Len() != 0 {
+		t.Errorf("after Release: input %v, view Var %v, view header of %d elements; want nil, nil, 0", in.Value, flat.Value, view.Len())
 	}
 }

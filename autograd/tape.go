@@ -83,6 +83,8 @@ type Tape struct {
 	watched  []*Var
 	owned    []*tensor.Tensor
 	ownedI   [][]int32
+	outs     []*Var           // the Vars an inference tape handed out (from the pool, reused)
+	views    []*tensor.Tensor // the view headers an inference tape handed out (likewise)
 	used     bool
 	released bool
 	infer    bool // records nothing: an inference arena (NewInferenceTape)
@@ -114,7 +116,7 @@ func NewTape(pool *Pool) *Tape {
 		pool = NewPool()
 	}
 	t := &Tape{pool: pool}
-	t.nodes, t.grads, t.owned = pool.takeSlices()
+	t.nodes, t.grads, t.owned, t.outs, t.views = pool.takeSlices()
 	return t
 }
 
@@ -137,7 +139,51 @@ func NewInferenceTape(pool *Pool) *Tape {
 // the tape (see NewInferenceTape).
 func (t *Tape) Input(x *tensor.Tensor) *Var {
 	t.check()
+	if t.infer {
+		return t.untracked(x)
+	}
 	return &Var{Value: x, tape: t, id: -1}
+}
+
+// untracked returns a Var holding value on an inference tape. The Var
+// comes from the tape's set (given back to the pool on Release and handed
+// out again by a later tape), so that inference in steady state allocates
+// no Vars either.
+func (t *Tape) untracked(value *tensor.Tensor) *Var {
+	k := len(t.outs)
+	if k == cap(t.outs) {
+		t.outs = append(t.outs, nil)
+	} else {
+		t.outs = t.outs[:k+1]
+	}
+	v := t.outs[k]
+	if v == nil {
+		v = new(Var)
+		t.outs[k] = v
+	}
+	*v = Var{Value: value, tape: t, id: -1}
+	return v
+}
+
+// noData is the empty tensor released views point at.
+var noData = tensor.Zeros(0)
+
+// view returns x.Reshape(shape...) on an inference tape, in a header from
+// the tape's set (see untracked).
+func (t *Tape) view(x *tensor.Tensor, shape []int) *tensor.Tensor {
+	k := len(t.views)
+	if k == cap(t.views) {
+		t.views = append(t.views, nil)
+	} else {
+		t.views = t.views[:k+1]
+	}
+	h := t.views[k]
+	if h == nil {
+		h = new(tensor.Tensor)
+		t.views[k] = h
+	}
+	h.ViewOf(x, shape...)
+	return h
 }
 
 // Watch starts tracking vs (typically parameters) on this tape until
@@ -239,7 +285,7 @@ func result(t *Tape, value *tensor.Tensor, n node) *Var {
 		return &Var{Value: value, id: -1}
 	}
 	if t.infer {
-		return &Var{Value: value, tape: t, id: -1}
+		return t.untracked(value)
 	}
 	return t.record(value, n)
 }
@@ -411,6 +457,25 @@ func (t *Tape) Release() {
 	for i := range t.nodes {
 		t.nodes[i] = node{}
 	}
-	t.pool.giveBack(t.nodes[:0], t.grads, t.owned, t.ownedI)
-	t.nodes, t.grads, t.owned, t.watched, t.ownedI = nil, nil, nil, nil, nil
+	// The Vars and views an inference tape handed out go back to the pool
+	// holding nothing: the pool must not keep a caller's input alive.
+	for _, v := range t.outs {
+		*v = Var{}
+	}
+	for _, h := range t.views {
+		h.ViewOf(noData, 0)
+	}
+	t.pool.giveBack(t.nodes[:0], t.grads, t.owned, t.ownedI, t.outs, t.views)
+	t.nodes, t.grads, t.owned, t.watched, t.ownedI, t.outs, t.views = nil, nil, nil, nil, nil, nil, nil
+}
+
+// Reset releases the tape (see Release) and makes it an empty tape of the
+// same kind on the same pool, ready for the next step. A caller that runs
+// one step after another (a Predictor serving request after request)
+// keeps its Tape instead of allocating a new one each time. Nothing
+// obtained from the tape before Reset may be used afterwards.
+func (t *Tape) Reset() {
+	t.Release()
+	t.nodes, t.grads, t.owned, t.outs, t.views = t.pool.takeSlices()
+	t.used, t.released = false, false
 }

@@ -30,9 +30,16 @@ type Result struct {
 	GFLOPS        float64 `json:"gflops,omitempty"`
 	P50ms         float64 `json:"p50_ms,omitempty"`
 	P99ms         float64 `json:"p99_ms,omitempty"`
-	PeakMB        float64 `json:"peak_mb,omitempty"` // memory one step holds at its peak
-	Threads       int     `json:"threads"`
-	System        string  `json:"system"`
+	// NoiseP50ms and NoiseP99ms (cnn_predict1) are the machine's noise
+	// floor at the same p50: the percentiles of as many calls of a loop
+	// that touches only registers, calibrated to P50ms and timed the same
+	// way (see timerNoise). A P99ms close to NoiseP99ms is the machine's
+	// tail, not the code's.
+	NoiseP50ms float64 `json:"noise_p50_ms,omitempty"`
+	NoiseP99ms float64 `json:"noise_p99_ms,omitempty"`
+	PeakMB     float64 `json:"peak_mb,omitempty"` // memory one step holds at its peak
+	Threads    int     `json:"threads"`
+	System     string  `json:"system"`
 	// ISA is the instruction set of the kernels that ran (kernels.ISA):
 	// "avx512", "avx2" or "generic".
 	ISA string `json:"isa"`
@@ -213,6 +220,8 @@ func cnnPredict1(ctx context.Context, o Options) (Result, error) {
 	sort.Float64s(lat)
 	r := result("cnn_predict1")
 	r.P50ms, r.P99ms = lat[500], lat[990]
+	// After the timed calls, so that it changes nothing they measure.
+	r.NoiseP50ms, r.NoiseP99ms = timerNoise(r.P50ms, len(lat))
 	return r, nil
 }
 

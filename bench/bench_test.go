@@ -83,6 +83,9 @@ func TestWorkloadsRun(t *testing.T) {
 		if r.SamplesPerSec <= 0 && r.GFLOPS <= 0 && r.P50ms <= 0 {
 			t.Errorf("%s: no measurement in %+v", n, r)
 		}
+		if n == "cnn_predict1" && (r.NoiseP50ms <= 0 || r.NoiseP99ms < r.NoiseP50ms) {
+			t.Errorf("%s: no noise floor beside its percentiles in %+v", n, r)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/strata-dl/strata/internal/kernels"
 )
@@ -27,7 +28,7 @@ type Window struct {
 // window does not fit, or the padding mode is unknown.
 func ConvGeometry(in []int, w Window) (ConvGeom, error) {
 	if len(in) != 4 {
-		return ConvGeom{}, &ShapeError{Op: "Conv2D", Got: in, Msg: "input must be [batch, height, width, channels]"}
+		return ConvGeom{}, &ShapeError{Op: "Conv2D", Got: slices.Clone(in), Msg: "input must be [batch, height, width, channels]"}
 	}
 	g := ConvGeom{N: in[0], H: in[1], W: in[2], C: in[3], KH: w.KH, KW: w.KW, SH: max(w.SH, 1), SW: max(w.SW, 1), DH: max(w.DH, 1), DW: max(w.DW, 1)}
 	if g.KH <= 0 || g.KW <= 0 {
@@ -50,7 +51,7 @@ func ConvGeometry(in []int, w Window) (ConvGeom, error) {
 	}
 	hh, ww := g.H+g.PadT+pb, g.W+g.PadL+pr
 	if hh < ekh || ww < ekw {
-		return ConvGeom{}, &ShapeError{Op: "Conv2D", Got: in, Msg: fmt.Sprintf("window %dx%d larger than padded input %dx%d", ekh, ekw, hh, ww)}
+		return ConvGeom{}, &ShapeError{Op: "Conv2D", Got: slices.Clone(in), Msg: fmt.Sprintf("window %dx%d larger than padded input %dx%d", ekh, ekw, hh, ww)}
 	}
 	g.OH, g.OW = (hh-ekh)/g.SH+1, (ww-ekw)/g.SW+1
 	return g, nil

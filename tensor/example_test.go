@@ -36,3 +36,19 @@ func ExampleReduceInto() {
 	fmt.Println(tensor.ReduceInto(nil, tensor.ReduceMax, x, []int{1}, false).Data())
 	// Output: [5 6]
 }
+
+// ViewOf points a recycled header at another tensor's storage, as Reshape
+// would return it, without allocating a new header.
+func ExampleTensor_ViewOf() {
+	x := tensor.New([]int{2, 3}, []float32{1, 2, 3, 4, 5, 6})
+	var v tensor.Tensor // kept, for instance, from one step to the next
+	v.ViewOf(x, 3, -1)
+	fmt.Println(v.Shape(), v.Data())
+	// Output: [3 2] [1 2 3 4 5 6]
+}
+
+// NormAxis turns a negative axis into its position from the front.
+func ExampleNormAxis() {
+	fmt.Println(tensor.NormAxis("Softmax", 3, -1), tensor.NormAxis("Softmax", 3, 1))
+	// Output: 2 1
+}

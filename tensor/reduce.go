@@ -31,6 +31,19 @@ func NormAxes(op string, rank int, axes []int) []int {
 	return slices.Compact(out)
 }
 
+// NormAxis is NormAxes for one axis: axis, or axis + rank when negative.
+// It panics with a *ShapeError naming op when the axis is out of range.
+func NormAxis(op string, rank, axis int) int {
+	a := axis
+	if a < 0 {
+		a += rank
+	}
+	if a < 0 || a >= rank {
+		panic(&ShapeError{Op: op, Got: []int{axis}, Msg: "axis out of range for rank " + itoa(rank)})
+	}
+	return a
+}
+
 // ReducedShape returns shape with axes removed, or set to 1 with keepdims.
 func ReducedShape(shape, axes []int, keepdims bool) []int {
 	out := make([]int, 0, len(shape))
@@ -177,7 +190,7 @@ func LogSumExp(x *Tensor, keepdims bool, axes ...int) *Tensor {
 // ArgMax returns the index of the largest element along axis (the first on
 // ties), as a float32 tensor with that axis removed.
 func ArgMax(x *Tensor, axis int) *Tensor {
-	axis = NormAxes("ArgMax", len(x.shape), []int{axis})[0]
+	axis = NormAxis("ArgMax", len(x.shape), axis)
 	outer, n, inner := splitAt(x.shape, axis)
 	idx := make([]int, outer*inner)
 	kernels.ArgMax(idx, x.data, outer, n, inner)
@@ -191,7 +204,7 @@ func ArgMax(x *Tensor, axis int) *Tensor {
 // SoftmaxInto computes softmax (or log-softmax with log set) of x along axis
 // into dst (x's shape; allocated when nil) and returns dst.
 func SoftmaxInto(dst *Tensor, x *Tensor, axis int, log bool) *Tensor {
-	axis = NormAxes("Softmax", len(x.shape), []int{axis})[0]
+	axis = NormAxis("Softmax", len(x.shape), axis)
 	if dst == nil {
 		dst = Zeros(x.shape...)
 	}

@@ -39,7 +39,7 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 		panic(&ShapeError{Op: "Concat", Msg: "no tensors"})
 	}
 	first := ts[0]
-	axis = NormAxes("Concat", len(first.shape), []int{axis})[0]
+	axis = NormAxis("Concat", len(first.shape), axis)
 	shape := append([]int(nil), first.shape...)
 	shape[axis] = 0
 	for _, t := range ts {
@@ -91,7 +91,7 @@ func Stack(axis int, ts ...*Tensor) *Tensor {
 
 // SliceAxis returns a copy of x restricted to [lo, hi) along axis.
 func SliceAxis(x *Tensor, axis, lo, hi int) *Tensor {
-	axis = NormAxes("SliceAxis", len(x.shape), []int{axis})[0]
+	axis = NormAxis("SliceAxis", len(x.shape), axis)
 	if lo < 0 || hi < lo || hi > x.shape[axis] {
 		panic(&ShapeError{Op: "SliceAxis", Got: x.shape, Msg: fmt.Sprintf("range [%d:%d] out of bounds on axis %d", lo, hi, axis)})
 	}
@@ -109,7 +109,7 @@ func SliceAxis(x *Tensor, axis, lo, hi int) *Tensor {
 // Split cuts x along axis into pieces of the given sizes (which must add up
 // to the axis length).
 func Split(x *Tensor, axis int, sizes ...int) []*Tensor {
-	axis = NormAxes("Split", len(x.shape), []int{axis})[0]
+	axis = NormAxis("Split", len(x.shape), axis)
 	total := 0
 	for _, s := range sizes {
 		total += s
@@ -129,7 +129,7 @@ func Split(x *Tensor, axis int, sizes ...int) []*Tensor {
 // IndexSelect gathers the entries idx along axis (like torch.index_select
 // and np.take).
 func IndexSelect(x *Tensor, axis int, idx []int) *Tensor {
-	axis = NormAxes("IndexSelect", len(x.shape), []int{axis})[0]
+	axis = NormAxis("IndexSelect", len(x.shape), axis)
 	outer, n, inner := splitAt(x.shape, axis)
 	shape := append([]int(nil), x.shape...)
 	shape[axis] = len(idx)

@@ -210,3 +210,29 @@ func TestReduceNaive(t *testing.T) {
 		}
 	}
 }
+
+// TestViewOfMatchesReshape checks ViewOf against Reshape on a table of
+// shapes (an inferred dimension, ranks up to 6), that it shares the
+// storage, and that a bad shape panics with a *ShapeError naming ViewOf.
+func TestViewOfMatchesReshape(t *testing.T) {
+	x := Arange(0, 24, 1)
+	var v Tensor
+	for _, shape := range [][]int{{24}, {2, 12}, {2, -1}, {-1, 3, 4}, {1, 2, 3, 4}, {1, 1, 2, 3, 1, 4}, {2, 3, 4}} {
+		want := x.Reshape(shape...)
+		v.ViewOf(x, shape...)
+		if !EqualShapes(v.Shape(), want.Shape()) || &v.Data()[0] != &x.Data()[0] || v.Len() != 24 {
+			t.Errorf("ViewOf(%v): shape %v, want %v, shared storage %v", shape, v.Shape(), want.Shape(), &v.Data()[0] == &x.Data()[0])
+		}
+	}
+	for _, bad := range [][]int{{5, 5}, {-1, 5}, {-2, 12}, {-1, -1}} {
+		func() {
+			defer func() {
+				se, ok := recover().(*ShapeError)
+				if !ok || se.Op != "ViewOf" || !EqualShapes(se.Want, bad) {
+					t.Errorf("ViewOf(%v): panic %v, want a ViewOf shape error", bad, se)
+				}
+			}()
+			v.ViewOf(x, bad...)
+		}()
+	}
+}

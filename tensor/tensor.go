@@ -19,6 +19,7 @@ package tensor
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -36,15 +37,30 @@ type Tensor struct {
 func New(shape []int, data []float32) *Tensor {
 	n := checkShape("New", shape)
 	if len(data) != n {
-		panic(&ShapeError{Op: "New", Got: []int{len(data)}, Want: shape, Msg: "data length does not match shape"})
+		panic(&ShapeError{Op: "New", Got: []int{len(data)}, Want: slices.Clone(shape), Msg: "data length does not match shape"})
 	}
-	return &Tensor{shape: append([]int(nil), shape...), data: data}
+	return newTensor(shape, data)
+}
+
+// newTensor returns a header over data with its own copy of shape. Up to
+// rank 4 the shape is stored in the header's allocation: one allocation
+// instead of two.
+func newTensor(shape []int, data []float32) *Tensor {
+	if len(shape) == 0 || len(shape) > 4 {
+		return &Tensor{shape: append([]int(nil), shape...), data: data}
+	}
+	h := &struct {
+		t    Tensor
+		dims [4]int
+	}{}
+	h.t.shape, h.t.data = append(h.dims[:0], shape...), data
+	return &h.t
 }
 
 // Zeros returns a new zero-filled tensor of the given shape.
 func Zeros(shape ...int) *Tensor {
 	n := checkShape("Zeros", shape)
-	return &Tensor{shape: append([]int(nil), shape...), data: make([]float32, n)}
+	return newTensor(shape, make([]float32, n))
 }
 
 // Ones returns a new tensor of the given shape filled with 1.
@@ -176,29 +192,47 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 // Reshape returns a view with a new shape and the same storage. One
 // dimension may be -1 and is then inferred.
 func (t *Tensor) Reshape(shape ...int) *Tensor {
-	s := append([]int(nil), shape...)
+	v := newTensor(shape, t.data)
+	t.resolveShape("Reshape", v.shape, shape)
+	return v
+}
+
+// ViewOf makes t a view of src's storage with the given shape, as
+// src.Reshape(shape...) returns (one dimension may be -1), but reuses t's
+// header and shape storage instead of allocating them: for code that
+// recycles tensor headers (an inference tape's reshapes). t must not be
+// src, nor share its shape storage with another tensor.
+func (t *Tensor) ViewOf(src *Tensor, shape ...int) {
+	s := append(t.shape[:0], shape...)
+	src.resolveShape("ViewOf", s, shape)
+	t.shape, t.data = s, src.data
+}
+
+// resolveShape replaces the -1 in s (a copy of shape) by the dimension
+// that makes its element count that of t, and panics with a *ShapeError
+// naming op when that is impossible.
+func (t *Tensor) resolveShape(op string, s, shape []int) {
 	infer, n := -1, 1
 	for i, d := range s {
 		switch {
 		case d == -1 && infer < 0:
 			infer = i
 		case d < 0:
-			panic(&ShapeError{Op: "Reshape", Got: t.shape, Want: shape, Msg: "invalid dimension"})
+			panic(&ShapeError{Op: op, Got: t.shape, Want: slices.Clone(shape), Msg: "invalid dimension"})
 		default:
 			n *= d
 		}
 	}
 	if infer >= 0 {
 		if n == 0 || len(t.data)%n != 0 {
-			panic(&ShapeError{Op: "Reshape", Got: t.shape, Want: shape, Msg: "cannot infer dimension"})
+			panic(&ShapeError{Op: op, Got: t.shape, Want: slices.Clone(shape), Msg: "cannot infer dimension"})
 		}
 		s[infer] = len(t.data) / n
 		n *= s[infer]
 	}
 	if n != len(t.data) {
-		panic(&ShapeError{Op: "Reshape", Got: t.shape, Want: shape, Msg: "element count differs"})
+		panic(&ShapeError{Op: op, Got: t.shape, Want: slices.Clone(shape), Msg: "element count differs"})
 	}
-	return &Tensor{shape: s, data: t.data}
 }
 
 // Slice returns the view t[lo:hi] along the first axis.
@@ -243,7 +277,7 @@ func checkShape(op string, shape []int) int {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
-			panic(&ShapeError{Op: op, Got: shape, Msg: "negative dimension"})
+			panic(&ShapeError{Op: op, Got: slices.Clone(shape), Msg: "negative dimension"})
 		}
 		n *= d
 	}
@@ -265,7 +299,7 @@ func (t *Tensor) String() string {
 // meant for buffer pools; views of t keep their own shapes.
 func (t *Tensor) ReshapeInPlace(shape []int) {
 	if Numel(shape) != len(t.data) {
-		panic(&ShapeError{Op: "ReshapeInPlace", Got: t.shape, Want: shape, Msg: "element count differs"})
+		panic(&ShapeError{Op: "ReshapeInPlace", Got: t.shape, Want: slices.Clone(shape), Msg: "element count differs"})
 	}
 	t.shape = append(t.shape[:0], shape...)
 }

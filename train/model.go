@@ -262,6 +262,39 @@ type Predictor struct {
 	Net  nn.Layer
 	once sync.Once
 	pool *autograd.Pool
+
+	mu    sync.Mutex
+	calls []*predictCall // idle, for the next calls
+}
+
+// predictCall is what one Predict call needs besides its result: an
+// inference tape (reset between batches) and a context. Predictors keep
+// them from one call to the next, so that a steady-state call allocates
+// only its result.
+type predictCall struct {
+	tape *autograd.Tape
+	ctx  nn.Ctx
+}
+
+// call returns an idle predictCall, or a new one.
+func (p *Predictor) call() *predictCall {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if k := len(p.calls); k > 0 {
+		c := p.calls[k-1]
+		p.calls = p.calls[:k-1]
+		return c
+	}
+	return &predictCall{tape: autograd.NewInferenceTape(p.pool)}
+}
+
+// done resets c's tape and keeps c for a later call.
+func (p *Predictor) done(c *predictCall) {
+	c.tape.Reset()
+	c.ctx = nn.Ctx{}
+	p.mu.Lock()
+	p.calls = append(p.calls, c)
+	p.mu.Unlock()
 }
 
 // Predict runs the network over x [n, ...] in batches of batchSize (0:
@@ -278,23 +311,38 @@ func (p *Predictor) Predict(ctx context.Context, x *tensor.Tensor, batchSize int
 		batchSize = 32
 	}
 	n := x.Dim(0)
+	call := p.call()
+	defer p.done(call) // also after a shape panic: Reset releases what the tape holds
 	for lo := 0; lo < n; lo += batchSize {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hi := min(lo+batchSize, n)
-		tape := autograd.NewInferenceTape(p.pool)
-		y := p.Net.Forward(&nn.Ctx{}, tape.Input(x.Slice(lo, hi))).Value
-		if out == nil {
-			out = tensor.Zeros(append([]int{n}, y.Shape()[1:]...)...)
+		if lo > 0 {
+			call.tape.Reset()
 		}
-		copy(out.Slice(lo, hi).Data(), y.Data())
-		tape.Release()
+		hi := min(lo+batchSize, n)
+		xb := x
+		if lo > 0 || hi < n {
+			xb = x.Slice(lo, hi)
+		}
+		y := p.Net.Forward(&call.ctx, call.tape.Input(xb)).Value
+		if out == nil {
+			out = outputFor(n, y.Shape())
+		}
+		row := y.Len() / (hi - lo)
+		copy(out.Data()[lo*row:hi*row], y.Data())
 	}
 	if out == nil {
 		return nil, errors.New("train: Predict on an empty input")
 	}
 	return out, nil
+}
+
+// outputFor returns a zero tensor [n, batch[1:]...] for the outputs of n
+// samples whose batches come out shaped batch.
+func outputFor(n int, batch []int) *tensor.Tensor {
+	var buf [8]int
+	return tensor.Zeros(append(append(buf[:0], n), batch[1:]...)...)
 }
 
 // Predict runs the model's network over x in batches. It is safe for

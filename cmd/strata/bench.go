@@ -55,6 +55,8 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 		switch {
 		case r.GFLOPS > 0:
 			fmt.Fprintf(out, "%-18s %10.1f GFLOP/s   (%d threads)\n", r.Workload, r.GFLOPS, r.Threads)
+		case r.P50ms > 0 && r.NoiseP50ms > 0:
+			fmt.Fprintf(out, "%-18s p50 %.3f ms, p99 %.3f ms   (%d threads; machine noise at that p50: p99 %.3f ms)\n", r.Workload, r.P50ms, r.P99ms, r.Threads, r.NoiseP99ms)
 		case r.P50ms > 0:
 			fmt.Fprintf(out, "%-18s p50 %.3f ms, p99 %.3f ms   (%d threads)\n", r.Workload, r.P50ms, r.P99ms, r.Threads)
 		default:

@@ -37,7 +37,9 @@ func archBNImpls() []*bnImpl {
 				bnCheck(len(x), rows, cols, ld)
 				bnSqDevAVX2(&acc[:cols][0], &x[0], &mean[:cols][0], rows, c8, ld)
 			}
-			bnSqDevGo(acc[c8:cols], x[min(c8, len(x)):], mean[c8:cols], rows, cols-c8, ld)
+			if c8 < cols { // the Go loop would walk every row for nothing
+				bnSqDevGo(acc[c8:cols], x[min(c8, len(x)):], mean[c8:cols], rows, cols-c8, ld)
+			}
 		},
 		gradSums: func(sumG, sumGX, g, x, mean []float32, rows, cols, ld int) {
 			c8 := cols &^ 7
@@ -46,7 +48,9 @@ func archBNImpls() []*bnImpl {
 				bnCheck(len(g), rows, cols, ld)
 				bnGradSumsAVX2(&sumG[:cols][0], &sumGX[:cols][0], &g[0], &x[0], &mean[:cols][0], rows, c8, ld)
 			}
-			bnGradSumsGo(sumG[c8:cols], sumGX[c8:cols], g[min(c8, len(g)):], x[min(c8, len(x)):], mean[c8:cols], rows, cols-c8, ld)
+			if c8 < cols { // the Go loop would walk every row for nothing
+				bnGradSumsGo(sumG[c8:cols], sumGX[c8:cols], g[min(c8, len(g)):], x[min(c8, len(x)):], mean[c8:cols], rows, cols-c8, ld)
+			}
 		},
 		apply: func(y, x, a, b []float32, rows, cols, ld int) {
 			c8 := cols &^ 7
@@ -55,7 +59,9 @@ func archBNImpls() []*bnImpl {
 				bnCheck(len(y), rows, cols, ld)
 				bnApplyAVX2(&y[0], &x[0], &a[:cols][0], &b[:cols][0], rows, c8, ld)
 			}
-			bnApplyGo(y[min(c8, len(y)):], x[min(c8, len(x)):], a[c8:cols], b[c8:cols], rows, cols-c8, ld)
+			if c8 < cols { // the Go loop would walk every row for nothing
+				bnApplyGo(y[min(c8, len(y)):], x[min(c8, len(x)):], a[c8:cols], b[c8:cols], rows, cols-c8, ld)
+			}
 		},
 		inputGrad: func(gx, g, x, c1, c2, c3 []float32, rows, cols, ld int, acc bool) {
 			c8 := cols &^ 7
@@ -65,7 +71,9 @@ func archBNImpls() []*bnImpl {
 				bnCheck(len(gx), rows, cols, ld)
 				bnInputGradAVX2(&gx[0], &g[0], &x[0], &c1[:cols][0], &c2[:cols][0], &c3[:cols][0], rows, c8, ld, acc)
 			}
-			bnInputGradGo(gx[min(c8, len(gx)):], g[min(c8, len(g)):], x[min(c8, len(x)):], c1[c8:cols], c2[c8:cols], c3[c8:cols], rows, cols-c8, ld, acc)
+			if c8 < cols { // the Go loop would walk every row for nothing
+				bnInputGradGo(gx[min(c8, len(gx)):], g[min(c8, len(g)):], x[min(c8, len(x)):], c1[c8:cols], c2[c8:cols], c3[c8:cols], rows, cols-c8, ld, acc)
+			}
 		},
 	}}
 }

@@ -455,9 +455,16 @@ func col2imImages(gx, cols []float32, g ConvGeom, ld int, acc bool, n0, n1 int) 
 // forward pass of a transposed convolution. It runs a few images at a
 // time, the patch gradients of each group computed into a scratch of about
 // 1 MiB that col2im reads while it is still in L2, instead of writing and
-// reading back all N·OH·OW of them. The result does not depend on the
-// grouping or the thread count.
+// reading back all N·OH·OW of them; a 4×4 window with stride 2 and one
+// pixel of padding on even sizes (conv4x4s2Fits) runs as four 2×2
+// convolutions straight into gx, with no patch gradients at all
+// (convInputGrad4x4s2). The result does not depend on the grouping or the
+// thread count.
 func ConvInputGrad(gx, gz, w []float32, g ConvGeom, f int, acc bool) {
+	if conv4x4s2On && conv4x4s2Fits(gemmBest, g, f) {
+		convInputGrad4x4s2(gemmBest, Threads(), gx, gz, w, g, f, acc)
+		return
+	}
 	kk := g.KH * g.KW * g.C
 	ld := PatchStride(kk)
 	imgRows := g.OH * g.OW
@@ -702,30 +709,55 @@ func Im2ColMaxPool2x2(dst []float32, argmax []int32, cols []float32, ld int, x, 
 // whose indices count OW pixels a row.
 func im2colMaxPool2x2Scratch(dst []float32, argmax []int32, x, k, bias []float32, g ConvGeom, f int, act bool, op UnaryOp, p float32) {
 	kk, ph, pw := g.KH*g.KW*g.C, g.OH/2, g.OW/2
-	ld := PatchStride(kk)
 	wr := 2 * pw
 	if argmax != nil {
 		wr = g.OW
 	}
 	m := 2 * wr // patch rows: two output rows of wr pixels
-	Parallel(g.N*ph, max(1, 16384/max(1, m*f*kk/8)), func(lo, hi int) {
-		sp := convScratch.get(m*ld + m*f)
-		defer convScratch.put(sp)
-		pt, out := (*sp)[:m*ld], (*sp)[m*ld:]
-		for r := lo; r < hi; r++ {
-			n, h := r/ph, r%ph
-			im2colRow(pt, x, g, ld, n, 2*h, wr)
-			im2colRow(pt[wr*ld:], x, g, ld, n, 2*h+1, wr)
-			sgemm(gemmBest, 1, nil, false, false, m, f, kk, 1, pt, ld, k, f, 0, out, f)
-			biasActSerial(out, bias, act, op, p)
-			o := (n*ph + h) * pw * f
-			var a []int32
-			if argmax != nil {
-				a = argmax[o : o+pw*f]
-			}
-			poolRow2x2(dst[o:o+pw*f], a, out, 0, (n*g.OH+2*h)*g.OW*f, pw, f, wr*f)
+	rows, grain := g.N*ph, max(1, 16384/max(1, m*f*kk/8))
+	// A pooled task, not a closure: one image's inference allocates nothing.
+	t := convPoolScratchTasks.Get().(*convPoolScratchTask)
+	*t = convPoolScratchTask{dst: dst, argmax: argmax, x: x, k: k, bias: bias, g: g, f: f, wr: wr, act: act, op: op, p: p}
+	parallelRun(t, rows, min(Threads(), rows/grain))
+	*t = convPoolScratchTask{}
+	convPoolScratchTasks.Put(t)
+}
+
+// convPoolScratchTask is im2colMaxPool2x2Scratch's work over its pooled
+// rows.
+type convPoolScratchTask struct {
+	dst, x, k, bias []float32
+	argmax          []int32
+	g               ConvGeom
+	f, wr           int
+	act             bool
+	op              UnaryOp
+	p               float32
+}
+
+var convPoolScratchTasks = sync.Pool{New: func() any { return new(convPoolScratchTask) }}
+
+func (t *convPoolScratchTask) run(lo, hi int) {
+	g, f, x, wr := t.g, t.f, t.x, t.wr
+	kk, ph, pw := g.KH*g.KW*g.C, g.OH/2, g.OW/2
+	ld := PatchStride(kk)
+	m := 2 * wr
+	sp := convScratch.get(m*ld + m*f)
+	defer convScratch.put(sp)
+	pt, out := (*sp)[:m*ld], (*sp)[m*ld:]
+	for r := lo; r < hi; r++ {
+		n, h := r/ph, r%ph
+		im2colRow(pt, x, g, ld, n, 2*h, wr)
+		im2colRow(pt[wr*ld:], x, g, ld, n, 2*h+1, wr)
+		sgemm(gemmBest, 1, nil, false, false, m, f, kk, 1, pt, ld, t.k, f, 0, out, f)
+		biasActSerial(out, t.bias, t.act, t.op, t.p)
+		o := (n*ph + h) * pw * f
+		var a []int32
+		if t.argmax != nil {
+			a = t.argmax[o : o+pw*f]
 		}
-	})
+		poolRow2x2(t.dst[o:o+pw*f], a, out, 0, (n*g.OH+2*h)*g.OW*f, pw, f, wr*f)
+	}
 }
 
 // ConvKernelGrad writes into gk [KH·KW·C, f] the kernel gradient of the

@@ -703,3 +703,98 @@ func BenchmarkConvKernelGrad(b *testing.B) {
 		})
 	}
 }
+
+// TestConvInputGrad4x4s2 checks the direct 4×4 stride-2 input gradient
+// with every micro-kernel family, writing and accumulating, on one and
+// two threads, against the whole GEMM followed by Col2ImAcc (its plain
+// twin), at odd output sizes, batch 1, channel counts that leave partial
+// panels and K blocks of unequal length; and that it runs on the
+// DCGAN's layer.
+func TestConvInputGrad4x4s2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	gs := []ConvGeom{
+		{N: 1, H: 6, W: 10, C: 16, OH: 3, OW: 5},
+		{N: 3, H: 14, W: 14, C: 64, OH: 7, OW: 7},
+		{N: 5, H: 2, W: 4, C: 80, OH: 1, OW: 2},
+		{N: 2, H: 8, W: 6, C: 17, OH: 4, OW: 3},
+	}
+	for _, g := range gs {
+		g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PadT, g.PadL = 4, 4, 2, 2, 1, 1, 1, 1
+		for _, f := range []int{16, 131, 300} {
+			kk, rows := 16*g.C, g.N*g.OH*g.OW
+			gz, w := gemmRandSlice(rng, rows*f), gemmRandSlice(rng, kk*f)
+			base := gemmRandSlice(rng, g.N*g.H*g.W*g.C)
+			dcols := make([]float32, rows*kk)
+			sgemmRef(false, true, rows, kk, f, 1, gz, f, w, f, 0, dcols, kk)
+			for _, kern := range gemmKernels {
+				if !conv4x4s2Fits(kern, g, f) {
+					if g.C%kern.nr == 0 || kern.edge != nil {
+						t.Fatalf("%+v f=%d: conv4x4s2Fits false for %s", g, f, kern.name)
+					}
+					continue
+				}
+				for _, acc := range []bool{false, true} {
+					want := make([]float32, len(base))
+					if acc {
+						copy(want, base)
+					}
+					Col2ImAcc(want, dcols, g)
+					var first []float32
+					for _, threads := range []int{1, 2} {
+						got := slices.Clone(base)
+						convInputGrad4x4s2(kern, threads, got, gz, w, g, f, acc)
+						for i := range want {
+							if math.Abs(float64(got[i]-want[i])) > 1e-7*float64(f)*(1+math.Abs(float64(want[i]))) {
+								t.Fatalf("%s %+v f=%d acc=%v threads=%d: gx[%d] = %v, want %v", kern.name, g, f, acc, threads, i, got[i], want[i])
+							}
+						}
+						if first == nil {
+							first = got
+						} else if !slices.Equal(first, got) {
+							t.Fatalf("%s %+v f=%d acc=%v: 2 threads differ from 1", kern.name, g, f, acc)
+						}
+					}
+				}
+			}
+		}
+	}
+	dcgan := ConvGeom{N: 64, H: 14, W: 14, C: 64, KH: 4, KW: 4, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 7, OW: 7}
+	if !conv4x4s2Fits(gemmBest, dcgan, 128) {
+		t.Error("the DCGAN's 14×14×64 → 7×7×128 layer does not take the direct input gradient")
+	}
+	if g := dcgan; func() bool { g.PadT = 0; return conv4x4s2Fits(gemmBest, g, 128) }() {
+		t.Error("conv4x4s2Fits accepts a window without the top padding")
+	}
+}
+
+// BenchmarkConvInputGradDCGAN measures the input gradient of the DCGAN's
+// 14×14×64 → 7×7×128 convolution (batch 64; also its generator's first
+// transposed convolution) directly (convInputGrad4x4s2) and as GEMM +
+// col2im, in CPU time per call, with its operands in memory.
+func BenchmarkConvInputGradDCGAN(b *testing.B) {
+	g := ConvGeom{N: 64, H: 14, W: 14, C: 64, KH: 4, KW: 4, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 7, OW: 7}
+	f := 128
+	rng := rand.New(rand.NewPCG(1, 1))
+	// Eight sets of operands (38 MB), taken in turn, so that each call
+	// finds its operands in memory as in a training step, not in cache.
+	var gzs, gxs [8][]float32
+	for i := range gzs {
+		gzs[i], gxs[i] = gemmRandSlice(rng, g.N*g.OH*g.OW*f), make([]float32, g.N*g.H*g.W*g.C)
+	}
+	w := gemmRandSlice(rng, 16*g.C*f)
+	for _, direct := range []bool{true, false} {
+		name := map[bool]string{true: "direct", false: "gemm_col2im"}[direct]
+		b.Run(name, func(b *testing.B) {
+			defer func(on bool) { conv4x4s2On = on }(conv4x4s2On)
+			conv4x4s2On = direct
+			ConvInputGrad(gxs[0], gzs[0], w, g, f, false)
+			c0, i := processCPUSeconds(), 0
+			for b.Loop() {
+				i = (i + 1) % len(gzs)
+				ConvInputGrad(gxs[i], gzs[i], w, g, f, false)
+			}
+			b.ReportMetric((processCPUSeconds()-c0)*1e3/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(2*float64(g.N*g.H*g.W*g.C)*4*float64(f)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

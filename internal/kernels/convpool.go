@@ -1,5 +1,7 @@
 package kernels
 
+import "sync"
+
 // The direct convolution of a single-channel image with a 3×3 kernel,
 // fused with the bias, an optional ReLU and 2×2 max pooling: the first
 // layer of an image classifier on grayscale input (CNNNet's 28×28×1 →
@@ -121,24 +123,45 @@ func ConvPool3x3(dst []float32, argmax []int32, x, k, bias []float32, g ConvGeom
 	if bias == nil {
 		bias = make([]float32, f)
 	}
+	// A pooled task, not a closure: one image's inference allocates nothing.
+	t := convPoolTasks.Get().(*convPoolTask)
+	*t = convPoolTask{dst: dst, argmax: argmax, x: x, k: k, bias: bias, g: g, f: f, relu: relu}
+	parallelRun(t, g.N, min(Threads(), g.N))
+	*t = convPoolTask{}
+	convPoolTasks.Put(t)
+}
+
+// convPoolTask is ConvPool3x3's work over its images.
+type convPoolTask struct {
+	dst        []float32
+	argmax     []int32
+	x, k, bias []float32
+	g          ConvGeom
+	f          int
+	relu       bool
+}
+
+var convPoolTasks = sync.Pool{New: func() any { return new(convPoolTask) }}
+
+func (t *convPoolTask) run(lo, hi int) {
+	g, f, k, bias, dst, argmax := t.g, t.f, t.k, t.bias, t.dst, t.argmax
+	ph, pw := g.OH/2, g.OW/2
 	row := convPoolRow
-	Parallel(g.N, 1, func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			img, xs, done := convPoolImage(x, g, n)
-			for h := 0; h < ph; h++ {
-				for b := 0; b < f; b += 32 {
-					o := (n*ph+h)*pw*f + b
-					var a []int32
-					if argmax != nil {
-						a = argmax[o:]
-					}
-					base := (n*g.OH+2*h)*g.OW*f + b
-					row(img[2*h*xs:], xs, k[b:], f, bias[b:], dst[o:], a, f, pw, base, f, g.OW*f, relu)
+	for n := lo; n < hi; n++ {
+		img, xs, done := convPoolImage(t.x, g, n)
+		for h := 0; h < ph; h++ {
+			for b := 0; b < f; b += 32 {
+				o := (n*ph+h)*pw*f + b
+				var a []int32
+				if argmax != nil {
+					a = argmax[o:]
 				}
+				base := (n*g.OH+2*h)*g.OW*f + b
+				row(img[2*h*xs:], xs, k[b:], f, bias[b:], dst[o:], a, f, pw, base, f, g.OW*f, t.relu)
 			}
-			done()
 		}
-	})
+		done()
+	}
 }
 
 // ConvPool3x3Grad writes into gk [3, 3, 1, f] (adds when acc) the kernel

@@ -453,7 +453,11 @@ func SumRowsAcc(dst, x []float32) { SumRows(dst, x, true) }
 // SumRows writes the column sums of the rows×len(dst) matrix x into dst,
 // or with acc adds them to dst. Many rows go through the GEMM as
 // ones[1×rows]·x, which streams x once at full vector width instead of
-// one short call per row.
+// one short call per row. A long matrix narrower than a GEMM tile per
+// thread (a bias gradient of 64 features over 12,544 pixels), which the
+// GEMM would run on one thread, is cut into column blocks of 16 for the
+// threads instead: each sum is the GEMM's, the same bits whatever the
+// thread count.
 func SumRows(dst, x []float32, acc bool) {
 	n := len(dst)
 	if n == 0 {
@@ -461,11 +465,20 @@ func SumRows(dst, x []float32, acc bool) {
 	}
 	rows := len(x) / n
 	if rows >= 64 {
-		beta := float32(0)
+		t := sumRowsTask{dst: dst, x: x, ones: onesOf(rows), rows: rows}
 		if acc {
-			beta = 1
+			t.beta = 1
 		}
-		Sgemm(false, false, 1, n, rows, 1, onesOf(rows), rows, x, n, beta, dst, n)
+		blocks := (n + 15) / 16
+		if w := min(Threads(), blocks); w > 1 && gemmCeilDiv(n, gemmBest.nr) < w && rows*n >= 2*elementwiseGrain {
+			p := sumRowsPool.Get().(*sumRowsTask)
+			*p = t
+			parallelRun(p, blocks, w)
+			*p = sumRowsTask{}
+			sumRowsPool.Put(p)
+			return
+		}
+		Sgemm(false, false, 1, n, rows, 1, t.ones, rows, x, n, t.beta, dst, n)
 		return
 	}
 	r := 0
@@ -480,6 +493,22 @@ func SumRows(dst, x []float32, acc bool) {
 	for ; r < rows; r++ {
 		SIMD.Axpy(1, x[r*n:(r+1)*n], dst)
 	}
+}
+
+// sumRowsTask is one SumRows through the GEMM, run over blocks of 16
+// columns so that threads can share it.
+type sumRowsTask struct {
+	dst, x, ones []float32
+	rows         int
+	beta         float32
+}
+
+var sumRowsPool = sync.Pool{New: func() any { return new(sumRowsTask) }}
+
+func (t *sumRowsTask) run(lo, hi int) {
+	n := len(t.dst)
+	j0, j1 := lo*16, min(hi*16, n)
+	sgemm(gemmBest, 1, nil, false, false, 1, j1-j0, t.rows, 1, t.ones, t.rows, t.x[j0:], n, t.beta, t.dst[j0:j1], n)
 }
 
 // ones is a run of ones that only grows: a slice handed out is never
@@ -578,6 +607,18 @@ func reluGradAcc(gx, x, g []float32) {
 // elementwiseGrain is the fewest elements per thread worth a hand-off in a
 // one-pass elementwise kernel (~10 µs of work).
 const elementwiseGrain = 1 << 15
+
+// Copy is copy(dst, src) split over threads for long slices (from
+// 2·elementwiseGrain values): the gradient of a reshape, which a
+// two-thread step otherwise ran on one thread.
+func Copy(dst, src []float32) {
+	src = src[:len(dst)]
+	if len(dst) < 2*elementwiseGrain || Threads() == 1 {
+		copy(dst, src)
+		return
+	}
+	Parallel(len(dst), elementwiseGrain, func(lo, hi int) { copy(dst[lo:hi], src[lo:hi]) })
+}
 
 // UnaryThreaded is Unary split over threads for long slices.
 func UnaryThreaded(op UnaryOp, dst, x []float32, p float32) {

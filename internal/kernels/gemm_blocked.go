@@ -80,6 +80,21 @@ var gemmTranspose8 = archTranspose8()
 // (2^18) −12% and −19%.
 const gemmParallelFlops = 1 << 19
 
+// gemmRowParallelFlops is the smallest 2·n·k worth splitting over threads
+// when A is one row (a dense layer on one sample): the threads then share
+// the panels of B, each streaming its own columns, and keep them in their
+// own L2. Measured (1×K×N, workers spinning, two threads against one,
+// median of 3000 calls on an idle machine): 1×512×128 2.31 → 1.46 µs,
+// 1×800×128 3.66 → 2.11 µs, 1×1600×128 (CNNNet's first dense layer)
+// 7.9 → 4.2 µs, 1×128×512 2.6 → 1.6 µs; 1×256×128 (2^16) gains 0.25 µs
+// and 1×128×128 nothing. The products of 2^17 gain under a microsecond
+// each, and every hand-off is one more chance to wait for a descheduled
+// worker on a busy machine: gpt_generate, whose 128-wide model runs eight
+// of them per token, was as fast with them split in quiet rounds and
+// slower in busy ones (3,066–4,339 against 3,949–5,326 tokens/s), so the
+// line is 2^18 (then 5,347 against 5,037, 7 rounds alternating).
+const gemmRowParallelFlops = 1 << 18
+
 // sgemm is Sgemm with an explicit kernel and thread count: it splits C
 // over up to threads threads however small the problem. A nil plan lets
 // chooseGemmPlan decide what to pack.

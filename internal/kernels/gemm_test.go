@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -345,17 +346,22 @@ func gemmRandSlice(rng *rand.Rand, n int) []float32 {
 }
 
 // TestSgemmDeterministic checks that the thread count does not change a
-// single bit of the result.
+// single bit of the result, also for one row of A times B in place (a
+// dense layer on one sample, split along N: gemmRowParallelFlops).
 func TestSgemmDeterministic(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, s := range [][3]int{{32, 64, 784}, {301, 97, 300}, {5, 1000, 50}, {620, 64, 40}, {40, 1100, 30}} {
+	for _, s := range [][3]int{{32, 64, 784}, {301, 97, 300}, {5, 1000, 50}, {620, 64, 40}, {40, 1100, 30}, {1, 130, 1600}, {-1, 200, 700}} {
 		m, n, k := s[0], s[1], s[2]
+		transB, ldb := true, k
+		if m < 0 { // B in place
+			m, transB, ldb = -m, false, n
+		}
 		a, b := gemmRandSlice(rng, m*k), gemmRandSlice(rng, k*n)
 		for _, kern := range gemmKernels {
 			var first []float32
 			for _, threads := range []int{1, 2, 3, 4} {
 				c := make([]float32, m*n)
-				sgemm(kern, threads, nil, false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+				sgemm(kern, threads, nil, false, transB, m, n, k, 1, a, k, b, ldb, 0, c, n)
 				if first == nil {
 					first = c
 					continue
@@ -697,6 +703,97 @@ func TestGemmSplitN(t *testing.T) {
 		mu, nu := gemmCeilDiv(c.m, 6), gemmCeilDiv(c.n, 64)
 		if got := gemmSplitN(c.m, c.n, mu, nu, 2); got != c.want {
 			t.Errorf("gemmSplitN(%d×%d, 2 threads) = %v, want %v", c.m, c.n, got, c.want)
+		}
+	}
+}
+
+// TestSgemmThinThreads checks the matrix-vector and outer products of
+// sgemmThin large enough to be split over threads (the DCGAN
+// discriminator's one-logit layer: forward, weight gradient, input
+// gradient, and odd sizes): the same bits on one and two threads, within
+// rounding of the plain loop, and no allocation at two threads.
+func TestSgemmThinThreads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, s := range []struct {
+		transA, transB bool
+		m, n, k        int
+		beta           float32
+	}{
+		{false, false, 64, 1, 6272, 0}, {true, false, 6272, 1, 64, 1}, {false, true, 64, 6272, 1, 0},
+		{false, false, 67, 1, 1001, 0.5}, {true, false, 1001, 1, 67, 0}, {false, false, 67, 1001, 1, 1},
+	} {
+		ra, rb := s.m*s.k, s.k*s.n
+		lda, ldb := s.k, s.n
+		if s.transA {
+			lda = s.m
+		}
+		if s.transB {
+			ldb = s.k
+		}
+		a, b, c0 := gemmRandSlice(rng, ra), gemmRandSlice(rng, rb), gemmRandSlice(rng, s.m*s.n)
+		want := slices.Clone(c0)
+		sgemmRef(s.transA, s.transB, s.m, s.n, s.k, 1.5, a, lda, b, ldb, s.beta, want, s.n)
+		var first []float32
+		for _, threads := range []int{1, 2} {
+			runtime.GOMAXPROCS(threads)
+			c := slices.Clone(c0)
+			Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1.5, a, lda, b, ldb, s.beta, c, s.n)
+			for i := range want {
+				if math.Abs(float64(c[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%+v threads=%d: c[%d] = %v, want %v", s, threads, i, c[i], want[i])
+				}
+			}
+			if first == nil {
+				first = c
+			} else if !slices.Equal(first, c) {
+				t.Fatalf("%+v: 2 threads differ from 1", s)
+			}
+			if threads == 2 {
+				if allocs := testing.AllocsPerRun(20, func() {
+					Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1.5, a, lda, b, ldb, s.beta, c, s.n)
+				}); allocs > 0 {
+					t.Errorf("%+v: Sgemm at 2 threads allocates %v times per call", s, allocs)
+				}
+			}
+		}
+	}
+}
+
+// TestSumRowsThreads checks that SumRows of long, narrow matrices, which
+// it cuts into column blocks for the threads, gives the bits of the one
+// GEMM ones·x on one and two threads, writing and accumulating.
+func TestSumRowsThreads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, s := range [][2]int{{12544, 64}, {5000, 17}, {3000, 50}, {100, 64}} {
+		rows, n := s[0], s[1]
+		x, d0 := gemmRandSlice(rng, rows*n), gemmRandSlice(rng, n)
+		for _, acc := range []bool{false, true} {
+			want := slices.Clone(d0)
+			sgemm(gemmBest, 1, nil, false, false, 1, n, rows, 1, onesOf(rows), rows, x, n, float32(b2int(acc)), want, n)
+			for _, threads := range []int{1, 2} {
+				runtime.GOMAXPROCS(threads)
+				got := slices.Clone(d0)
+				SumRows(got, x, acc)
+				if !slices.Equal(got, want) {
+					t.Fatalf("%d×%d acc=%v threads=%d: SumRows differs from ones·x", rows, n, acc, threads)
+				}
+			}
+		}
+	}
+}
+
+// TestCopy checks the threaded copy on short and long slices.
+func TestCopy(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, n := range []int{0, 5, 2*elementwiseGrain - 1, 3*elementwiseGrain + 7} {
+		src := gemmRandSlice(rng, n+3)
+		dst := make([]float32, n)
+		Copy(dst, src)
+		if !slices.Equal(dst, src[:n]) {
+			t.Fatalf("n=%d: Copy differs from copy", n)
 		}
 	}
 }

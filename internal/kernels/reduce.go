@@ -100,11 +100,18 @@ func Softmax(dst, src []float32, outer, n, inner int, log bool) {
 		}
 		return
 	}
-	Parallel(outer, max(1, 16384/max(n, 1)), func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			softmaxRow(dst[o*n:(o+1)*n], src[o*n:(o+1)*n], log)
-		}
-	})
+	if grain := max(1, 16384/max(n, 1)); outer >= 2*grain && Threads() > 1 {
+		Parallel(outer, grain, func(lo, hi int) { softmaxRows(dst, src, lo, hi, n, log) })
+	} else { // no closure to allocate
+		softmaxRows(dst, src, 0, outer, n, log)
+	}
+}
+
+// softmaxRows runs softmaxRow over the rows lo ≤ o < hi of n elements.
+func softmaxRows(dst, src []float32, lo, hi, n int, log bool) {
+	for o := lo; o < hi; o++ {
+		softmaxRow(dst[o*n:(o+1)*n], src[o*n:(o+1)*n], log)
+	}
 }
 
 func softmaxRow(dst, x []float32, log bool) {
