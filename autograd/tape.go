@@ -150,19 +150,25 @@ func (t *Tape) Input(x *tensor.Tensor) *Var {
 // out again by a later tape), so that inference in steady state allocates
 // no Vars either.
 func (t *Tape) untracked(value *tensor.Tensor) *Var {
-	k := len(t.outs)
-	if k == cap(t.outs) {
-		t.outs = append(t.outs, nil)
-	} else {
-		t.outs = t.outs[:k+1]
-	}
-	v := t.outs[k]
-	if v == nil {
-		v = new(Var)
-		t.outs[k] = v
-	}
+	var v *Var
+	t.outs, v = nextOf(t.outs)
 	*v = Var{Value: value, tape: t, id: -1}
 	return v
+}
+
+// nextOf extends set by one element and returns it: the one a previous
+// use left there, or a new one the first time.
+func nextOf[T any](set []*T) ([]*T, *T) {
+	k := len(set)
+	if k == cap(set) {
+		set = append(set, nil)
+	} else {
+		set = set[:k+1]
+	}
+	if set[k] == nil {
+		set[k] = new(T)
+	}
+	return set, set[k]
 }
 
 // noData is the empty tensor released views point at.
@@ -171,17 +177,8 @@ var noData = tensor.Zeros(0)
 // view returns x.Reshape(shape...) on an inference tape, in a header from
 // the tape's set (see untracked).
 func (t *Tape) view(x *tensor.Tensor, shape []int) *tensor.Tensor {
-	k := len(t.views)
-	if k == cap(t.views) {
-		t.views = append(t.views, nil)
-	} else {
-		t.views = t.views[:k+1]
-	}
-	h := t.views[k]
-	if h == nil {
-		h = new(tensor.Tensor)
-		t.views[k] = h
-	}
+	var h *tensor.Tensor
+	t.views, h = nextOf(t.views)
 	h.ViewOf(x, shape...)
 	return h
 }
