@@ -579,8 +579,14 @@ type gemmShape struct {
 
 // benchGemmPlans runs s on Threads() threads with the automatic packing
 // plan and with each forced one (packing B is required when B is
-// transposed).
-func benchGemmPlans(b *testing.B, s gemmShape) {
+// transposed), A's rows lda apart (0: dense).
+func benchGemmPlans(b *testing.B, s gemmShape, lda int) {
+	if lda == 0 {
+		lda = s.k
+		if s.transA {
+			lda = s.m
+		}
+	}
 	for _, plan := range []*gemmPlan{nil, {true, true}, {false, false}, {true, false}, {false, true}} {
 		if s.transB && plan != nil && !plan.packB {
 			continue
@@ -590,7 +596,7 @@ func benchGemmPlans(b *testing.B, s gemmShape) {
 			pname = fmt.Sprintf("pA%v_pB%v", gemmB2i(plan.packA), gemmB2i(plan.packB))
 		}
 		b.Run(s.name+"/"+pname, func(b *testing.B) {
-			benchGemm(b, s.transA, s.transB, s.m, s.n, s.k, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
+			benchGemmLda(b, s.transA, s.transB, s.m, s.n, s.k, lda, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
 				sgemm(gemmBest, Threads(), plan, transA, transB, m, n, k, alpha, a, lda, bb, ldb, beta, c, ldc)
 			})
 		})
@@ -602,16 +608,20 @@ func benchGemmPlans(b *testing.B, s gemmShape) {
 // (4×4, stride 2, 64→128 channels over 64·7·7 outputs) forward im2col·W,
 // input gradient dY·Wᵀ and weight gradient colsᵀ·dY (the generator's
 // convt1 runs the same three), conv1's weight gradient and the generator's
-// dense weight gradient.
+// dense weight gradient; patch matrices are read with PatchStride's row
+// stride, as im2col lays them out.
 func BenchmarkSgemmDCGAN(b *testing.B) {
-	for _, s := range []gemmShape{
-		{"fwd_NN", false, false, 3136, 1024, 128},
-		{"dx_NT", false, true, 3136, 128, 1024},
-		{"dw_TN", true, false, 1024, 3136, 128},
-		{"dw_conv1_TN", true, false, 16, 12544, 64},
-		{"dw_dense_TN", true, false, 100, 64, 6272},
+	for _, c := range []struct {
+		gemmShape
+		lda int // A's row stride: PatchStride for a patch matrix, 0 dense
+	}{
+		{gemmShape{"fwd_NN", false, false, 3136, 1024, 128}, PatchStride(1024)},
+		{gemmShape{"dx_NT", false, true, 3136, 128, 1024}, 0},
+		{gemmShape{"dw_TN", true, false, 1024, 3136, 128}, PatchStride(1024)},
+		{gemmShape{"dw_conv1_TN", true, false, 16, 12544, 64}, PatchStride(16)},
+		{gemmShape{"dw_dense_TN", true, false, 100, 64, 6272}, 0},
 	} {
-		benchGemmPlans(b, s)
+		benchGemmPlans(b, c.gemmShape, c.lda)
 	}
 }
 
@@ -658,7 +668,7 @@ func BenchmarkSgemmVAE(b *testing.B) {
 		{"out_dw_TN", true, false, 400, 128, 784},
 		{"enc_dw_TN", true, false, 784, 128, 400},
 	} {
-		benchGemmPlans(b, s)
+		benchGemmPlans(b, s, 0)
 	}
 }
 
