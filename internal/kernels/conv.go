@@ -716,11 +716,8 @@ func im2colMaxPool2x2Scratch(dst []float32, argmax []int32, x, k, bias []float32
 	m := 2 * wr // patch rows: two output rows of wr pixels
 	rows, grain := g.N*ph, max(1, 16384/max(1, m*f*kk/8))
 	// A pooled task, not a closure: one image's inference allocates nothing.
-	t := convPoolScratchTasks.Get().(*convPoolScratchTask)
-	*t = convPoolScratchTask{dst: dst, argmax: argmax, x: x, k: k, bias: bias, g: g, f: f, wr: wr, act: act, op: op, p: p}
-	parallelRun(t, rows, min(Threads(), rows/grain))
-	*t = convPoolScratchTask{}
-	convPoolScratchTasks.Put(t)
+	t := convPoolScratchTask{dst: dst, argmax: argmax, x: x, k: k, bias: bias, g: g, f: f, wr: wr, act: act, op: op, p: p}
+	runPooled(&convPoolScratchTasks, t, rows, min(Threads(), rows/grain))
 }
 
 // convPoolScratchTask is im2colMaxPool2x2Scratch's work over its pooled

@@ -124,11 +124,8 @@ func ConvPool3x3(dst []float32, argmax []int32, x, k, bias []float32, g ConvGeom
 		bias = make([]float32, f)
 	}
 	// A pooled task, not a closure: one image's inference allocates nothing.
-	t := convPoolTasks.Get().(*convPoolTask)
-	*t = convPoolTask{dst: dst, argmax: argmax, x: x, k: k, bias: bias, g: g, f: f, relu: relu}
-	parallelRun(t, g.N, min(Threads(), g.N))
-	*t = convPoolTask{}
-	convPoolTasks.Put(t)
+	t := convPoolTask{dst: dst, argmax: argmax, x: x, k: k, bias: bias, g: g, f: f, relu: relu}
+	runPooled(&convPoolTasks, t, g.N, min(Threads(), g.N))
 }
 
 // convPoolTask is ConvPool3x3's work over its images.

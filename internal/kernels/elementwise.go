@@ -471,11 +471,7 @@ func SumRows(dst, x []float32, acc bool) {
 		}
 		blocks := (n + 15) / 16
 		if w := min(Threads(), blocks); w > 1 && gemmCeilDiv(n, gemmBest.nr) < w && rows*n >= 2*elementwiseGrain {
-			p := sumRowsPool.Get().(*sumRowsTask)
-			*p = t
-			parallelRun(p, blocks, w)
-			*p = sumRowsTask{}
-			sumRowsPool.Put(p)
+			runPooled(&sumRowsPool, t, blocks, w)
 			return
 		}
 		Sgemm(false, false, 1, n, rows, 1, t.ones, rows, x, n, t.beta, dst, n)

@@ -65,11 +65,7 @@ func sgemmThin(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 		return false
 	}
 	if w := min(Threads(), units); w > 1 && m*max(n, k) >= thinParallel {
-		p := thinTaskPool.Get().(*thinTask)
-		*p = t
-		parallelRun(p, units, w)
-		*p = thinTask{}
-		thinTaskPool.Put(p)
+		runPooled(&thinTaskPool, t, units, w)
 		return true
 	}
 	t.run(0, units)

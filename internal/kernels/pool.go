@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -40,6 +41,23 @@ func Parallel(n, grain int, fn func(lo, hi int)) {
 // rangeTask is work over [0, n) that can be cut into ranges. Kernels that
 // must not allocate pass a pooled pointer rather than a closure.
 type rangeTask interface{ run(lo, hi int) }
+
+// runPooled is parallelRun(&task, n, w) without allocating: task is copied
+// into a header from pool (a sync.Pool of *T), run, and cleared before it
+// goes back, so that the pool keeps none of the caller's slices. A closure
+// handed to Parallel escapes to the heap on every call; this is for the
+// kernels a steady-state step calls without allocating.
+func runPooled[T any, P interface {
+	*T
+	rangeTask
+}](pool *sync.Pool, task T, n, w int) {
+	p := pool.Get().(P)
+	*p = task
+	parallelRun(p, n, w)
+	var zero T
+	*p = zero
+	pool.Put(p)
+}
 
 type poolFunc func(lo, hi int)
 
