@@ -31,7 +31,11 @@ type Lock struct {
 // a process that has exited is taken over.
 func LockDir(dir, command string) (*Lock, error) {
 	path := filepath.Join(dir, LockFile)
-	for attempt := 0; attempt < 5; attempt++ {
+	// Each retry means another locker took and released the lock between
+	// our open and our flock: others are progressing, so retrying is
+	// cheap, but with lockers cycling fast (8 goroutines taking it in a
+	// loop) 5 tries were all lost now and then.
+	for attempt := 0; attempt < lockAttempts; attempt++ {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("locking run directory %s: %w", dir, err)
@@ -61,6 +65,11 @@ func LockDir(dir, command string) (*Lock, error) {
 	}
 	return nil, fmt.Errorf("locking run directory %s: the lock keeps changing hands", dir)
 }
+
+// lockAttempts bounds LockDir's retries when the lock file it locked was
+// removed by the holder before it: then it fails with "the lock keeps
+// changing hands".
+const lockAttempts = 100
 
 // flock takes an exclusive, non-blocking advisory lock on f, retrying
 // when interrupted by a signal.
